@@ -1,0 +1,64 @@
+//! Ferry's HTTP layer. Handlers are thin: parse (extractors), authorize, call the store, map
+//! errors once ([`error::ApiError`]). It owns routing, the error contract and `/openapi.json`.
+
+pub mod error;
+pub mod extract;
+mod openapi;
+mod routes;
+
+use std::any::Any;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use ferry_store::Store;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, ApiResult};
+
+/// Largest request body accepted; larger ones get 413. Sized for a batch of 100 objects with
+/// inline base64 images.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+}
+
+/// The whole API as one router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(routes::health::router())
+        .merge(routes::namespaces::router())
+        .route("/openapi.json", get(openapi::serve))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn route_not_found(uri: Uri) -> ApiError {
+    ApiError::route_not_found(uri.path())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// A panic is a bug; the client still gets the error contract, and the log gets the message.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    let mut response = ApiError::Internal(format!("handler panicked: {message}")).into_response();
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}

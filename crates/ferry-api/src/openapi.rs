@@ -1,0 +1,42 @@
+//! `GET /openapi.json`: the document describing what this server serves.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use crate::routes::{health, namespaces};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Ferry", description = "Mixpeek-compatible retrieval warehouse with namespace migrations."),
+    paths(
+        health::health,
+        health::liveness,
+        namespaces::create_namespace,
+        namespaces::get_namespace,
+        namespaces::patch_namespace,
+        namespaces::update_namespace,
+        namespaces::delete_namespace,
+        namespaces::list_namespaces,
+        namespaces::list_namespaces_get,
+    ),
+    modifiers(&BearerAuth),
+    security(("BearerAuth" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "BearerAuth",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,4 @@
+//! One module per resource, each exposing `router()`.
+
+pub(crate) mod health;
+pub(crate) mod namespaces;

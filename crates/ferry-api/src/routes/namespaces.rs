@@ -1,0 +1,423 @@
+//! `/v1/namespaces…`: create, get, patch, put, delete and list.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ferry_store::{Namespace, NamespaceListQuery, NamespaceSortKey, NewNamespace};
+use ferry_wire::namespace::{
+    CreateNamespaceRequest, DeleteNamespaceResponse, FeatureExtractorOut, FeatureExtractorRef,
+    ListNamespacesQuery, ListNamespacesRequest, ListNamespacesResponse, ListView,
+    NamespaceListStats, NamespaceMode, NamespaceModel, NamespaceScope, NamespaceSortField,
+    PaginationResponse, PatchNamespaceRequest, PayloadIndexConfig, SortDirection,
+    UpdateNamespaceRequest,
+};
+use ferry_wire::{Errors, FieldError, Loc, Validate};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::AppState;
+
+/// Page size when a list request names none.
+const DEFAULT_PAGE_SIZE: i64 = 20;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/namespaces",
+            post(create_namespace).get(list_namespaces_get),
+        )
+        .route("/v1/namespaces/list", post(list_namespaces))
+        .route(
+            "/v1/namespaces/{namespace_identifier}",
+            get(get_namespace)
+                .patch(patch_namespace)
+                .put(update_namespace)
+                .delete(delete_namespace),
+        )
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<Value> {
+    serde_json::to_value(value).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(column: &str, value: &Value) -> ApiResult<T> {
+    serde_json::from_value(value.clone())
+        .map_err(|e| ApiError::Internal(format!("stored {column} unreadable: {e}")))
+}
+
+fn wire_enum<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> ApiResult<T> {
+    from_json(column, &Value::String(text.to_owned()))
+}
+
+fn wire_name<T: serde::Serialize>(value: &T) -> ApiResult<String> {
+    match to_json(value)? {
+        Value::String(s) => Ok(s),
+        other => Err(ApiError::Internal(format!("{other} is not a name"))),
+    }
+}
+
+fn namespace_model(ns: Namespace, view: ListView) -> ApiResult<NamespaceModel> {
+    let extractors: Vec<FeatureExtractorRef> =
+        from_json("feature_extractors", &ns.feature_extractors)?;
+    let indexes: Vec<PayloadIndexConfig> = from_json("payload_indexes", &ns.payload_indexes)?;
+    let full = view == ListView::Full;
+    Ok(NamespaceModel {
+        object: "namespace".into(),
+        namespace_id: ns.namespace_id,
+        namespace_name: ns.namespace_name,
+        namespace_type: wire_enum("namespace_type", &ns.namespace_type)?,
+        scope: NamespaceScope::Org,
+        description: ns.description,
+        payload_index_count: indexes.len() as i64,
+        feature_extractors: full.then(|| {
+            extractors
+                .into_iter()
+                .map(FeatureExtractorOut::from)
+                .collect()
+        }),
+        payload_indexes: full.then_some(indexes),
+        document_count: ns.stats.document_count,
+        document_count_complete: true,
+        bucket_count: ns.stats.bucket_count,
+        collection_count: ns.stats.collection_count,
+        object_count: ns.stats.object_count,
+        auto_create_indexes: ns.auto_create_indexes,
+        adaptive_indexing: ns.adaptive_indexing,
+        mode: wire_enum("mode", &ns.mode)?,
+        namespace_ready: true,
+        created_at: ferry_store::time::from_micros(ns.created_at),
+        updated_at: ferry_store::time::from_micros(ns.updated_at),
+    })
+}
+
+/// `extractors` with every entry of `added` whose name and version are not there yet.
+fn with_extractors(extractors: &Value, added: &[FeatureExtractorRef]) -> ApiResult<Value> {
+    let mut list: Vec<FeatureExtractorRef> = from_json("feature_extractors", extractors)?;
+    for extractor in added {
+        let present = list.iter().any(|e| {
+            e.feature_extractor_name == extractor.feature_extractor_name
+                && e.version == extractor.version
+        });
+        if !present {
+            list.push(extractor.clone());
+        }
+    }
+    to_json(&list)
+}
+
+/// Create Namespace
+#[utoipa::path(post, path = "/v1/namespaces", tag = "Namespaces",
+    request_body = CreateNamespaceRequest,
+    responses((status = 200, body = NamespaceModel), (status = 400, body = ferry_wire::ErrorResponse),
+              (status = 401, body = ferry_wire::ErrorResponse),
+              (status = 422, body = ferry_wire::HttpValidationError)))]
+async fn create_namespace(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    JsonBody(req): JsonBody<CreateNamespaceRequest>,
+) -> ApiResult<Json<NamespaceModel>> {
+    let namespace = state
+        .store
+        .create_namespace(
+            &org.internal_id,
+            NewNamespace {
+                namespace_id: req.namespace_id,
+                namespace_name: req.namespace_name,
+                description: req.description,
+                namespace_type: wire_name(&req.namespace_type.unwrap_or_default())?,
+                mode: wire_name(&req.mode.unwrap_or(NamespaceMode::Managed))?,
+                feature_extractors: with_extractors(
+                    &Value::Array(vec![]),
+                    req.feature_extractors.as_deref().unwrap_or_default(),
+                )?,
+                payload_indexes: to_json(&req.payload_indexes.unwrap_or_default())?,
+                auto_create_indexes: req.auto_create_indexes.unwrap_or(false),
+                adaptive_indexing: req.adaptive_indexing.unwrap_or(false),
+            },
+        )
+        .await?;
+    Ok(Json(namespace_model(namespace, ListView::Full)?))
+}
+
+/// Get Namespace (by id or name)
+#[utoipa::path(get, path = "/v1/namespaces/{namespace_identifier}", tag = "Namespaces",
+    params(("namespace_identifier" = String, Path, description = "Namespace id or name")),
+    responses((status = 200, body = NamespaceModel), (status = 404, body = ferry_wire::ErrorResponse)))]
+async fn get_namespace(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    Path(identifier): Path<String>,
+) -> ApiResult<Json<NamespaceModel>> {
+    let namespace = state
+        .store
+        .get_namespace(&org.internal_id, &identifier)
+        .await?;
+    Ok(Json(namespace_model(namespace, ListView::Full)?))
+}
+
+/// Partially update a namespace. `feature_extractors` are appended; `payload_indexes` replace.
+#[utoipa::path(patch, path = "/v1/namespaces/{namespace_identifier}", tag = "Namespaces",
+    params(("namespace_identifier" = String, Path, description = "Namespace id or name")),
+    request_body = PatchNamespaceRequest,
+    responses((status = 200, body = NamespaceModel), (status = 400, body = ferry_wire::ErrorResponse),
+              (status = 404, body = ferry_wire::ErrorResponse),
+              (status = 422, body = ferry_wire::HttpValidationError)))]
+async fn patch_namespace(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    Path(identifier): Path<String>,
+    JsonBody(req): JsonBody<PatchNamespaceRequest>,
+) -> ApiResult<Json<NamespaceModel>> {
+    let indexes = req.payload_indexes.as_ref().map(to_json).transpose()?;
+    let added = req.feature_extractors.unwrap_or_default();
+    // The closure cannot fail the store call; a stored list it cannot read is reported after.
+    let mut merge_error = None;
+    let namespace = state
+        .store
+        .update_namespace(&org.internal_id, &identifier, |ns| {
+            if let Some(name) = &req.namespace_name {
+                ns.namespace_name = name.clone();
+            }
+            if let Some(description) = &req.description {
+                ns.description = Some(description.clone());
+            }
+            match with_extractors(&ns.feature_extractors, &added) {
+                Ok(list) => ns.feature_extractors = list,
+                Err(e) => merge_error = Some(e),
+            }
+            if let Some(indexes) = &indexes {
+                ns.payload_indexes = indexes.clone();
+            }
+            if let Some(v) = req.auto_create_indexes {
+                ns.auto_create_indexes = v;
+            }
+            if let Some(v) = req.adaptive_indexing {
+                ns.adaptive_indexing = v;
+            }
+        })
+        .await?;
+    if let Some(e) = merge_error {
+        return Err(e);
+    }
+    Ok(Json(namespace_model(namespace, ListView::Full)?))
+}
+
+/// Update a namespace's name and payload indexes.
+#[utoipa::path(put, path = "/v1/namespaces/{namespace_identifier}", tag = "Namespaces",
+    params(("namespace_identifier" = String, Path, description = "Namespace id or name")),
+    request_body = UpdateNamespaceRequest,
+    responses((status = 200, body = NamespaceModel), (status = 400, body = ferry_wire::ErrorResponse),
+              (status = 404, body = ferry_wire::ErrorResponse),
+              (status = 422, body = ferry_wire::HttpValidationError)))]
+async fn update_namespace(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    Path(identifier): Path<String>,
+    JsonBody(req): JsonBody<UpdateNamespaceRequest>,
+) -> ApiResult<Json<NamespaceModel>> {
+    let indexes = req.payload_indexes.as_ref().map(to_json).transpose()?;
+    let namespace = state
+        .store
+        .update_namespace(&org.internal_id, &identifier, |ns| {
+            if let Some(name) = &req.namespace_name {
+                ns.namespace_name = name.clone();
+            }
+            if let Some(indexes) = &indexes {
+                ns.payload_indexes = indexes.clone();
+            }
+        })
+        .await?;
+    Ok(Json(namespace_model(namespace, ListView::Full)?))
+}
+
+/// Query of `DELETE /v1/namespaces/{id}`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+struct DeleteNamespaceQuery {
+    /// Accepted for SDK compatibility; a namespace is always deleted with its resources.
+    #[allow(dead_code)]
+    force: Option<bool>,
+}
+
+impl Validate for DeleteNamespaceQuery {
+    fn validate(&self, _errors: &mut Errors) {}
+}
+
+/// Delete a namespace and everything in it.
+#[utoipa::path(delete, path = "/v1/namespaces/{namespace_identifier}", tag = "Namespaces",
+    params(("namespace_identifier" = String, Path, description = "Namespace id or name"),
+           DeleteNamespaceQuery),
+    responses((status = 200, body = DeleteNamespaceResponse),
+              (status = 404, body = ferry_wire::ErrorResponse)))]
+async fn delete_namespace(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    Path(identifier): Path<String>,
+    QueryParams(_query): QueryParams<DeleteNamespaceQuery>,
+) -> ApiResult<Json<DeleteNamespaceResponse>> {
+    let deleted = state
+        .store
+        .delete_namespace(&org.internal_id, &identifier)
+        .await?;
+    Ok(Json(DeleteNamespaceResponse {
+        success: true,
+        message: format!("Namespace '{}' deleted", deleted.namespace_name),
+        namespace_id: deleted.namespace_id,
+        namespace_name: deleted.namespace_name,
+    }))
+}
+
+/// List Namespaces
+#[utoipa::path(post, path = "/v1/namespaces/list", tag = "Namespaces",
+    params(ListNamespacesQuery), request_body = ListNamespacesRequest,
+    responses((status = 200, body = ListNamespacesResponse),
+              (status = 422, body = ferry_wire::HttpValidationError)))]
+async fn list_namespaces(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    QueryParams(query): QueryParams<ListNamespacesQuery>,
+    JsonBody(body): JsonBody<ListNamespacesRequest>,
+) -> ApiResult<Json<ListNamespacesResponse>> {
+    list(&state, &org.internal_id, &query, &body)
+        .await
+        .map(Json)
+}
+
+/// List Namespaces (query parameters only)
+#[utoipa::path(get, path = "/v1/namespaces", tag = "Namespaces", params(ListNamespacesQuery),
+    responses((status = 200, body = ListNamespacesResponse),
+              (status = 422, body = ferry_wire::HttpValidationError)))]
+async fn list_namespaces_get(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    QueryParams(query): QueryParams<ListNamespacesQuery>,
+) -> ApiResult<Json<ListNamespacesResponse>> {
+    list(
+        &state,
+        &org.internal_id,
+        &query,
+        &ListNamespacesRequest::default(),
+    )
+    .await
+    .map(Json)
+}
+
+/// Reads an opaque cursor. Cursors are the offset of the next page, so a cursor stays valid
+/// as long as the list's order does.
+fn decode_cursor(cursor: &str) -> Option<i64> {
+    cursor
+        .strip_prefix("off_")?
+        .parse()
+        .ok()
+        .filter(|n: &i64| *n >= 0)
+}
+
+async fn list(
+    state: &AppState,
+    org: &str,
+    query: &ListNamespacesQuery,
+    body: &ListNamespacesRequest,
+) -> ApiResult<ListNamespacesResponse> {
+    let limit = body
+        .limit
+        .or(body.page_size)
+        .or(query.limit)
+        .or(query.page_size)
+        .unwrap_or(DEFAULT_PAGE_SIZE);
+    let cursor = query
+        .cursor
+        .as_ref()
+        .or(query.next_cursor.as_ref())
+        .or(query.after.as_ref());
+    let cursor_offset = match cursor {
+        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+            ApiError::Validation(vec![FieldError {
+                loc: vec![Loc::Key("query".into()), Loc::Key("cursor".into())],
+                msg: "Cursor is not one this server issued".into(),
+                kind: "value_error",
+            }])
+        })?),
+        None => None,
+    };
+    let offset = body
+        .offset
+        .or(body.page.map(|p| (p - 1) * limit))
+        .or(cursor_offset)
+        .or(query.offset)
+        .or(query.page.map(|p| (p - 1) * limit))
+        .unwrap_or(0);
+    let sort = body
+        .sorts
+        .as_ref()
+        .and_then(|s| s.first())
+        .or(body.sort.as_ref())
+        .map(|s| {
+            let key = match s.field {
+                NamespaceSortField::CreatedAt => NamespaceSortKey::CreatedAt,
+                NamespaceSortField::UpdatedAt => NamespaceSortKey::UpdatedAt,
+                NamespaceSortField::NamespaceName => NamespaceSortKey::NamespaceName,
+                NamespaceSortField::NamespaceId => NamespaceSortKey::NamespaceId,
+            };
+            (key, s.direction == SortDirection::Desc)
+        });
+    let filters = body.filters.clone().unwrap_or_default();
+    let page = state
+        .store
+        .list_namespaces(
+            org,
+            &NamespaceListQuery {
+                namespace_id: filters.namespace_id,
+                namespace_name: filters.namespace_name,
+                search: body.search.clone(),
+                case_sensitive: body.case_sensitive,
+                sort,
+                limit,
+                offset,
+            },
+        )
+        .await?;
+
+    let view = query.view.unwrap_or_default();
+    let mut stats = NamespaceListStats {
+        total_documents_complete: true,
+        ..Default::default()
+    };
+    let mut results = Vec::with_capacity(page.items.len());
+    for ns in page.items {
+        stats.total_feature_extractors +=
+            ns.feature_extractors.as_array().map_or(0, Vec::len) as i64;
+        stats.total_payload_indexes += ns.payload_indexes.as_array().map_or(0, Vec::len) as i64;
+        stats.total_documents += ns.stats.document_count;
+        stats.total_buckets += ns.stats.bucket_count;
+        stats.total_collections += ns.stats.collection_count;
+        stats.total_objects += ns.stats.object_count;
+        results.push(namespace_model(ns, view)?);
+    }
+    if !results.is_empty() {
+        let n = results.len() as f64;
+        stats.avg_feature_extractors_per_namespace = stats.total_feature_extractors as f64 / n;
+        stats.avg_payload_indexes_per_namespace = stats.total_payload_indexes as f64 / n;
+        stats.avg_documents_per_namespace = stats.total_documents as f64 / n;
+        stats.avg_buckets_per_namespace = stats.total_buckets as f64 / n;
+        stats.avg_collections_per_namespace = stats.total_collections as f64 / n;
+        stats.avg_objects_per_namespace = stats.total_objects as f64 / n;
+    }
+    let include_total = query.include_total.unwrap_or(false);
+    let next_offset = offset + results.len() as i64;
+    Ok(ListNamespacesResponse {
+        pagination: PaginationResponse {
+            total: include_total.then_some(page.total),
+            page: Some(offset / limit + 1),
+            page_size: Some(limit),
+            total_pages: include_total.then_some((page.total + limit - 1) / limit),
+            next_page: None,
+            previous_page: None,
+            next_cursor: (next_offset < page.total).then(|| format!("off_{next_offset}")),
+        },
+        total_count: page.total,
+        results,
+        stats,
+    })
+}

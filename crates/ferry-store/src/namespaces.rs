@@ -1,0 +1,361 @@
+//! Namespaces: the tenant-scoped containers every other resource lives in.
+
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::error::is_unique_violation;
+use crate::time::now_micros;
+use crate::{ids, Store, StoreError, StoreResult};
+
+/// How many times an optimistic update re-reads and retries after a concurrent change.
+const UPDATE_ATTEMPTS: usize = 8;
+
+/// Live counts kept on the namespace row by the writes that change them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NamespaceStats {
+    pub bucket_count: i64,
+    pub collection_count: i64,
+    pub object_count: i64,
+    pub document_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Namespace {
+    pub namespace_id: String,
+    pub namespace_name: String,
+    pub description: Option<String>,
+    pub namespace_type: String,
+    pub mode: String,
+    /// JSON array of `{feature_extractor_name, version, params}`.
+    pub feature_extractors: Value,
+    /// JSON array of payload index configurations.
+    pub payload_indexes: Value,
+    pub auto_create_indexes: bool,
+    pub adaptive_indexing: bool,
+    pub stats: NamespaceStats,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a new namespace is made of; the store adds id (when absent), counts and times.
+#[derive(Debug, Clone)]
+pub struct NewNamespace {
+    pub namespace_id: Option<String>,
+    pub namespace_name: String,
+    pub description: Option<String>,
+    pub namespace_type: String,
+    pub mode: String,
+    pub feature_extractors: Value,
+    pub payload_indexes: Value,
+    pub auto_create_indexes: bool,
+    pub adaptive_indexing: bool,
+}
+
+/// The user-editable part of a namespace, handed to [`Store::update_namespace`]'s closure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamespaceChanges {
+    pub namespace_name: String,
+    pub description: Option<String>,
+    pub feature_extractors: Value,
+    pub payload_indexes: Value,
+    pub auto_create_indexes: bool,
+    pub adaptive_indexing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceSortKey {
+    CreatedAt,
+    UpdatedAt,
+    NamespaceName,
+    NamespaceId,
+}
+
+impl NamespaceSortKey {
+    fn column(self) -> &'static str {
+        match self {
+            NamespaceSortKey::CreatedAt => "created_at",
+            NamespaceSortKey::UpdatedAt => "updated_at",
+            NamespaceSortKey::NamespaceName => "namespace_name",
+            NamespaceSortKey::NamespaceId => "namespace_id",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NamespaceListQuery {
+    pub namespace_id: Option<String>,
+    pub namespace_name: Option<String>,
+    /// Substring of id, name or description.
+    pub search: Option<String>,
+    pub case_sensitive: bool,
+    /// `(key, descending)`; ties are always broken by `namespace_id`.
+    pub sort: Option<(NamespaceSortKey, bool)>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NamespaceListPage {
+    pub items: Vec<Namespace>,
+    /// Every namespace matching the query, across all pages.
+    pub total: i64,
+}
+
+const COLUMNS: &str = "namespace_id, namespace_name, description, namespace_type, mode, \
+     feature_extractors, payload_indexes, auto_create_indexes, adaptive_indexing, bucket_count, \
+     collection_count, object_count, document_count, created_at, updated_at";
+
+fn parse_json(column: &str, text: String) -> StoreResult<Value> {
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn namespace_from_row(row: &AnyRow) -> StoreResult<Namespace> {
+    Ok(Namespace {
+        namespace_id: row.try_get(0)?,
+        namespace_name: row.try_get(1)?,
+        description: row.try_get(2)?,
+        namespace_type: row.try_get(3)?,
+        mode: row.try_get(4)?,
+        feature_extractors: parse_json("feature_extractors", row.try_get(5)?)?,
+        payload_indexes: parse_json("payload_indexes", row.try_get(6)?)?,
+        auto_create_indexes: row.try_get::<i64, _>(7)? != 0,
+        adaptive_indexing: row.try_get::<i64, _>(8)? != 0,
+        stats: NamespaceStats {
+            bucket_count: row.try_get(9)?,
+            collection_count: row.try_get(10)?,
+            object_count: row.try_get(11)?,
+            document_count: row.try_get(12)?,
+        },
+        created_at: row.try_get(13)?,
+        updated_at: row.try_get(14)?,
+    })
+}
+
+fn name_taken(name: &str) -> StoreError {
+    StoreError::Conflict {
+        code: "namespace_name_taken",
+        message: format!("a namespace named '{name}' already exists"),
+    }
+}
+
+fn not_found(identifier: &str) -> StoreError {
+    StoreError::NotFound {
+        resource: "namespace",
+        id: identifier.to_owned(),
+    }
+}
+
+impl Store {
+    pub async fn create_namespace(&self, org: &str, new: NewNamespace) -> StoreResult<Namespace> {
+        let now = now_micros();
+        let namespace_id = new.namespace_id.unwrap_or_else(|| ids::new_id("ns"));
+        let result = sqlx::query(&format!(
+            "INSERT INTO namespaces (internal_id, namespace_id, namespace_name, description, \
+             namespace_type, mode, feature_extractors, payload_indexes, auto_create_indexes, \
+             adaptive_indexing, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
+        ))
+        .bind(org)
+        .bind(&namespace_id)
+        .bind(&new.namespace_name)
+        .bind(&new.description)
+        .bind(&new.namespace_type)
+        .bind(&new.mode)
+        .bind(new.feature_extractors.to_string())
+        .bind(new.payload_indexes.to_string())
+        .bind(i64::from(new.auto_create_indexes))
+        .bind(i64::from(new.adaptive_indexing))
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => namespace_from_row(&row),
+            Err(e) if is_unique_violation(&e) => {
+                // Either the name or an explicitly requested id is taken; say which.
+                if self
+                    .find_namespace(org, &new.namespace_name)
+                    .await?
+                    .is_some()
+                {
+                    Err(name_taken(&new.namespace_name))
+                } else {
+                    Err(StoreError::Conflict {
+                        code: "namespace_id_taken",
+                        message: format!("a namespace with id '{namespace_id}' already exists"),
+                    })
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The namespace whose id or name is `identifier`, if the organization has one.
+    pub async fn find_namespace(
+        &self,
+        org: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<Namespace>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM namespaces WHERE internal_id = $1 \
+             AND (namespace_id = $2 OR namespace_name = $2)"
+        ))
+        .bind(org)
+        .bind(identifier)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(namespace_from_row).transpose()
+    }
+
+    /// Like [`Store::find_namespace`], with absence as [`StoreError::NotFound`].
+    pub async fn get_namespace(&self, org: &str, identifier: &str) -> StoreResult<Namespace> {
+        self.find_namespace(org, identifier)
+            .await?
+            .ok_or_else(|| not_found(identifier))
+    }
+
+    /// Applies `change` to the namespace's editable fields and saves the result.
+    ///
+    /// The write is conditional on `updated_at` being unchanged since the read, retried on a
+    /// concurrent change, so two PATCHes never lose each other's edits and neither backend
+    /// has to hold a lock across the read.
+    pub async fn update_namespace(
+        &self,
+        org: &str,
+        identifier: &str,
+        mut change: impl FnMut(&mut NamespaceChanges),
+    ) -> StoreResult<Namespace> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = self.get_namespace(org, identifier).await?;
+            let mut edited = NamespaceChanges {
+                namespace_name: current.namespace_name.clone(),
+                description: current.description.clone(),
+                feature_extractors: current.feature_extractors.clone(),
+                payload_indexes: current.payload_indexes.clone(),
+                auto_create_indexes: current.auto_create_indexes,
+                adaptive_indexing: current.adaptive_indexing,
+            };
+            change(&mut edited);
+            // Strictly later than the last write, even within one clock tick, so the
+            // optimistic check below always sees a change.
+            let now = now_micros().max(current.updated_at + 1);
+            let result = sqlx::query(&format!(
+                "UPDATE namespaces SET namespace_name = $1, description = $2, \
+                 feature_extractors = $3, payload_indexes = $4, auto_create_indexes = $5, \
+                 adaptive_indexing = $6, updated_at = $7 \
+                 WHERE internal_id = $8 AND namespace_id = $9 AND updated_at = $10 \
+                 RETURNING {COLUMNS}"
+            ))
+            .bind(&edited.namespace_name)
+            .bind(&edited.description)
+            .bind(edited.feature_extractors.to_string())
+            .bind(edited.payload_indexes.to_string())
+            .bind(i64::from(edited.auto_create_indexes))
+            .bind(i64::from(edited.adaptive_indexing))
+            .bind(now)
+            .bind(org)
+            .bind(&current.namespace_id)
+            .bind(current.updated_at)
+            .fetch_optional(&self.pool)
+            .await;
+            match result {
+                Ok(Some(row)) => return namespace_from_row(&row),
+                Ok(None) => continue,
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(name_taken(&edited.namespace_name))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict {
+            code: "concurrent_update",
+            message: "the namespace kept changing while it was being updated; try again".into(),
+        })
+    }
+
+    /// Deletes the namespace and returns what it was.
+    pub async fn delete_namespace(&self, org: &str, identifier: &str) -> StoreResult<Namespace> {
+        let row = sqlx::query(&format!(
+            "DELETE FROM namespaces WHERE internal_id = $1 \
+             AND (namespace_id = $2 OR namespace_name = $2) RETURNING {COLUMNS}"
+        ))
+        .bind(org)
+        .bind(identifier)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => namespace_from_row(&row),
+            None => Err(not_found(identifier)),
+        }
+    }
+
+    /// One page of the organization's namespaces and the count of all matches.
+    pub async fn list_namespaces(
+        &self,
+        org: &str,
+        query: &NamespaceListQuery,
+    ) -> StoreResult<NamespaceListPage> {
+        // Built from fixed fragments only; every value travels as a bound parameter.
+        let mut conditions = vec!["internal_id = $1".to_owned()];
+        let mut params: Vec<String> = vec![org.to_owned()];
+        if let Some(id) = &query.namespace_id {
+            params.push(id.clone());
+            conditions.push(format!("namespace_id = ${}", params.len()));
+        }
+        if let Some(name) = &query.namespace_name {
+            params.push(name.clone());
+            conditions.push(format!("namespace_name = ${}", params.len()));
+        }
+        if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
+            let position = self.backend.position_fn();
+            let (needle, wrap): (String, fn(&str) -> String) = if query.case_sensitive {
+                (search.to_owned(), |c| c.to_owned())
+            } else {
+                (search.to_lowercase(), |c| format!("lower({c})"))
+            };
+            params.push(needle);
+            let p = params.len();
+            conditions.push(format!(
+                "({position}({}, ${p}) > 0 OR {position}({}, ${p}) > 0 \
+                 OR {position}({}, ${p}) > 0)",
+                wrap("namespace_id"),
+                wrap("namespace_name"),
+                wrap("COALESCE(description, '')"),
+            ));
+        }
+        let filter = conditions.join(" AND ");
+
+        // A separate statement: a window count would make both backends visit every
+        // matching row even for a short page.
+        let count_sql = format!("SELECT COUNT(*) FROM namespaces WHERE {filter}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        for p in &params {
+            count = count.bind(p.clone());
+        }
+        let total = count.fetch_one(&self.pool).await?;
+
+        let (key, descending) = query.sort.unwrap_or((NamespaceSortKey::CreatedAt, true));
+        let direction = if descending { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM namespaces WHERE {filter} \
+             ORDER BY {} {direction}, namespace_id {direction} LIMIT ${} OFFSET ${}",
+            key.column(),
+            params.len() + 1,
+            params.len() + 2,
+        );
+        let mut select = sqlx::query(&sql);
+        for p in &params {
+            select = select.bind(p.clone());
+        }
+        let rows = select
+            .bind(query.limit)
+            .bind(query.offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows
+            .iter()
+            .map(namespace_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(NamespaceListPage { items, total })
+    }
+}

@@ -1,0 +1,113 @@
+//! Error bodies: the spec's `ErrorResponse` and FastAPI's `HTTPValidationError`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::validate::{FieldError, Loc};
+
+/// Error detail model.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ErrorDetail {
+    /// Human-readable error message
+    pub message: String,
+    /// Stable error type identifier (machine-readable)
+    #[serde(rename = "type")]
+    pub error_type: String,
+    /// Fine-grained error code for programmatic handling (e.g., namespace_name_taken).
+    pub code: Option<String>,
+    /// Optional structured details to help debugging (validation errors, IDs, etc.)
+    pub details: Option<Map<String, Value>>,
+}
+
+/// Error response model.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ErrorResponse {
+    /// Always false for error responses
+    #[serde(default)]
+    pub success: bool,
+    /// HTTP status code for this error
+    pub status: u16,
+    /// Error details payload
+    pub error: ErrorDetail,
+}
+
+/// One item of FastAPI's `HTTPValidationError.detail`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[schema(as = ValidationError)]
+pub struct ValidationErrorItem {
+    #[schema(value_type = Vec<Object>)]
+    pub loc: Vec<Value>,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub error_type: String,
+}
+
+impl From<&FieldError> for ValidationErrorItem {
+    fn from(e: &FieldError) -> Self {
+        ValidationErrorItem {
+            loc: e
+                .loc
+                .iter()
+                .map(|segment| match segment {
+                    Loc::Key(k) => Value::String(k.clone()),
+                    Loc::Index(i) => Value::from(*i),
+                })
+                .collect(),
+            msg: e.msg.clone(),
+            error_type: e.kind.to_owned(),
+        }
+    }
+}
+
+/// The 422 body.
+///
+/// The spec declares FastAPI's `HTTPValidationError` (`detail[]`) for 422, while the official
+/// SDK deserializes every non-2xx body, 422 included, as `ErrorResponse`. Ferry's 422 carries
+/// both: `detail` for the spec and FastAPI clients, and `success`/`status`/`error` for the SDK.
+/// Each model ignores the other's keys, so the one body validates in both.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[schema(as = HTTPValidationError)]
+pub struct HttpValidationError {
+    pub detail: Vec<ValidationErrorItem>,
+    #[serde(default)]
+    pub success: bool,
+    pub status: u16,
+    pub error: ErrorDetail,
+}
+
+impl HttpValidationError {
+    pub fn new(errors: &[FieldError]) -> Self {
+        let detail: Vec<ValidationErrorItem> = errors.iter().map(Into::into).collect();
+        let message = match errors {
+            [only] => format!("{}: {}", loc_path(&only.loc), only.msg),
+            _ => format!("{} validation errors in the request", errors.len()),
+        };
+        let mut details = Map::new();
+        details.insert(
+            "errors".into(),
+            serde_json::to_value(&detail).unwrap_or(Value::Null),
+        );
+        HttpValidationError {
+            detail,
+            success: false,
+            status: 422,
+            error: ErrorDetail {
+                message,
+                error_type: "ValidationError".into(),
+                code: Some("request_validation_failed".into()),
+                details: Some(details),
+            },
+        }
+    }
+}
+
+fn loc_path(loc: &[Loc]) -> String {
+    loc.iter()
+        .map(|s| match s {
+            Loc::Key(k) => k.clone(),
+            Loc::Index(i) => i.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}

@@ -1,0 +1,14 @@
+//! Ferry's wire model: every JSON body the server reads or writes, named and shaped as the
+//! Mixpeek spec and the official SDK (`mixpeek==1.3.783`) spell them.
+//!
+//! This crate owns the *shape* of the contract and the request-level checks the spec states
+//! (bounds, lengths, enums). It does no I/O and knows nothing of storage or HTTP, so the same
+//! types serve the server, the OpenAPI document and the tests.
+
+pub mod error;
+pub mod health;
+pub mod namespace;
+pub mod validate;
+
+pub use error::{ErrorDetail, ErrorResponse, HttpValidationError, ValidationErrorItem};
+pub use validate::{Errors, FieldError, Loc, Validate};

@@ -1,0 +1,124 @@
+//! Ferry's process wiring: configuration, first-start bootstrap, and the server's run loop.
+//! `main.rs` is only the command line over these functions, and tests call them directly to
+//! run the real server on a random port with a fresh database.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use ferry_api::AppState;
+use ferry_store::{Store, StoreLocation, DEFAULT_ORGANIZATION};
+use tokio::net::TcpListener;
+
+/// Where the store lives.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// SQLite's directory (`ferry.db` inside), and later blobs and artifacts.
+    pub data_dir: PathBuf,
+    /// A `postgres://` URL selects PostgreSQL; absent means SQLite in `data_dir`.
+    pub database_url: Option<String>,
+}
+
+impl StorageConfig {
+    pub fn location(&self) -> anyhow::Result<StoreLocation> {
+        Ok(StoreLocation::resolve(
+            self.database_url.as_deref(),
+            &self.data_dir,
+        )?)
+    }
+
+    /// Connects and applies schema migrations.
+    pub async fn open(&self) -> anyhow::Result<Store> {
+        let location = self.location()?;
+        Store::connect(&location)
+            .await
+            .with_context(|| format!("opening the store at {}", describe(&location)))
+    }
+}
+
+/// A human description of a store location, without credentials.
+pub fn describe(location: &StoreLocation) -> String {
+    match location {
+        StoreLocation::SqliteFile(path) => format!("sqlite {}", path.display()),
+        StoreLocation::Postgres(url) => {
+            let host = url.rsplit_once('@').map_or(url.as_str(), |(_, host)| host);
+            format!("postgres {host}")
+        }
+    }
+}
+
+/// What first start must tell the operator.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Bootstrap {
+    /// A key created for the default organization because the store was empty; shown once.
+    pub created_key: Option<String>,
+}
+
+/// Prepares an opened store: on an empty store, creates the default organization and a key;
+/// with `env_key` (from `FERRY_API_KEY`), makes exactly that key valid for the default
+/// organization.
+pub async fn bootstrap(store: &Store, env_key: Option<&str>) -> anyhow::Result<Bootstrap> {
+    let env_key = env_key.map(str::trim).filter(|k| !k.is_empty());
+    let empty = store.organization_count().await? == 0;
+    let mut outcome = Bootstrap::default();
+    if empty || env_key.is_some() {
+        let org = store.ensure_organization(DEFAULT_ORGANIZATION).await?;
+        if let Some(key) = env_key {
+            store
+                .register_api_key(&org, key)
+                .await
+                .context("registering FERRY_API_KEY")?;
+        } else {
+            outcome.created_key = Some(store.create_api_key(&org).await?);
+        }
+    }
+    Ok(outcome)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    store: Store,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = ferry_api::router(AppState {
+        store: store.clone(),
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+    store.close().await;
+    Ok(())
+}
+
+/// Binds `addr`, with a message that names the address on failure.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,108 @@
+//! The `ferry` command line: `serve` and `admin create-key`. Its flags are a stable interface
+//! that scripts rely on.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use ferry::{bind, bootstrap, describe, serve, shutdown_signal, StorageConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "ferry",
+    version,
+    about = "Mixpeek-compatible retrieval warehouse with namespace migrations"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server (and, from the migrations issue on, the workers).
+    Serve(ServeArgs),
+    /// Administrative commands on the store.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Args)]
+struct StorageArgs {
+    /// Directory for the embedded SQLite database and local object storage.
+    #[arg(long, env = "FERRY_DATA_DIR", default_value = "./ferry-data")]
+    data_dir: PathBuf,
+    /// A postgres:// URL to use PostgreSQL instead of the embedded SQLite store.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl StorageArgs {
+    fn config(self) -> StorageConfig {
+        StorageConfig {
+            data_dir: self.data_dir,
+            database_url: self.database_url,
+        }
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FERRY_BIND", default_value = "127.0.0.1:8000")]
+    bind: SocketAddr,
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Print a new API key for an organization, creating the organization if missing.
+    CreateKey {
+        /// Organization name.
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    match Cli::parse().command {
+        Command::Serve(args) => {
+            let storage = args.storage.config();
+            let location = storage.location()?;
+            let store = storage.open().await?;
+            let env_key = std::env::var("FERRY_API_KEY").ok();
+            let boot = bootstrap(&store, env_key.as_deref()).await?;
+            if let Some(key) = boot.created_key {
+                println!("Created organization 'default'. Its API key (shown only once): {key}");
+            }
+            let listener = bind(args.bind).await?;
+            println!(
+                "ferry listening on http://{} (store: {})",
+                listener.local_addr()?,
+                describe(&location)
+            );
+            serve(store, listener, shutdown_signal()).await?;
+            println!("ferry stopped");
+        }
+        Command::Admin(AdminCommand::CreateKey { org, storage }) => {
+            let store = storage.config().open().await?;
+            let organization = store.ensure_organization(&org).await?;
+            let key = store.create_api_key(&organization).await?;
+            store.close().await;
+            println!("{key}");
+        }
+    }
+    Ok(())
+}
