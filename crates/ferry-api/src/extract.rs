@@ -42,6 +42,16 @@ where
         } else {
             &bytes
         };
+        // Every request body is a JSON object; serde would also accept a struct written as an
+        // array, which no client means.
+        let starts_as_object = text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        if !starts_as_object && serde_json::from_slice::<serde_json::Value>(text).is_ok() {
+            return Err(ApiError::Validation(vec![FieldError {
+                loc: vec![Loc::Key("body".into())],
+                msg: "Input should be a valid dictionary or object to extract fields from".into(),
+                kind: "model_attributes_type",
+            }]));
+        }
         let mut de = serde_json::Deserializer::from_slice(text);
         let value: T = serde_path_to_error::deserialize(&mut de)
             .map_err(|e| ApiError::Validation(vec![json_error(e)]))?;
