@@ -32,7 +32,11 @@ pub struct ErrorResponse {
     pub error: ErrorDetail,
 }
 
-/// One item of FastAPI's `HTTPValidationError.detail`.
+/// One item of a 422's `detail`.
+///
+/// The spec names FastAPI's `ValidationError` (`loc`, `msg`, `type`); the SDK's model of the
+/// same name reads `{error_code, message, severity, resource_id, resource_type}`. Each item
+/// carries both sets (DESIGN §3), so it validates in either.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[schema(as = ValidationError)]
 pub struct ValidationErrorItem {
@@ -41,6 +45,16 @@ pub struct ValidationErrorItem {
     pub msg: String,
     #[serde(rename = "type")]
     pub error_type: String,
+    /// Same as `type`.
+    pub error_code: String,
+    /// Same as `msg`.
+    pub message: String,
+    /// `error` or `warning`.
+    pub severity: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
 }
 
 impl From<&FieldError> for ValidationErrorItem {
@@ -56,6 +70,11 @@ impl From<&FieldError> for ValidationErrorItem {
                 .collect(),
             msg: e.msg.clone(),
             error_type: e.kind.to_owned(),
+            error_code: e.kind.to_owned(),
+            message: e.msg.clone(),
+            severity: "error".to_owned(),
+            resource_id: None,
+            resource_type: None,
         }
     }
 }
@@ -63,9 +82,10 @@ impl From<&FieldError> for ValidationErrorItem {
 /// The 422 body.
 ///
 /// The spec declares FastAPI's `HTTPValidationError` (`detail[]`) for 422, while the official
-/// SDK deserializes every non-2xx body, 422 included, as `ErrorResponse`. Ferry's 422 carries
-/// both: `detail` for the spec and FastAPI clients, and `success`/`status`/`error` for the SDK.
-/// Each model ignores the other's keys, so the one body validates in both.
+/// SDK deserializes every non-2xx body, 422 included, as `ErrorResponse` and looks for the
+/// failing fields in `error.details.validation_errors`. Ferry's 422 carries both: `detail` for
+/// the spec and FastAPI clients, `success`/`status`/`error` for the SDK. Each model ignores the
+/// other's keys, so the one body validates in both.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[schema(as = HTTPValidationError)]
 pub struct HttpValidationError {
@@ -85,7 +105,7 @@ impl HttpValidationError {
         };
         let mut details = Map::new();
         details.insert(
-            "errors".into(),
+            "validation_errors".into(),
             serde_json::to_value(&detail).unwrap_or(Value::Null),
         );
         HttpValidationError {
