@@ -4,6 +4,7 @@
 pub mod error;
 pub mod extract;
 mod openapi;
+pub mod paging;
 mod routes;
 
 use std::any::Any;

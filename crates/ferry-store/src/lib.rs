@@ -22,8 +22,8 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use error::{StoreError, StoreResult};
 pub use namespaces::{
-    Namespace, NamespaceChanges, NamespaceListPage, NamespaceListQuery, NamespaceSortKey,
-    NamespaceStats, NewNamespace,
+    Namespace, NamespaceChanges, NamespaceKey, NamespaceListPage, NamespaceListQuery,
+    NamespaceSortKey, NamespaceStats, NewNamespace,
 };
 pub use organizations::{Organization, DEFAULT_ORGANIZATION};
 

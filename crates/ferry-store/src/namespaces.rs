@@ -20,8 +20,17 @@ pub struct NamespaceStats {
     pub document_count: i64,
 }
 
+/// A namespace's surrogate key, which every namespace-scoped table is keyed by.
+///
+/// Only the store makes one, from an organization-scoped lookup, so holding a `NamespaceKey`
+/// proves the caller's organization owns the namespace: functions taking it cannot be handed
+/// another tenant's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NamespaceKey(pub(crate) i64);
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Namespace {
+    pub key: NamespaceKey,
     pub namespace_id: String,
     pub namespace_name: String,
     pub description: Option<String>,
@@ -104,7 +113,7 @@ pub struct NamespaceListPage {
 
 const COLUMNS: &str = "namespace_id, namespace_name, description, namespace_type, mode, \
      feature_extractors, payload_indexes, auto_create_indexes, adaptive_indexing, bucket_count, \
-     collection_count, object_count, document_count, created_at, updated_at";
+     collection_count, object_count, document_count, created_at, updated_at, ns_key";
 
 fn parse_json(column: &str, text: String) -> StoreResult<Value> {
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
@@ -112,6 +121,7 @@ fn parse_json(column: &str, text: String) -> StoreResult<Value> {
 
 fn namespace_from_row(row: &AnyRow) -> StoreResult<Namespace> {
     Ok(Namespace {
+        key: NamespaceKey(row.try_get(15)?),
         namespace_id: row.try_get(0)?,
         namespace_name: row.try_get(1)?,
         description: row.try_get(2)?,
@@ -243,7 +253,7 @@ impl Store {
                 "UPDATE namespaces SET namespace_name = $1, description = $2, \
                  feature_extractors = $3, payload_indexes = $4, auto_create_indexes = $5, \
                  adaptive_indexing = $6, updated_at = $7 \
-                 WHERE internal_id = $8 AND namespace_id = $9 AND updated_at = $10 \
+                 WHERE ns_key = $8 AND updated_at = $9 \
                  RETURNING {COLUMNS}"
             ))
             .bind(&edited.namespace_name)
@@ -253,8 +263,7 @@ impl Store {
             .bind(i64::from(edited.auto_create_indexes))
             .bind(i64::from(edited.adaptive_indexing))
             .bind(now)
-            .bind(org)
-            .bind(&current.namespace_id)
+            .bind(current.key.0)
             .bind(current.updated_at)
             .fetch_optional(&self.pool)
             .await;

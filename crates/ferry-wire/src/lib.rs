@@ -8,6 +8,7 @@
 pub mod error;
 pub mod health;
 pub mod namespace;
+pub mod paging;
 pub mod validate;
 
 pub use error::{ErrorDetail, ErrorResponse, HttpValidationError, ValidationErrorItem};

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::paging::validate_paging;
+pub use crate::paging::PaginationResponse;
 use crate::validate::{Errors, Validate};
 
 /// Longest namespace name the SDK's `NamespaceModel` accepts.
@@ -367,24 +369,17 @@ pub struct ListNamespacesRequest {
     pub case_sensitive: bool,
 }
 
-/// Query parameters of `POST /v1/namespaces/list` and `GET /v1/namespaces`.
+/// Query parameters of the namespace lists beyond paging ([`crate::paging::PageQuery`]).
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-pub struct ListNamespacesQuery {
+pub struct NamespaceListView {
     /// Ferry has no system namespaces; accepted and ignored.
     pub include_system: Option<bool>,
     /// `full` (default) or `summary` (omits `feature_extractors` and `payload_indexes`).
     pub view: Option<ListView>,
-    pub limit: Option<i64>,
-    pub page_size: Option<i64>,
-    pub offset: Option<i64>,
-    pub page: Option<i64>,
-    /// Opaque cursor from a previous page's `next_cursor`.
-    pub cursor: Option<String>,
-    /// Alias of `cursor`.
-    pub next_cursor: Option<String>,
-    /// Alias of `cursor`.
-    pub after: Option<String>,
-    pub include_total: Option<bool>,
+}
+
+impl Validate for NamespaceListView {
+    fn validate(&self, _errors: &mut Errors) {}
 }
 
 /// Response detail level of a list.
@@ -396,26 +391,7 @@ pub enum ListView {
     Summary,
 }
 
-fn validate_paging(
-    errors: &mut Errors,
-    limit: Option<i64>,
-    page_size: Option<i64>,
-    offset: Option<i64>,
-    page: Option<i64>,
-) {
-    errors.int_range("limit", limit, Some(1), Some(1000));
-    errors.int_range("page_size", page_size, Some(1), Some(1000));
-    errors.int_range("offset", offset, Some(0), Some(10_000));
-    errors.int_range("page", page, Some(1), None);
-}
-
 impl Validate for ListNamespacesRequest {
-    fn validate(&self, errors: &mut Errors) {
-        validate_paging(errors, self.limit, self.page_size, self.offset, self.page);
-    }
-}
-
-impl Validate for ListNamespacesQuery {
     fn validate(&self, errors: &mut Errors) {
         validate_paging(errors, self.limit, self.page_size, self.offset, self.page);
     }
@@ -447,20 +423,6 @@ pub struct NamespaceModel {
     pub namespace_ready: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// Pagination information for the current result window.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-pub struct PaginationResponse {
-    /// Matching items across all pages; null unless `include_total=true`.
-    pub total: Option<i64>,
-    pub page: Option<i64>,
-    pub page_size: Option<i64>,
-    /// Null unless `include_total=true`.
-    pub total_pages: Option<i64>,
-    pub next_page: Option<String>,
-    pub previous_page: Option<String>,
-    pub next_cursor: Option<String>,
 }
 
 /// Aggregate statistics over the namespaces of a list response.

@@ -6,22 +6,20 @@ use axum::{Json, Router};
 use ferry_store::{Namespace, NamespaceListQuery, NamespaceSortKey, NewNamespace};
 use ferry_wire::namespace::{
     CreateNamespaceRequest, DeleteNamespaceResponse, FeatureExtractorOut, FeatureExtractorRef,
-    ListNamespacesQuery, ListNamespacesRequest, ListNamespacesResponse, ListView,
-    NamespaceListStats, NamespaceMode, NamespaceModel, NamespaceScope, NamespaceSortField,
-    PaginationResponse, PatchNamespaceRequest, PayloadIndexConfig, SortDirection,
-    UpdateNamespaceRequest,
+    ListNamespacesRequest, ListNamespacesResponse, ListView, NamespaceListStats, NamespaceListView,
+    NamespaceMode, NamespaceModel, NamespaceScope, NamespaceSortField, PatchNamespaceRequest,
+    PayloadIndexConfig, SortDirection, UpdateNamespaceRequest,
 };
-use ferry_wire::{Errors, FieldError, Loc, Validate};
+use ferry_wire::paging::PageQuery;
+use ferry_wire::{Errors, Validate};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::paging::{BodyPaging, Page};
 use crate::AppState;
-
-/// Page size when a list request names none.
-const DEFAULT_PAGE_SIZE: i64 = 20;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -271,83 +269,60 @@ async fn delete_namespace(
 
 /// List Namespaces
 #[utoipa::path(post, path = "/v1/namespaces/list", tag = "Namespaces",
-    params(ListNamespacesQuery), request_body = ListNamespacesRequest,
+    params(PageQuery, NamespaceListView), request_body = ListNamespacesRequest,
     responses((status = 200, body = ListNamespacesResponse),
               (status = 422, body = ferry_wire::HttpValidationError)))]
 async fn list_namespaces(
     State(state): State<AppState>,
     Authenticated(org): Authenticated,
-    QueryParams(query): QueryParams<ListNamespacesQuery>,
+    QueryParams(query): QueryParams<PageQuery>,
+    QueryParams(view): QueryParams<NamespaceListView>,
     JsonBody(body): JsonBody<ListNamespacesRequest>,
 ) -> ApiResult<Json<ListNamespacesResponse>> {
-    list(&state, &org.internal_id, &query, &body)
+    let view = view.view.unwrap_or_default();
+    list(&state, &org.internal_id, &query, view, &body)
         .await
         .map(Json)
 }
 
 /// List Namespaces (query parameters only)
-#[utoipa::path(get, path = "/v1/namespaces", tag = "Namespaces", params(ListNamespacesQuery),
+#[utoipa::path(get, path = "/v1/namespaces", tag = "Namespaces", params(PageQuery, NamespaceListView),
     responses((status = 200, body = ListNamespacesResponse),
               (status = 422, body = ferry_wire::HttpValidationError)))]
 async fn list_namespaces_get(
     State(state): State<AppState>,
     Authenticated(org): Authenticated,
-    QueryParams(query): QueryParams<ListNamespacesQuery>,
+    QueryParams(query): QueryParams<PageQuery>,
+    QueryParams(view): QueryParams<NamespaceListView>,
 ) -> ApiResult<Json<ListNamespacesResponse>> {
+    let view = view.view.unwrap_or_default();
     list(
         &state,
         &org.internal_id,
         &query,
+        view,
         &ListNamespacesRequest::default(),
     )
     .await
     .map(Json)
 }
 
-/// Reads an opaque cursor. Cursors are the offset of the next page, so a cursor stays valid
-/// as long as the list's order does.
-fn decode_cursor(cursor: &str) -> Option<i64> {
-    cursor
-        .strip_prefix("off_")?
-        .parse()
-        .ok()
-        .filter(|n: &i64| *n >= 0)
-}
-
 async fn list(
     state: &AppState,
     org: &str,
-    query: &ListNamespacesQuery,
+    query: &PageQuery,
+    view: ListView,
     body: &ListNamespacesRequest,
 ) -> ApiResult<ListNamespacesResponse> {
-    let limit = body
-        .limit
-        .or(body.page_size)
-        .or(query.limit)
-        .or(query.page_size)
-        .unwrap_or(DEFAULT_PAGE_SIZE);
-    let cursor = query
-        .cursor
-        .as_ref()
-        .or(query.next_cursor.as_ref())
-        .or(query.after.as_ref());
-    let cursor_offset = match cursor {
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
-            ApiError::Validation(vec![FieldError {
-                loc: vec![Loc::Key("query".into()), Loc::Key("cursor".into())],
-                msg: "Cursor is not one this server issued".into(),
-                kind: "value_error",
-            }])
-        })?),
-        None => None,
-    };
-    let offset = body
-        .offset
-        .or(body.page.map(|p| (p - 1) * limit))
-        .or(cursor_offset)
-        .or(query.offset)
-        .or(query.page.map(|p| (p - 1) * limit))
-        .unwrap_or(0);
+    let page = Page::resolve(
+        query,
+        BodyPaging {
+            limit: body.limit,
+            page_size: body.page_size,
+            offset: body.offset,
+            page: body.page,
+        },
+    )?;
     let sort = body
         .sorts
         .as_ref()
@@ -363,7 +338,7 @@ async fn list(
             (key, s.direction == SortDirection::Desc)
         });
     let filters = body.filters.clone().unwrap_or_default();
-    let page = state
+    let found = state
         .store
         .list_namespaces(
             org,
@@ -373,19 +348,18 @@ async fn list(
                 search: body.search.clone(),
                 case_sensitive: body.case_sensitive,
                 sort,
-                limit,
-                offset,
+                limit: page.limit,
+                offset: page.offset,
             },
         )
         .await?;
 
-    let view = query.view.unwrap_or_default();
     let mut stats = NamespaceListStats {
         total_documents_complete: true,
         ..Default::default()
     };
-    let mut results = Vec::with_capacity(page.items.len());
-    for ns in page.items {
+    let mut results = Vec::with_capacity(found.items.len());
+    for ns in found.items {
         stats.total_feature_extractors +=
             ns.feature_extractors.as_array().map_or(0, Vec::len) as i64;
         stats.total_payload_indexes += ns.payload_indexes.as_array().map_or(0, Vec::len) as i64;
@@ -404,19 +378,9 @@ async fn list(
         stats.avg_collections_per_namespace = stats.total_collections as f64 / n;
         stats.avg_objects_per_namespace = stats.total_objects as f64 / n;
     }
-    let include_total = query.include_total.unwrap_or(false);
-    let next_offset = offset + results.len() as i64;
     Ok(ListNamespacesResponse {
-        pagination: PaginationResponse {
-            total: include_total.then_some(page.total),
-            page: Some(offset / limit + 1),
-            page_size: Some(limit),
-            total_pages: include_total.then_some((page.total + limit - 1) / limit),
-            next_page: None,
-            previous_page: None,
-            next_cursor: (next_offset < page.total).then(|| format!("off_{next_offset}")),
-        },
-        total_count: page.total,
+        pagination: page.pagination(results.len(), found.total),
+        total_count: found.total,
         results,
         stats,
     })

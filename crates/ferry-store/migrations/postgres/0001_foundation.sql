@@ -13,6 +13,7 @@ CREATE TABLE api_keys (
 );
 
 CREATE TABLE namespaces (
+    ns_key BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     internal_id TEXT NOT NULL REFERENCES organizations (internal_id) ON DELETE CASCADE,
     namespace_id TEXT NOT NULL,
     namespace_name TEXT NOT NULL,
@@ -29,7 +30,7 @@ CREATE TABLE namespaces (
     document_count BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
-    PRIMARY KEY (internal_id, namespace_id),
+    UNIQUE (internal_id, namespace_id),
     UNIQUE (internal_id, namespace_name)
 );
 

@@ -1,5 +1,7 @@
 -- Organizations, API keys and namespaces. Times are microseconds since the Unix epoch;
 -- booleans are 0/1 integers and JSON is text, so SQLite and PostgreSQL share every query.
+-- A namespace's resources hang off its surrogate `ns_key`: short keys for large tables, and a
+-- key only an organization-scoped lookup can hand out.
 CREATE TABLE organizations (
     internal_id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -14,6 +16,7 @@ CREATE TABLE api_keys (
 );
 
 CREATE TABLE namespaces (
+    ns_key INTEGER PRIMARY KEY,
     internal_id TEXT NOT NULL REFERENCES organizations (internal_id) ON DELETE CASCADE,
     namespace_id TEXT NOT NULL,
     namespace_name TEXT NOT NULL,
@@ -30,7 +33,7 @@ CREATE TABLE namespaces (
     document_count BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
-    PRIMARY KEY (internal_id, namespace_id),
+    UNIQUE (internal_id, namespace_id),
     UNIQUE (internal_id, namespace_name)
 );
 

@@ -1,0 +1,93 @@
+//! Turning the SDK's many paging knobs into one window, and the window back into
+//! `PaginationResponse`.
+
+use ferry_wire::paging::{PageQuery, PaginationResponse};
+use ferry_wire::{FieldError, Loc};
+
+use crate::error::ApiError;
+
+/// Page size when a request names none.
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+
+/// Paging values a request body may carry; each wins over its query counterpart.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BodyPaging {
+    pub limit: Option<i64>,
+    pub page_size: Option<i64>,
+    pub offset: Option<i64>,
+    pub page: Option<i64>,
+}
+
+/// The window a list request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+    include_total: bool,
+}
+
+/// Cursors are the offset of the next page, opaque to clients; a cursor stays valid as long as
+/// the list's order does.
+fn decode_cursor(cursor: &str) -> Option<i64> {
+    cursor
+        .strip_prefix("off_")?
+        .parse()
+        .ok()
+        .filter(|n: &i64| *n >= 0)
+}
+
+impl Page {
+    /// Body values win over query values; `limit` wins over `page_size`; an explicit offset
+    /// wins over `page`, which wins over a cursor.
+    pub fn resolve(query: &PageQuery, body: BodyPaging) -> Result<Page, ApiError> {
+        let limit = body
+            .limit
+            .or(body.page_size)
+            .or(query.limit)
+            .or(query.page_size)
+            .unwrap_or(DEFAULT_PAGE_SIZE);
+        let cursor = query
+            .cursor
+            .as_ref()
+            .or(query.next_cursor.as_ref())
+            .or(query.after.as_ref());
+        let cursor_offset = match cursor {
+            Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+                ApiError::Validation(vec![FieldError {
+                    loc: vec![Loc::Key("query".into()), Loc::Key("cursor".into())],
+                    msg: "Cursor is not one this server issued".into(),
+                    kind: "value_error",
+                }])
+            })?),
+            None => None,
+        };
+        let offset = body
+            .offset
+            .or(body.page.map(|p| (p - 1) * limit))
+            .or(query.offset)
+            .or(query.page.map(|p| (p - 1) * limit))
+            .or(cursor_offset)
+            .unwrap_or(0);
+        Ok(Page {
+            limit,
+            offset,
+            include_total: query.include_total.unwrap_or(false),
+        })
+    }
+
+    /// Describes this window after `returned` of `total` matches came back.
+    pub fn pagination(&self, returned: usize, total: i64) -> PaginationResponse {
+        let next_offset = self.offset + returned as i64;
+        PaginationResponse {
+            total: self.include_total.then_some(total),
+            page: Some(self.offset / self.limit + 1),
+            page_size: Some(self.limit),
+            total_pages: self
+                .include_total
+                .then_some((total + self.limit - 1) / self.limit),
+            next_page: None,
+            previous_page: None,
+            next_cursor: (next_offset < total).then(|| format!("off_{next_offset}")),
+        }
+    }
+}
