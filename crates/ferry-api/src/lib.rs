@@ -1,8 +1,10 @@
 //! Ferry's HTTP layer. Handlers are thin: parse (extractors), authorize, call the store, map
 //! errors once ([`error::ApiError`]). It owns routing, the error contract and `/openapi.json`.
 
+mod blob_input;
 pub mod error;
 pub mod extract;
+mod json;
 mod openapi;
 pub mod paging;
 mod routes;
@@ -14,6 +16,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use ferry_store::blobs::BlobStore;
 use ferry_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -28,6 +31,7 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub blobs: BlobStore,
 }
 
 /// The whole API as one router.
@@ -35,6 +39,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::health::router())
         .merge(routes::namespaces::router())
+        .merge(routes::buckets::router())
+        .merge(routes::objects::router())
         .route("/openapi.json", get(openapi::serve))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

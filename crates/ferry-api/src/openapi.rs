@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::routes::{health, namespaces};
+use crate::routes::{buckets, health, namespaces, objects};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,20 @@ use crate::routes::{health, namespaces};
         namespaces::delete_namespace,
         namespaces::list_namespaces,
         namespaces::list_namespaces_get,
+        buckets::create_bucket,
+        buckets::get_bucket,
+        buckets::update_bucket,
+        buckets::delete_bucket,
+        buckets::list_buckets,
+        buckets::list_buckets_get,
+        objects::create_object,
+        objects::create_objects_batch,
+        objects::get_object,
+        objects::patch_object,
+        objects::update_object,
+        objects::delete_object,
+        objects::list_objects,
+        objects::list_objects_get,
     ),
     modifiers(&BearerAuth),
     security(("BearerAuth" = []))

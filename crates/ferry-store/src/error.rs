@@ -11,6 +11,8 @@ pub enum StoreError {
     Conflict { code: &'static str, message: String },
     #[error("configuration: {0}")]
     Config(String),
+    #[error("blob store: {0}")]
+    Blob(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
     #[error(transparent)]

@@ -8,9 +8,13 @@
 //! Every function that touches tenant data takes the organization's `internal_id` (and the
 //! namespace where one applies), so no caller can forget tenant scoping.
 
+pub mod blobs;
+mod buckets;
 mod error;
 pub mod ids;
+mod listing;
 mod namespaces;
+mod objects;
 mod organizations;
 pub mod time;
 
@@ -20,11 +24,13 @@ use std::str::FromStr;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+pub use buckets::{Bucket, BucketFields, BucketListQuery, BucketSortKey};
 pub use error::{StoreError, StoreResult};
 pub use namespaces::{
     Namespace, NamespaceChanges, NamespaceKey, NamespaceListPage, NamespaceListQuery,
     NamespaceSortKey, NamespaceStats, NewNamespace,
 };
+pub use objects::{Inserted, NewObject, ObjectListQuery, ObjectRecord, ObjectSortKey};
 pub use organizations::{Organization, DEFAULT_ORGANIZATION};
 
 /// Which database a [`Store`] runs on.

@@ -5,11 +5,12 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::is_unique_violation;
+use crate::listing::Listing;
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
 
 /// How many times an optimistic update re-reads and retries after a concurrent change.
-const UPDATE_ATTEMPTS: usize = 8;
+pub(crate) const UPDATE_ATTEMPTS: usize = 8;
 
 /// Live counts kept on the namespace row by the writes that change them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -304,62 +305,29 @@ impl Store {
         org: &str,
         query: &NamespaceListQuery,
     ) -> StoreResult<NamespaceListPage> {
-        // Built from fixed fragments only; every value travels as a bound parameter.
-        let mut conditions = vec!["internal_id = $1".to_owned()];
-        let mut params: Vec<String> = vec![org.to_owned()];
-        if let Some(id) = &query.namespace_id {
-            params.push(id.clone());
-            conditions.push(format!("namespace_id = ${}", params.len()));
-        }
-        if let Some(name) = &query.namespace_name {
-            params.push(name.clone());
-            conditions.push(format!("namespace_name = ${}", params.len()));
-        }
-        if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
-            let position = self.backend.position_fn();
-            let (needle, wrap): (String, fn(&str) -> String) = if query.case_sensitive {
-                (search.to_owned(), |c| c.to_owned())
-            } else {
-                (search.to_lowercase(), |c| format!("lower({c})"))
-            };
-            params.push(needle);
-            let p = params.len();
-            conditions.push(format!(
-                "({position}({}, ${p}) > 0 OR {position}({}, ${p}) > 0 \
-                 OR {position}({}, ${p}) > 0)",
-                wrap("namespace_id"),
-                wrap("namespace_name"),
-                wrap("COALESCE(description, '')"),
-            ));
-        }
-        let filter = conditions.join(" AND ");
-
-        // A separate statement: a window count would make both backends visit every
-        // matching row even for a short page.
-        let count_sql = format!("SELECT COUNT(*) FROM namespaces WHERE {filter}");
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-        for p in &params {
-            count = count.bind(p.clone());
-        }
-        let total = count.fetch_one(&self.pool).await?;
-
+        let listing = Listing::default()
+            .eq_text("internal_id", Some(org))
+            .eq_text("namespace_id", query.namespace_id.as_deref())
+            .eq_text("namespace_name", query.namespace_name.as_deref())
+            .search(
+                self.backend,
+                &["namespace_id", "namespace_name", "description"],
+                query.search.as_deref(),
+                query.case_sensitive,
+            );
+        let total = listing.count(&self.pool, "namespaces").await?;
         let (key, descending) = query.sort.unwrap_or((NamespaceSortKey::CreatedAt, true));
         let direction = if descending { "DESC" } else { "ASC" };
-        let sql = format!(
-            "SELECT {COLUMNS} FROM namespaces WHERE {filter} \
-             ORDER BY {} {direction}, namespace_id {direction} LIMIT ${} OFFSET ${}",
-            key.column(),
-            params.len() + 1,
-            params.len() + 2,
-        );
-        let mut select = sqlx::query(&sql);
-        for p in &params {
-            select = select.bind(p.clone());
-        }
-        let rows = select
-            .bind(query.limit)
-            .bind(query.offset)
-            .fetch_all(&self.pool)
+        let order = format!("{} {direction}, namespace_id {direction}", key.column());
+        let rows = listing
+            .page(
+                &self.pool,
+                "namespaces",
+                COLUMNS,
+                &order,
+                query.limit,
+                query.offset,
+            )
             .await?;
         let items = rows
             .iter()

@@ -5,9 +5,11 @@
 //! (bounds, lengths, enums). It does no I/O and knows nothing of storage or HTTP, so the same
 //! types serve the server, the OpenAPI document and the tests.
 
+pub mod bucket;
 pub mod error;
 pub mod health;
 pub mod namespace;
+pub mod object;
 pub mod paging;
 pub mod validate;
 

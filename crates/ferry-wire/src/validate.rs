@@ -54,6 +54,21 @@ impl Errors {
         self.prefix.pop();
     }
 
+    /// The current location, for errors about the value at it rather than a field below it.
+    pub fn location(&self) -> Vec<Loc> {
+        self.prefix.clone()
+    }
+
+    /// Records an error about the value at the current location.
+    pub fn push_here(&mut self, kind: &'static str, msg: impl Into<String>) {
+        let loc = self.location();
+        self.items.push(FieldError {
+            loc,
+            msg: msg.into(),
+            kind,
+        });
+    }
+
     pub fn push(&mut self, field: &str, kind: &'static str, msg: impl Into<String>) {
         let mut loc = self.prefix.clone();
         loc.push(Loc::Key(field.to_owned()));

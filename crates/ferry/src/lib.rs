@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use ferry_api::AppState;
+use ferry_store::blobs::BlobStore;
 use ferry_store::{Store, StoreLocation, DEFAULT_ORGANIZATION};
 use tokio::net::TcpListener;
 
@@ -18,6 +19,8 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     /// A `postgres://` URL selects PostgreSQL; absent means SQLite in `data_dir`.
     pub database_url: Option<String>,
+    /// An object store URL (`s3://bucket/prefix`) for blobs; absent means `data_dir/objects`.
+    pub object_store_url: Option<String>,
 }
 
 impl StorageConfig {
@@ -26,6 +29,16 @@ impl StorageConfig {
             self.database_url.as_deref(),
             &self.data_dir,
         )?)
+    }
+
+    /// The blob store: the URL's, or a directory under `data_dir`.
+    pub fn blobs(&self) -> anyhow::Result<BlobStore> {
+        Ok(
+            match self.object_store_url.as_deref().filter(|u| !u.is_empty()) {
+                Some(url) => BlobStore::from_url(url)?,
+                None => BlobStore::local(&self.data_dir.join("objects"))?,
+            },
+        )
     }
 
     /// Connects and applies schema migrations.
@@ -78,13 +91,12 @@ pub async fn bootstrap(store: &Store, env_key: Option<&str>) -> anyhow::Result<B
 
 /// Serves the API on `listener` until `shutdown` resolves, then drains in-flight requests.
 pub async fn serve(
-    store: Store,
+    state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = ferry_api::router(AppState {
-        store: store.clone(),
-    });
+    let store = state.store.clone();
+    let app = ferry_api::router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use ferry::{bind, bootstrap, describe, serve, shutdown_signal, StorageConfig};
+use ferry_api::AppState;
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +36,10 @@ struct StorageArgs {
     /// A postgres:// URL to use PostgreSQL instead of the embedded SQLite store.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
+    /// Object store for blobs, e.g. s3://bucket/prefix (AWS_* variables configure access);
+    /// blobs go to DATA_DIR/objects by default.
+    #[arg(long, env = "FERRY_OBJECT_STORE_URL")]
+    object_store_url: Option<String>,
 }
 
 impl StorageArgs {
@@ -42,6 +47,7 @@ impl StorageArgs {
         StorageConfig {
             data_dir: self.data_dir,
             database_url: self.database_url,
+            object_store_url: self.object_store_url,
         }
     }
 }
@@ -82,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
             let storage = args.storage.config();
             let location = storage.location()?;
             let store = storage.open().await?;
+            let blobs = storage.blobs()?;
             let env_key = std::env::var("FERRY_API_KEY").ok();
             let boot = bootstrap(&store, env_key.as_deref()).await?;
             if let Some(key) = boot.created_key {
@@ -89,11 +96,12 @@ async fn main() -> anyhow::Result<()> {
             }
             let listener = bind(args.bind).await?;
             println!(
-                "ferry listening on http://{} (store: {})",
+                "ferry listening on http://{} (store: {}; blobs: {})",
                 listener.local_addr()?,
-                describe(&location)
+                describe(&location),
+                blobs.describe()
             );
-            serve(store, listener, shutdown_signal()).await?;
+            serve(AppState { store, blobs }, listener, shutdown_signal()).await?;
             println!("ferry stopped");
         }
         Command::Admin(AdminCommand::CreateKey { org, storage }) => {

@@ -16,8 +16,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::json::{from_json, to_json, wire_enum, wire_name};
 use crate::paging::{BodyPaging, Page};
 use crate::AppState;
 
@@ -35,26 +36,6 @@ pub fn router() -> Router<AppState> {
                 .put(update_namespace)
                 .delete(delete_namespace),
         )
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<Value> {
-    serde_json::to_value(value).map_err(|e| ApiError::Internal(e.to_string()))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(column: &str, value: &Value) -> ApiResult<T> {
-    serde_json::from_value(value.clone())
-        .map_err(|e| ApiError::Internal(format!("stored {column} unreadable: {e}")))
-}
-
-fn wire_enum<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> ApiResult<T> {
-    from_json(column, &Value::String(text.to_owned()))
-}
-
-fn wire_name<T: serde::Serialize>(value: &T) -> ApiResult<String> {
-    match to_json(value)? {
-        Value::String(s) => Ok(s),
-        other => Err(ApiError::Internal(format!("{other} is not a name"))),
-    }
 }
 
 fn namespace_model(ns: Namespace, view: ListView) -> ApiResult<NamespaceModel> {

@@ -76,6 +76,7 @@ impl TestDatabase {
                 storage: StorageConfig {
                     data_dir: dir.path().to_path_buf(),
                     database_url: None,
+                    object_store_url: None,
                 },
                 _dir: dir,
                 pg_database: None,
@@ -97,6 +98,7 @@ impl TestDatabase {
                     storage: StorageConfig {
                         data_dir: dir.path().to_path_buf(),
                         database_url: Some(url),
+                        object_store_url: None,
                     },
                     _dir: dir,
                     pg_database: Some((admin_url, name)),
@@ -186,7 +188,11 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(ferry::serve(store.clone(), listener, async move {
+        let state = ferry_api::AppState {
+            store: store.clone(),
+            blobs: db.storage.blobs().expect("blob store"),
+        };
+        let task = tokio::spawn(ferry::serve(state, listener, async move {
             let _ = stopped.await;
         }));
         TestServer {

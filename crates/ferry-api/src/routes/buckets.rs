@@ -1,0 +1,290 @@
+//! `/v1/buckets…` (X-Namespace scoped): create, get, patch, put, delete and list.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ferry_store::{Bucket, BucketFields, BucketListQuery, BucketSortKey};
+use ferry_wire::bucket::{
+    BucketCreateRequest, BucketListStats, BucketResponse, BucketSortField, BucketUpdateRequest,
+    DeleteBucketResponse, ListBucketsRequest, ListBucketsResponse,
+};
+use ferry_wire::namespace::SortDirection;
+use ferry_wire::paging::PageQuery;
+use ferry_wire::{ErrorResponse, HttpValidationError};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, NamespaceScope, QueryParams};
+use crate::json::{from_json, to_json};
+use crate::paging::{BodyPaging, Page};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/buckets", post(create_bucket).get(list_buckets_get))
+        .route("/v1/buckets/list", post(list_buckets))
+        .route(
+            "/v1/buckets/{bucket_identifier}",
+            get(get_bucket)
+                .patch(update_bucket)
+                .put(update_bucket)
+                .delete(delete_bucket),
+        )
+}
+
+pub(crate) fn bucket_response(bucket: Bucket) -> ApiResult<BucketResponse> {
+    Ok(BucketResponse {
+        bucket_schema: from_json("bucket_schema", &bucket.bucket_schema)?,
+        unique_key: bucket
+            .unique_key
+            .as_ref()
+            .map(|v| from_json("unique_key", v))
+            .transpose()?,
+        metadata: bucket
+            .metadata
+            .as_ref()
+            .map(|v| from_json("metadata", v))
+            .transpose()?,
+        storage_class: bucket
+            .storage_class
+            .as_deref()
+            .map(|v| crate::json::wire_enum("storage_class", v))
+            .transpose()?,
+        bucket_id: bucket.bucket_id,
+        bucket_name: bucket.bucket_name,
+        description: bucket.description,
+        object_count: bucket.object_count,
+        failed_object_count: bucket.failed_object_count,
+        total_size_bytes: bucket.total_size_bytes,
+        created_at: ferry_store::time::from_micros(bucket.created_at),
+        updated_at: ferry_store::time::from_micros(bucket.updated_at),
+        last_upload_at: bucket.last_upload_at.map(ferry_store::time::from_micros),
+        status: "ACTIVE".into(),
+        is_locked: false,
+    })
+}
+
+fn optional_json<T: serde::Serialize>(value: &Option<T>) -> ApiResult<Option<serde_json::Value>> {
+    value.as_ref().map(to_json).transpose()
+}
+
+fn optional_name<T: serde::Serialize>(value: &Option<T>) -> ApiResult<Option<String>> {
+    value.as_ref().map(crate::json::wire_name).transpose()
+}
+
+/// Create Bucket
+#[utoipa::path(post, path = "/v1/buckets", tag = "Buckets", request_body = BucketCreateRequest,
+    responses((status = 200, body = BucketResponse), (status = 400, body = ErrorResponse),
+              (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
+async fn create_bucket(
+    State(state): State<AppState>,
+    scope: NamespaceScope,
+    JsonBody(req): JsonBody<BucketCreateRequest>,
+) -> ApiResult<Json<BucketResponse>> {
+    let bucket = state
+        .store
+        .create_bucket(
+            scope.namespace.key,
+            BucketFields {
+                bucket_name: req.bucket_name,
+                description: req.description,
+                bucket_schema: to_json(&req.bucket_schema)?,
+                unique_key: optional_json(&req.unique_key)?,
+                metadata: optional_json(&req.metadata)?,
+                storage_class: optional_name(&req.storage_class)?,
+            },
+        )
+        .await?;
+    Ok(Json(bucket_response(bucket)?))
+}
+
+/// Get Bucket (by id or name)
+#[utoipa::path(get, path = "/v1/buckets/{bucket_identifier}", tag = "Buckets",
+    params(("bucket_identifier" = String, Path, description = "Bucket id or name")),
+    responses((status = 200, body = BucketResponse), (status = 404, body = ErrorResponse)))]
+async fn get_bucket(
+    State(state): State<AppState>,
+    scope: NamespaceScope,
+    Path(identifier): Path<String>,
+) -> ApiResult<Json<BucketResponse>> {
+    let bucket = state
+        .store
+        .get_bucket(scope.namespace.key, &identifier)
+        .await?;
+    Ok(Json(bucket_response(bucket)?))
+}
+
+/// Update Bucket (PATCH and PUT): fields sent change, the rest stay.
+#[utoipa::path(patch, path = "/v1/buckets/{bucket_identifier}", tag = "Buckets",
+    params(("bucket_identifier" = String, Path, description = "Bucket id or name")),
+    request_body = BucketUpdateRequest,
+    responses((status = 200, body = BucketResponse), (status = 400, body = ErrorResponse),
+              (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
+async fn update_bucket(
+    State(state): State<AppState>,
+    scope: NamespaceScope,
+    Path(identifier): Path<String>,
+    JsonBody(req): JsonBody<BucketUpdateRequest>,
+) -> ApiResult<Json<BucketResponse>> {
+    let current = state
+        .store
+        .get_bucket(scope.namespace.key, &identifier)
+        .await?;
+    if let Some(key) = &req.unique_key {
+        let stored: Option<ferry_wire::bucket::UniqueKeyConfig> = current
+            .unique_key
+            .as_ref()
+            .map(|v| from_json("unique_key", v))
+            .transpose()?;
+        if stored.as_ref().map(|k| &k.fields) != Some(&key.fields) {
+            return Err(ApiError::BadRequest {
+                error_type: "BadRequestError",
+                code: "unique_key_fixed",
+                message: "A bucket's unique key fields are fixed at creation; only \
+                          default_policy may change"
+                    .into(),
+                details: None,
+            });
+        }
+    }
+    let schema = optional_json(&req.bucket_schema)?;
+    let unique_key = optional_json(&req.unique_key)?;
+    let metadata = optional_json(&req.metadata)?;
+    let storage_class = optional_name(&req.storage_class)?;
+    let bucket = state
+        .store
+        .update_bucket(scope.namespace.key, &current.bucket_id, |b| {
+            if let Some(name) = &req.bucket_name {
+                b.bucket_name = name.clone();
+            }
+            if let Some(description) = &req.description {
+                b.description = Some(description.clone());
+            }
+            if let Some(schema) = &schema {
+                b.bucket_schema = schema.clone();
+            }
+            if unique_key.is_some() {
+                b.unique_key = unique_key.clone();
+            }
+            if metadata.is_some() {
+                b.metadata = metadata.clone();
+            }
+            if storage_class.is_some() {
+                b.storage_class = storage_class.clone();
+            }
+        })
+        .await?;
+    Ok(Json(bucket_response(bucket)?))
+}
+
+/// Delete Bucket and its objects.
+#[utoipa::path(delete, path = "/v1/buckets/{bucket_identifier}", tag = "Buckets",
+    params(("bucket_identifier" = String, Path, description = "Bucket id or name")),
+    responses((status = 200, body = DeleteBucketResponse), (status = 404, body = ErrorResponse)))]
+async fn delete_bucket(
+    State(state): State<AppState>,
+    scope: NamespaceScope,
+    Path(identifier): Path<String>,
+) -> ApiResult<Json<DeleteBucketResponse>> {
+    let bucket = state
+        .store
+        .delete_bucket(scope.namespace.key, &identifier)
+        .await?;
+    Ok(Json(DeleteBucketResponse {
+        success: true,
+        message: format!("Bucket '{}' deleted", bucket.bucket_name),
+        bucket_id: bucket.bucket_id,
+        deleted_object_count: bucket.object_count,
+    }))
+}
+
+/// List Buckets
+#[utoipa::path(post, path = "/v1/buckets/list", tag = "Buckets", params(PageQuery),
+    request_body = ListBucketsRequest,
+    responses((status = 200, body = ListBucketsResponse), (status = 422, body = HttpValidationError)))]
+async fn list_buckets(
+    State(state): State<AppState>,
+    scope: NamespaceScope,
+    QueryParams(query): QueryParams<PageQuery>,
+    JsonBody(body): JsonBody<ListBucketsRequest>,
+) -> ApiResult<Json<ListBucketsResponse>> {
+    list(&state, &scope, &query, &body).await.map(Json)
+}
+
+/// List Buckets (query parameters only)
+#[utoipa::path(get, path = "/v1/buckets", tag = "Buckets", params(PageQuery),
+    responses((status = 200, body = ListBucketsResponse), (status = 422, body = HttpValidationError)))]
+async fn list_buckets_get(
+    State(state): State<AppState>,
+    scope: NamespaceScope,
+    QueryParams(query): QueryParams<PageQuery>,
+) -> ApiResult<Json<ListBucketsResponse>> {
+    list(&state, &scope, &query, &ListBucketsRequest::default())
+        .await
+        .map(Json)
+}
+
+async fn list(
+    state: &AppState,
+    scope: &NamespaceScope,
+    query: &PageQuery,
+    body: &ListBucketsRequest,
+) -> ApiResult<ListBucketsResponse> {
+    let page = Page::resolve(
+        query,
+        BodyPaging {
+            limit: body.limit,
+            page_size: body.page_size,
+            offset: body.offset,
+            page: body.page,
+        },
+    )?;
+    let sort = body
+        .sorts
+        .as_ref()
+        .and_then(|s| s.first())
+        .or(body.sort.as_ref())
+        .map(|s| {
+            let key = match s.field {
+                BucketSortField::CreatedAt => BucketSortKey::CreatedAt,
+                BucketSortField::UpdatedAt => BucketSortKey::UpdatedAt,
+                BucketSortField::BucketName => BucketSortKey::BucketName,
+                BucketSortField::BucketId => BucketSortKey::BucketId,
+                BucketSortField::ObjectCount => BucketSortKey::ObjectCount,
+                BucketSortField::TotalSizeBytes => BucketSortKey::TotalSizeBytes,
+            };
+            (key, s.direction == SortDirection::Desc)
+        });
+    let filters = body.filters.clone().unwrap_or_default();
+    let (buckets, total) = state
+        .store
+        .list_buckets(
+            scope.namespace.key,
+            &BucketListQuery {
+                bucket_id: filters.bucket_id,
+                bucket_name: filters.bucket_name,
+                search: body.search.clone(),
+                case_sensitive: body.case_sensitive,
+                sort,
+                limit: page.limit,
+                offset: page.offset,
+            },
+        )
+        .await?;
+    let mut stats = BucketListStats::default();
+    let mut results = Vec::with_capacity(buckets.len());
+    for bucket in buckets {
+        stats.total_objects += bucket.object_count;
+        stats.total_size_bytes += bucket.total_size_bytes;
+        results.push(bucket_response(bucket)?);
+    }
+    if !results.is_empty() {
+        stats.avg_objects_per_bucket = stats.total_objects as f64 / results.len() as f64;
+        stats.avg_size_per_bucket = stats.total_size_bytes as f64 / results.len() as f64;
+    }
+    Ok(ListBucketsResponse {
+        pagination: page.pagination(results.len(), total),
+        total_count: total,
+        results,
+        stats,
+    })
+}

@@ -1,0 +1,284 @@
+//! Buckets: named containers of objects inside a namespace, each with the schema its objects
+//! follow. Object counts and sizes are kept on the row by the writes that change them.
+
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::error::is_unique_violation;
+use crate::listing::Listing;
+use crate::namespaces::NamespaceKey;
+use crate::time::now_micros;
+use crate::{ids, Store, StoreError, StoreResult};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub bucket_id: String,
+    pub bucket_name: String,
+    pub description: Option<String>,
+    pub bucket_schema: Value,
+    pub unique_key: Option<Value>,
+    pub metadata: Option<Value>,
+    pub storage_class: Option<String>,
+    pub object_count: i64,
+    pub failed_object_count: i64,
+    pub total_size_bytes: i64,
+    pub last_upload_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The user-editable part of a bucket; new buckets and updates both use it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketFields {
+    pub bucket_name: String,
+    pub description: Option<String>,
+    pub bucket_schema: Value,
+    pub unique_key: Option<Value>,
+    pub metadata: Option<Value>,
+    pub storage_class: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketSortKey {
+    CreatedAt,
+    UpdatedAt,
+    BucketName,
+    BucketId,
+    ObjectCount,
+    TotalSizeBytes,
+}
+
+impl BucketSortKey {
+    fn column(self) -> &'static str {
+        match self {
+            BucketSortKey::CreatedAt => "created_at",
+            BucketSortKey::UpdatedAt => "updated_at",
+            BucketSortKey::BucketName => "bucket_name",
+            BucketSortKey::BucketId => "bucket_id",
+            BucketSortKey::ObjectCount => "object_count",
+            BucketSortKey::TotalSizeBytes => "total_size_bytes",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BucketListQuery {
+    pub bucket_id: Option<String>,
+    pub bucket_name: Option<String>,
+    pub search: Option<String>,
+    pub case_sensitive: bool,
+    /// `(key, descending)`; newest first when absent.
+    pub sort: Option<(BucketSortKey, bool)>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+const COLUMNS: &str = "bucket_id, bucket_name, description, bucket_schema, unique_key, metadata, \
+     storage_class, object_count, failed_object_count, total_size_bytes, last_upload_at, \
+     created_at, updated_at";
+
+pub(crate) fn parse_json(column: &str, text: &str) -> StoreResult<Value> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn optional_json(row: &AnyRow, index: usize, column: &str) -> StoreResult<Option<Value>> {
+    row.try_get::<Option<String>, _>(index)?
+        .map(|text| parse_json(column, &text))
+        .transpose()
+}
+
+fn bucket_from_row(row: &AnyRow) -> StoreResult<Bucket> {
+    Ok(Bucket {
+        bucket_id: row.try_get(0)?,
+        bucket_name: row.try_get(1)?,
+        description: row.try_get(2)?,
+        bucket_schema: parse_json("bucket_schema", &row.try_get::<String, _>(3)?)?,
+        unique_key: optional_json(row, 4, "unique_key")?,
+        metadata: optional_json(row, 5, "metadata")?,
+        storage_class: row.try_get(6)?,
+        object_count: row.try_get(7)?,
+        failed_object_count: row.try_get(8)?,
+        total_size_bytes: row.try_get(9)?,
+        last_upload_at: row.try_get(10)?,
+        created_at: row.try_get(11)?,
+        updated_at: row.try_get(12)?,
+    })
+}
+
+fn name_taken(name: &str) -> StoreError {
+    StoreError::Conflict {
+        code: "bucket_name_taken",
+        message: format!("a bucket named '{name}' already exists in this namespace"),
+    }
+}
+
+fn not_found(identifier: &str) -> StoreError {
+    StoreError::NotFound {
+        resource: "bucket",
+        id: identifier.to_owned(),
+    }
+}
+
+impl Store {
+    pub async fn create_bucket(&self, ns: NamespaceKey, new: BucketFields) -> StoreResult<Bucket> {
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        // The counter update comes first so SQLite takes its write lock before any read.
+        sqlx::query("UPDATE namespaces SET bucket_count = bucket_count + 1 WHERE ns_key = $1")
+            .bind(ns.0)
+            .execute(&mut *tx)
+            .await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO buckets (ns_key, bucket_id, bucket_name, description, bucket_schema, \
+             unique_key, metadata, storage_class, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
+        ))
+        .bind(ns.0)
+        .bind(ids::new_id("bkt"))
+        .bind(&new.bucket_name)
+        .bind(&new.description)
+        .bind(new.bucket_schema.to_string())
+        .bind(new.unique_key.as_ref().map(Value::to_string))
+        .bind(new.metadata.as_ref().map(Value::to_string))
+        .bind(&new.storage_class)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        let row = match inserted {
+            Ok(row) => row,
+            Err(e) if is_unique_violation(&e) => return Err(name_taken(&new.bucket_name)),
+            Err(e) => return Err(e.into()),
+        };
+        tx.commit().await?;
+        bucket_from_row(&row)
+    }
+
+    /// The bucket whose id or name is `identifier`.
+    pub async fn get_bucket(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Bucket> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM buckets WHERE ns_key = $1 \
+             AND (bucket_id = $2 OR bucket_name = $2)"
+        ))
+        .bind(ns.0)
+        .bind(identifier)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(bucket_from_row)
+            .transpose()?
+            .ok_or_else(|| not_found(identifier))
+    }
+
+    /// Applies `change` to the bucket's editable fields, optimistically as for namespaces.
+    pub async fn update_bucket(
+        &self,
+        ns: NamespaceKey,
+        identifier: &str,
+        mut change: impl FnMut(&mut BucketFields),
+    ) -> StoreResult<Bucket> {
+        for _ in 0..crate::namespaces::UPDATE_ATTEMPTS {
+            let current = self.get_bucket(ns, identifier).await?;
+            let mut edited = BucketFields {
+                bucket_name: current.bucket_name.clone(),
+                description: current.description.clone(),
+                bucket_schema: current.bucket_schema.clone(),
+                unique_key: current.unique_key.clone(),
+                metadata: current.metadata.clone(),
+                storage_class: current.storage_class.clone(),
+            };
+            change(&mut edited);
+            let now = now_micros().max(current.updated_at + 1);
+            let result = sqlx::query(&format!(
+                "UPDATE buckets SET bucket_name = $1, description = $2, bucket_schema = $3, \
+                 unique_key = $4, metadata = $5, storage_class = $6, updated_at = $7 \
+                 WHERE ns_key = $8 AND bucket_id = $9 AND updated_at = $10 RETURNING {COLUMNS}"
+            ))
+            .bind(&edited.bucket_name)
+            .bind(&edited.description)
+            .bind(edited.bucket_schema.to_string())
+            .bind(edited.unique_key.as_ref().map(Value::to_string))
+            .bind(edited.metadata.as_ref().map(Value::to_string))
+            .bind(&edited.storage_class)
+            .bind(now)
+            .bind(ns.0)
+            .bind(&current.bucket_id)
+            .bind(current.updated_at)
+            .fetch_optional(&self.pool)
+            .await;
+            match result {
+                Ok(Some(row)) => return bucket_from_row(&row),
+                Ok(None) => continue,
+                Err(e) if is_unique_violation(&e) => return Err(name_taken(&edited.bucket_name)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict {
+            code: "concurrent_update",
+            message: "the bucket kept changing while it was being updated; try again".into(),
+        })
+    }
+
+    /// Deletes the bucket and its objects; returns what the bucket was.
+    pub async fn delete_bucket(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Bucket> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "DELETE FROM buckets WHERE ns_key = $1 AND (bucket_id = $2 OR bucket_name = $2) \
+             RETURNING {COLUMNS}"
+        ))
+        .bind(ns.0)
+        .bind(identifier)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let bucket = match row {
+            Some(row) => bucket_from_row(&row)?,
+            None => return Err(not_found(identifier)),
+        };
+        sqlx::query(
+            "UPDATE namespaces SET bucket_count = bucket_count - 1, \
+             object_count = object_count - $1 WHERE ns_key = $2",
+        )
+        .bind(bucket.object_count)
+        .bind(ns.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(bucket)
+    }
+
+    pub async fn list_buckets(
+        &self,
+        ns: NamespaceKey,
+        query: &BucketListQuery,
+    ) -> StoreResult<(Vec<Bucket>, i64)> {
+        let listing = Listing::default()
+            .eq_int("ns_key", ns.0)
+            .eq_text("bucket_id", query.bucket_id.as_deref())
+            .eq_text("bucket_name", query.bucket_name.as_deref())
+            .search(
+                self.backend,
+                &["bucket_id", "bucket_name", "description"],
+                query.search.as_deref(),
+                query.case_sensitive,
+            );
+        let total = listing.count(&self.pool, "buckets").await?;
+        let (key, descending) = query.sort.unwrap_or((BucketSortKey::CreatedAt, true));
+        let direction = if descending { "DESC" } else { "ASC" };
+        let order = format!("{} {direction}, bucket_id {direction}", key.column());
+        let rows = listing
+            .page(
+                &self.pool,
+                "buckets",
+                COLUMNS,
+                &order,
+                query.limit,
+                query.offset,
+            )
+            .await?;
+        let buckets = rows
+            .iter()
+            .map(bucket_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((buckets, total))
+    }
+}

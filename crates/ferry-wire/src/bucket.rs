@@ -1,0 +1,351 @@
+//! Buckets: `/v1/buckets…` (X-Namespace scoped), shaped as the SDK's `BucketCreateRequest`,
+//! `BucketUpdateRequest`, `BucketResponse`, `ListBucketsRequest` and `ListBucketsResponse`, and
+//! the bucket schema objects are checked against.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::namespace::SortDirection;
+use crate::paging::{validate_paging, PaginationResponse};
+use crate::validate::{Errors, Validate};
+
+/// Type of a bucket schema field (`BucketSchemaFieldType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    String,
+    Number,
+    Integer,
+    Float,
+    Boolean,
+    Object,
+    Array,
+    Date,
+    Datetime,
+    Text,
+    Image,
+    Audio,
+    Video,
+    Pdf,
+    Excel,
+}
+
+impl FieldType {
+    /// Types whose values arrive as blobs (files) rather than as plain JSON fields.
+    pub fn is_blob(self) -> bool {
+        matches!(
+            self,
+            FieldType::Image
+                | FieldType::Audio
+                | FieldType::Video
+                | FieldType::Pdf
+                | FieldType::Excel
+        )
+    }
+}
+
+/// One field of a bucket schema (`BucketSchemaFieldInput` / `…Output`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSchemaField {
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
+    pub items: Option<Box<BucketSchemaField>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
+    pub properties: Option<BTreeMap<String, BucketSchemaField>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub examples: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<Value>>,
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// The schema every object of a bucket is checked against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSchema {
+    pub properties: BTreeMap<String, BucketSchemaField>,
+}
+
+/// Names the object root reserves for itself; a schema cannot declare them as fields.
+pub const RESERVED_OBJECT_KEYS: &[&str] = &[
+    "object_id",
+    "bucket_id",
+    "key_prefix",
+    "blobs",
+    "status",
+    "error",
+    "created_at",
+    "updated_at",
+    "document_count",
+    "skip_duplicates",
+    "canonicalize_source",
+    "force_remirror",
+    "edges",
+    "idempotency_key",
+];
+
+impl Validate for BucketSchema {
+    fn validate(&self, errors: &mut Errors) {
+        errors.at("properties", |errors| {
+            for (name, field) in &self.properties {
+                if name.is_empty() || name.len() > 100 {
+                    errors.push(
+                        name,
+                        "string_too_long",
+                        "Field names must have 1 to 100 characters",
+                    );
+                } else if RESERVED_OBJECT_KEYS.contains(&name.as_str()) || name.starts_with('_') {
+                    errors.push(
+                        name,
+                        "value_error",
+                        format!("Value error, '{name}' is reserved and cannot be a schema field"),
+                    );
+                }
+                if field.field_type == FieldType::Array && field.items.is_none() {
+                    errors.at(name.as_str(), |errors| {
+                        errors.push("items", "missing", "Field required for type 'array'")
+                    });
+                }
+            }
+        });
+    }
+}
+
+/// `UniqueKeyConfig`: the schema fields that identify an object within its bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UniqueKeyConfig {
+    pub fields: Vec<String>,
+    /// `insert` (default), `update` or `upsert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_policy: Option<String>,
+}
+
+/// Object-storage tier (accepted and stored; Ferry's store has one tier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageClass {
+    Standard,
+    Nearline,
+    Coldline,
+    Archive,
+}
+
+fn validate_bucket_name(errors: &mut Errors, name: Option<&str>) {
+    errors.str_len("bucket_name", name, 1, 255);
+}
+
+fn validate_unique_key(
+    errors: &mut Errors,
+    key: &Option<UniqueKeyConfig>,
+    schema: Option<&BucketSchema>,
+) {
+    let Some(key) = key else { return };
+    errors.at("unique_key", |errors| {
+        if key.fields.is_empty() {
+            errors.push(
+                "fields",
+                "too_short",
+                "List should have at least 1 item after validation, not 0",
+            );
+        }
+        if let Some(schema) = schema {
+            errors.at("fields", |errors| {
+                for (i, field) in key.fields.iter().enumerate() {
+                    if !schema.properties.contains_key(field) {
+                        errors.at(i, |errors| {
+                            errors.push_here(
+                                "value_error",
+                                format!(
+                                    "Value error, '{field}' is not a field of the bucket schema"
+                                ),
+                            )
+                        });
+                    }
+                }
+            });
+        }
+        if let Some(policy) = &key.default_policy {
+            if !["insert", "update", "upsert"].contains(&policy.as_str()) {
+                errors.push(
+                    "default_policy",
+                    "enum",
+                    "Input should be 'insert', 'update' or 'upsert'",
+                );
+            }
+        }
+    });
+}
+
+/// Request model for creating a new bucket.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketCreateRequest {
+    pub bucket_name: String,
+    pub description: Option<String>,
+    pub bucket_schema: BucketSchema,
+    pub unique_key: Option<UniqueKeyConfig>,
+    pub metadata: Option<Map<String, Value>>,
+    pub storage_class: Option<StorageClass>,
+    /// Accepted and ignored.
+    #[schema(value_type = Option<Object>)]
+    pub destination: Option<Value>,
+    /// Accepted and ignored.
+    #[schema(value_type = Option<Object>)]
+    pub ingest_filter: Option<Value>,
+    /// Accepted and ignored.
+    #[schema(value_type = Option<Object>)]
+    pub source_adapter: Option<Value>,
+}
+
+impl Validate for BucketCreateRequest {
+    fn validate(&self, errors: &mut Errors) {
+        validate_bucket_name(errors, Some(&self.bucket_name));
+        errors.at("bucket_schema", |errors| {
+            self.bucket_schema.validate(errors)
+        });
+        validate_unique_key(errors, &self.unique_key, Some(&self.bucket_schema));
+    }
+}
+
+/// Request model for updating a bucket (PATCH and PUT).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketUpdateRequest {
+    pub bucket_name: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Option<Map<String, Value>>,
+    /// Replaces the schema. Objects already stored are not re-checked.
+    pub bucket_schema: Option<BucketSchema>,
+    pub storage_class: Option<StorageClass>,
+    /// Accepted and ignored.
+    #[schema(value_type = Option<Object>)]
+    pub destination: Option<Value>,
+    /// Accepted and ignored.
+    #[schema(value_type = Option<Object>)]
+    pub ingest_filter: Option<Value>,
+    /// Only `default_policy` may change; the key's fields are fixed at creation.
+    pub unique_key: Option<UniqueKeyConfig>,
+}
+
+impl Validate for BucketUpdateRequest {
+    fn validate(&self, errors: &mut Errors) {
+        validate_bucket_name(errors, self.bucket_name.as_deref());
+        if let Some(schema) = &self.bucket_schema {
+            errors.at("bucket_schema", |errors| schema.validate(errors));
+        }
+        validate_unique_key(errors, &self.unique_key, self.bucket_schema.as_ref());
+    }
+}
+
+/// Response model for bucket operations.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BucketResponse {
+    pub bucket_id: String,
+    pub bucket_name: String,
+    pub description: Option<String>,
+    pub bucket_schema: BucketSchema,
+    pub unique_key: Option<UniqueKeyConfig>,
+    pub metadata: Option<Map<String, Value>>,
+    pub storage_class: Option<StorageClass>,
+    pub object_count: i64,
+    pub failed_object_count: i64,
+    pub total_size_bytes: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_upload_at: Option<DateTime<Utc>>,
+    /// Always `ACTIVE`.
+    pub status: String,
+    pub is_locked: bool,
+}
+
+/// Fields a bucket list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BucketSortField {
+    CreatedAt,
+    UpdatedAt,
+    BucketName,
+    BucketId,
+    ObjectCount,
+    TotalSizeBytes,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketSort {
+    pub field: BucketSortField,
+    #[serde(default)]
+    pub direction: SortDirection,
+}
+
+/// Exact-match filters on a bucket list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketFilters {
+    pub bucket_id: Option<String>,
+    pub bucket_name: Option<String>,
+}
+
+/// Request model for listing buckets.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListBucketsRequest {
+    pub limit: Option<i64>,
+    pub page_size: Option<i64>,
+    pub offset: Option<i64>,
+    pub page: Option<i64>,
+    pub search: Option<String>,
+    pub filters: Option<BucketFilters>,
+    pub sort: Option<BucketSort>,
+    pub sorts: Option<Vec<BucketSort>>,
+    #[serde(default)]
+    pub case_sensitive: bool,
+}
+
+impl Validate for ListBucketsRequest {
+    fn validate(&self, errors: &mut Errors) {
+        validate_paging(errors, self.limit, self.page_size, self.offset, self.page);
+    }
+}
+
+/// Aggregate statistics over the buckets of a list response.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct BucketListStats {
+    pub total_objects: i64,
+    pub total_size_bytes: i64,
+    pub avg_objects_per_bucket: f64,
+    pub avg_size_per_bucket: f64,
+}
+
+/// Response model for listing buckets.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ListBucketsResponse {
+    pub results: Vec<BucketResponse>,
+    pub total_count: i64,
+    pub pagination: PaginationResponse,
+    pub stats: BucketListStats,
+}
+
+/// Body of a successful bucket delete.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeleteBucketResponse {
+    pub success: bool,
+    pub message: String,
+    pub bucket_id: String,
+    /// Objects deleted with the bucket.
+    pub deleted_object_count: i64,
+}
