@@ -10,13 +10,17 @@
 
 pub mod blobs;
 mod buckets;
+mod collections;
+mod documents;
 mod error;
 pub mod ids;
 mod listing;
 mod namespaces;
 mod objects;
 mod organizations;
+pub mod tasks;
 pub mod time;
+pub mod vectors;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -25,6 +29,11 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use buckets::{Bucket, BucketFields, BucketListQuery, BucketSortKey};
+pub use collections::{Collection, CollectionFields, CollectionListQuery, CollectionSortKey};
+pub use documents::{
+    BatchProgress, DocumentListQuery, DocumentRecord, DocumentSortKey, Lineage, NewDocument,
+    SourceKind,
+};
 pub use error::{StoreError, StoreResult};
 pub use namespaces::{
     Namespace, NamespaceChanges, NamespaceKey, NamespaceListPage, NamespaceListQuery,
@@ -32,6 +41,7 @@ pub use namespaces::{
 };
 pub use objects::{Inserted, NewObject, ObjectListQuery, ObjectRecord, ObjectSortKey};
 pub use organizations::{Organization, DEFAULT_ORGANIZATION};
+pub use tasks::{Task, TaskListQuery};
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,441 @@
+//! Documents: what collections produce. Each carries named vectors, custom fields at its root,
+//! and lineage to the object (and upstream document) it came from.
+//!
+//! Processing writes documents per *source*: the documents a source object or upstream
+//! document produced are replaced as a whole, in the same transaction as the task's progress,
+//! so reprocessing never duplicates and a crash never half-applies a batch.
+
+use serde_json::{Map, Value};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::buckets::parse_json;
+use crate::listing::Listing;
+use crate::namespaces::NamespaceKey;
+use crate::time::now_micros;
+use crate::vectors::{self, NamedVectors};
+use crate::{Store, StoreError, StoreResult};
+
+/// Where a document came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lineage {
+    /// The object the document was extracted from (for tier-2+ collections: the root's).
+    pub source_object_id: Option<String>,
+    /// The original object at the root of a multi-tier chain.
+    pub root_object_id: Option<String>,
+    /// The upstream document a tier-2+ collection processed.
+    pub source_document_id: Option<String>,
+    /// The bucket the root object lives in.
+    pub root_bucket_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentRecord {
+    pub document_id: String,
+    pub collection_id: String,
+    pub lineage: Lineage,
+    pub chunk_index: i64,
+    pub fields: Map<String, Value>,
+    pub vectors: NamedVectors,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDocument {
+    pub document_id: String,
+    pub lineage: Lineage,
+    pub chunk_index: i64,
+    pub fields: Map<String, Value>,
+    pub vectors: NamedVectors,
+}
+
+/// Which upstream items a batch of documents replaces the output of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Object,
+    Document,
+}
+
+/// Task progress committed with a batch of documents.
+#[derive(Debug, Clone)]
+pub struct BatchProgress<'a> {
+    pub task_id: &'a str,
+    pub lease_owner: &'a str,
+    pub lease_until: i64,
+    pub processed: i64,
+    pub failed: i64,
+    pub resume_cursor: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DocumentListQuery {
+    /// `(column, descending)`: `created_at`, `updated_at` or `document_id`.
+    pub sort: Option<(DocumentSortKey, bool)>,
+    pub source_object_id: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentSortKey {
+    CreatedAt,
+    UpdatedAt,
+    DocumentId,
+}
+
+impl DocumentSortKey {
+    fn column(self) -> &'static str {
+        match self {
+            DocumentSortKey::CreatedAt => "created_at",
+            DocumentSortKey::UpdatedAt => "updated_at",
+            DocumentSortKey::DocumentId => "document_id",
+        }
+    }
+}
+
+const COLUMNS: &str = "document_id, collection_id, source_object_id, root_object_id, \
+     source_document_id, root_bucket_id, chunk_index, fields, vectors, created_at, updated_at";
+
+fn document_from_row(row: &AnyRow) -> StoreResult<DocumentRecord> {
+    let fields = match parse_json("fields", &row.try_get::<String, _>(7)?)? {
+        Value::Object(map) => map,
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "fields: {other} is not an object"
+            )))
+        }
+    };
+    Ok(DocumentRecord {
+        document_id: row.try_get(0)?,
+        collection_id: row.try_get(1)?,
+        lineage: Lineage {
+            source_object_id: row.try_get(2)?,
+            root_object_id: row.try_get(3)?,
+            source_document_id: row.try_get(4)?,
+            root_bucket_id: row.try_get(5)?,
+        },
+        chunk_index: row.try_get(6)?,
+        fields,
+        vectors: vectors::decode(&row.try_get::<Vec<u8>, _>(8)?)?,
+        created_at: row.try_get(9)?,
+        updated_at: row.try_get(10)?,
+    })
+}
+
+fn not_found(identifier: &str) -> StoreError {
+    StoreError::NotFound {
+        resource: "document",
+        id: identifier.to_owned(),
+    }
+}
+
+const INSERT: &str = "INSERT INTO documents (ns_key, collection_id, document_id, \
+     source_object_id, root_object_id, source_document_id, root_bucket_id, chunk_index, fields, \
+     vectors, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)";
+
+async fn insert_document(
+    conn: &mut sqlx::AnyConnection,
+    ns: NamespaceKey,
+    collection_id: &str,
+    doc: &NewDocument,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT)
+        .bind(ns.0)
+        .bind(collection_id)
+        .bind(&doc.document_id)
+        .bind(&doc.lineage.source_object_id)
+        .bind(&doc.lineage.root_object_id)
+        .bind(&doc.lineage.source_document_id)
+        .bind(&doc.lineage.root_bucket_id)
+        .bind(doc.chunk_index)
+        .bind(Value::Object(doc.fields.clone()).to_string())
+        .bind(vectors::encode(&doc.vectors))
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn adjust_counts(
+    conn: &mut sqlx::AnyConnection,
+    ns: NamespaceKey,
+    collection_id: &str,
+    delta: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE collections SET document_count = document_count + $1 \
+         WHERE ns_key = $2 AND collection_id = $3",
+    )
+    .bind(delta)
+    .bind(ns.0)
+    .bind(collection_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE namespaces SET document_count = document_count + $1 WHERE ns_key = $2")
+        .bind(delta)
+        .bind(ns.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Replaces the documents that `sources` produced in the collection with `docs`, and
+    /// commits `progress` with them. Fails with `Conflict { code: "lease_lost" }` and writes
+    /// nothing if the task's lease now belongs to another worker.
+    pub async fn replace_documents(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        kind: SourceKind,
+        sources: &[String],
+        docs: &[NewDocument],
+        progress: Option<BatchProgress<'_>>,
+    ) -> StoreResult<()> {
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        if let Some(p) = &progress {
+            // First statement is a write, so SQLite takes its lock before reading anything.
+            let owned = sqlx::query(
+                "UPDATE tasks SET processed = processed + $1, failed = failed + $2, \
+                 resume_cursor = $3, lease_expires_at = $4, updated_at = $5 \
+                 WHERE task_id = $6 AND lease_owner = $7",
+            )
+            .bind(p.processed)
+            .bind(p.failed)
+            .bind(&p.resume_cursor)
+            .bind(p.lease_until)
+            .bind(now)
+            .bind(p.task_id)
+            .bind(p.lease_owner)
+            .execute(&mut *tx)
+            .await?;
+            if owned.rows_affected() == 0 {
+                return Err(StoreError::Conflict {
+                    code: "lease_lost",
+                    message: format!("task {} is no longer leased to this worker", p.task_id),
+                });
+            }
+        }
+        let column = match kind {
+            SourceKind::Object => "source_object_id",
+            SourceKind::Document => "source_document_id",
+        };
+        let mut deleted = 0i64;
+        for chunk in sources.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "DELETE FROM documents WHERE ns_key = $1 AND collection_id = $2 AND {column} IN ({})",
+                placeholders.join(", ")
+            );
+            let mut delete = sqlx::query(&sql).bind(ns.0).bind(collection_id);
+            for id in chunk {
+                delete = delete.bind(id);
+            }
+            deleted += delete.execute(&mut *tx).await?.rows_affected() as i64;
+        }
+        for doc in docs {
+            insert_document(&mut tx, ns, collection_id, doc, now).await?;
+        }
+        adjust_counts(&mut tx, ns, collection_id, docs.len() as i64 - deleted).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts one document (direct creation), counting it.
+    pub async fn create_document(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        doc: NewDocument,
+    ) -> StoreResult<DocumentRecord> {
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        adjust_counts(&mut tx, ns, collection_id, 1).await?;
+        match insert_document(&mut tx, ns, collection_id, &doc, now).await {
+            Ok(()) => {}
+            Err(e) if crate::error::is_unique_violation(&e) => {
+                return Err(StoreError::Conflict {
+                    code: "document_id_taken",
+                    message: format!("document {} already exists", doc.document_id),
+                })
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tx.commit().await?;
+        self.get_document(ns, collection_id, &doc.document_id).await
+    }
+
+    pub async fn get_document(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        document_id: &str,
+    ) -> StoreResult<DocumentRecord> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM documents WHERE ns_key = $1 AND collection_id = $2 \
+             AND document_id = $3"
+        ))
+        .bind(ns.0)
+        .bind(collection_id)
+        .bind(document_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(document_from_row)
+            .transpose()?
+            .ok_or_else(|| not_found(document_id))
+    }
+
+    /// Replaces the document's custom fields (and vectors, when given) with what `change`
+    /// makes of them, optimistically.
+    pub async fn update_document(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        document_id: &str,
+        mut change: impl FnMut(&mut Map<String, Value>, &mut NamedVectors),
+    ) -> StoreResult<DocumentRecord> {
+        for _ in 0..crate::namespaces::UPDATE_ATTEMPTS {
+            let current = self.get_document(ns, collection_id, document_id).await?;
+            let (mut fields, mut vecs) = (current.fields.clone(), current.vectors.clone());
+            change(&mut fields, &mut vecs);
+            let now = now_micros().max(current.updated_at + 1);
+            let updated = sqlx::query(
+                "UPDATE documents SET fields = $1, vectors = $2, updated_at = $3 \
+                 WHERE ns_key = $4 AND collection_id = $5 AND document_id = $6 \
+                 AND updated_at = $7",
+            )
+            .bind(Value::Object(fields).to_string())
+            .bind(vectors::encode(&vecs))
+            .bind(now)
+            .bind(ns.0)
+            .bind(collection_id)
+            .bind(document_id)
+            .bind(current.updated_at)
+            .execute(&self.pool)
+            .await?;
+            if updated.rows_affected() == 1 {
+                return self.get_document(ns, collection_id, document_id).await;
+            }
+        }
+        Err(StoreError::Conflict {
+            code: "concurrent_update",
+            message: "the document kept changing while it was being updated; try again".into(),
+        })
+    }
+
+    pub async fn delete_document(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        document_id: &str,
+    ) -> StoreResult<DocumentRecord> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "DELETE FROM documents WHERE ns_key = $1 AND collection_id = $2 AND document_id = $3 \
+             RETURNING {COLUMNS}"
+        ))
+        .bind(ns.0)
+        .bind(collection_id)
+        .bind(document_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let document = match row {
+            Some(row) => document_from_row(&row)?,
+            None => return Err(not_found(document_id)),
+        };
+        adjust_counts(&mut tx, ns, collection_id, -1).await?;
+        tx.commit().await?;
+        Ok(document)
+    }
+
+    pub async fn list_documents(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        query: &DocumentListQuery,
+    ) -> StoreResult<(Vec<DocumentRecord>, i64)> {
+        let listing = Listing::default()
+            .eq_int("ns_key", ns.0)
+            .eq_text("collection_id", Some(collection_id))
+            .eq_text("source_object_id", query.source_object_id.as_deref());
+        let total = listing.count(&self.pool, "documents").await?;
+        let (key, descending) = query.sort.unwrap_or((DocumentSortKey::CreatedAt, true));
+        let direction = if descending { "DESC" } else { "ASC" };
+        let order = format!("{} {direction}, document_id {direction}", key.column());
+        let rows = listing
+            .page(
+                &self.pool,
+                "documents",
+                COLUMNS,
+                &order,
+                query.limit,
+                query.offset,
+            )
+            .await?;
+        let documents = rows
+            .iter()
+            .map(document_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((documents, total))
+    }
+
+    /// The next `limit` documents after `after` (`(created_at, document_id)`), in creation
+    /// order: a keyset scan for streaming a collection in bounded memory.
+    pub async fn documents_after(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> StoreResult<Vec<DocumentRecord>> {
+        let (created, id) = after.unwrap_or((i64::MIN, ""));
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM documents WHERE ns_key = $1 AND collection_id = $2 \
+             AND (created_at > $3 OR (created_at = $3 AND document_id > $4)) \
+             ORDER BY created_at, document_id LIMIT $5"
+        ))
+        .bind(ns.0)
+        .bind(collection_id)
+        .bind(created)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(document_from_row).collect()
+    }
+
+    /// How many documents each of `object_ids` produced, across all collections.
+    pub async fn document_counts_by_object(
+        &self,
+        ns: NamespaceKey,
+        object_ids: &[&str],
+    ) -> StoreResult<std::collections::HashMap<String, i64>> {
+        let mut counts = std::collections::HashMap::new();
+        for chunk in object_ids.chunks(500) {
+            if chunk.is_empty() {
+                continue;
+            }
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT source_object_id, COUNT(*) FROM documents WHERE ns_key = $1 \
+                 AND source_object_id IN ({}) GROUP BY source_object_id",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(ns.0);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                counts.insert(row.try_get(0)?, row.try_get(1)?);
+            }
+        }
+        Ok(counts)
+    }
+}

@@ -1,0 +1,244 @@
+//! Tasks: asynchronous work with status, progress, a resume cursor, and a lease.
+//!
+//! A worker claims a runnable task by taking its lease (owner + expiry) with a conditional
+//! UPDATE, renews the lease with every committed batch, and loses it if it stops renewing: a
+//! task whose lease expired is runnable again, by any process sharing the database, from the
+//! cursor its last committed batch left.
+
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::buckets::parse_json;
+use crate::listing::Listing;
+use crate::namespaces::NamespaceKey;
+use crate::time::now_micros;
+use crate::{ids, Store, StoreError, StoreResult};
+
+pub const STATUS_PENDING: &str = "PENDING";
+pub const STATUS_IN_PROGRESS: &str = "IN_PROGRESS";
+pub const STATUS_COMPLETED: &str = "COMPLETED";
+pub const STATUS_COMPLETED_WITH_ERRORS: &str = "COMPLETED_WITH_ERRORS";
+pub const STATUS_FAILED: &str = "FAILED";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub task_id: String,
+    pub internal_id: String,
+    pub namespace: Option<NamespaceKey>,
+    pub task_type: String,
+    pub status: String,
+    pub inputs: Value,
+    pub outputs: Option<Value>,
+    pub processed: i64,
+    pub total: Option<i64>,
+    pub failed: i64,
+    pub error: Option<String>,
+    pub resume_cursor: Option<String>,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TaskListQuery {
+    pub status: Option<String>,
+    pub task_type: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+const COLUMNS: &str = "task_id, internal_id, ns_key, task_type, status, inputs, outputs, \
+     processed, total, failed, error, resume_cursor, attempts, created_at, updated_at, \
+     started_at, completed_at";
+
+fn task_from_row(row: &AnyRow) -> StoreResult<Task> {
+    Ok(Task {
+        task_id: row.try_get(0)?,
+        internal_id: row.try_get(1)?,
+        namespace: row.try_get::<Option<i64>, _>(2)?.map(NamespaceKey),
+        task_type: row.try_get(3)?,
+        status: row.try_get(4)?,
+        inputs: parse_json("inputs", &row.try_get::<String, _>(5)?)?,
+        outputs: row
+            .try_get::<Option<String>, _>(6)?
+            .map(|t| parse_json("outputs", &t))
+            .transpose()?,
+        processed: row.try_get(7)?,
+        total: row.try_get(8)?,
+        failed: row.try_get(9)?,
+        error: row.try_get(10)?,
+        resume_cursor: row.try_get(11)?,
+        attempts: row.try_get(12)?,
+        created_at: row.try_get(13)?,
+        updated_at: row.try_get(14)?,
+        started_at: row.try_get(15)?,
+        completed_at: row.try_get(16)?,
+    })
+}
+
+impl Store {
+    /// Records a new `PENDING` task.
+    pub async fn create_task(
+        &self,
+        org: &str,
+        ns: Option<NamespaceKey>,
+        task_type: &str,
+        inputs: &Value,
+    ) -> StoreResult<Task> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO tasks (task_id, internal_id, ns_key, task_type, status, inputs, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
+        ))
+        .bind(ids::new_id("task"))
+        .bind(org)
+        .bind(ns.map(|k| k.0))
+        .bind(task_type)
+        .bind(STATUS_PENDING)
+        .bind(inputs.to_string())
+        .bind(now_micros())
+        .fetch_one(&self.pool)
+        .await?;
+        task_from_row(&row)
+    }
+
+    pub async fn get_task(&self, org: &str, task_id: &str) -> StoreResult<Task> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tasks WHERE internal_id = $1 AND task_id = $2"
+        ))
+        .bind(org)
+        .bind(task_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(task_from_row)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound {
+                resource: "task",
+                id: task_id.to_owned(),
+            })
+    }
+
+    pub async fn list_tasks(
+        &self,
+        org: &str,
+        query: &TaskListQuery,
+    ) -> StoreResult<(Vec<Task>, i64)> {
+        let listing = Listing::default()
+            .eq_text("internal_id", Some(org))
+            .eq_text("status", query.status.as_deref())
+            .eq_text("task_type", query.task_type.as_deref());
+        let total = listing.count(&self.pool, "tasks").await?;
+        let rows = listing
+            .page(
+                &self.pool,
+                "tasks",
+                COLUMNS,
+                "created_at DESC, task_id DESC",
+                query.limit,
+                query.offset,
+            )
+            .await?;
+        let tasks = rows
+            .iter()
+            .map(task_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((tasks, total))
+    }
+
+    /// Takes the lease of the oldest runnable task of one of `task_types`: pending, or in
+    /// progress with an expired lease (its worker died). Returns it marked `IN_PROGRESS`.
+    pub async fn claim_task(
+        &self,
+        task_types: &[&str],
+        owner: &str,
+        lease_micros: i64,
+    ) -> StoreResult<Option<Task>> {
+        let now = now_micros();
+        let types: Vec<String> = (0..task_types.len())
+            .map(|i| format!("${}", i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT task_id FROM tasks WHERE status IN ('{STATUS_PENDING}', '{STATUS_IN_PROGRESS}') \
+             AND (lease_expires_at IS NULL OR lease_expires_at < $1) AND task_type IN ({}) \
+             ORDER BY created_at LIMIT 8",
+            types.join(", ")
+        );
+        let mut candidates = sqlx::query(&sql).bind(now);
+        for t in task_types {
+            candidates = candidates.bind(*t);
+        }
+        let candidates: Vec<String> = candidates
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        for task_id in candidates {
+            // Conditional on the task still being runnable: of several workers racing for the
+            // same task, exactly one UPDATE matches.
+            let row = sqlx::query(&format!(
+                "UPDATE tasks SET status = '{STATUS_IN_PROGRESS}', lease_owner = $1, \
+                 lease_expires_at = $2, attempts = attempts + 1, updated_at = $3, \
+                 started_at = COALESCE(started_at, $3) WHERE task_id = $4 \
+                 AND status IN ('{STATUS_PENDING}', '{STATUS_IN_PROGRESS}') \
+                 AND (lease_expires_at IS NULL OR lease_expires_at < $3) RETURNING {COLUMNS}"
+            ))
+            .bind(owner)
+            .bind(now + lease_micros)
+            .bind(now)
+            .bind(&task_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                return task_from_row(&row).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sets how many items the task will process, once it knows.
+    pub async fn set_task_total(&self, task_id: &str, owner: &str, total: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE tasks SET total = $1 WHERE task_id = $2 AND lease_owner = $3")
+            .bind(total)
+            .bind(task_id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the task with a final status, releasing its lease. Only the lease owner can.
+    pub async fn finish_task(
+        &self,
+        task_id: &str,
+        owner: &str,
+        status: &str,
+        outputs: Option<&Value>,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
+        let now = now_micros();
+        let updated = sqlx::query(
+            "UPDATE tasks SET status = $1, outputs = $2, error = $3, lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = $4, completed_at = $4 \
+             WHERE task_id = $5 AND lease_owner = $6",
+        )
+        .bind(status)
+        .bind(outputs.map(Value::to_string))
+        .bind(error)
+        .bind(now)
+        .bind(task_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Conflict {
+                code: "lease_lost",
+                message: format!("task {task_id} is no longer leased to this worker"),
+            });
+        }
+        Ok(())
+    }
+}
