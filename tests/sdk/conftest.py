@@ -91,3 +91,17 @@ def api_client(ferry):
     config = mixpeek.Configuration(host=ferry.base_url, access_token=API_KEY)
     with mixpeek.ApiClient(config) as client:
         yield client
+
+
+@pytest.fixture
+def scoped_client(ferry, api_client):
+    """An SDK client whose requests carry `X-Namespace: sdk-data` (the namespace is created)."""
+    from mixpeek.api.namespaces_api import NamespacesApi
+    from mixpeek.models.create_namespace_request import CreateNamespaceRequest
+
+    NamespacesApi(api_client).create_namespace(CreateNamespaceRequest(namespace_name="sdk-data"))
+    config = mixpeek.Configuration(
+        host=ferry.base_url, access_token=API_KEY, api_key={"NamespaceHeader": "sdk-data"}
+    )
+    with mixpeek.ApiClient(config) as client:
+        yield client

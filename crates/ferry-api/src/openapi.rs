@@ -20,6 +20,7 @@ use crate::routes::{buckets, health, namespaces, objects};
         namespaces::list_namespaces_get,
         buckets::create_bucket,
         buckets::get_bucket,
+        buckets::patch_bucket,
         buckets::update_bucket,
         buckets::delete_bucket,
         buckets::list_buckets,

@@ -221,7 +221,7 @@ impl Validate for BucketCreateRequest {
     }
 }
 
-/// Request model for updating a bucket (PATCH and PUT).
+/// Request model for replacing a bucket's settings (PUT); fields sent change, the rest stay.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BucketUpdateRequest {
@@ -242,6 +242,53 @@ pub struct BucketUpdateRequest {
 }
 
 impl Validate for BucketUpdateRequest {
+    fn validate(&self, errors: &mut Errors) {
+        validate_bucket_name(errors, self.bucket_name.as_deref());
+        if let Some(schema) = &self.bucket_schema {
+            errors.at("bucket_schema", |errors| schema.validate(errors));
+        }
+        validate_unique_key(errors, &self.unique_key, self.bucket_schema.as_ref());
+    }
+}
+
+/// Request model for a partial bucket update (PATCH); fields sent change, the rest stay.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketPatchRequest {
+    pub bucket_name: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Option<Map<String, Value>>,
+    pub bucket_schema: Option<BucketSchema>,
+    /// Accepted and ignored.
+    #[schema(value_type = Option<Object>)]
+    pub source_adapter: Option<Value>,
+    /// Only `default_policy` may change; the key's fields are fixed at creation.
+    pub unique_key: Option<UniqueKeyConfig>,
+    /// Accepted and ignored.
+    #[schema(value_type = Option<Object>)]
+    pub destination: Option<Value>,
+    /// Accepted and ignored.
+    #[schema(value_type = Option<Object>)]
+    pub ingest_filter: Option<Value>,
+}
+
+impl From<BucketPatchRequest> for BucketUpdateRequest {
+    /// PATCH and PUT change a bucket the same way; PATCH just cannot set a storage class.
+    fn from(patch: BucketPatchRequest) -> Self {
+        BucketUpdateRequest {
+            bucket_name: patch.bucket_name,
+            description: patch.description,
+            metadata: patch.metadata,
+            bucket_schema: patch.bucket_schema,
+            storage_class: None,
+            destination: patch.destination,
+            ingest_filter: patch.ingest_filter,
+            unique_key: patch.unique_key,
+        }
+    }
+}
+
+impl Validate for BucketPatchRequest {
     fn validate(&self, errors: &mut Errors) {
         validate_bucket_name(errors, self.bucket_name.as_deref());
         if let Some(schema) = &self.bucket_schema {

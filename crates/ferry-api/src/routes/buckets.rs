@@ -5,8 +5,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferry_store::{Bucket, BucketFields, BucketListQuery, BucketSortKey};
 use ferry_wire::bucket::{
-    BucketCreateRequest, BucketListStats, BucketResponse, BucketSortField, BucketUpdateRequest,
-    DeleteBucketResponse, ListBucketsRequest, ListBucketsResponse,
+    BucketCreateRequest, BucketListStats, BucketPatchRequest, BucketResponse, BucketSortField,
+    BucketUpdateRequest, DeleteBucketResponse, ListBucketsRequest, ListBucketsResponse,
 };
 use ferry_wire::namespace::SortDirection;
 use ferry_wire::paging::PageQuery;
@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/buckets/{bucket_identifier}",
             get(get_bucket)
-                .patch(update_bucket)
+                .patch(patch_bucket)
                 .put(update_bucket)
                 .delete(delete_bucket),
         )
@@ -113,8 +113,23 @@ async fn get_bucket(
     Ok(Json(bucket_response(bucket)?))
 }
 
-/// Update Bucket (PATCH and PUT): fields sent change, the rest stay.
+/// Patch Bucket: fields sent change, the rest stay.
 #[utoipa::path(patch, path = "/v1/buckets/{bucket_identifier}", tag = "Buckets",
+    params(("bucket_identifier" = String, Path, description = "Bucket id or name")),
+    request_body = BucketPatchRequest,
+    responses((status = 200, body = BucketResponse), (status = 400, body = ErrorResponse),
+              (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
+async fn patch_bucket(
+    state: State<AppState>,
+    scope: NamespaceScope,
+    identifier: Path<String>,
+    JsonBody(req): JsonBody<BucketPatchRequest>,
+) -> ApiResult<Json<BucketResponse>> {
+    update_bucket(state, scope, identifier, JsonBody(req.into())).await
+}
+
+/// Update Bucket (PUT): fields sent change, the rest stay.
+#[utoipa::path(put, path = "/v1/buckets/{bucket_identifier}", tag = "Buckets",
     params(("bucket_identifier" = String, Path, description = "Bucket id or name")),
     request_body = BucketUpdateRequest,
     responses((status = 200, body = BucketResponse), (status = 400, body = ErrorResponse),
