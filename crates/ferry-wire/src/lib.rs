@@ -6,9 +6,12 @@
 //! types serve the server, the OpenAPI document and the tests.
 
 pub mod error;
+pub mod filter;
 pub mod health;
 pub mod namespace;
 pub mod paging;
+pub mod schema;
+pub mod time;
 pub mod validate;
 
 pub use error::{ErrorDetail, ErrorResponse, HttpValidationError, ValidationErrorItem};
