@@ -5,6 +5,7 @@
 //! (bounds, lengths, enums). It does no I/O and knows nothing of storage or HTTP, so the same
 //! types serve the server, the OpenAPI document and the tests.
 
+pub mod collection;
 pub mod error;
 pub mod filter;
 pub mod health;
