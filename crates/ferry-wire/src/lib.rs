@@ -6,6 +6,7 @@
 //! types serve the server, the OpenAPI document and the tests.
 
 pub mod collection;
+pub mod document;
 pub mod error;
 pub mod filter;
 pub mod health;
