@@ -13,6 +13,7 @@ pub mod health;
 pub mod namespace;
 pub mod paging;
 pub mod schema;
+pub mod task;
 pub mod time;
 pub mod validate;
 
