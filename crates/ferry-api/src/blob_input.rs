@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use bytes::Bytes;
-use ferry_wire::bucket::FieldType;
+use ferry_wire::bucket::BucketSchemaFieldType;
 use serde_json::Value;
 
 /// A blob's content, decoded.
@@ -53,10 +53,13 @@ fn binary_blob(
     bytes: Vec<u8>,
     mime_type: Option<String>,
     filename: Option<String>,
-    blob_type: FieldType,
+    blob_type: BucketSchemaFieldType,
 ) -> Result<DecodedBlob, String> {
     let mime_type = mime_type.unwrap_or_else(|| sniff_mime(&bytes).to_owned());
-    let text = if matches!(blob_type, FieldType::Text | FieldType::String) {
+    let text = if matches!(
+        blob_type,
+        BucketSchemaFieldType::Text | BucketSchemaFieldType::String
+    ) {
         Some(String::from_utf8(bytes.clone()).map_err(|_| "text content is not UTF-8".to_owned())?)
     } else {
         None
@@ -70,9 +73,15 @@ fn binary_blob(
 }
 
 /// Decodes `data` for a blob of `blob_type`. The error says what is wrong with `data`.
-pub fn decode(blob_type: FieldType, data: &Value) -> Result<DecodedBlob, String> {
-    let textual = matches!(blob_type, FieldType::Text | FieldType::String);
-    let json = matches!(blob_type, FieldType::Object | FieldType::Array);
+pub fn decode(blob_type: BucketSchemaFieldType, data: &Value) -> Result<DecodedBlob, String> {
+    let textual = matches!(
+        blob_type,
+        BucketSchemaFieldType::Text | BucketSchemaFieldType::String
+    );
+    let json = matches!(
+        blob_type,
+        BucketSchemaFieldType::Object | BucketSchemaFieldType::Array
+    );
     match data {
         Value::String(s) if is_url(s) => Err(
             "URL sources are not fetched by Ferry; send the content inline (text, a data URI \

@@ -2,8 +2,6 @@
 //! `BucketUpdateRequest`, `BucketResponse`, `ListBucketsRequest` and `ListBucketsResponse`, and
 //! the bucket schema objects are checked against.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -11,73 +9,8 @@ use utoipa::ToSchema;
 
 use crate::namespace::SortDirection;
 use crate::paging::{validate_paging, PaginationResponse};
+pub use crate::schema::{BucketSchema, BucketSchemaField, BucketSchemaFieldType};
 use crate::validate::{Errors, Validate};
-
-/// Type of a bucket schema field (`BucketSchemaFieldType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum FieldType {
-    String,
-    Number,
-    Integer,
-    Float,
-    Boolean,
-    Object,
-    Array,
-    Date,
-    Datetime,
-    Text,
-    Image,
-    Audio,
-    Video,
-    Pdf,
-    Excel,
-}
-
-impl FieldType {
-    /// Types whose values arrive as blobs (files) rather than as plain JSON fields.
-    pub fn is_blob(self) -> bool {
-        matches!(
-            self,
-            FieldType::Image
-                | FieldType::Audio
-                | FieldType::Video
-                | FieldType::Pdf
-                | FieldType::Excel
-        )
-    }
-}
-
-/// One field of a bucket schema (`BucketSchemaFieldInput` / `…Output`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BucketSchemaField {
-    #[serde(rename = "type")]
-    pub field_type: FieldType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(no_recursion)]
-    pub items: Option<Box<BucketSchemaField>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(no_recursion)]
-    pub properties: Option<BTreeMap<String, BucketSchemaField>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub examples: Option<Vec<Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub allowed: Option<Vec<Value>>,
-    #[serde(default)]
-    pub required: bool,
-}
-
-/// The schema every object of a bucket is checked against.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BucketSchema {
-    pub properties: BTreeMap<String, BucketSchemaField>,
-}
 
 /// Names the object root reserves for itself; a schema cannot declare them as fields.
 pub const RESERVED_OBJECT_KEYS: &[&str] = &[
@@ -114,7 +47,7 @@ impl Validate for BucketSchema {
                         format!("Value error, '{name}' is reserved and cannot be a schema field"),
                     );
                 }
-                if field.field_type == FieldType::Array && field.items.is_none() {
+                if field.field_type == BucketSchemaFieldType::Array && field.items.is_none() {
                     errors.at(name.as_str(), |errors| {
                         errors.push("items", "missing", "Field required for type 'array'")
                     });

@@ -6,11 +6,17 @@
 //! types serve the server, the OpenAPI document and the tests.
 
 pub mod bucket;
+pub mod collection;
+pub mod document;
 pub mod error;
+pub mod filter;
 pub mod health;
 pub mod namespace;
 pub mod object;
 pub mod paging;
+pub mod schema;
+pub mod task;
+pub mod time;
 pub mod validate;
 
 pub use error::{ErrorDetail, ErrorResponse, HttpValidationError, ValidationErrorItem};

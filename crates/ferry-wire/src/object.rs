@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::bucket::{BucketSchema, BucketSchemaField, FieldType};
+use crate::bucket::{BucketSchema, BucketSchemaField, BucketSchemaFieldType};
 use crate::namespace::SortDirection;
 use crate::paging::PaginationResponse;
 use crate::validate::{Errors, Validate};
@@ -26,7 +26,7 @@ pub struct CreateBlobRequest {
     pub property: String,
     pub key_prefix: Option<String>,
     #[serde(rename = "type")]
-    pub blob_type: FieldType,
+    pub blob_type: BucketSchemaFieldType,
     /// Inline text, a JSON value, a `data:<mime>;base64,…` URI, or
     /// `{"base64": …, "mime_type"?: …, "filename"?: …}` / `{"text": …}`.
     #[schema(value_type = Option<Object>)]
@@ -148,7 +148,7 @@ pub struct BlobModel {
     pub property: String,
     pub key_prefix: Option<String>,
     #[serde(rename = "type")]
-    pub blob_type: FieldType,
+    pub blob_type: BucketSchemaFieldType,
     /// Blob metadata, and `text` for text blobs.
     pub properties: Map<String, Value>,
     pub details: BlobDetails,
@@ -227,23 +227,23 @@ pub struct ListObjectsResponse {
     pub stats: ObjectListStats,
 }
 
-fn type_name(t: FieldType) -> &'static str {
+fn type_name(t: BucketSchemaFieldType) -> &'static str {
     match t {
-        FieldType::String => "string",
-        FieldType::Number => "number",
-        FieldType::Integer => "integer",
-        FieldType::Float => "float",
-        FieldType::Boolean => "boolean",
-        FieldType::Object => "object",
-        FieldType::Array => "array",
-        FieldType::Date => "date",
-        FieldType::Datetime => "datetime",
-        FieldType::Text => "text",
-        FieldType::Image => "image",
-        FieldType::Audio => "audio",
-        FieldType::Video => "video",
-        FieldType::Pdf => "pdf",
-        FieldType::Excel => "excel",
+        BucketSchemaFieldType::String => "string",
+        BucketSchemaFieldType::Number => "number",
+        BucketSchemaFieldType::Integer => "integer",
+        BucketSchemaFieldType::Float => "float",
+        BucketSchemaFieldType::Boolean => "boolean",
+        BucketSchemaFieldType::Object => "object",
+        BucketSchemaFieldType::Array => "array",
+        BucketSchemaFieldType::Date => "date",
+        BucketSchemaFieldType::Datetime => "datetime",
+        BucketSchemaFieldType::Text => "text",
+        BucketSchemaFieldType::Image => "image",
+        BucketSchemaFieldType::Audio => "audio",
+        BucketSchemaFieldType::Video => "video",
+        BucketSchemaFieldType::Pdf => "pdf",
+        BucketSchemaFieldType::Excel => "excel",
     }
 }
 
@@ -253,24 +253,28 @@ fn check_value(errors: &mut Errors, field: &BucketSchemaField, value: &Value) {
         return;
     }
     let (ok, kind, expected) = match field.field_type {
-        FieldType::String | FieldType::Text => (value.is_string(), "string_type", "a valid string"),
-        FieldType::Number | FieldType::Float => (value.is_number(), "float_type", "a valid number"),
-        FieldType::Integer => (
+        BucketSchemaFieldType::String | BucketSchemaFieldType::Text => {
+            (value.is_string(), "string_type", "a valid string")
+        }
+        BucketSchemaFieldType::Number | BucketSchemaFieldType::Float => {
+            (value.is_number(), "float_type", "a valid number")
+        }
+        BucketSchemaFieldType::Integer => (
             value.is_i64() || value.is_u64(),
             "int_type",
             "a valid integer",
         ),
-        FieldType::Boolean => (value.is_boolean(), "bool_type", "a valid boolean"),
-        FieldType::Object => (value.is_object(), "dict_type", "a valid dictionary"),
-        FieldType::Array => (value.is_array(), "list_type", "a valid list"),
-        FieldType::Date => (
+        BucketSchemaFieldType::Boolean => (value.is_boolean(), "bool_type", "a valid boolean"),
+        BucketSchemaFieldType::Object => (value.is_object(), "dict_type", "a valid dictionary"),
+        BucketSchemaFieldType::Array => (value.is_array(), "list_type", "a valid list"),
+        BucketSchemaFieldType::Date => (
             value
                 .as_str()
                 .is_some_and(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()),
             "date_from_datetime_parsing",
             "a valid date (YYYY-MM-DD)",
         ),
-        FieldType::Datetime => (
+        BucketSchemaFieldType::Datetime => (
             value
                 .as_str()
                 .is_some_and(|s| DateTime::parse_from_rfc3339(s).is_ok()),
