@@ -9,6 +9,7 @@ pub mod bucket;
 pub mod collection;
 pub mod document;
 pub mod error;
+pub mod extractor;
 pub mod filter;
 pub mod health;
 pub mod namespace;

@@ -1,0 +1,284 @@
+//! Ferry's feature extractors: a registry of named, versioned extractors that turn an input
+//! (text or image bytes) into documents with embedding vectors.
+//!
+//! The built-ins are real and deterministic and need no network and no model weights:
+//! `text_extractor` v1 and v2 (two different hashed n-gram schemes of different dimensions),
+//! and `image_extractor` v1 (colour histogram + perceptual hash). `openai_embedding_extractor`
+//! v1 calls an OpenAI-compatible `/embeddings` endpoint so users can plug in real models.
+//! Versions are pinned per collection; rolling a collection forward is a migration's job.
+
+mod chunk;
+mod image_v1;
+mod params;
+mod remote;
+mod text;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ferry_wire::extractor::{FeatureExtractorResponseModel, VectorIndex, VectorIndexDefinition};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use params::ParamError;
+pub use remote::RemoteEmbeddingConfig;
+
+/// Distance metric of a vector index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    Cosine,
+    Dot,
+    Euclidean,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Cosine => "cosine",
+            Metric::Dot => "dot",
+            Metric::Euclidean => "euclidean",
+        }
+    }
+}
+
+/// One vector index an extractor fills.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VectorOutput {
+    /// Output name used in feature URIs, e.g. `text_embedding`.
+    pub name: String,
+    pub dimension: usize,
+    pub metric: Metric,
+}
+
+/// What an extractor reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Text,
+    Image,
+}
+
+/// One input value for one source item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExtractorInput {
+    Text(String),
+    /// Encoded image bytes (PNG or JPEG).
+    Image(Vec<u8>),
+}
+
+/// One document produced from one input; an input may produce several (chunking).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExtractedChunk {
+    pub chunk_index: u32,
+    pub text: Option<String>,
+    /// Vectors by output name.
+    pub vectors: Vec<(String, Vec<f32>)>,
+    /// Extra fields the extractor computed (e.g. image width and height).
+    pub fields: Map<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    /// The input itself cannot be processed (undecodable image, wrong input kind …).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A remote model failed after retries.
+    #[error("remote embedding endpoint: {message}")]
+    Remote {
+        status: Option<u16>,
+        message: String,
+    },
+    #[error("invalid parameters: {0}")]
+    Parameters(String),
+}
+
+/// A named, versioned feature extractor.
+#[async_trait::async_trait]
+pub trait Extractor: Send + Sync {
+    fn name(&self) -> &str;
+    fn version(&self) -> &str;
+    fn input_kind(&self) -> InputKind;
+    fn description(&self) -> &str;
+
+    /// JSON Schema of the parameters, with defaults and bounds.
+    fn parameter_schema(&self) -> Value;
+
+    /// Checks user parameters and completes them with defaults; the result is what a
+    /// collection stores and what [`Extractor::extract`] receives.
+    fn resolve_parameters(
+        &self,
+        params: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, Vec<ParamError>>;
+
+    /// The vector indexes documents carry, for resolved parameters.
+    fn vector_outputs(&self, resolved: &Map<String, Value>) -> Vec<VectorOutput>;
+
+    /// Extracts a batch; result `i` belongs to `inputs[i]`. Built-ins are deterministic.
+    async fn extract(
+        &self,
+        inputs: &[ExtractorInput],
+        resolved: &Map<String, Value>,
+    ) -> Result<Vec<Vec<ExtractedChunk>>, ExtractError>;
+
+    /// `{name}_{version}`.
+    fn id(&self) -> String {
+        format!("{}_{}", self.name(), self.version())
+    }
+
+    /// `mixpeek://{name}@{version}/{output}`.
+    fn feature_uri(&self, output: &str) -> String {
+        format!("mixpeek://{}@{}/{output}", self.name(), self.version())
+    }
+
+    /// The name documents store an output's vectors under, unique across versions, so a
+    /// v1 and a v2 vector never mix.
+    fn storage_name(&self, output: &str) -> String {
+        format!("{}_{}_{output}", self.name(), self.version())
+    }
+
+    /// Fields of the documents this extractor writes, as a bucket-schema-style object.
+    fn output_fields(&self) -> Map<String, Value> {
+        let mut fields = Map::new();
+        if self.input_kind() == InputKind::Text {
+            fields.insert("text".into(), serde_json::json!({"type": "text"}));
+        }
+        fields
+    }
+
+    /// The registry's description of this extractor.
+    fn describe(&self) -> FeatureExtractorResponseModel {
+        let defaults = self.resolve_parameters(&Map::new()).unwrap_or_default();
+        let input = match self.input_kind() {
+            InputKind::Text => "text",
+            InputKind::Image => "image",
+        };
+        let outputs = self.vector_outputs(&defaults);
+        let mut output_properties = self.output_fields();
+        for output in &outputs {
+            output_properties.insert(
+                self.storage_name(&output.name),
+                serde_json::json!({"type": "array", "items": {"type": "number"},
+                                   "minItems": output.dimension, "maxItems": output.dimension}),
+            );
+        }
+        FeatureExtractorResponseModel {
+            feature_extractor_name: self.name().to_owned(),
+            version: self.version().to_owned(),
+            feature_extractor_id: self.id(),
+            description: self.description().to_owned(),
+            icon: if input == "text" {
+                "file-text"
+            } else {
+                "image"
+            }
+            .to_owned(),
+            category: input.to_owned(),
+            source: "builtin".into(),
+            type_mode: "type_specific".into(),
+            expected_input_types: [(input.to_owned(), Value::from(input))]
+                .into_iter()
+                .collect(),
+            inference_type: "embedding".into(),
+            input_schema: serde_json::json!({
+                "type": "object",
+                "properties": {input: {"type": "string",
+                                       "description": format!("The {input} to embed")}},
+                "required": [input],
+            }),
+            output_schema: serde_json::json!({"type": "object", "properties": output_properties}),
+            parameter_schema: Some(self.parameter_schema()),
+            supported_input_types: vec![input.to_owned()],
+            max_inputs: [(input.to_owned(), Value::from(1))].into_iter().collect(),
+            default_parameters: defaults,
+            required_vector_indexes: Some(
+                outputs
+                    .iter()
+                    .map(|o| VectorIndexDefinition {
+                        feature_uri: self.feature_uri(&o.name),
+                        name: o.name.clone(),
+                        description: format!(
+                            "{}-dimensional {} embedding from {}@{}",
+                            o.dimension,
+                            input,
+                            self.name(),
+                            self.version()
+                        ),
+                        index_type: "single".into(),
+                        index: VectorIndex {
+                            name: self.storage_name(&o.name),
+                            description: format!(
+                                "Dense {input} vectors searched by {}",
+                                o.metric.name()
+                            ),
+                            dimensions: o.dimension as i64,
+                            vector_type: "dense".into(),
+                            distance: o.metric.name().into(),
+                        },
+                    })
+                    .collect(),
+            ),
+            required_payload_indexes: Some(vec![]),
+            position_fields: vec!["chunk_index".into()],
+            capabilities: vec!["batch".into(), "realtime".into()],
+            realtime_available: true,
+        }
+    }
+}
+
+/// The extractors a server knows, by name and version.
+pub struct Registry {
+    extractors: BTreeMap<(String, String), Arc<dyn Extractor>>,
+}
+
+impl Registry {
+    /// The built-in extractors; `remote` configures the OpenAI-compatible one.
+    pub fn builtin(remote: RemoteEmbeddingConfig) -> Registry {
+        let all: Vec<Arc<dyn Extractor>> = vec![
+            Arc::new(text::TextExtractor::v1()),
+            Arc::new(text::TextExtractor::v2()),
+            Arc::new(image_v1::ImageExtractor),
+            Arc::new(remote::RemoteEmbeddingExtractor::new(remote)),
+        ];
+        Registry {
+            extractors: all
+                .into_iter()
+                .map(|e| ((e.name().to_owned(), e.version().to_owned()), e))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, name: &str, version: &str) -> Option<Arc<dyn Extractor>> {
+        self.extractors
+            .get(&(name.to_owned(), version.to_owned()))
+            .cloned()
+    }
+
+    /// By `{name}_{version}` id.
+    pub fn by_id(&self, id: &str) -> Option<Arc<dyn Extractor>> {
+        self.extractors.values().find(|e| e.id() == id).cloned()
+    }
+
+    /// The versions registered under `name`, for "unknown version" messages.
+    pub fn versions(&self, name: &str) -> Vec<String> {
+        self.extractors
+            .keys()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Every extractor, ordered by name then version.
+    pub fn list(&self) -> Vec<Arc<dyn Extractor>> {
+        self.extractors.values().cloned().collect()
+    }
+}
+
+/// Scales `v` to unit length (left as is when all zero).
+pub(crate) fn l2_normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for x in v {
+            *x /= norm;
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Feature extractors as `GET /v1/collections/features/extractors` describes them: the SDK's
+//! `FeatureExtractorResponseModel` and the `VectorIndexDefinition` it nests.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// The storage configuration of one dense vector index (`VectorIndex`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VectorIndex {
+    /// Storage name, `{extractor}_{version}_{output}`.
+    pub name: String,
+    pub description: String,
+    pub dimensions: i64,
+    /// Always `dense`.
+    #[serde(rename = "type")]
+    pub vector_type: String,
+    /// `cosine`, `dot` or `euclidean`.
+    pub distance: String,
+}
+
+/// A vector index an extractor requires (`VectorIndexDefinition`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VectorIndexDefinition {
+    /// `mixpeek://{extractor}@{version}/{output}`.
+    pub feature_uri: String,
+    /// The output name used in feature URIs.
+    pub name: String,
+    pub description: String,
+    /// Always `single`.
+    #[serde(rename = "type")]
+    pub index_type: String,
+    pub index: VectorIndex,
+}
+
+/// Feature extractor response model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FeatureExtractorResponseModel {
+    pub feature_extractor_name: String,
+    pub version: String,
+    /// `{name}_{version}`.
+    pub feature_extractor_id: String,
+    pub description: String,
+    pub icon: String,
+    pub category: String,
+    /// Always `builtin`.
+    pub source: String,
+    /// `type_specific`: each extractor reads one input type.
+    pub type_mode: String,
+    pub expected_input_types: Map<String, Value>,
+    pub inference_type: String,
+    #[schema(value_type = Object)]
+    pub input_schema: Value,
+    #[schema(value_type = Object)]
+    pub output_schema: Value,
+    #[schema(value_type = Option<Object>)]
+    pub parameter_schema: Option<Value>,
+    pub supported_input_types: Vec<String>,
+    pub max_inputs: Map<String, Value>,
+    pub default_parameters: Map<String, Value>,
+    pub required_vector_indexes: Option<Vec<VectorIndexDefinition>>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub required_payload_indexes: Option<Vec<Value>>,
+    /// Output fields that identify a document within its source object.
+    pub position_fields: Vec<String>,
+    pub capabilities: Vec<String>,
+    pub realtime_available: bool,
+}
