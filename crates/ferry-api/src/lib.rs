@@ -10,12 +10,14 @@ pub mod paging;
 mod routes;
 
 use std::any::Any;
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use ferry_extract::Registry;
 use ferry_store::blobs::BlobStore;
 use ferry_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -32,6 +34,7 @@ pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     pub blobs: BlobStore,
+    pub registry: Arc<Registry>,
 }
 
 /// The whole API as one router.
@@ -41,6 +44,10 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::namespaces::router())
         .merge(routes::buckets::router())
         .merge(routes::objects::router())
+        .merge(routes::extractors::router())
+        .merge(routes::collections::router())
+        .merge(routes::documents::router())
+        .merge(routes::tasks::router())
         .route("/openapi.json", get(openapi::serve))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

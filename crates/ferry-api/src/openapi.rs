@@ -3,7 +3,9 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::routes::{buckets, health, namespaces, objects};
+use crate::routes::{
+    buckets, collections, documents, extractors, health, namespaces, objects, tasks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +35,23 @@ use crate::routes::{buckets, health, namespaces, objects};
         objects::delete_object,
         objects::list_objects,
         objects::list_objects_get,
+        extractors::list_feature_extractors,
+        extractors::get_feature_extractor,
+        collections::create_collection,
+        collections::get_collection,
+        collections::patch_collection,
+        collections::delete_collection,
+        collections::list_collections,
+        collections::list_collections_get,
+        collections::trigger_collection,
+        documents::create_document,
+        documents::get_document,
+        documents::patch_document,
+        documents::delete_document,
+        documents::list_documents,
+        documents::list_documents_get,
+        tasks::get_task,
+        tasks::list_tasks,
     ),
     modifiers(&BearerAuth),
     security(("BearerAuth" = []))

@@ -33,11 +33,13 @@ pub struct CollectionFields {
     pub feature_extractor: Value,
     pub extractor_name: String,
     pub extractor_version: String,
+    pub input_schema: Option<Value>,
     pub output_schema: Value,
     pub vector_indexes: Value,
     pub taxonomy_applications: Option<Value>,
     pub cluster_applications: Option<Value>,
     pub metadata: Option<Value>,
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -73,7 +75,8 @@ impl CollectionSortKey {
 
 const COLUMNS: &str = "collection_id, collection_name, description, source, feature_extractor, \
      extractor_name, extractor_version, output_schema, vector_indexes, taxonomy_applications, \
-     cluster_applications, metadata, document_count, created_at, updated_at";
+     cluster_applications, metadata, document_count, created_at, updated_at, input_schema, \
+     enabled";
 
 fn optional_json(row: &AnyRow, index: usize, column: &str) -> StoreResult<Option<Value>> {
     row.try_get::<Option<String>, _>(index)?
@@ -96,6 +99,8 @@ fn collection_from_row(row: &AnyRow) -> StoreResult<Collection> {
             taxonomy_applications: optional_json(row, 9, "taxonomy_applications")?,
             cluster_applications: optional_json(row, 10, "cluster_applications")?,
             metadata: optional_json(row, 11, "metadata")?,
+            input_schema: optional_json(row, 15, "input_schema")?,
+            enabled: row.try_get::<i64, _>(16)? != 0,
         },
         document_count: row.try_get(12)?,
         created_at: row.try_get(13)?,
@@ -133,6 +138,8 @@ fn bind_fields<'q>(
         .bind(f.taxonomy_applications.as_ref().map(Value::to_string))
         .bind(f.cluster_applications.as_ref().map(Value::to_string))
         .bind(f.metadata.as_ref().map(Value::to_string))
+        .bind(f.input_schema.as_ref().map(Value::to_string))
+        .bind(i64::from(f.enabled))
 }
 
 impl Store {
@@ -152,9 +159,9 @@ impl Store {
         let sql = format!(
             "INSERT INTO collections (collection_name, description, source, feature_extractor, \
              extractor_name, extractor_version, output_schema, vector_indexes, \
-             taxonomy_applications, cluster_applications, metadata, ns_key, collection_id, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+             taxonomy_applications, cluster_applications, metadata, input_schema, enabled, \
+             ns_key, collection_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
              RETURNING {COLUMNS}"
         );
         let inserted = bind_fields(sqlx::query(&sql), &fields)
@@ -208,8 +215,8 @@ impl Store {
                 "UPDATE collections SET collection_name = $1, description = $2, source = $3, \
                  feature_extractor = $4, extractor_name = $5, extractor_version = $6, \
                  output_schema = $7, vector_indexes = $8, taxonomy_applications = $9, \
-                 cluster_applications = $10, metadata = $11, updated_at = $12 \
-                 WHERE ns_key = $13 AND collection_id = $14 AND updated_at = $15 \
+                 cluster_applications = $10, metadata = $11, input_schema = $12, enabled = $13, \
+                 updated_at = $14 WHERE ns_key = $15 AND collection_id = $16 AND updated_at = $17 \
                  RETURNING {COLUMNS}"
             );
             let result = bind_fields(sqlx::query(&sql), &edited)

@@ -148,6 +148,19 @@ impl Store {
         Ok((tasks, total))
     }
 
+    /// The namespace's tasks of `task_type` that are pending or running.
+    pub async fn active_tasks(&self, ns: NamespaceKey, task_type: &str) -> StoreResult<Vec<Task>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tasks WHERE ns_key = $1 AND task_type = $2 \
+             AND status IN ('{STATUS_PENDING}', '{STATUS_IN_PROGRESS}') ORDER BY created_at"
+        ))
+        .bind(ns.0)
+        .bind(task_type)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(task_from_row).collect()
+    }
+
     /// Takes the lease of the oldest runnable task of one of `task_types`: pending, or in
     /// progress with an expired lease (its worker died). Returns it marked `IN_PROGRESS`.
     pub async fn claim_task(

@@ -10,7 +10,12 @@ use anyhow::Context;
 use ferry_api::AppState;
 use ferry_store::blobs::BlobStore;
 use ferry_store::{Store, StoreLocation, DEFAULT_ORGANIZATION};
+use std::sync::Arc;
+
+use ferry_extract::{Registry, RemoteEmbeddingConfig};
+use ferry_pipeline::{FaultPoint, Pipeline, PipelineConfig};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 /// Where the store lives.
 #[derive(Debug, Clone)]
@@ -89,18 +94,77 @@ pub async fn bootstrap(store: &Store, env_key: Option<&str>) -> anyhow::Result<B
     Ok(outcome)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// The built-in extractor registry, with the remote extractor's defaults from the
+/// environment (`FERRY_EMBEDDINGS_URL`, `FERRY_EMBEDDINGS_MODEL`, `FERRY_EMBEDDINGS_API_KEY`).
+pub fn registry() -> Arc<Registry> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Arc::new(Registry::builtin(RemoteEmbeddingConfig {
+        base_url: var("FERRY_EMBEDDINGS_URL"),
+        model: var("FERRY_EMBEDDINGS_MODEL"),
+        api_key: var("FERRY_EMBEDDINGS_API_KEY"),
+        ..Default::default()
+    }))
+}
+
+/// Worker settings from the environment: `FERRY_BATCH_SIZE`, `FERRY_TASK_LEASE_SECONDS`, and
+/// the test-only `FERRY_FAULT_INJECT` (`after_commit:N` / `before_commit:N`).
+pub fn pipeline_config() -> anyhow::Result<PipelineConfig> {
+    let mut config = PipelineConfig::default();
+    if let Ok(n) = std::env::var("FERRY_BATCH_SIZE") {
+        config.batch_size = n.parse().context("FERRY_BATCH_SIZE must be a number")?;
+    }
+    if let Ok(s) = std::env::var("FERRY_TASK_LEASE_SECONDS") {
+        let seconds: f64 = s
+            .parse()
+            .context("FERRY_TASK_LEASE_SECONDS must be a number")?;
+        config.lease = std::time::Duration::from_secs_f64(seconds);
+    }
+    if let Ok(fault) = std::env::var("FERRY_FAULT_INJECT") {
+        config.fault = Some(fault.parse::<FaultPoint>().map_err(anyhow::Error::msg)?);
+    }
+    Ok(config)
+}
+
+/// Runs the pipeline workers until `shutdown` flips; `workers` tasks poll in parallel.
+pub fn spawn_workers(
+    state: &AppState,
+    config: PipelineConfig,
+    workers: usize,
+    shutdown: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..workers)
+        .map(|_| {
+            let pipeline = Pipeline::new(
+                state.store.clone(),
+                state.blobs.clone(),
+                state.registry.clone(),
+                config.clone(),
+            );
+            tokio::spawn(pipeline.run(shutdown.clone()))
+        })
+        .collect()
+}
+
+/// Serves the API on `listener`, with `workers` pipeline workers beside it, until `shutdown`
+/// resolves; then drains in-flight requests and stops the workers between batches.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
+    workers: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = state.store.clone();
+    let (stop_workers, stopped) = watch::channel(false);
+    let handles = spawn_workers(&state, pipeline_config()?, workers, stopped);
     let app = ferry_api::router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
+    let _ = stop_workers.send(true);
+    for handle in handles {
+        let _ = handle.await;
+    }
     store.close().await;
     Ok(())
 }

@@ -5,7 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use ferry::{bind, bootstrap, describe, serve, shutdown_signal, StorageConfig};
+use ferry::{
+    bind, bootstrap, describe, pipeline_config, registry, serve, shutdown_signal, spawn_workers,
+    StorageConfig,
+};
 use ferry_api::AppState;
 
 #[derive(Parser)]
@@ -21,8 +24,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the API server (and, from the migrations issue on, the workers).
+    /// Run the API server and pipeline workers.
     Serve(ServeArgs),
+    /// Run pipeline workers only (no API), sharing the store with `serve` processes.
+    Worker(WorkerArgs),
     /// Administrative commands on the store.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -57,6 +62,18 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "FERRY_BIND", default_value = "127.0.0.1:8000")]
     bind: SocketAddr,
+    /// Pipeline workers run beside the API (0 leaves processing to `ferry worker`).
+    #[arg(long, env = "FERRY_WORKERS", default_value_t = 1)]
+    workers: usize,
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    /// Tasks run in parallel by this process.
+    #[arg(long, env = "FERRY_WORKERS", default_value_t = 1)]
+    workers: usize,
     #[command(flatten)]
     storage: StorageArgs,
 }
@@ -101,8 +118,36 @@ async fn main() -> anyhow::Result<()> {
                 describe(&location),
                 blobs.describe()
             );
-            serve(AppState { store, blobs }, listener, shutdown_signal()).await?;
+            let state = AppState {
+                store,
+                blobs,
+                registry: registry(),
+            };
+            serve(state, listener, args.workers, shutdown_signal()).await?;
             println!("ferry stopped");
+        }
+        Command::Worker(args) => {
+            let storage = args.storage.config();
+            let location = storage.location()?;
+            let state = AppState {
+                store: storage.open().await?,
+                blobs: storage.blobs()?,
+                registry: registry(),
+            };
+            println!(
+                "ferry worker running {} worker(s) (store: {})",
+                args.workers,
+                describe(&location)
+            );
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let handles = spawn_workers(&state, pipeline_config()?, args.workers, stopped);
+            shutdown_signal().await;
+            let _ = stop.send(true);
+            for handle in handles {
+                let _ = handle.await;
+            }
+            state.store.close().await;
+            println!("ferry worker stopped");
         }
         Command::Admin(AdminCommand::CreateKey { org, storage }) => {
             let store = storage.config().open().await?;

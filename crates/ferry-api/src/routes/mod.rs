@@ -1,6 +1,10 @@
 //! One module per resource, each exposing `router()`.
 
 pub(crate) mod buckets;
+pub(crate) mod collections;
+pub(crate) mod documents;
+pub(crate) mod extractors;
 pub(crate) mod health;
 pub(crate) mod namespaces;
 pub(crate) mod objects;
+pub(crate) mod tasks;

@@ -191,8 +191,9 @@ impl TestServer {
         let state = ferry_api::AppState {
             store: store.clone(),
             blobs: db.storage.blobs().expect("blob store"),
+            registry: ferry::registry(),
         };
-        let task = tokio::spawn(ferry::serve(state, listener, async move {
+        let task = tokio::spawn(ferry::serve(state, listener, 1, async move {
             let _ = stopped.await;
         }));
         TestServer {
