@@ -41,7 +41,7 @@ pub struct CollectionConfig {
     #[serde(default)]
     pub input_mappings: Value,
     #[serde(default)]
-    pub field_passthrough: Vec<Passthrough>,
+    pub field_passthrough: Option<Vec<Passthrough>>,
     #[serde(default)]
     pub include_all_source_fields: bool,
 }

@@ -363,7 +363,7 @@ fn passthrough_fields(
     } else {
         Map::new()
     };
-    for pass in &config.field_passthrough {
+    for pass in config.field_passthrough.iter().flatten() {
         match lookup(source, &pass.source_path).or(pass.default.as_ref()) {
             Some(value) => {
                 fields.insert(pass.target().to_owned(), value.clone());
