@@ -4,6 +4,7 @@
 mod blob_input;
 pub mod error;
 pub mod extract;
+mod filtered;
 mod json;
 mod openapi;
 pub mod paging;

@@ -210,7 +210,7 @@ pub trait Extractor: Send + Sync {
                                 "Dense {input} vectors searched by {}",
                                 o.metric.name()
                             ),
-                            dimensions: o.dimension as i64,
+                            dimensions: (o.dimension > 0).then_some(o.dimension as i64),
                             vector_type: "dense".into(),
                             distance: o.metric.name().into(),
                         },

@@ -397,7 +397,7 @@ impl Store {
         let (created, id) = after.unwrap_or((i64::MIN, ""));
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM documents WHERE ns_key = $1 AND collection_id = $2 \
-             AND (created_at > $3 OR (created_at = $3 AND document_id > $4)) \
+             AND (created_at, document_id) > ($3, $4) \
              ORDER BY created_at, document_id LIMIT $5"
         ))
         .bind(ns.0)

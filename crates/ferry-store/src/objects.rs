@@ -343,7 +343,7 @@ impl Store {
         let (created, id) = after.unwrap_or((i64::MIN, ""));
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM objects WHERE ns_key = $1 AND bucket_id = $2 \
-             AND (created_at > $3 OR (created_at = $3 AND object_id > $4)) \
+             AND (created_at, object_id) > ($3, $4) \
              ORDER BY created_at, object_id LIMIT $5"
         ))
         .bind(ns.0)

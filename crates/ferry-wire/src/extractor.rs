@@ -11,7 +11,10 @@ pub struct VectorIndex {
     /// Storage name, `{extractor}_{version}_{output}`.
     pub name: String,
     pub description: String,
-    pub dimensions: i64,
+    /// Absent where a collection's parameters choose it (the remote embedding extractor's
+    /// model decides its dimension).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<i64>,
     /// Always `dense`.
     #[serde(rename = "type")]
     pub vector_type: String,

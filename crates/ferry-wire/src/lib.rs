@@ -11,6 +11,7 @@ pub mod document;
 pub mod error;
 pub mod extractor;
 pub mod filter;
+pub mod filter_match;
 pub mod health;
 pub mod namespace;
 pub mod object;

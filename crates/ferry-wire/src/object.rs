@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::bucket::{BucketSchema, BucketSchemaField, BucketSchemaFieldType};
-use crate::namespace::SortDirection;
+use crate::filter::{LogicalOperator, SortOption};
 use crate::paging::PaginationResponse;
 use crate::validate::{Errors, Validate};
 
@@ -200,16 +200,6 @@ pub struct CreateObjectsBatchResponse {
     pub failed_count: usize,
 }
 
-/// Sort of an object list: `created_at`, `updated_at`, `object_id`, `key_prefix`, or a custom
-/// field by name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ObjectSort {
-    pub field: String,
-    #[serde(default)]
-    pub direction: SortDirection,
-}
-
 /// Statistics over the returned page of objects.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ObjectListStats {
@@ -390,10 +380,12 @@ pub fn check_object_against_schema(
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListObjectsRequest {
-    /// Conditions on custom fields and system fields; see [`crate::filter`].
-    #[schema(value_type = Option<Object>)]
-    pub filters: Option<Value>,
-    pub sort: Option<ObjectSort>,
+    /// Conditions on custom fields (at the object's root) and system fields (`created_at`,
+    /// `status`, …); see [`crate::filter_match`].
+    pub filters: Option<LogicalOperator>,
+    /// `created_at` (newest first when absent), `updated_at`, `object_id`, `key_prefix`, or
+    /// any custom field.
+    pub sort: Option<SortOption>,
     /// Substring of object id or key prefix.
     pub search: Option<String>,
     /// Accepted and ignored: objects are returned whole.
@@ -403,5 +395,9 @@ pub struct ListObjectsRequest {
 }
 
 impl Validate for ListObjectsRequest {
-    fn validate(&self, _errors: &mut Errors) {}
+    fn validate(&self, errors: &mut Errors) {
+        if let Some(filters) = &self.filters {
+            errors.at("filters", |errors| filters.validate(errors));
+        }
+    }
 }

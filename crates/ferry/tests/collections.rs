@@ -163,6 +163,45 @@ async fn text_and_image_collections_turn_objects_into_documents(backend: Backend
         .as_str()
         .unwrap()
         .starts_with("obj_"));
+    // Filters over document fields, paged, with the count of all matches.
+    let topic_3 = json!({"AND": [{"field": "text", "operator": "phrase", "value": "topic 3"}]});
+    let (status, page) = send(
+        scoped(
+            &server,
+            Method::POST,
+            "/v1/collections/texts/documents/list?limit=5",
+        )
+        .json(&json!({"filters": topic_3, "include_total": true,
+                          "sort": {"field": "title", "direction": "desc"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let results = page["results"].as_array().unwrap();
+    assert_eq!(
+        page["pagination"]["total"], 17,
+        "i % 7 == 3 for 17 of 0..120"
+    );
+    assert_eq!(results.len(), 5);
+    assert!(results
+        .iter()
+        .all(|d| d["text"].as_str().unwrap().contains("topic 3.")));
+    assert_eq!(
+        results[0]["title"], "doc 94",
+        "titles sort as strings, descending"
+    );
+    assert!(results[0].get("text_extractor_v1_text_embedding").is_none());
+    let (status, by_query) = send(scoped(
+        &server,
+        Method::GET,
+        &format!(
+            "/v1/collections/texts/documents?limit=100&filters={}",
+            urlencode(&json!({"title": "doc 10"}).to_string())
+        ),
+    ))
+    .await;
+    assert_eq!(status, 200, "{by_query}");
+    assert_eq!(by_query["results"].as_array().unwrap().len(), 1);
+    assert_eq!(by_query["results"][0]["title"], "doc 10");
     let (_, collection) = send(scoped(&server, Method::GET, "/v1/collections/texts")).await;
     assert_eq!(collection["document_count"], 120);
     let (_, ns) = send(server.request(Method::GET, "/v1/namespaces/data")).await;
@@ -422,3 +461,14 @@ store_tests!(
     a_second_tier_collection_processes_the_first_ones_documents,
     bad_collections_are_refused_naming_the_problem,
 );
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

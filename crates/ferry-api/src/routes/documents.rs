@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
+use crate::filtered::{compile_filters, select_page, FieldOrder};
 use crate::paging::{BodyPaging, Page};
 use crate::AppState;
 
@@ -371,14 +372,7 @@ async fn list(
     body: &ListDocumentsRequest,
 ) -> ApiResult<ListDocumentsResponse> {
     let filters = body.filters.clone().or_else(|| query.filters());
-    if filters.is_some_and(|f| !f.is_empty()) {
-        return Err(ApiError::Validation(vec![FieldError {
-            loc: vec![Loc::Key("body".into()), Loc::Key("filters".into())],
-            msg: "Value error, filters on documents are not supported yet; use sort and paging"
-                .into(),
-            kind: "value_error",
-        }]));
-    }
+    let matcher = compile_filters(filters.as_ref())?;
     let page = Page::resolve(
         page_query,
         BodyPaging {
@@ -392,41 +386,6 @@ async fn list(
         .store
         .get_collection(ns, collection_identifier)
         .await?;
-    let sort = match body.sort.clone().or_else(|| query.sort()) {
-        None => None,
-        Some(s) => {
-            let key = match s.field.as_str() {
-                "created_at" | "_internal.created_at" => DocumentSortKey::CreatedAt,
-                "updated_at" | "_internal.updated_at" => DocumentSortKey::UpdatedAt,
-                "document_id" => DocumentSortKey::DocumentId,
-                _ => {
-                    return Err(ApiError::Validation(vec![FieldError {
-                        loc: vec![
-                            Loc::Key("body".into()),
-                            Loc::Key("sort".into()),
-                            Loc::Key("field".into()),
-                        ],
-                        msg: "Input should be 'created_at', 'updated_at' or 'document_id'".into(),
-                        kind: "enum",
-                    }]))
-                }
-            };
-            Some((key, s.direction() == SortDirection::Desc))
-        }
-    };
-    let (docs, total) = state
-        .store
-        .list_documents(
-            ns,
-            &collection.collection_id,
-            &DocumentListQuery {
-                sort,
-                source_object_id: None,
-                limit: page.limit,
-                offset: page.offset,
-            },
-        )
-        .await?;
     let return_vectors = body.return_vectors || query.return_vectors.unwrap_or(false);
     let names = match &body.return_vector_names {
         Some(ReturnVectorNames::Names(names)) => Some(names.clone()),
@@ -437,11 +396,74 @@ async fn list(
         (None, true) => VectorsShown::All,
         (None, false) => VectorsShown::None,
     };
-    let returned = docs.len();
-    let results: Vec<DocumentResponse> = docs
-        .into_iter()
-        .map(|d| document_response(&scope.namespace.namespace_id, d, shown))
-        .collect();
+    let namespace_id = scope.namespace.namespace_id.as_str();
+    let sort = body.sort.clone().or_else(|| query.sort());
+    let column_sort = match &sort {
+        None => Some((DocumentSortKey::CreatedAt, true)),
+        Some(s) => {
+            let key = match s.field.as_str() {
+                "created_at" | "_internal.created_at" => Some(DocumentSortKey::CreatedAt),
+                "updated_at" | "_internal.updated_at" => Some(DocumentSortKey::UpdatedAt),
+                "document_id" => Some(DocumentSortKey::DocumentId),
+                _ => None,
+            };
+            key.map(|k| (k, s.direction() == SortDirection::Desc))
+        }
+    };
+    let (results, total) = match (column_sort, matcher) {
+        // Column sorts without filters page in SQL, from indexes.
+        (Some(sort), None) => {
+            let (docs, total) = state
+                .store
+                .list_documents(
+                    ns,
+                    &collection.collection_id,
+                    &DocumentListQuery {
+                        sort: Some(sort),
+                        source_object_id: None,
+                        limit: page.limit,
+                        offset: page.offset,
+                    },
+                )
+                .await?;
+            let results: Vec<DocumentResponse> = docs
+                .into_iter()
+                .map(|d| document_response(namespace_id, d, shown))
+                .collect();
+            (results, total)
+        }
+        (_, matcher) => {
+            let order = match &sort {
+                Some(s) => FieldOrder {
+                    field: match s.field.as_str() {
+                        "created_at" | "updated_at" => format!("_internal.{}", s.field),
+                        other => other.to_owned(),
+                    },
+                    descending: s.direction() == SortDirection::Desc,
+                },
+                None => FieldOrder {
+                    field: "_internal.created_at".into(),
+                    descending: true,
+                },
+            };
+            let store = &state.store;
+            let collection_id = collection.collection_id.as_str();
+            select_page(
+                |after, limit| async move {
+                    let after = after.as_ref().map(|(at, id)| (*at, id.as_str()));
+                    store.documents_after(ns, collection_id, after, limit).await
+                },
+                |d: &DocumentRecord| (d.created_at, d.document_id.clone()),
+                |d| Ok(document_response(namespace_id, d, shown)),
+                |_| true,
+                matcher.as_ref(),
+                &order,
+                &page,
+            )
+            .await?
+        }
+    };
+    let returned = results.len();
     let mut pagination = page.pagination(returned, total);
     if body.include_total == Some(true) {
         pagination.total = Some(total);

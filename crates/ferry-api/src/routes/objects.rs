@@ -22,6 +22,7 @@ use utoipa::IntoParams;
 use crate::blob_input;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
+use crate::filtered::{compile_filters, select_page, FieldOrder};
 use crate::json::from_json;
 use crate::paging::{BodyPaging, Page};
 use crate::AppState;
@@ -477,65 +478,83 @@ async fn list(
     query: &PageQuery,
     body: &ListObjectsRequest,
 ) -> ApiResult<ListObjectsResponse> {
-    if body.filters.as_ref().is_some_and(|f| !f.is_null()) {
-        return Err(ApiError::Validation(vec![FieldError {
-            loc: vec![Loc::Key("body".into()), Loc::Key("filters".into())],
-            msg: "Value error, filters on objects are not supported yet".into(),
-            kind: "value_error",
-        }]));
-    }
     let page = Page::resolve(query, BodyPaging::default())?;
     let ns = scope.namespace.key;
     let bucket = state.store.get_bucket(ns, bucket_identifier).await?;
-    let sort = match &body.sort {
-        None => None,
+    let column_sort = match &body.sort {
+        None => Some((ObjectSortKey::CreatedAt, true)),
         Some(s) => {
             let key = match s.field.as_str() {
-                "created_at" => ObjectSortKey::CreatedAt,
-                "updated_at" => ObjectSortKey::UpdatedAt,
-                "object_id" => ObjectSortKey::ObjectId,
-                "key_prefix" => ObjectSortKey::KeyPrefix,
-                _ => {
-                    return Err(ApiError::Validation(vec![FieldError {
-                        loc: vec![
-                            Loc::Key("body".into()),
-                            Loc::Key("sort".into()),
-                            Loc::Key("field".into()),
-                        ],
-                        msg: "Input should be 'created_at', 'updated_at', 'object_id' or \
-                              'key_prefix'"
-                            .into(),
-                        kind: "enum",
-                    }]))
-                }
+                "created_at" => Some(ObjectSortKey::CreatedAt),
+                "updated_at" => Some(ObjectSortKey::UpdatedAt),
+                "object_id" => Some(ObjectSortKey::ObjectId),
+                "key_prefix" => Some(ObjectSortKey::KeyPrefix),
+                _ => None,
             };
-            Some((key, s.direction == SortDirection::Desc))
+            key.map(|k| (k, s.direction() == SortDirection::Desc))
         }
     };
-    let (objects, total) = state
-        .store
-        .list_objects(
-            ns,
-            &bucket.bucket_id,
-            &ObjectListQuery {
-                search: body.search.clone(),
-                sort,
-                limit: page.limit,
-                offset: page.offset,
-            },
-        )
-        .await?;
+    let matcher = compile_filters(body.filters.as_ref())?;
+    let (results, total) = match (column_sort, matcher) {
+        // Column sorts without filters page in SQL, from indexes.
+        (Some(sort), None) => {
+            let (objects, total) = state
+                .store
+                .list_objects(
+                    ns,
+                    &bucket.bucket_id,
+                    &ObjectListQuery {
+                        search: body.search.clone(),
+                        sort: Some(sort),
+                        limit: page.limit,
+                        offset: page.offset,
+                    },
+                )
+                .await?;
+            let results = objects
+                .into_iter()
+                .map(object_response)
+                .collect::<ApiResult<Vec<_>>>()?;
+            (results, total)
+        }
+        (_, matcher) => {
+            let order = match &body.sort {
+                Some(s) => FieldOrder {
+                    field: s.field.clone(),
+                    descending: s.direction() == SortDirection::Desc,
+                },
+                None => FieldOrder {
+                    field: "created_at".into(),
+                    descending: true,
+                },
+            };
+            let search = body.search.as_deref().map(str::to_lowercase);
+            let store = &state.store;
+            let bucket_id = bucket.bucket_id.as_str();
+            select_page(
+                |after, limit| async move {
+                    let after = after.as_ref().map(|(at, id)| (*at, id.as_str()));
+                    store.objects_after(ns, bucket_id, after, limit).await
+                },
+                |o: &ObjectRecord| (o.created_at, o.object_id.clone()),
+                object_response,
+                |o: &ObjectResponse| search.as_deref().is_none_or(|s| matches_search(o, s)),
+                matcher.as_ref(),
+                &order,
+                &page,
+            )
+            .await?
+        }
+    };
     let mut stats = ObjectListStats::default();
     let mut by_status: Map<String, Value> = Map::new();
-    let mut results = Vec::with_capacity(objects.len());
-    for object in objects {
+    for object in &results {
         stats.total_objects += 1;
-        stats.total_blobs += object.blobs.as_array().map_or(0, Vec::len) as i64;
+        stats.total_blobs += object.blobs.len() as i64;
         let count = by_status
             .entry(object.status.clone())
             .or_insert(Value::from(0));
         *count = Value::from(count.as_i64().unwrap_or(0) + 1);
-        results.push(object_response(object)?);
     }
     if stats.total_objects > 0 {
         stats.avg_blobs_per_object = stats.total_blobs as f64 / stats.total_objects as f64;
@@ -546,4 +565,14 @@ async fn list(
         results,
         stats,
     })
+}
+
+/// The list's `search`: a case-insensitive substring of the object id or key prefix (what the
+/// SQL path's `search` matches).
+fn matches_search(object: &ObjectResponse, needle_lower: &str) -> bool {
+    object.object_id.to_lowercase().contains(needle_lower)
+        || object
+            .key_prefix
+            .as_deref()
+            .is_some_and(|k| k.to_lowercase().contains(needle_lower))
 }

@@ -1,0 +1,210 @@
+//! Ingest benchmark: a collection trigger processing N text objects with `text_extractor` v1,
+//! end to end (read objects, extract, write documents and progress), against the extractor
+//! alone over the same texts in the same run. Reports objects/s, the ratio, and peak RSS.
+//!
+//! `cargo bench --bench ingest` (SQLite in a temp dir); `FERRY_BENCH_OBJECTS=N` sets N
+//! (default 100000); `FERRY_BENCH_DATABASE_URL=postgres://…` runs it on PostgreSQL.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferry_extract::{ExtractorInput, Registry, RemoteEmbeddingConfig};
+use ferry_pipeline::{Pipeline, PipelineConfig, TRIGGER_TASK};
+use ferry_store::blobs::BlobStore;
+use ferry_store::{BucketFields, CollectionFields, NewObject, Store, StoreLocation};
+use serde_json::{json, Map, Value};
+
+fn text(i: usize) -> String {
+    const WORDS: [&str; 16] = [
+        "namespace",
+        "migration",
+        "vector",
+        "document",
+        "extractor",
+        "bucket",
+        "object",
+        "query",
+        "retriever",
+        "cluster",
+        "taxonomy",
+        "ferry",
+        "copy",
+        "index",
+        "search",
+        "batch",
+    ];
+    (0..20)
+        .map(|k| WORDS[(i * 7 + k * 13 + k * k) % 16])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Peak resident set size of this process, from the kernel.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::var("FERRY_BENCH_OBJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir()?;
+    let location = match std::env::var("FERRY_BENCH_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => StoreLocation::Postgres(url),
+        _ => StoreLocation::SqliteFile(dir.path().join("ferry.db")),
+    };
+    let store = Store::connect(&location).await?;
+    let org = store
+        .ensure_organization(&format!("bench-{}", std::process::id()))
+        .await?;
+    let ns = store
+        .create_namespace(
+            &org.internal_id,
+            ferry_store::NewNamespace {
+                namespace_id: None,
+                namespace_name: format!("bench-{}", std::process::id()),
+                description: None,
+                namespace_type: "standard".into(),
+                mode: "managed".into(),
+                feature_extractors: json!([]),
+                payload_indexes: json!([]),
+                auto_create_indexes: false,
+                adaptive_indexing: false,
+            },
+        )
+        .await?;
+    let bucket = store
+        .create_bucket(
+            ns.key,
+            BucketFields {
+                bucket_name: "bench".into(),
+                description: None,
+                bucket_schema: json!({"properties": {"body": {"type": "text"}}}),
+                unique_key: None,
+                metadata: None,
+                storage_class: None,
+            },
+        )
+        .await?;
+    let started = Instant::now();
+    for start in (0..n).step_by(1000) {
+        let objects = (start..n.min(start + 1000))
+            .map(|i| {
+                let mut fields = Map::new();
+                fields.insert("body".into(), Value::String(text(i)));
+                NewObject {
+                    fields,
+                    blobs: json!([]),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        store
+            .insert_objects(ns.key, &bucket.bucket_id, objects)
+            .await?;
+    }
+    println!(
+        "setup: {n} objects inserted in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // Baseline: the extractor alone over the same texts, in batches of the same size.
+    let registry = Arc::new(Registry::builtin(RemoteEmbeddingConfig::default()));
+    let extractor = registry
+        .get("text_extractor", "v1")
+        .expect("text_extractor v1");
+    let params = extractor.resolve_parameters(&Map::new()).expect("defaults");
+    let started = Instant::now();
+    let mut chunks = 0usize;
+    for start in (0..n).step_by(500) {
+        let inputs: Vec<ExtractorInput> = (start..n.min(start + 500))
+            .map(|i| ExtractorInput::Text(text(i)))
+            .collect();
+        chunks += extractor
+            .extract(&inputs, &params)
+            .await?
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>();
+    }
+    let baseline = n as f64 / started.elapsed().as_secs_f64();
+    assert_eq!(chunks, n);
+
+    let collection = store
+        .create_collection(
+            ns.key,
+            CollectionFields {
+                collection_name: "bench".into(),
+                description: None,
+                source: json!({"type": "bucket", "bucket_ids": [bucket.bucket_id]}),
+                feature_extractor: json!({"feature_extractor_name": "text_extractor", "version": "v1",
+                    "parameters": params, "input_mappings": {"text": "body"}}),
+                extractor_name: "text_extractor".into(),
+                extractor_version: "v1".into(),
+                input_schema: None,
+                output_schema: json!({"properties": {}}),
+                vector_indexes: json!([]),
+                taxonomy_applications: None,
+                cluster_applications: None,
+                metadata: None,
+                enabled: true,
+            },
+        )
+        .await?;
+    let task = store
+        .create_task(
+            &org.internal_id,
+            Some(ns.key),
+            TRIGGER_TASK,
+            &json!({"collection_id": collection.collection_id}),
+        )
+        .await?;
+    let blobs = BlobStore::local(&dir.path().join("objects"))?;
+    let pipeline = Pipeline::new(store.clone(), blobs, registry, PipelineConfig::default());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let worker = tokio::spawn(pipeline.run(stopped));
+    loop {
+        let t = store.get_task(&org.internal_id, &task.task_id).await?;
+        if t.status != "PENDING" && t.status != "IN_PROGRESS" {
+            anyhow::ensure!(
+                t.status == "COMPLETED",
+                "task ended {}: {:?}",
+                t.status,
+                t.error
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let _ = stop.send(true);
+    worker.await?;
+    let written = store
+        .get_collection(ns.key, &collection.collection_id)
+        .await?
+        .document_count;
+    anyhow::ensure!(written == n as i64, "{written} documents for {n} objects");
+
+    let throughput = n as f64 / elapsed;
+    println!("store: {:?}", store.backend());
+    println!("extractor alone:   {baseline:>10.0} objects/s");
+    println!("collection trigger:{throughput:>10.0} objects/s ({elapsed:.1}s for {n} objects)");
+    println!(
+        "ratio trigger / extractor alone: {:.2}",
+        throughput / baseline
+    );
+    println!("peak RSS: {:.0} MB", peak_rss_mb());
+    store.close().await;
+    Ok(())
+}
