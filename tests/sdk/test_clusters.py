@@ -63,7 +63,7 @@ def seed_collection(client):
                     "blobs": [{"property": "content", "type": "text", "data": text}],
                 }
             )
-    BucketObjectsApi(client).create_objects_batch(
+    BucketObjectsApi(client).create_objects_batch_buckets(
         "texts-bucket", CreateObjectsBatchRequest.from_dict({"objects": objects})
     )
     collections = CollectionsApi(client)
@@ -104,7 +104,7 @@ def test_clusters_through_the_sdk(scoped_client):
         )
     )
     assert isinstance(created, ClusterMetadata)
-    assert created.cluster_id.startswith("clu_")
+    assert created.cluster_id.startswith("clust_")
     assert created.cluster_name == "sdk-topics"
     assert created.input_collections == [collection_id]
     assert created.feature_uris == [FEATURE]

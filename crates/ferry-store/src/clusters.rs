@@ -216,7 +216,9 @@ impl Store {
         definition: Value,
         metadata: Option<Value>,
     ) -> StoreResult<Cluster> {
-        let cluster_id = ids::new_id("clu");
+        // `clust_`, not DESIGN's `clu_`: the SDK's `ClusterExecutionResult` refuses any
+        // cluster id not matching `^clust_[a-zA-Z0-9]+$`.
+        let cluster_id = ids::new_id("clust");
         let name = name.unwrap_or_else(|| cluster_id.clone());
         let inserted = sqlx::query(&format!(
             "INSERT INTO clusters (ns_key, cluster_id, cluster_name, description, \

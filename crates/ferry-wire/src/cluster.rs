@@ -257,6 +257,17 @@ impl VectorBasedConfig {
     }
 }
 
+/// Names share `{cluster_identifier}` with ids, so a name may not look like one.
+fn check_cluster_name(errors: &mut Errors, name: Option<&str>) {
+    if name.is_some_and(|n| n.starts_with("clust_")) {
+        errors.push(
+            "cluster_name",
+            "string_pattern_mismatch",
+            "String should not start with 'clust_', the prefix of cluster ids",
+        );
+    }
+}
+
 fn check_enum(errors: &mut Errors, field: &str, value: Option<&str>, allowed: &[&str]) {
     if let Some(value) = value {
         if !allowed.contains(&value) {
@@ -368,6 +379,7 @@ pub struct CreateClusterRequest {
 
 impl Validate for CreateClusterRequest {
     fn validate(&self, errors: &mut Errors) {
+        check_cluster_name(errors, self.cluster_name.as_deref());
         if let Some(ids) = &self.collection_ids {
             if ids.is_empty() {
                 errors.push(
@@ -422,6 +434,7 @@ pub struct PatchClusterRequest {
 
 impl Validate for PatchClusterRequest {
     fn validate(&self, errors: &mut Errors) {
+        check_cluster_name(errors, self.cluster_name.as_deref());
         errors.int_range("sample_size", self.sample_size, Some(1), Some(1_000_000));
         check_enum(
             errors,

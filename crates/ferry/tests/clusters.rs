@@ -155,7 +155,7 @@ async fn k_means_assigns_each_topic_to_its_own_cluster(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{cluster}");
     let cluster_id = cluster["cluster_id"].as_str().unwrap().to_owned();
-    assert!(cluster_id.starts_with("clu_"), "{cluster}");
+    assert!(cluster_id.starts_with("clust_"), "{cluster}");
     assert_eq!(cluster["cluster_name"], "topics");
     assert_eq!(cluster["cluster_type"], "vector");
     assert_eq!(cluster["feature_uris"], json!([FEATURE]));
