@@ -159,6 +159,37 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Fits centroids to the in-memory sample on a blocking thread (it is CPU-bound, and would
+    /// stall the runtime's other tasks), renewing the lease meanwhile so a long fit is not
+    /// mistaken for a dead worker.
+    async fn fit_keeping_lease(
+        &self,
+        lease: &mut LeaseRenewal<'_>,
+        plan: &ClusterPlan,
+        sample: Vec<Vec<f32>>,
+        mut rng: StdRng,
+        tol_abs: f64,
+    ) -> Result<Vec<Vec<f32>>, PipelineError> {
+        let (k, n_init, max_iter, plus_plus) =
+            (plan.n_clusters, plan.n_init, plan.max_iter, plan.plus_plus);
+        let fit = tokio::task::spawn_blocking(move || {
+            kmeans::fit(&sample, k, n_init, max_iter, tol_abs, plus_plus, &mut rng)
+        });
+        tokio::pin!(fit);
+        let renew_every = self.config().lease / 3;
+        loop {
+            tokio::select! {
+                fitted = &mut fit => {
+                    return fitted.map_err(|e| PipelineError::Config(format!("k-means fit: {e}")));
+                }
+                _ = tokio::time::sleep(renew_every) => {
+                    lease.lease_until = self.lease_deadline();
+                    self.store().renew_task_lease(lease).await?;
+                }
+            }
+        }
+    }
+
     /// Runs one claimed cluster execution to its end.
     pub(crate) async fn run_cluster_task(&self, task: Task) -> Result<(), PipelineError> {
         let ns = task
@@ -168,6 +199,17 @@ impl Pipeline {
             .map_err(|e| PipelineError::Config(format!("cluster task inputs: {e}")))?;
         self.store()
             .mark_cluster_execution_processing(ns, &plan.cluster_id, &plan.run_id)
+            .await?;
+        let mut total = 0;
+        for c in &plan.collections {
+            match self.store().get_collection(ns, &c.collection_id).await {
+                Ok(collection) => total += collection.document_count,
+                Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.store()
+            .set_task_total(&task.task_id, self.worker_id(), total)
             .await?;
         match self.execute_plan(ns, &task, &plan).await {
             Ok(outcome) => {
@@ -298,17 +340,10 @@ impl Pipeline {
 
         // Pass 2: fit on the sample, then refine over the whole stream if it was a sample.
         let tol_abs = plan.tol * kmeans::mean_variance(&sample);
-        let mut centroids = kmeans::fit(
-            &sample,
-            k,
-            plan.n_init,
-            plan.max_iter,
-            tol_abs,
-            plan.plus_plus,
-            &mut rng,
-        );
         let sampled_everything = sample.len() == with_feature;
-        drop(sample);
+        let mut centroids = self
+            .fit_keeping_lease(&mut lease, plan, sample, rng, tol_abs)
+            .await?;
         if !sampled_everything {
             for _ in 0..plan.max_iter {
                 let mut step = LloydStep::new(k, dim);

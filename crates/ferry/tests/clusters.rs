@@ -136,6 +136,35 @@ async fn documents(server: &TestServer) -> Vec<Value> {
     page["results"].as_array().unwrap().clone()
 }
 
+/// Every document carries one of k cluster ids, shared by its whole topic and no other.
+fn assert_topics_have_their_own_clusters(run: &str, docs: &[Value]) {
+    assert_eq!(docs.len(), TOPICS.len() * PER_TOPIC);
+    let mut by_topic: HashMap<String, HashSet<String>> = HashMap::new();
+    for doc in docs {
+        let label = doc["cluster_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{doc}"));
+        assert!(["cl_0", "cl_1", "cl_2"].contains(&label), "{doc}");
+        assert!(doc["topic"].is_string(), "other fields kept: {doc}");
+        by_topic
+            .entry(doc["topic"].as_str().unwrap().to_owned())
+            .or_default()
+            .insert(label.to_owned());
+    }
+    let labels: HashSet<String> = by_topic
+        .values()
+        .map(|set| {
+            assert_eq!(
+                set.len(),
+                1,
+                "{run}: a topic split across clusters: {by_topic:?}"
+            );
+            set.iter().next().unwrap().clone()
+        })
+        .collect();
+    assert_eq!(labels.len(), 3, "{run}: topics merged: {by_topic:?}");
+}
+
 fn kmeans_cluster(collection_ids: Value, k: i64) -> Value {
     json!({
         "collection_ids": collection_ids,
@@ -179,30 +208,8 @@ async fn k_means_assigns_each_topic_to_its_own_cluster(backend: Backend) {
     assert_eq!(task["status"], "COMPLETED", "{task}");
     let run_id = task["outputs"][0]["run_id"].as_str().unwrap().to_owned();
 
-    // Every document carries one of k cluster ids, shared by its whole topic and no other.
     let docs = documents(&server).await;
-    assert_eq!(docs.len(), TOPICS.len() * PER_TOPIC);
-    let mut by_topic: HashMap<String, HashSet<String>> = HashMap::new();
-    for doc in &docs {
-        let label = doc["cluster_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{doc}"));
-        assert!(["cl_0", "cl_1", "cl_2"].contains(&label), "{doc}");
-        assert!(doc["topic"].is_string(), "other fields kept: {doc}");
-        by_topic
-            .entry(doc["topic"].as_str().unwrap().to_owned())
-            .or_default()
-            .insert(label.to_owned());
-    }
-    let labels: HashSet<String> = by_topic
-        .values()
-        .map(|set| {
-            assert_eq!(set.len(), 1, "a topic split across clusters: {by_topic:?}");
-            set.iter().next().unwrap().clone()
-        })
-        .collect();
-    assert_eq!(labels.len(), 3, "topics merged: {by_topic:?}");
-
+    assert_topics_have_their_own_clusters("first run", &docs);
     // The execution is listed, with its centroids and metrics.
     let (status, latest) = send(scoped(
         &server,
@@ -292,6 +299,49 @@ async fn k_means_assigns_each_topic_to_its_own_cluster(backend: Backend) {
             doc["cluster_id"].as_str().unwrap()
         );
     }
+
+    // A run trained on a 12-document sample is refined over the whole stream (multi-pass
+    // Lloyd) and finds the same grouping; the history then holds both runs, newest first.
+    let (status, task) = send(
+        scoped(
+            &server,
+            Method::POST,
+            &format!("/v1/clusters/{cluster_id}/execute"),
+        )
+        .json(&json!({"sample_size": 12})),
+    )
+    .await;
+    assert_eq!(status, 200, "{task}");
+    let task = wait_for_task(&server, task["task_id"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "COMPLETED", "{task}");
+    let second_run = task["outputs"][0]["run_id"].as_str().unwrap().to_owned();
+    assert_ne!(second_run, run_id);
+    assert_topics_have_their_own_clusters("sampled run", &documents(&server).await);
+    let (status, list) = send(
+        scoped(
+            &server,
+            Method::POST,
+            &format!("/v1/clusters/{cluster_id}/executions/list"),
+        )
+        .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["total_count"], 2);
+    assert_eq!(list["results"][0]["run_id"], second_run.as_str());
+    assert_eq!(list["results"][1]["run_id"], run_id.as_str());
+    let (status, first) = send(scoped(
+        &server,
+        Method::GET,
+        &format!("/v1/clusters/{cluster_id}/executions/{run_id}"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["num_points"], 18);
+    let key = task["outputs"][0]["artifact_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Patch renames and re-parameterizes; delete removes.
     let (status, patched) = send(

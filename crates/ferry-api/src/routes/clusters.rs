@@ -611,7 +611,8 @@ async fn list(
 }
 
 /// Execute Clustering: queue a full k-means run as an `engine_cluster_build` task; poll it
-/// at `/v1/tasks/{task_id}`.
+/// at `/v1/tasks/{task_id}`. While a run of the cluster is queued or running, that run's task
+/// is returned instead.
 #[utoipa::path(post, path = "/v1/clusters/{cluster_id}/execute", tag = "Clusters",
     params(("cluster_id" = String, Path)), request_body = ExecuteClusterByIdRequest,
     responses((status = 200, body = TaskResponse), (status = 400, body = ErrorResponse),
@@ -635,6 +636,17 @@ async fn execute_cluster(
     }
     refuse_filters(req.filters.as_ref().is_some_and(|f| !f.is_empty()))?;
     let cluster = state.store.get_cluster(ns, &identifier).await?;
+    // Two runs of one cluster at once would race to write `cluster_id`; the second request
+    // gets the run already queued, as a repeated collection trigger does.
+    let running = state
+        .store
+        .active_tasks(ns, CLUSTER_TASK)
+        .await?
+        .into_iter()
+        .find(|t| t.inputs["cluster_id"] == cluster.cluster_id.as_str());
+    if let Some(task) = running {
+        return Ok(Json(task_response(task)?));
+    }
     let def = definition(&cluster)?;
     let feature_uris = def.vector_config.resolved_feature_uris();
     let collections =
