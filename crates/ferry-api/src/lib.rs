@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::collections::router())
         .merge(routes::documents::router())
         .merge(routes::tasks::router())
+        .merge(routes::clusters::router())
         .route("/openapi.json", get(openapi::serve))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

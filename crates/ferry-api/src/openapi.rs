@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    buckets, collections, documents, extractors, health, namespaces, objects, tasks,
+    buckets, clusters, collections, documents, extractors, health, namespaces, objects, tasks,
 };
 
 #[derive(OpenApi)]
@@ -52,6 +52,16 @@ use crate::routes::{
         documents::list_documents_get,
         tasks::get_task,
         tasks::list_tasks,
+        clusters::create_cluster,
+        clusters::get_cluster,
+        clusters::patch_cluster,
+        clusters::delete_cluster,
+        clusters::list_clusters,
+        clusters::list_clusters_get,
+        clusters::execute_cluster,
+        clusters::get_latest_execution,
+        clusters::get_execution,
+        clusters::list_executions,
     ),
     modifiers(&BearerAuth),
     security(("BearerAuth" = []))

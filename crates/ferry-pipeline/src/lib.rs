@@ -5,12 +5,18 @@
 //! transaction, and document ids are derived from (collection, source, chunk), so a task
 //! resumed after a crash — by this process or any other sharing the database — neither loses
 //! nor duplicates a document.
+//!
+//! Cluster executions (`engine_cluster_build`) run on the same workers and leases: k-means
+//! over a cluster's input collections, streamed (see `cluster`).
 
+mod cluster;
 mod config;
 mod fault;
+mod kmeans;
 mod source;
 mod worker;
 
+pub use cluster::{ClusterPlan, PlanCollection, CLUSTER_TASK, DEFAULT_TRAINING_SAMPLE};
 pub use config::CollectionConfig;
 pub use fault::FaultPoint;
 pub use worker::{Pipeline, PipelineConfig, PipelineError, TRIGGER_TASK};

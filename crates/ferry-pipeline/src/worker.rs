@@ -1,4 +1,4 @@
-//! The worker: claims trigger tasks and runs them batch by batch.
+//! The worker: claims trigger and cluster tasks and runs them batch by batch.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
+use crate::cluster::CLUSTER_TASK;
 use crate::config::{lookup, CollectionConfig};
 use crate::fault::{die, FaultPoint};
 use crate::source::{next_items, Cursor, Item, Source};
@@ -29,6 +30,8 @@ pub enum PipelineError {
     Config(String),
     #[error("extractor: {0}")]
     Extract(#[from] ExtractError),
+    #[error("artifact: {0}")]
+    Artifact(String),
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +91,27 @@ impl Pipeline {
         }
     }
 
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    pub(crate) fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
+    pub(crate) fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    /// When a lease renewed now runs out.
+    pub(crate) fn lease_deadline(&self) -> i64 {
+        ferry_store::time::now_micros() + self.config.lease.as_micros() as i64
+    }
+
     /// Claims and runs runnable trigger tasks until `shutdown` turns true. A task cut short by
     /// shutdown keeps its cursor and is picked up again when its lease expires.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
@@ -96,9 +120,26 @@ impl Pipeline {
         while !*shutdown.borrow() {
             let claimed = self
                 .store
-                .claim_task(&[TRIGGER_TASK], &self.worker_id, lease)
+                .claim_task(&[TRIGGER_TASK, CLUSTER_TASK], &self.worker_id, lease)
                 .await;
             match claimed {
+                Ok(Some(task)) if task.task_type == CLUSTER_TASK => {
+                    let task_id = task.task_id.clone();
+                    tracing::info!(task_id, "running cluster execution");
+                    if let Err(e) = self.run_cluster_task(task).await {
+                        tracing::error!(task_id, error = %e, "cluster execution stopped");
+                        let _ = self
+                            .store
+                            .finish_task(
+                                &task_id,
+                                &self.worker_id,
+                                STATUS_FAILED,
+                                None,
+                                Some(&e.to_string()),
+                            )
+                            .await;
+                    }
+                }
                 Ok(Some(task)) => {
                     let task_id = task.task_id.clone();
                     tracing::info!(task_id, "running collection trigger");

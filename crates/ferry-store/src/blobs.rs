@@ -70,12 +70,70 @@ impl BlobStore {
 
     fn path_of(&self, hash: &str) -> StorePath {
         let shard = hash.get(..2).unwrap_or("00");
-        let key = format!("blobs/sha256/{shard}/{hash}");
+        self.prefixed(format!("blobs/sha256/{shard}/{hash}"))
+    }
+
+    fn prefixed(&self, key: String) -> StorePath {
         if self.prefix.is_empty() {
             StorePath::from(key)
         } else {
             StorePath::from(format!("{}/{key}", self.prefix))
         }
+    }
+
+    /// Uploads the file at `file` as the artifact `key` (e.g.
+    /// `artifacts/clusters/…/assignments.parquet`), replacing any artifact of that key.
+    /// Artifacts are addressed by name, not content: a run writes its own. The file is sent in
+    /// parts, so an artifact of any size never sits in memory whole.
+    pub async fn put_artifact_file(&self, key: &str, file: &Path) -> StoreResult<()> {
+        use object_store::WriteMultipart;
+        use tokio::io::AsyncReadExt;
+        const PART: usize = 8 * 1024 * 1024;
+        let mut source = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| StoreError::Blob(format!("cannot read {}: {e}", file.display())))?;
+        let upload = self
+            .inner
+            .put_multipart(&self.prefixed(key.to_owned()))
+            .await
+            .map_err(blob_error)?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut buffer = vec![0u8; 1024 * 1024];
+        loop {
+            let n = match source.read(&mut buffer).await {
+                Ok(n) => n,
+                Err(e) => {
+                    writer.abort().await.ok();
+                    return Err(StoreError::Blob(format!(
+                        "cannot read {}: {e}",
+                        file.display()
+                    )));
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            writer.wait_for_capacity(4).await.map_err(blob_error)?;
+            writer.write(&buffer[..n]);
+        }
+        writer.finish().await.map_err(blob_error)?;
+        Ok(())
+    }
+
+    /// The bytes of the artifact `key`.
+    pub async fn get_artifact(&self, key: &str) -> StoreResult<Bytes> {
+        let result = self
+            .inner
+            .get(&self.prefixed(key.to_owned()))
+            .await
+            .map_err(|e| match e {
+                object_store::Error::NotFound { .. } => StoreError::NotFound {
+                    resource: "artifact",
+                    id: key.to_owned(),
+                },
+                other => blob_error(other),
+            })?;
+        result.bytes().await.map_err(blob_error)
     }
 
     /// Stores `bytes` under their hash, unless already there, and returns the hash.

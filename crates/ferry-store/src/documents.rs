@@ -410,6 +410,71 @@ impl Store {
         rows.iter().map(document_from_row).collect()
     }
 
+    /// Sets `field` on each listed document to its value, keeping the document's other fields,
+    /// and renews the task's lease in the same transaction (nothing is written if the lease
+    /// was lost). A document deleted meanwhile is skipped; one edited meanwhile is re-read
+    /// and merged again, so a concurrent edit of another field is never overwritten.
+    pub async fn set_document_field(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        field: &str,
+        values: &[(String, Value)],
+        lease: &crate::tasks::LeaseRenewal<'_>,
+    ) -> StoreResult<()> {
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        // First statement is a write, so SQLite takes its lock before reading anything.
+        crate::tasks::renew_lease(&mut tx, lease).await?;
+        for (document_id, value) in values {
+            for attempt in 0..=crate::namespaces::UPDATE_ATTEMPTS {
+                let row = sqlx::query(
+                    "SELECT fields, updated_at FROM documents WHERE ns_key = $1 \
+                     AND collection_id = $2 AND document_id = $3",
+                )
+                .bind(ns.0)
+                .bind(collection_id)
+                .bind(document_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else { break };
+                if attempt == crate::namespaces::UPDATE_ATTEMPTS {
+                    return Err(StoreError::Conflict {
+                        code: "concurrent_update",
+                        message: format!("document {document_id} kept changing"),
+                    });
+                }
+                let mut fields = match parse_json("fields", &row.try_get::<String, _>(0)?)? {
+                    Value::Object(map) => map,
+                    other => {
+                        return Err(StoreError::Corrupt(format!(
+                            "fields: {other} is not an object"
+                        )))
+                    }
+                };
+                let read_at: i64 = row.try_get(1)?;
+                fields.insert(field.to_owned(), value.clone());
+                let updated = sqlx::query(
+                    "UPDATE documents SET fields = $1, updated_at = $2 WHERE ns_key = $3 \
+                     AND collection_id = $4 AND document_id = $5 AND updated_at = $6",
+                )
+                .bind(Value::Object(fields).to_string())
+                .bind(now.max(read_at + 1))
+                .bind(ns.0)
+                .bind(collection_id)
+                .bind(document_id)
+                .bind(read_at)
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() == 1 {
+                    break;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// How many documents each of `object_ids` produced, across all collections.
     pub async fn document_counts_by_object(
         &self,

@@ -10,6 +10,7 @@
 
 pub mod blobs;
 mod buckets;
+pub mod clusters;
 mod collections;
 mod documents;
 mod error;
@@ -29,6 +30,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use buckets::{Bucket, BucketFields, BucketListQuery, BucketSortKey};
+pub use clusters::{
+    Cluster, ClusterExecution, ClusterFields, ClusterListQuery, ClusterSortKey, ClusterSummary,
+    ExecutionListQuery, ExecutionOutcome,
+};
 pub use collections::{Collection, CollectionFields, CollectionListQuery, CollectionSortKey};
 pub use documents::{
     BatchProgress, DocumentListQuery, DocumentRecord, DocumentSortKey, Lineage, NewDocument,
@@ -41,7 +46,7 @@ pub use namespaces::{
 };
 pub use objects::{Inserted, NewObject, ObjectListQuery, ObjectRecord, ObjectSortKey};
 pub use organizations::{Organization, DEFAULT_ORGANIZATION};
-pub use tasks::{Task, TaskListQuery};
+pub use tasks::{LeaseRenewal, Task, TaskListQuery};
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

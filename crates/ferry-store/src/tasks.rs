@@ -79,6 +79,67 @@ fn task_from_row(row: &AnyRow) -> StoreResult<Task> {
     })
 }
 
+/// Inserts a `PENDING` task on `conn`, so callers can make it part of a larger transaction.
+pub(crate) async fn insert_task(
+    conn: &mut sqlx::AnyConnection,
+    org: &str,
+    ns: Option<NamespaceKey>,
+    task_type: &str,
+    inputs: &Value,
+) -> StoreResult<Task> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO tasks (task_id, internal_id, ns_key, task_type, status, inputs, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
+    ))
+    .bind(ids::new_id("task"))
+    .bind(org)
+    .bind(ns.map(|k| k.0))
+    .bind(task_type)
+    .bind(STATUS_PENDING)
+    .bind(inputs.to_string())
+    .bind(now_micros())
+    .fetch_one(conn)
+    .await?;
+    task_from_row(&row)
+}
+
+/// A worker's claim on its task, renewed while it works: until when, and how far it got.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseRenewal<'a> {
+    pub task_id: &'a str,
+    pub owner: &'a str,
+    pub lease_until: i64,
+    /// Items processed so far (absolute, not a delta: a restarted run recounts from zero).
+    pub processed: i64,
+}
+
+pub(crate) async fn renew_lease(
+    conn: &mut sqlx::AnyConnection,
+    renewal: &LeaseRenewal<'_>,
+) -> StoreResult<()> {
+    let owned = sqlx::query(
+        "UPDATE tasks SET processed = $1, lease_expires_at = $2, updated_at = $3 \
+         WHERE task_id = $4 AND lease_owner = $5",
+    )
+    .bind(renewal.processed)
+    .bind(renewal.lease_until)
+    .bind(now_micros())
+    .bind(renewal.task_id)
+    .bind(renewal.owner)
+    .execute(conn)
+    .await?;
+    if owned.rows_affected() == 0 {
+        return Err(StoreError::Conflict {
+            code: "lease_lost",
+            message: format!(
+                "task {} is no longer leased to this worker",
+                renewal.task_id
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl Store {
     /// Records a new `PENDING` task.
     pub async fn create_task(
@@ -88,20 +149,8 @@ impl Store {
         task_type: &str,
         inputs: &Value,
     ) -> StoreResult<Task> {
-        let row = sqlx::query(&format!(
-            "INSERT INTO tasks (task_id, internal_id, ns_key, task_type, status, inputs, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
-        ))
-        .bind(ids::new_id("task"))
-        .bind(org)
-        .bind(ns.map(|k| k.0))
-        .bind(task_type)
-        .bind(STATUS_PENDING)
-        .bind(inputs.to_string())
-        .bind(now_micros())
-        .fetch_one(&self.pool)
-        .await?;
-        task_from_row(&row)
+        let mut conn = self.pool.acquire().await?;
+        insert_task(&mut conn, org, ns, task_type, inputs).await
     }
 
     pub async fn get_task(&self, org: &str, task_id: &str) -> StoreResult<Task> {
@@ -210,6 +259,13 @@ impl Store {
             }
         }
         Ok(None)
+    }
+
+    /// Extends the lease of a running task and records its absolute progress. Fails with
+    /// `Conflict { code: "lease_lost" }` when another worker now owns the task.
+    pub async fn renew_task_lease(&self, renewal: &LeaseRenewal<'_>) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        renew_lease(&mut conn, renewal).await
     }
 
     /// Sets how many items the task will process, once it knows.

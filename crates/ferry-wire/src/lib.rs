@@ -6,6 +6,7 @@
 //! types serve the server, the OpenAPI document and the tests.
 
 pub mod bucket;
+pub mod cluster;
 pub mod collection;
 pub mod document;
 pub mod error;

@@ -202,6 +202,16 @@ async fn text_and_image_collections_turn_objects_into_documents(backend: Backend
     assert_eq!(status, 200, "{by_query}");
     assert_eq!(by_query["results"].as_array().unwrap().len(), 1);
     assert_eq!(by_query["results"][0]["title"], "doc 10");
+    // Each object knows how many documents were made from it.
+    let source = lineage["source_object_id"].as_str().unwrap();
+    let (status, object) = send(scoped(
+        &server,
+        Method::GET,
+        &format!("/v1/buckets/docs/objects/{source}"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{object}");
+    assert_eq!(object["document_count"], 1);
     let (_, collection) = send(scoped(&server, Method::GET, "/v1/collections/texts")).await;
     assert_eq!(collection["document_count"], 120);
     let (_, ns) = send(server.request(Method::GET, "/v1/namespaces/data")).await;

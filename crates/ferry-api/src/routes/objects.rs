@@ -5,7 +5,9 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ferry_store::{Bucket, Inserted, NewObject, ObjectListQuery, ObjectRecord, ObjectSortKey};
+use ferry_store::{
+    Bucket, Inserted, NamespaceKey, NewObject, ObjectListQuery, ObjectRecord, ObjectSortKey,
+};
 use ferry_wire::bucket::BucketSchema;
 use ferry_wire::namespace::SortDirection;
 use ferry_wire::object::{
@@ -313,7 +315,25 @@ async fn get_object(
         .store
         .get_object(ns, &bucket.bucket_id, &object_id)
         .await?;
-    Ok(Json(object_response(object)?))
+    let mut response = [object_response(object)?];
+    fill_document_counts(&state, ns, &mut response).await?;
+    let [response] = response;
+    Ok(Json(response))
+}
+
+/// Sets each object's `document_count`: the documents collections have produced from it so
+/// far, counted at read time so it stays true through triggers, re-triggers and deletions.
+async fn fill_document_counts(
+    state: &AppState,
+    ns: NamespaceKey,
+    objects: &mut [ObjectResponse],
+) -> ApiResult<()> {
+    let ids: Vec<&str> = objects.iter().map(|o| o.object_id.as_str()).collect();
+    let counts = state.store.document_counts_by_object(ns, &ids).await?;
+    for object in objects {
+        object.document_count = counts.get(&object.object_id).copied().unwrap_or(0);
+    }
+    Ok(())
 }
 
 /// Applies new custom field values after checking them against the schema.
@@ -355,7 +375,10 @@ async fn change_fields(
             }
         })
         .await?;
-    object_response(object)
+    let mut response = [object_response(object)?];
+    fill_document_counts(state, ns, &mut response).await?;
+    let [response] = response;
+    Ok(response)
 }
 
 /// Patch Object: custom fields sent at the root change; the rest stay.
@@ -546,6 +569,8 @@ async fn list(
             .await?
         }
     };
+    let mut results = results;
+    fill_document_counts(state, ns, &mut results).await?;
     let mut stats = ObjectListStats::default();
     let mut by_status: Map<String, Value> = Map::new();
     for object in &results {
