@@ -135,6 +135,59 @@ const INSERT: &str = "INSERT INTO documents (ns_key, collection_id, document_id,
      vectors, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)";
 
+/// Rows per multi-row `INSERT`: one statement per 64 documents instead of one per document
+/// cuts the per-statement cost that dominates batch writes (8 parameters a row plus 3 shared
+/// stay far below either backend's parameter limit).
+const INSERT_ROWS_PER_STATEMENT: usize = 64;
+
+/// Inserts `docs` with multi-row `INSERT`s; `$1`–`$3` (namespace, collection, time) are shared.
+async fn insert_documents(
+    conn: &mut sqlx::AnyConnection,
+    ns: NamespaceKey,
+    collection_id: &str,
+    docs: &[NewDocument],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for chunk in docs.chunks(INSERT_ROWS_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let p = 4 + r * 8;
+                format!(
+                    "($1, $2, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $3, $3)",
+                    p,
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO documents (ns_key, collection_id, document_id, source_object_id, \
+             root_object_id, source_document_id, root_bucket_id, chunk_index, fields, vectors, \
+             created_at, updated_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut insert = sqlx::query(&sql).bind(ns.0).bind(collection_id).bind(now);
+        for doc in chunk {
+            insert = insert
+                .bind(&doc.document_id)
+                .bind(&doc.lineage.source_object_id)
+                .bind(&doc.lineage.root_object_id)
+                .bind(&doc.lineage.source_document_id)
+                .bind(&doc.lineage.root_bucket_id)
+                .bind(doc.chunk_index)
+                .bind(Value::Object(doc.fields.clone()).to_string())
+                .bind(vectors::encode(&doc.vectors));
+        }
+        insert.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 async fn insert_document(
     conn: &mut sqlx::AnyConnection,
     ns: NamespaceKey,
@@ -238,9 +291,7 @@ impl Store {
             }
             deleted += delete.execute(&mut *tx).await?.rows_affected() as i64;
         }
-        for doc in docs {
-            insert_document(&mut tx, ns, collection_id, doc, now).await?;
-        }
+        insert_documents(&mut tx, ns, collection_id, docs, now).await?;
         adjust_counts(&mut tx, ns, collection_id, docs.len() as i64 - deleted).await?;
         tx.commit().await?;
         Ok(())

@@ -138,11 +138,12 @@ impl Store {
                     .max_connections(8)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
-                            // A 32 MiB page cache per connection keeps the upper levels of
-                            // large document indexes in memory (the default is 2 MiB).
+                            // A 16 MiB page cache per connection keeps the upper levels of
+                            // large document indexes in memory (the default is 2 MiB) while
+                            // bounding what the 8 connections can hold to 128 MiB.
                             conn.execute(
                                 "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768",
+                                 PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384",
                             )
                             .await?;
                             Ok(())
