@@ -19,6 +19,10 @@ use crate::source::{next_items, Cursor, Item, Source};
 /// Task type of a collection trigger, as the SDK's `TaskType` names it.
 pub const TRIGGER_TASK: &str = "api_collections_trigger";
 
+/// How often (in batches) a task refreshes the planner's statistics of the documents table:
+/// after its first batch, then every this many. See `Store::refresh_document_statistics`.
+const STATISTICS_EVERY_BATCHES: u64 = 40;
+
 /// Errors kept in a task's outputs, at most; the counts stay exact.
 const MAX_REPORTED_ERRORS: usize = 100;
 
@@ -227,6 +231,7 @@ impl Pipeline {
         let mut failed_total = task.failed;
         let lease = self.config.lease.as_micros() as i64;
 
+        let mut task_batches = 0u64;
         while cursor.source < sources.len() {
             if *shutdown.borrow() {
                 return Ok(());
@@ -288,6 +293,12 @@ impl Pipeline {
                 .await?;
             if self.config.fault == Some(FaultPoint::ExitAfterCommit(*batches_done)) {
                 die(FaultPoint::ExitAfterCommit(*batches_done));
+            }
+            task_batches += 1;
+            if task_batches % STATISTICS_EVERY_BATCHES == 1 {
+                if let Err(e) = self.store.refresh_document_statistics().await {
+                    tracing::warn!(error = %e, "refreshing document statistics failed");
+                }
             }
             cursor = next;
         }

@@ -14,7 +14,7 @@ use crate::listing::Listing;
 use crate::namespaces::NamespaceKey;
 use crate::time::now_micros;
 use crate::vectors::{self, NamedVectors};
-use crate::{Store, StoreError, StoreResult};
+use crate::{Backend, Store, StoreError, StoreResult};
 
 /// Where a document came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -523,6 +523,18 @@ impl Store {
             }
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Refreshes PostgreSQL's planner statistics of `documents`. A trigger fills a collection
+    /// from empty inside one task; with statistics from before (autovacuum lags, or is off),
+    /// the planner takes the collection for tiny and answers each batch's "delete this
+    /// source's documents" with a scan of the whole collection, so throughput falls as the
+    /// collection grows. SQLite plans those deletes from the index shape alone: a no-op there.
+    pub async fn refresh_document_statistics(&self) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("ANALYZE documents").execute(&self.pool).await?;
+        }
         Ok(())
     }
 
