@@ -229,7 +229,6 @@ impl Pipeline {
             .and_then(|o| o["errors"].as_array().cloned())
             .unwrap_or_default();
         let mut failed_total = task.failed;
-        let lease = self.config.lease.as_micros() as i64;
 
         let mut task_batches = 0u64;
         while cursor.source < sources.len() {
@@ -284,7 +283,7 @@ impl Pipeline {
                     Some(BatchProgress {
                         task_id: &task.task_id,
                         lease_owner: &self.worker_id,
-                        lease_until: ferry_store::time::now_micros() + lease,
+                        lease_until: self.lease_deadline(),
                         processed: items.len() as i64,
                         failed: batch_failed,
                         resume_cursor: serde_json::to_string(&next).unwrap_or_default(),
