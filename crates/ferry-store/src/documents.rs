@@ -461,10 +461,8 @@ impl Store {
         rows.iter().map(document_from_row).collect()
     }
 
-    /// Sets `field` on each listed document to its value, keeping the document's other fields,
-    /// and renews the task's lease in the same transaction (nothing is written if the lease
-    /// was lost). A document deleted meanwhile is skipped; one edited meanwhile is re-read
-    /// and merged again, so a concurrent edit of another field is never overwritten.
+    /// Sets `field` on each listed document to its value: [`Store::merge_document_fields`]
+    /// with one field.
     pub async fn set_document_field(
         &self,
         ns: NamespaceKey,
@@ -473,11 +471,31 @@ impl Store {
         values: &[(String, Value)],
         lease: &crate::tasks::LeaseRenewal<'_>,
     ) -> StoreResult<()> {
+        let updates: Vec<(String, Map<String, Value>)> = values
+            .iter()
+            .map(|(id, value)| (id.clone(), Map::from_iter([(field.to_owned(), value.clone())])))
+            .collect();
+        self.merge_document_fields(ns, collection_id, &updates, lease)
+            .await
+    }
+
+    /// Merges each listed document's fields with the given ones (top-level keys replaced),
+    /// keeping its other fields, and renews the task's lease in the same transaction (nothing
+    /// is written if the lease was lost). A document deleted meanwhile is skipped; one edited
+    /// meanwhile is re-read and merged again, so a concurrent edit of another field is never
+    /// overwritten.
+    pub async fn merge_document_fields(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        updates: &[(String, Map<String, Value>)],
+        lease: &crate::tasks::LeaseRenewal<'_>,
+    ) -> StoreResult<()> {
         let now = now_micros();
         let mut tx = self.pool.begin().await?;
         // First statement is a write, so SQLite takes its lock before reading anything.
         crate::tasks::renew_lease(&mut tx, lease).await?;
-        for (document_id, value) in values {
+        for (document_id, merged) in updates {
             for attempt in 0..=crate::namespaces::UPDATE_ATTEMPTS {
                 let row = sqlx::query(
                     "SELECT fields, updated_at FROM documents WHERE ns_key = $1 \
@@ -504,7 +522,7 @@ impl Store {
                     }
                 };
                 let read_at: i64 = row.try_get(1)?;
-                fields.insert(field.to_owned(), value.clone());
+                fields.extend(merged.iter().map(|(k, v)| (k.clone(), v.clone())));
                 let updated = sqlx::query(
                     "UPDATE documents SET fields = $1, updated_at = $2 WHERE ns_key = $3 \
                      AND collection_id = $4 AND document_id = $5 AND updated_at = $6",

@@ -19,7 +19,9 @@ mod listing;
 mod namespaces;
 mod objects;
 mod organizations;
+mod retrievers;
 pub mod tasks;
+mod taxonomies;
 pub mod time;
 pub mod vectors;
 
@@ -46,7 +48,12 @@ pub use namespaces::{
 };
 pub use objects::{Inserted, NewObject, ObjectListQuery, ObjectRecord, ObjectSortKey};
 pub use organizations::{Organization, DEFAULT_ORGANIZATION};
+pub use retrievers::{
+    Interaction, InteractionListQuery, Retriever, RetrieverExecution,
+    RetrieverExecutionListQuery, RetrieverFields, RetrieverListQuery, RetrieverSortKey,
+};
 pub use tasks::{LeaseRenewal, Task, TaskListQuery};
+pub use taxonomies::{Taxonomy, TaxonomyFields, TaxonomyListQuery, TaxonomySortKey};
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

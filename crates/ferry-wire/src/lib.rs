@@ -16,9 +16,11 @@ pub mod filter_match;
 pub mod health;
 pub mod namespace;
 pub mod object;
+pub mod retriever;
 pub mod paging;
 pub mod schema;
 pub mod task;
+pub mod taxonomy;
 pub mod time;
 pub mod validate;
 

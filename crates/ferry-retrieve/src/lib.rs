@@ -1,0 +1,15 @@
+//! Ferry's retrieval engine: what a retriever's stages mean ([`plan`]), how input templates
+//! resolve ([`template`]), nearest-neighbour search behind an interface ([`search`]), and the
+//! engine that runs a pipeline for one or many input sets ([`engine`]).
+//!
+//! The HTTP layer uses it to execute retrievers; the pipeline workers use it to apply
+//! taxonomies; migrations use it to compare retrieval before and after.
+
+pub mod engine;
+pub mod plan;
+pub mod search;
+pub mod template;
+
+pub use engine::{document_view, prepare_inputs, Engine, Outcome, RetrieveError, Run, Scored, StageReport};
+pub use plan::{Fusion, Pipeline, PlanError, Stage, StageKind};
+pub use search::{ExactScan, Hit, SearchRequest, SearchResult, VectorSearch};

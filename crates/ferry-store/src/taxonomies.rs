@@ -1,0 +1,340 @@
+//! Taxonomies and their versions. The `taxonomies` row is the current version; every version,
+//! the current one included, is also a `taxonomy_versions` row, written in the same
+//! transaction, so the history is never behind the taxonomy.
+
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::buckets::parse_json;
+use crate::error::is_unique_violation;
+use crate::listing::Listing;
+use crate::namespaces::NamespaceKey;
+use crate::time::now_micros;
+use crate::{ids, Store, StoreError, StoreResult};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Taxonomy {
+    pub taxonomy_id: String,
+    pub fields: TaxonomyFields,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaxonomyFields {
+    pub taxonomy_name: String,
+    pub description: Option<String>,
+    /// The flat taxonomy configuration, as the API validated it.
+    pub config: Value,
+    pub metadata: Option<Value>,
+    /// Taken out of `config` so a retriever's deletion can find the taxonomies using it.
+    pub retriever_id: String,
+    pub source_collection_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaxonomySortKey {
+    CreatedAt,
+    UpdatedAt,
+    TaxonomyName,
+}
+
+impl TaxonomySortKey {
+    fn column(self) -> &'static str {
+        match self {
+            TaxonomySortKey::CreatedAt => "created_at",
+            TaxonomySortKey::UpdatedAt => "updated_at",
+            TaxonomySortKey::TaxonomyName => "taxonomy_name",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TaxonomyListQuery {
+    pub search: Option<String>,
+    pub case_sensitive: bool,
+    pub sort: Option<(TaxonomySortKey, bool)>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+const COLUMNS: &str = "taxonomy_id, taxonomy_name, description, config, metadata, retriever_id, \
+     source_collection_id, version, created_at, updated_at";
+
+fn taxonomy_from_row(row: &AnyRow) -> StoreResult<Taxonomy> {
+    Ok(Taxonomy {
+        taxonomy_id: row.try_get(0)?,
+        fields: TaxonomyFields {
+            taxonomy_name: row.try_get(1)?,
+            description: row.try_get(2)?,
+            config: parse_json("config", &row.try_get::<String, _>(3)?)?,
+            metadata: row
+                .try_get::<Option<String>, _>(4)?
+                .map(|t| parse_json("metadata", &t))
+                .transpose()?,
+            retriever_id: row.try_get(5)?,
+            source_collection_id: row.try_get(6)?,
+        },
+        version: row.try_get(7)?,
+        created_at: row.try_get(8)?,
+        updated_at: row.try_get(9)?,
+    })
+}
+
+fn not_found(identifier: &str) -> StoreError {
+    StoreError::NotFound {
+        resource: "taxonomy",
+        id: identifier.to_owned(),
+    }
+}
+
+fn name_taken(name: &str) -> StoreError {
+    StoreError::Conflict {
+        code: "taxonomy_name_taken",
+        message: format!("a taxonomy named '{name}' already exists in this namespace"),
+    }
+}
+
+/// Records `taxonomy` (as it now is) as its version row, replacing an earlier row of the same
+/// version (a patch edits the current version in place).
+async fn write_version(
+    tx: &mut Transaction<'_, Any>,
+    ns: NamespaceKey,
+    taxonomy: &Taxonomy,
+) -> StoreResult<()> {
+    sqlx::query(
+        "DELETE FROM taxonomy_versions WHERE ns_key = $1 AND taxonomy_id = $2 AND version = $3",
+    )
+    .bind(ns.0)
+    .bind(&taxonomy.taxonomy_id)
+    .bind(taxonomy.version)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO taxonomy_versions (ns_key, taxonomy_id, version, taxonomy_name, \
+         description, config, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(ns.0)
+    .bind(&taxonomy.taxonomy_id)
+    .bind(taxonomy.version)
+    .bind(&taxonomy.fields.taxonomy_name)
+    .bind(&taxonomy.fields.description)
+    .bind(taxonomy.fields.config.to_string())
+    .bind(taxonomy.fields.metadata.as_ref().map(Value::to_string))
+    .bind(taxonomy.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn create_taxonomy(
+        &self,
+        ns: NamespaceKey,
+        fields: TaxonomyFields,
+    ) -> StoreResult<Taxonomy> {
+        let taxonomy_id = ids::new_id("tax");
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO taxonomies (ns_key, taxonomy_id, taxonomy_name, description, config, \
+             metadata, retriever_id, source_collection_id, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9) RETURNING {COLUMNS}"
+        ))
+        .bind(ns.0)
+        .bind(&taxonomy_id)
+        .bind(&fields.taxonomy_name)
+        .bind(&fields.description)
+        .bind(fields.config.to_string())
+        .bind(fields.metadata.as_ref().map(Value::to_string))
+        .bind(&fields.retriever_id)
+        .bind(&fields.source_collection_id)
+        .bind(now_micros())
+        .fetch_one(&mut *tx)
+        .await;
+        let taxonomy = match inserted {
+            Ok(row) => taxonomy_from_row(&row)?,
+            Err(e) if is_unique_violation(&e) => return Err(name_taken(&fields.taxonomy_name)),
+            Err(e) => return Err(e.into()),
+        };
+        write_version(&mut tx, ns, &taxonomy).await?;
+        tx.commit().await?;
+        Ok(taxonomy)
+    }
+
+    /// The taxonomy whose id or name is `identifier`.
+    pub async fn get_taxonomy(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Taxonomy> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM taxonomies WHERE ns_key = $1 \
+             AND (taxonomy_id = $2 OR taxonomy_name = $2)"
+        ))
+        .bind(ns.0)
+        .bind(identifier)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(taxonomy_from_row)
+            .transpose()?
+            .ok_or_else(|| not_found(identifier))
+    }
+
+    /// Applies `change` to the taxonomy; with `new_version` the result becomes a new version,
+    /// otherwise the current version is edited in place. Optimistic, retried on a race.
+    pub async fn update_taxonomy(
+        &self,
+        ns: NamespaceKey,
+        identifier: &str,
+        new_version: bool,
+        mut change: impl FnMut(&mut TaxonomyFields),
+    ) -> StoreResult<Taxonomy> {
+        for _ in 0..crate::namespaces::UPDATE_ATTEMPTS {
+            let current = self.get_taxonomy(ns, identifier).await?;
+            let mut edited = current.fields.clone();
+            change(&mut edited);
+            let version = current.version + i64::from(new_version);
+            let now = now_micros().max(current.updated_at + 1);
+            let mut tx = self.pool.begin().await?;
+            let result = sqlx::query(&format!(
+                "UPDATE taxonomies SET taxonomy_name = $1, description = $2, config = $3, \
+                 metadata = $4, retriever_id = $5, source_collection_id = $6, version = $7, \
+                 updated_at = $8 WHERE ns_key = $9 AND taxonomy_id = $10 AND updated_at = $11 \
+                 RETURNING {COLUMNS}"
+            ))
+            .bind(&edited.taxonomy_name)
+            .bind(&edited.description)
+            .bind(edited.config.to_string())
+            .bind(edited.metadata.as_ref().map(Value::to_string))
+            .bind(&edited.retriever_id)
+            .bind(&edited.source_collection_id)
+            .bind(version)
+            .bind(now)
+            .bind(ns.0)
+            .bind(&current.taxonomy_id)
+            .bind(current.updated_at)
+            .fetch_optional(&mut *tx)
+            .await;
+            let taxonomy = match result {
+                Ok(Some(row)) => taxonomy_from_row(&row)?,
+                Ok(None) => continue,
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(name_taken(&edited.taxonomy_name))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            write_version(&mut tx, ns, &taxonomy).await?;
+            tx.commit().await?;
+            return Ok(taxonomy);
+        }
+        Err(StoreError::Conflict {
+            code: "concurrent_update",
+            message: "the taxonomy kept changing while it was being updated; try again".into(),
+        })
+    }
+
+    /// Every version of the taxonomy, newest first. The rows carry the taxonomy's current id,
+    /// reference ids and creation time.
+    pub async fn list_taxonomy_versions(
+        &self,
+        ns: NamespaceKey,
+        identifier: &str,
+    ) -> StoreResult<Vec<Taxonomy>> {
+        let current = self.get_taxonomy(ns, identifier).await?;
+        let rows = sqlx::query(
+            "SELECT version, taxonomy_name, description, config, metadata, created_at \
+             FROM taxonomy_versions WHERE ns_key = $1 AND taxonomy_id = $2 ORDER BY version DESC",
+        )
+        .bind(ns.0)
+        .bind(&current.taxonomy_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let config = parse_json("config", &row.try_get::<String, _>(3)?)?;
+                Ok(Taxonomy {
+                    taxonomy_id: current.taxonomy_id.clone(),
+                    fields: TaxonomyFields {
+                        taxonomy_name: row.try_get(1)?,
+                        description: row.try_get(2)?,
+                        metadata: row
+                            .try_get::<Option<String>, _>(4)?
+                            .map(|t| parse_json("metadata", &t))
+                            .transpose()?,
+                        retriever_id: config["retriever_id"]
+                            .as_str()
+                            .unwrap_or(&current.fields.retriever_id)
+                            .to_owned(),
+                        source_collection_id: config["source_collection"]["collection_id"]
+                            .as_str()
+                            .unwrap_or(&current.fields.source_collection_id)
+                            .to_owned(),
+                        config,
+                    },
+                    version: row.try_get(0)?,
+                    created_at: current.created_at,
+                    updated_at: row.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes the taxonomy and its versions.
+    pub async fn delete_taxonomy(
+        &self,
+        ns: NamespaceKey,
+        identifier: &str,
+    ) -> StoreResult<Taxonomy> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "DELETE FROM taxonomies WHERE ns_key = $1 \
+             AND (taxonomy_id = $2 OR taxonomy_name = $2) RETURNING {COLUMNS}"
+        ))
+        .bind(ns.0)
+        .bind(identifier)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let taxonomy = match row {
+            Some(row) => taxonomy_from_row(&row)?,
+            None => return Err(not_found(identifier)),
+        };
+        sqlx::query("DELETE FROM taxonomy_versions WHERE ns_key = $1 AND taxonomy_id = $2")
+            .bind(ns.0)
+            .bind(&taxonomy.taxonomy_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(taxonomy)
+    }
+
+    pub async fn list_taxonomies(
+        &self,
+        ns: NamespaceKey,
+        query: &TaxonomyListQuery,
+    ) -> StoreResult<(Vec<Taxonomy>, i64)> {
+        let listing = Listing::default().eq_int("ns_key", ns.0).search(
+            self.backend,
+            &["taxonomy_id", "taxonomy_name", "description"],
+            query.search.as_deref(),
+            query.case_sensitive,
+        );
+        let total = listing.count(&self.pool, "taxonomies").await?;
+        let (key, descending) = query.sort.unwrap_or((TaxonomySortKey::CreatedAt, true));
+        let direction = if descending { "DESC" } else { "ASC" };
+        let order = format!("{} {direction}, taxonomy_id {direction}", key.column());
+        let rows = listing
+            .page(
+                &self.pool,
+                "taxonomies",
+                COLUMNS,
+                &order,
+                query.limit,
+                query.offset,
+            )
+            .await?;
+        let taxonomies = rows
+            .iter()
+            .map(taxonomy_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((taxonomies, total))
+    }
+}
