@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferry_store::StoreError;
-use ferry_wire::{ErrorDetail, ErrorResponse, FieldError, HttpValidationError};
+use ferry_wire::{ErrorDetail, ErrorResponse, FieldError, HttpValidationError, Loc};
 use serde_json::{Map, Value};
 
 /// Every way a request can fail, with the HTTP status and error `type` it maps to.
@@ -138,6 +138,41 @@ impl IntoResponse for ApiError {
         };
         (status, Json(body)).into_response()
     }
+}
+
+/// A 400 `BadRequestError` with a stable `code`; `details` (an object) names what was wrong.
+pub fn bad_request(code: &'static str, message: String, details: Value) -> ApiError {
+    ApiError::BadRequest {
+        error_type: "BadRequestError",
+        code,
+        message,
+        details: details.as_object().cloned(),
+    }
+}
+
+/// Maps a missing referenced resource to 400 `code` naming it (a request that names a missing
+/// resource is a bad request, not a missing route); other store errors map as usual.
+pub fn missing_reference<'a>(
+    kind: &'static str,
+    code: &'static str,
+    id: &'a str,
+) -> impl FnOnce(StoreError) -> ApiError + 'a {
+    move |e| match e {
+        StoreError::NotFound { .. } => bad_request(
+            code,
+            format!("The {kind} '{id}' does not exist in this namespace"),
+            serde_json::json!({format!("{kind}_id"): id}),
+        ),
+        other => other.into(),
+    }
+}
+
+/// A location in the request body: `["body", …path]`.
+pub fn body_loc(path: &[&str]) -> Vec<Loc> {
+    std::iter::once("body")
+        .chain(path.iter().copied())
+        .map(|k| Loc::Key(k.to_owned()))
+        .collect()
 }
 
 impl From<StoreError> for ApiError {

@@ -38,6 +38,18 @@ pub struct AppState {
     pub registry: Arc<Registry>,
 }
 
+impl AppState {
+    /// The retrieval engine, searching exactly. This is where an approximate index would be
+    /// plugged in (any `ferry_retrieve::VectorSearch`).
+    pub fn engine(&self) -> ferry_retrieve::Engine {
+        ferry_retrieve::Engine::new(
+            self.store.clone(),
+            self.registry.clone(),
+            Arc::new(ferry_retrieve::ExactScan::new(self.store.clone())),
+        )
+    }
+}
+
 /// The whole API as one router.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -50,6 +62,9 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::documents::router())
         .merge(routes::tasks::router())
         .merge(routes::clusters::router())
+        .merge(routes::retrievers::router())
+        .merge(routes::interactions::router())
+        .merge(routes::taxonomies::router())
         .route("/openapi.json", get(openapi::serve))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -4,7 +4,8 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    buckets, clusters, collections, documents, extractors, health, namespaces, objects, tasks,
+    buckets, clusters, collections, documents, extractors, health, interactions, namespaces,
+    objects, retrievers, tasks, taxonomies,
 };
 
 #[derive(OpenApi)]
@@ -62,6 +63,27 @@ use crate::routes::{
         clusters::get_latest_execution,
         clusters::get_execution,
         clusters::list_executions,
+        retrievers::create_retriever,
+        retrievers::get_retriever,
+        retrievers::patch_retriever,
+        retrievers::delete_retriever,
+        retrievers::list_retrievers,
+        retrievers::list_retrievers_get,
+        retrievers::execute_retriever,
+        retrievers::get_execution,
+        retrievers::list_executions,
+        interactions::create_interaction,
+        interactions::get_interaction,
+        interactions::delete_interaction,
+        interactions::list_interactions,
+        taxonomies::create_taxonomy,
+        taxonomies::get_taxonomy,
+        taxonomies::patch_taxonomy,
+        taxonomies::delete_taxonomy,
+        taxonomies::create_version,
+        taxonomies::list_versions,
+        taxonomies::list_taxonomies,
+        taxonomies::apply_taxonomy,
     ),
     modifiers(&BearerAuth),
     security(("BearerAuth" = []))

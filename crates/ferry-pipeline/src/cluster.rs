@@ -284,6 +284,7 @@ impl Pipeline {
             owner: self.worker_id(),
             lease_until: self.lease_deadline(),
             processed: 0,
+            resume_cursor: None,
         };
         let mut rng = StdRng::seed_from_u64(plan.random_state as u64);
 

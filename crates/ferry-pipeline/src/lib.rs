@@ -7,16 +7,19 @@
 //! nor duplicates a document.
 //!
 //! Cluster executions (`engine_cluster_build`) run on the same workers and leases: k-means
-//! over a cluster's input collections, streamed (see `cluster`).
+//! over a cluster's input collections, streamed (see `cluster`); so do taxonomy
+//! materializations (`api_taxonomies_materialize`, see `taxonomy`).
 
 mod cluster;
 mod config;
 mod fault;
 mod kmeans;
 mod source;
+mod taxonomy;
 mod worker;
 
 pub use cluster::{ClusterPlan, PlanCollection, CLUSTER_TASK, DEFAULT_TRAINING_SAMPLE};
 pub use config::CollectionConfig;
 pub use fault::FaultPoint;
+pub use taxonomy::{taxonomy_field, TaxonomyApplication, TAXONOMY_TASK};
 pub use worker::{Pipeline, PipelineConfig, PipelineError, TRIGGER_TASK};

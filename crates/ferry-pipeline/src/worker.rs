@@ -1,4 +1,4 @@
-//! The worker: claims trigger and cluster tasks and runs them batch by batch.
+//! The worker: claims trigger, cluster and taxonomy tasks and runs them batch by batch.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,7 +6,7 @@ use std::time::Duration;
 use ferry_extract::{ExtractError, Extractor, ExtractorInput, InputKind, Registry};
 use ferry_store::blobs::BlobStore;
 use ferry_store::tasks::{STATUS_COMPLETED, STATUS_COMPLETED_WITH_ERRORS, STATUS_FAILED};
-use ferry_store::{BatchProgress, NewDocument, Store, StoreError, Task};
+use ferry_store::{BatchProgress, Collection, NamespaceKey, NewDocument, Store, StoreError, Task};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
@@ -15,6 +15,7 @@ use crate::cluster::CLUSTER_TASK;
 use crate::config::{lookup, CollectionConfig};
 use crate::fault::{die, FaultPoint};
 use crate::source::{next_items, Cursor, Item, Source};
+use crate::taxonomy::{TaxonomyApplication, TAXONOMY_TASK};
 
 /// Task type of a collection trigger, as the SDK's `TaskType` names it.
 pub const TRIGGER_TASK: &str = "api_collections_trigger";
@@ -103,6 +104,10 @@ impl Pipeline {
         &self.blobs
     }
 
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
     pub(crate) fn config(&self) -> &PipelineConfig {
         &self.config
     }
@@ -124,31 +129,24 @@ impl Pipeline {
         while !*shutdown.borrow() {
             let claimed = self
                 .store
-                .claim_task(&[TRIGGER_TASK, CLUSTER_TASK], &self.worker_id, lease)
+                .claim_task(
+                    &[TRIGGER_TASK, CLUSTER_TASK, TAXONOMY_TASK],
+                    &self.worker_id,
+                    lease,
+                )
                 .await;
             match claimed {
-                Ok(Some(task)) if task.task_type == CLUSTER_TASK => {
-                    let task_id = task.task_id.clone();
-                    tracing::info!(task_id, "running cluster execution");
-                    if let Err(e) = self.run_cluster_task(task).await {
-                        tracing::error!(task_id, error = %e, "cluster execution stopped");
-                        let _ = self
-                            .store
-                            .finish_task(
-                                &task_id,
-                                &self.worker_id,
-                                STATUS_FAILED,
-                                None,
-                                Some(&e.to_string()),
-                            )
-                            .await;
-                    }
-                }
                 Ok(Some(task)) => {
                     let task_id = task.task_id.clone();
-                    tracing::info!(task_id, "running collection trigger");
-                    if let Err(e) = self.run_task(task, &mut batches_done, &shutdown).await {
-                        tracing::error!(task_id, error = %e, "collection trigger failed");
+                    let task_type = task.task_type.clone();
+                    tracing::info!(task_id, task_type, "running task");
+                    let result = match task_type.as_str() {
+                        CLUSTER_TASK => self.run_cluster_task(task).await,
+                        TAXONOMY_TASK => self.run_taxonomy_task(task).await,
+                        _ => self.run_task(task, &mut batches_done, &shutdown).await,
+                    };
+                    if let Err(e) = result {
+                        tracing::error!(task_id, task_type, error = %e, "task failed");
                         let _ = self
                             .store
                             .finish_task(
@@ -320,7 +318,51 @@ impl Pipeline {
             failed = failed_total,
             "collection trigger done"
         );
+        self.queue_taxonomy_applications(&task, ns, &collection)
+            .await;
         Ok(())
+    }
+
+    /// Queues a materialization of each taxonomy the collection names in its
+    /// `taxonomy_applications`, now that its documents are written. A failure to queue is
+    /// logged: the trigger itself succeeded, and the application can be re-run by hand.
+    async fn queue_taxonomy_applications(
+        &self,
+        trigger: &Task,
+        ns: NamespaceKey,
+        collection: &Collection,
+    ) {
+        let applications = collection
+            .fields
+            .taxonomy_applications
+            .as_ref()
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for application in applications {
+            let Some(taxonomy_id) = application["taxonomy_id"].as_str() else {
+                continue;
+            };
+            let inputs = TaxonomyApplication {
+                taxonomy_id: taxonomy_id.to_owned(),
+                collection_id: collection.collection_id.clone(),
+                batch_size: self.config.batch_size as i64,
+                scroll_filters: serde_json::from_value(application["scroll_filters"].clone())
+                    .ok(),
+            };
+            let queued = match serde_json::to_value(&inputs) {
+                Ok(inputs) => self
+                    .store
+                    .create_task(&trigger.internal_id, Some(ns), TAXONOMY_TASK, &inputs)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match queued {
+                Ok(task) => tracing::info!(task_id = task.task_id, taxonomy_id, "taxonomy queued"),
+                Err(error) => tracing::error!(taxonomy_id, error, "queueing a taxonomy failed"),
+            }
+        }
     }
 
     /// Extracts one batch: the documents it makes, and the items that failed with why.

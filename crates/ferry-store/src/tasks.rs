@@ -111,6 +111,8 @@ pub struct LeaseRenewal<'a> {
     pub lease_until: i64,
     /// Items processed so far (absolute, not a delta: a restarted run recounts from zero).
     pub processed: i64,
+    /// Where a restarted run resumes, when the work is resumable; kept as is when `None`.
+    pub resume_cursor: Option<&'a str>,
 }
 
 pub(crate) async fn renew_lease(
@@ -118,14 +120,15 @@ pub(crate) async fn renew_lease(
     renewal: &LeaseRenewal<'_>,
 ) -> StoreResult<()> {
     let owned = sqlx::query(
-        "UPDATE tasks SET processed = $1, lease_expires_at = $2, updated_at = $3 \
-         WHERE task_id = $4 AND lease_owner = $5",
+        "UPDATE tasks SET processed = $1, lease_expires_at = $2, updated_at = $3, \
+         resume_cursor = COALESCE($6, resume_cursor) WHERE task_id = $4 AND lease_owner = $5",
     )
     .bind(renewal.processed)
     .bind(renewal.lease_until)
     .bind(now_micros())
     .bind(renewal.task_id)
     .bind(renewal.owner)
+    .bind(renewal.resume_cursor)
     .execute(conn)
     .await?;
     if owned.rows_affected() == 0 {

@@ -26,12 +26,12 @@ use ferry_wire::filter::LogicalOperator;
 use ferry_wire::namespace::SortDirection;
 use ferry_wire::paging::PageQuery;
 use ferry_wire::task::TaskResponse;
-use ferry_wire::{ErrorResponse, FieldError, HttpValidationError, Loc, Validate};
+use ferry_wire::{ErrorResponse, FieldError, HttpValidationError, Validate};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use utoipa::IntoParams;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
 use crate::json::{from_json, to_json, wire_enum};
 use crate::paging::{BodyPaging, Page};
@@ -79,22 +79,6 @@ struct Definition {
     auto_execute_on_batch: bool,
     auto_execute_min_documents: Option<i64>,
     auto_execute_cooldown_seconds: Option<i64>,
-}
-
-fn bad_request(code: &'static str, message: String, details: Value) -> ApiError {
-    ApiError::BadRequest {
-        error_type: "BadRequestError",
-        code,
-        message,
-        details: details.as_object().cloned(),
-    }
-}
-
-fn body_loc(path: &[&str]) -> Vec<Loc> {
-    std::iter::once("body")
-        .chain(path.iter().copied())
-        .map(|k| Loc::Key(k.to_owned()))
-        .collect()
 }
 
 /// Refuses a pre-filter: clustering a subset silently as if it were everything would be wrong.

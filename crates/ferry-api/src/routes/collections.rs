@@ -27,10 +27,11 @@ use ferry_wire::paging::PageQuery;
 use ferry_wire::{ErrorResponse, FieldError, HttpValidationError, Loc};
 use serde_json::{json, Map, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
 use crate::json::{from_json, to_json};
 use crate::paging::{BodyPaging, Page};
+use crate::routes::taxonomies::check_taxonomy_applications;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -50,22 +51,6 @@ pub fn router() -> Router<AppState> {
             "/v1/collections/{collection_identifier}/trigger",
             post(trigger_collection),
         )
-}
-
-fn bad_request(code: &'static str, message: String, details: Value) -> ApiError {
-    ApiError::BadRequest {
-        error_type: "BadRequestError",
-        code,
-        message,
-        details: details.as_object().cloned(),
-    }
-}
-
-fn body_loc(path: &[&str]) -> Vec<Loc> {
-    std::iter::once("body")
-        .chain(path.iter().copied())
-        .map(|k| Loc::Key(k.to_owned()))
-        .collect()
 }
 
 pub(crate) fn collection_response(c: Collection) -> ApiResult<CollectionResponse> {
@@ -320,6 +305,7 @@ async fn create_collection(
     JsonBody(req): JsonBody<CreateCollectionRequest>,
 ) -> ApiResult<Json<CollectionResponse>> {
     let ns = scope.namespace.key;
+    check_taxonomy_applications(&state, ns, req.taxonomy_applications.as_ref(), None).await?;
     let Some(config) = req.feature_extractor.clone() else {
         return Err(ApiError::Validation(vec![FieldError {
             loc: body_loc(&["feature_extractor"]),
@@ -440,6 +426,19 @@ async fn patch_collection(
     Path(identifier): Path<String>,
     JsonBody(req): JsonBody<PatchCollectionRequest>,
 ) -> ApiResult<Json<CollectionResponse>> {
+    if req.taxonomy_applications.is_some() {
+        let current = state
+            .store
+            .get_collection(scope.namespace.key, &identifier)
+            .await?;
+        check_taxonomy_applications(
+            &state,
+            scope.namespace.key,
+            req.taxonomy_applications.as_ref(),
+            Some(&current.collection_id),
+        )
+        .await?;
+    }
     let taxonomies = req
         .taxonomy_applications
         .as_ref()

@@ -42,13 +42,13 @@ pub fn router() -> Router<AppState> {
 
 /// Which vectors a response includes.
 #[derive(Clone, Copy)]
-enum VectorsShown<'a> {
+pub(crate) enum VectorsShown<'a> {
     None,
     All,
     Named(&'a [String]),
 }
 
-fn document_response(
+pub(crate) fn document_response(
     namespace_id: &str,
     doc: DocumentRecord,
     shown: VectorsShown<'_>,

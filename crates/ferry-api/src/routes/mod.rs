@@ -7,5 +7,8 @@ pub(crate) mod documents;
 pub(crate) mod extractors;
 pub(crate) mod health;
 pub(crate) mod namespaces;
+pub(crate) mod interactions;
 pub(crate) mod objects;
+pub(crate) mod retrievers;
 pub(crate) mod tasks;
+pub(crate) mod taxonomies;
