@@ -15,7 +15,9 @@
 
 use std::sync::Arc;
 
-use ferry_retrieve::{document_view, prepare_inputs, Engine, ExactScan, Pipeline as Stages, Scored};
+use ferry_retrieve::{
+    document_view, prepare_inputs, Engine, ExactScan, Pipeline as Stages, Scored,
+};
 use ferry_store::tasks::STATUS_COMPLETED;
 use ferry_store::{DocumentRecord, LeaseRenewal, NamespaceKey, Task, Taxonomy};
 use ferry_wire::collection::CollectionVectorIndex;
@@ -80,9 +82,7 @@ fn inputs_for(
     for mapping in &config.input_mappings {
         let value = match mapping.source_type.unwrap_or(InputSourceType::Payload) {
             InputSourceType::Literal => mapping.override_value.clone()?,
-            InputSourceType::Payload => {
-                lookup_field(&view, mapping.path.as_deref()?).cloned()?
-            }
+            InputSourceType::Payload => lookup_field(&view, mapping.path.as_deref()?).cloned()?,
             InputSourceType::Vector => {
                 let path = mapping.path.as_deref()?;
                 let name = indexes
@@ -100,7 +100,11 @@ fn inputs_for(
 }
 
 /// The fields one document gets from its matches.
-fn enrichment(taxonomy: &Taxonomy, config: &FlatTaxonomyConfig, matches: &[Scored]) -> Map<String, Value> {
+fn enrichment(
+    taxonomy: &Taxonomy,
+    config: &FlatTaxonomyConfig,
+    matches: &[Scored],
+) -> Map<String, Value> {
     let enrichment_fields = config
         .source_collection
         .enrichment_fields
@@ -127,9 +131,9 @@ fn enrichment(taxonomy: &Taxonomy, config: &FlatTaxonomyConfig, matches: &[Score
             .target_field
             .clone()
             .unwrap_or_else(|| field.field_path.clone());
-        let values = matches.iter().filter_map(|m| {
-            lookup_field(&document_view(m), &field.field_path).cloned()
-        });
+        let values = matches
+            .iter()
+            .filter_map(|m| lookup_field(&document_view(m), &field.field_path).cloned());
         match field.merge_mode.unwrap_or(EnrichmentMergeMode::Replace) {
             EnrichmentMergeMode::Replace => {
                 if let Some(best) = values.into_iter().next() {
@@ -171,7 +175,9 @@ impl Pipeline {
         let taxonomy = store.get_taxonomy(ns, &application.taxonomy_id).await?;
         let config: FlatTaxonomyConfig = serde_json::from_value(taxonomy.fields.config.clone())
             .map_err(|e| config_error(format!("taxonomy config: {e}")))?;
-        let retriever = store.get_retriever(ns, &taxonomy.fields.retriever_id).await?;
+        let retriever = store
+            .get_retriever(ns, &taxonomy.fields.retriever_id)
+            .await?;
         let stage_configs: Vec<StageConfig> = serde_json::from_value(retriever.fields.stages)
             .map_err(|e| config_error(format!("retriever stages: {e}")))?;
         let stages = Stages::parse(&stage_configs)
@@ -187,7 +193,11 @@ impl Pipeline {
         let indexes: Vec<CollectionVectorIndex> =
             serde_json::from_value(collection.fields.vector_indexes.clone())
                 .map_err(|e| config_error(format!("vector_indexes: {e}")))?;
-        let matcher = match application.scroll_filters.as_ref().filter(|f| !f.is_empty()) {
+        let matcher = match application
+            .scroll_filters
+            .as_ref()
+            .filter(|f| !f.is_empty())
+        {
             Some(filter) => {
                 let mut errors = Errors::new();
                 Some(
@@ -291,9 +301,19 @@ impl Pipeline {
             "documents_skipped": progress.skipped,
         });
         store
-            .finish_task(&task.task_id, self.worker_id(), STATUS_COMPLETED, Some(&outputs), None)
+            .finish_task(
+                &task.task_id,
+                self.worker_id(),
+                STATUS_COMPLETED,
+                Some(&outputs),
+                None,
+            )
             .await?;
-        tracing::info!(task_id = task.task_id, enriched = progress.enriched, "taxonomy applied");
+        tracing::info!(
+            task_id = task.task_id,
+            enriched = progress.enriched,
+            "taxonomy applied"
+        );
         Ok(())
     }
 }

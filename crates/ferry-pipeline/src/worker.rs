@@ -347,8 +347,7 @@ impl Pipeline {
                 taxonomy_id: taxonomy_id.to_owned(),
                 collection_id: collection.collection_id.clone(),
                 batch_size: self.config.batch_size as i64,
-                scroll_filters: serde_json::from_value(application["scroll_filters"].clone())
-                    .ok(),
+                scroll_filters: serde_json::from_value(application["scroll_filters"].clone()).ok(),
             };
             let queued = match serde_json::to_value(&inputs) {
                 Ok(inputs) => self

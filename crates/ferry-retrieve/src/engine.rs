@@ -103,7 +103,10 @@ impl Target {
 /// The JSON a filter or sort sees for a document: its fields, ids and score.
 pub fn document_view(scored: &Scored) -> Value {
     let mut view = scored.document.fields.clone();
-    view.insert("document_id".into(), scored.document.document_id.clone().into());
+    view.insert(
+        "document_id".into(),
+        scored.document.document_id.clone().into(),
+    );
     view.insert(
         "collection_id".into(),
         scored.document.collection_id.clone().into(),
@@ -186,7 +189,10 @@ pub fn prepare_inputs(
                     if !allowed.contains(value) {
                         return Err(invalid(
                             "invalid_input",
-                            format!("input '{name}' must be one of {}", Value::from(allowed.clone())),
+                            format!(
+                                "input '{name}' must be one of {}",
+                                Value::from(allowed.clone())
+                            ),
                         ));
                     }
                 }
@@ -220,17 +226,20 @@ impl Engine {
     ) -> Result<Vec<Target>, RetrieveError> {
         let mut targets = Vec::with_capacity(collection_ids.len());
         for id in collection_ids {
-            let collection = self.store.get_collection(ns, id).await.map_err(|e| match e {
-                StoreError::NotFound { .. } => invalid(
-                    "collection_not_found",
-                    format!("collection '{id}' searched by the retriever no longer exists"),
-                ),
-                other => other.into(),
-            })?;
-            let indexes: Vec<CollectionVectorIndex> =
-                serde_json::from_value(collection.fields.vector_indexes.clone()).map_err(|e| {
-                    StoreError::Corrupt(format!("vector_indexes of {id}: {e}"))
+            let collection = self
+                .store
+                .get_collection(ns, id)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound { .. } => invalid(
+                        "collection_not_found",
+                        format!("collection '{id}' searched by the retriever no longer exists"),
+                    ),
+                    other => other.into(),
                 })?;
+            let indexes: Vec<CollectionVectorIndex> =
+                serde_json::from_value(collection.fields.vector_indexes.clone())
+                    .map_err(|e| StoreError::Corrupt(format!("vector_indexes of {id}: {e}")))?;
             targets.push(Target {
                 collection,
                 indexes,

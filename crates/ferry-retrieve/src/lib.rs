@@ -10,6 +10,8 @@ pub mod plan;
 pub mod search;
 pub mod template;
 
-pub use engine::{document_view, prepare_inputs, Engine, Outcome, RetrieveError, Run, Scored, StageReport};
+pub use engine::{
+    document_view, prepare_inputs, Engine, Outcome, RetrieveError, Run, Scored, StageReport,
+};
 pub use plan::{Fusion, Pipeline, PlanError, Stage, StageKind};
 pub use search::{ExactScan, Hit, SearchRequest, SearchResult, VectorSearch};

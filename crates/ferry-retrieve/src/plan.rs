@@ -81,10 +81,18 @@ pub enum StageKind {
         fusion: Fusion,
     },
     /// A `LogicalOperator` as JSON, possibly with templates.
-    AttributeFilter { filter: Value },
-    SortAttribute { field: String, descending: bool },
+    AttributeFilter {
+        filter: Value,
+    },
+    SortAttribute {
+        field: String,
+        descending: bool,
+    },
     SortRelevance,
-    Limit { limit: usize, offset: usize },
+    Limit {
+        limit: usize,
+        offset: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -211,7 +219,11 @@ fn parse_search(value: &Value, at: &[Loc], errors: &mut StageErrors<'_>) -> Opti
     let (mode, query_value) = match search.get("query") {
         Some(Value::String(s)) => (QueryMode::Text, Value::String(s.clone())),
         Some(Value::Object(q)) => {
-            let mode = match q.get("input_mode").and_then(Value::as_str).unwrap_or("text") {
+            let mode = match q
+                .get("input_mode")
+                .and_then(Value::as_str)
+                .unwrap_or("text")
+            {
                 "text" => QueryMode::Text,
                 "vector" => QueryMode::Vector,
                 other => {
@@ -222,16 +234,27 @@ fn parse_search(value: &Value, at: &[Loc], errors: &mut StageErrors<'_>) -> Opti
                     return None;
                 }
             };
-            let value = q.get("value").or_else(|| q.get("text")).or_else(|| q.get("vector"));
+            let value = q
+                .get("value")
+                .or_else(|| q.get("text"))
+                .or_else(|| q.get("vector"));
             let Some(value) = value else {
                 errors.push(&query_loc, "the query needs a value");
                 return None;
             };
-            refuse_unknown_keys(q, &["input_mode", "value", "text", "vector"], &query_loc, errors);
+            refuse_unknown_keys(
+                q,
+                &["input_mode", "value", "text", "vector"],
+                &query_loc,
+                errors,
+            );
             (mode, value.clone())
         }
         _ => {
-            errors.push(&query_loc, "Field required: a text template or {input_mode, value}");
+            errors.push(
+                &query_loc,
+                "Field required: a text template or {input_mode, value}",
+            );
             return None;
         }
     };
@@ -489,7 +512,11 @@ mod tests {
         );
         assert!(matches!(
             pipeline.stages[0].kind,
-            StageKind::FeatureSearch { final_top_k: 10, fusion: Fusion::Rrf, .. }
+            StageKind::FeatureSearch {
+                final_top_k: 10,
+                fusion: Fusion::Rrf,
+                ..
+            }
         ));
     }
 
@@ -497,8 +524,10 @@ mod tests {
     fn every_problem_is_located() {
         let errors = Pipeline::parse(&[
             stage(json!({"stage_id": "llm_filter", "parameters": {}})),
-            stage(json!({"stage_id": "feature_search", "parameters": {"searches": [
-                {"feature_uri": "nope", "query": "{{x * 2}}"}], "bogus": 1}})),
+            stage(
+                json!({"stage_id": "feature_search", "parameters": {"searches": [
+                {"feature_uri": "nope", "query": "{{x * 2}}"}], "bogus": 1}}),
+            ),
             stage(json!({"stage_id": "limit", "parameters": {"limit": 0}})),
         ])
         .unwrap_err();
@@ -515,12 +544,21 @@ mod tests {
                     .join(".")
             })
             .collect();
-        assert!(locs.contains(&"stages.0.config.stage_id".to_owned()), "{locs:?}");
-        assert!(locs.contains(&"stages.1.config.parameters.bogus".to_owned()), "{locs:?}");
+        assert!(
+            locs.contains(&"stages.0.config.stage_id".to_owned()),
+            "{locs:?}"
+        );
+        assert!(
+            locs.contains(&"stages.1.config.parameters.bogus".to_owned()),
+            "{locs:?}"
+        );
         assert!(
             locs.contains(&"stages.1.config.parameters.searches.0.feature_uri".to_owned()),
             "{locs:?}"
         );
-        assert!(locs.contains(&"stages.2.config.parameters.limit".to_owned()), "{locs:?}");
+        assert!(
+            locs.contains(&"stages.2.config.parameters.limit".to_owned()),
+            "{locs:?}"
+        );
     }
 }

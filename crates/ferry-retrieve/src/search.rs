@@ -124,11 +124,12 @@ impl Ord for Kept {
     fn cmp(&self, other: &Self) -> Ordering {
         // Better = higher score, then smaller id (a deterministic tie-break); the heap keeps
         // the worse on top, so "greater" here means "worse".
-        other
-            .0
-            .score
-            .total_cmp(&self.0.score)
-            .then_with(|| self.0.document.document_id.cmp(&other.0.document.document_id))
+        other.0.score.total_cmp(&self.0.score).then_with(|| {
+            self.0
+                .document
+                .document_id
+                .cmp(&other.0.document.document_id)
+        })
     }
 }
 

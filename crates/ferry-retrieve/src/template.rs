@@ -34,7 +34,9 @@ fn parse_references(text: &str) -> Result<Vec<Reference>, String> {
         let namespace = parts.next().unwrap_or_default().to_ascii_lowercase();
         let path: Vec<String> = parts.map(str::to_owned).collect();
         let simple = |s: &String| {
-            !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         };
         if !INPUT_NAMESPACES.contains(&namespace.as_str())
             || path.is_empty()
@@ -164,7 +166,12 @@ mod tests {
 
     #[test]
     fn expressions_and_other_namespaces_are_refused_at_check() {
-        for bad in ["{{20 * inputs.page_size}}", "{{DOC.title}}", "{{INPUT.}}", "{{INPUT.a"] {
+        for bad in [
+            "{{20 * inputs.page_size}}",
+            "{{DOC.title}}",
+            "{{INPUT.}}",
+            "{{INPUT.a",
+        ] {
             assert!(check(&json!(bad)).is_err(), "{bad}");
         }
         assert_eq!(

@@ -473,7 +473,12 @@ impl Store {
     ) -> StoreResult<()> {
         let updates: Vec<(String, Map<String, Value>)> = values
             .iter()
-            .map(|(id, value)| (id.clone(), Map::from_iter([(field.to_owned(), value.clone())])))
+            .map(|(id, value)| {
+                (
+                    id.clone(),
+                    Map::from_iter([(field.to_owned(), value.clone())]),
+                )
+            })
             .collect();
         self.merge_document_fields(ns, collection_id, &updates, lease)
             .await

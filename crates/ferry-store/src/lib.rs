@@ -49,8 +49,8 @@ pub use namespaces::{
 pub use objects::{Inserted, NewObject, ObjectListQuery, ObjectRecord, ObjectSortKey};
 pub use organizations::{Organization, DEFAULT_ORGANIZATION};
 pub use retrievers::{
-    Interaction, InteractionListQuery, Retriever, RetrieverExecution,
-    RetrieverExecutionListQuery, RetrieverFields, RetrieverListQuery, RetrieverSortKey,
+    Interaction, InteractionListQuery, Retriever, RetrieverExecution, RetrieverExecutionListQuery,
+    RetrieverFields, RetrieverListQuery, RetrieverSortKey,
 };
 pub use tasks::{LeaseRenewal, Task, TaskListQuery};
 pub use taxonomies::{Taxonomy, TaxonomyFields, TaxonomyListQuery, TaxonomySortKey};

@@ -217,9 +217,7 @@ impl Store {
             let taxonomy = match result {
                 Ok(Some(row)) => taxonomy_from_row(&row)?,
                 Ok(None) => continue,
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(name_taken(&edited.taxonomy_name))
-                }
+                Err(e) if is_unique_violation(&e) => return Err(name_taken(&edited.taxonomy_name)),
                 Err(e) => return Err(e.into()),
             };
             write_version(&mut tx, ns, &taxonomy).await?;

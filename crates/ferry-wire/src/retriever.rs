@@ -414,7 +414,12 @@ impl Validate for ExecuteRetrieverRequest {
                 page_size,
                 page_number,
             }) => errors.at("pagination", |errors| {
-                errors.int_range("page_size", Some(*page_size), Some(1), Some(MAX_EXECUTION_PAGE));
+                errors.int_range(
+                    "page_size",
+                    Some(*page_size),
+                    Some(1),
+                    Some(MAX_EXECUTION_PAGE),
+                );
                 errors.int_range("page_number", Some(*page_number), Some(1), None);
             }),
             Some(ExecutionPagination::Cursor { limit, .. }) => errors.at("pagination", |errors| {
@@ -653,4 +658,3 @@ pub struct ListInteractionsResponse {
     pub items: Vec<InteractionResponse>,
     pub pagination: PaginationResponse,
 }
-

@@ -53,9 +53,11 @@ impl Validate for InputMapping {
             InputSourceType::Payload | InputSourceType::Vector if self.path.is_none() => {
                 errors.push("path", "missing", "Field required for this source_type")
             }
-            InputSourceType::Literal if self.override_value.is_none() => {
-                errors.push("override", "missing", "Field required for source_type 'literal'")
-            }
+            InputSourceType::Literal if self.override_value.is_none() => errors.push(
+                "override",
+                "missing",
+                "Field required for source_type 'literal'",
+            ),
             InputSourceType::Blob => errors.push(
                 "source_type",
                 "value_error",

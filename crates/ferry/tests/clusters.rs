@@ -5,136 +5,15 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
+use common::corpus::{documents, scoped, seed, wait_for_task, PER_TOPIC, TOPICS};
 use common::{assert_error, send, Backend, TestServer};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::RowAccessor;
-use reqwest::{Method, RequestBuilder};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 const FEATURE: &str = "mixpeek://text_extractor@v1/text_embedding";
-
-fn scoped(server: &TestServer, method: Method, path: &str) -> RequestBuilder {
-    server.request(method, path).header("X-Namespace", "data")
-}
-
-/// Three topics with disjoint vocabularies; each text is a rotation of its topic's words, so
-/// texts of one topic share almost every n-gram and texts of different topics share none.
-const TOPICS: [(&str, &[&str]); 3] = [
-    (
-        "football",
-        &[
-            "goalkeeper",
-            "penalty",
-            "striker",
-            "stadium",
-            "referee",
-            "midfield",
-            "tackle",
-            "league",
-        ],
-    ),
-    (
-        "baking",
-        &[
-            "flour",
-            "yeast",
-            "dough",
-            "oven",
-            "knead",
-            "butter",
-            "crust",
-            "sourdough",
-        ],
-    ),
-    (
-        "astronomy",
-        &[
-            "telescope",
-            "galaxy",
-            "nebula",
-            "comet",
-            "orbit",
-            "quasar",
-            "pulsar",
-            "supernova",
-        ],
-    ),
-];
-const PER_TOPIC: usize = 6;
-
-/// Namespace `data`, bucket `docs` with 18 texts in 3 topics, collection `texts` (text
-/// extractor v1) triggered to completion.
-async fn seed(server: &TestServer) {
-    server.create_namespace("data").await;
-    let (status, body) = send(scoped(server, Method::POST, "/v1/buckets").json(&json!({
-        "bucket_name": "docs",
-        "bucket_schema": {"properties": {"topic": {"type": "string"}, "content": {"type": "text"}}}
-    })))
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let mut objects = Vec::new();
-    for (topic, words) in TOPICS {
-        for i in 0..PER_TOPIC {
-            let mut rotated = words.to_vec();
-            rotated.rotate_left(i % words.len());
-            let text = rotated[..6].join(" ");
-            objects.push(json!({"topic": topic, "blobs": [
-                {"property": "content", "type": "text", "data": text}]}));
-        }
-    }
-    let (status, body) = send(
-        scoped(server, Method::POST, "/v1/buckets/docs/objects/batch")
-            .json(&json!({"objects": objects})),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = send(scoped(server, Method::POST, "/v1/collections").json(&json!({
-        "collection_name": "texts",
-        "source": {"type": "bucket", "bucket_ids": ["docs"]},
-        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-            "input_mappings": {"text": "content"}, "field_passthrough": [{"source_path": "topic"}]}
-    })))
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, trigger) = send(scoped(
-        server,
-        Method::POST,
-        "/v1/collections/texts/trigger",
-    ))
-    .await;
-    assert_eq!(status, 202, "{trigger}");
-    let task = wait_for_task(server, trigger["task_id"].as_str().unwrap()).await;
-    assert_eq!(task["status"], "COMPLETED", "{task}");
-}
-
-async fn wait_for_task(server: &TestServer, task_id: &str) -> Value {
-    for _ in 0..600 {
-        let (status, task) =
-            send(server.request(Method::GET, &format!("/v1/tasks/{task_id}"))).await;
-        assert_eq!(status, 200, "{task}");
-        match task["status"].as_str().unwrap() {
-            "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED" => return task,
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-    panic!("task {task_id} did not finish");
-}
-
-async fn documents(server: &TestServer) -> Vec<Value> {
-    let (status, page) = send(
-        scoped(
-            server,
-            Method::POST,
-            "/v1/collections/texts/documents/list?limit=1000",
-        )
-        .json(&json!({})),
-    )
-    .await;
-    assert_eq!(status, 200, "{page}");
-    page["results"].as_array().unwrap().clone()
-}
 
 /// Every document carries one of k cluster ids, shared by its whole topic and no other.
 fn assert_topics_have_their_own_clusters(run: &str, docs: &[Value]) {
@@ -208,7 +87,7 @@ async fn k_means_assigns_each_topic_to_its_own_cluster(backend: Backend) {
     assert_eq!(task["status"], "COMPLETED", "{task}");
     let run_id = task["outputs"][0]["run_id"].as_str().unwrap().to_owned();
 
-    let docs = documents(&server).await;
+    let docs = documents(&server, "texts").await;
     assert_topics_have_their_own_clusters("first run", &docs);
     // The execution is listed, with its centroids and metrics.
     let (status, latest) = send(scoped(
@@ -316,7 +195,7 @@ async fn k_means_assigns_each_topic_to_its_own_cluster(backend: Backend) {
     assert_eq!(task["status"], "COMPLETED", "{task}");
     let second_run = task["outputs"][0]["run_id"].as_str().unwrap().to_owned();
     assert_ne!(second_run, run_id);
-    assert_topics_have_their_own_clusters("sampled run", &documents(&server).await);
+    assert_topics_have_their_own_clusters("sampled run", &documents(&server, "texts").await);
     let (status, list) = send(
         scoped(
             &server,

@@ -58,7 +58,11 @@ async fn create_interaction(
             .store
             .get_retriever_execution(ns, None, execution_id)
             .await
-            .map_err(missing_reference("execution", "execution_not_found", execution_id))?;
+            .map_err(missing_reference(
+                "execution",
+                "execution_not_found",
+                execution_id,
+            ))?;
         match &req.retriever_id {
             Some(r) if *r != execution.retriever_id => {
                 return Err(bad_request(
@@ -74,11 +78,16 @@ async fn create_interaction(
             None => req.retriever_id = Some(execution.retriever_id),
         }
     } else if let Some(retriever_id) = &req.retriever_id {
-        let retriever = state
-            .store
-            .get_retriever(ns, retriever_id)
-            .await
-            .map_err(missing_reference("retriever", "retriever_not_found", retriever_id))?;
+        let retriever =
+            state
+                .store
+                .get_retriever(ns, retriever_id)
+                .await
+                .map_err(missing_reference(
+                    "retriever",
+                    "retriever_not_found",
+                    retriever_id,
+                ))?;
         req.retriever_id = Some(retriever.retriever_id);
     }
     let interaction = Interaction {

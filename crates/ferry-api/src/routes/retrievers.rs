@@ -21,11 +21,11 @@ use ferry_wire::collection::CollectionVectorIndex;
 use ferry_wire::namespace::SortDirection;
 use ferry_wire::paging::PageQuery;
 use ferry_wire::retriever::{
-    CreateRetrieverRequest, ExecuteRetrieverRequest, ExecuteRetrieverResponse,
-    ExecutionPagination, FeatureAddress, ListExecutionsRequest, ListExecutionsResponse,
-    ListRetrieversRequest, ListRetrieversResponse, PaginationMetadata, PatchRetrieverRequest,
-    PatchRetrieverResponse, RetrieverExecutionStatistics, RetrieverExecutionSummary,
-    RetrieverInputSchemaField, RetrieverModel, StageConfig, StageConfigOutput, StageStatistics,
+    CreateRetrieverRequest, ExecuteRetrieverRequest, ExecuteRetrieverResponse, ExecutionPagination,
+    FeatureAddress, ListExecutionsRequest, ListExecutionsResponse, ListRetrieversRequest,
+    ListRetrieversResponse, PaginationMetadata, PatchRetrieverRequest, PatchRetrieverResponse,
+    RetrieverExecutionStatistics, RetrieverExecutionSummary, RetrieverInputSchemaField,
+    RetrieverModel, StageConfig, StageConfigOutput, StageStatistics,
 };
 use ferry_wire::{ErrorResponse, FieldError, HttpValidationError, Loc, Validate};
 use serde::Deserialize;
@@ -42,7 +42,10 @@ use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/retrievers", post(create_retriever).get(list_retrievers_get))
+        .route(
+            "/v1/retrievers",
+            post(create_retriever).get(list_retrievers_get),
+        )
         .route("/v1/retrievers/list", post(list_retrievers))
         .route(
             "/v1/retrievers/{retriever_id}",
@@ -50,7 +53,10 @@ pub fn router() -> Router<AppState> {
                 .patch(patch_retriever)
                 .delete(delete_retriever),
         )
-        .route("/v1/retrievers/{retriever_id}/execute", post(execute_retriever))
+        .route(
+            "/v1/retrievers/{retriever_id}/execute",
+            post(execute_retriever),
+        )
         .route(
             "/v1/retrievers/{retriever_id}/executions/list",
             post(list_executions),
@@ -87,7 +93,9 @@ fn plan(stages: &[StageConfig]) -> ApiResult<Pipeline> {
             errors
                 .into_iter()
                 .map(|e| FieldError {
-                    loc: std::iter::once(Loc::Key("body".into())).chain(e.loc).collect(),
+                    loc: std::iter::once(Loc::Key("body".into()))
+                        .chain(e.loc)
+                        .collect(),
                     msg: format!("Value error, {}", e.msg),
                     kind: "value_error",
                 })
@@ -204,8 +212,9 @@ pub(crate) fn stored_input_schema(
 
 pub(crate) fn retriever_model(r: Retriever) -> ApiResult<RetrieverModel> {
     let stages = stored_stages(&r)?;
-    let pipeline = Pipeline::parse(&stages)
-        .map_err(|_| ApiError::Internal(format!("stored stages of {} do not parse", r.retriever_id)))?;
+    let pipeline = Pipeline::parse(&stages).map_err(|_| {
+        ApiError::Internal(format!("stored stages of {} do not parse", r.retriever_id))
+    })?;
     let input_schema = stored_input_schema(&r)?;
     let setting = |key: &str| r.fields.settings.get(key).filter(|v| !v.is_null()).cloned();
     Ok(RetrieverModel {
@@ -605,7 +614,10 @@ async fn execute_retriever(
     let retriever = state.store.get_retriever(ns, &identifier).await?;
     let stages = stored_stages(&retriever)?;
     let pipeline = Pipeline::parse(&stages).map_err(|_| {
-        ApiError::Internal(format!("stored stages of {} do not parse", retriever.retriever_id))
+        ApiError::Internal(format!(
+            "stored stages of {} do not parse",
+            retriever.retriever_id
+        ))
     })?;
     let inputs = prepare_inputs(
         stored_input_schema(&retriever)?.as_ref(),

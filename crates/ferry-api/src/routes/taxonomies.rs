@@ -64,13 +64,21 @@ async fn resolve_config(
         .store
         .get_retriever(ns, &config.retriever_id)
         .await
-        .map_err(missing_reference("retriever", "retriever_not_found", &config.retriever_id))?;
+        .map_err(missing_reference(
+            "retriever",
+            "retriever_not_found",
+            &config.retriever_id,
+        ))?;
     let source_id = config.source_collection.collection_id.clone();
     let source = state
         .store
         .get_collection(ns, &source_id)
         .await
-        .map_err(missing_reference("collection", "collection_not_found", &source_id))?;
+        .map_err(missing_reference(
+            "collection",
+            "collection_not_found",
+            &source_id,
+        ))?;
     let stages = stored_stages(&retriever)?;
     let pipeline = Pipeline::parse(&stages)
         .map_err(|_| ApiError::Internal("stored retriever stages do not parse".into()))?;
@@ -333,7 +341,12 @@ async fn list_taxonomies(
             page: body.page,
         },
     )?;
-    let sort = match body.sorts.as_ref().and_then(|s| s.first()).or(body.sort.as_ref()) {
+    let sort = match body
+        .sorts
+        .as_ref()
+        .and_then(|s| s.first())
+        .or(body.sort.as_ref())
+    {
         None => None,
         Some(s) => {
             let key = match s.field.as_str() {
@@ -343,8 +356,7 @@ async fn list_taxonomies(
                 _ => {
                     return Err(ApiError::Validation(vec![FieldError {
                         loc: body_loc(&["sort", "field"]),
-                        msg: "Input should be 'created_at', 'updated_at' or 'taxonomy_name'"
-                            .into(),
+                        msg: "Input should be 'created_at', 'updated_at' or 'taxonomy_name'".into(),
                         kind: "enum",
                     }]))
                 }
@@ -432,7 +444,11 @@ async fn apply_taxonomy(
         .store
         .get_taxonomy(ns, &req.taxonomy_id)
         .await
-        .map_err(missing_reference("taxonomy", "taxonomy_not_found", &req.taxonomy_id))?;
+        .map_err(missing_reference(
+            "taxonomy",
+            "taxonomy_not_found",
+            &req.taxonomy_id,
+        ))?;
     let config: FlatTaxonomyConfig = from_json("taxonomy config", &taxonomy.fields.config)?;
     let indexes: Vec<CollectionVectorIndex> =
         from_json("vector_indexes", &collection.fields.vector_indexes)?;

@@ -4,6 +4,8 @@
 //! a database created for the test when `FERRY_TEST_DATABASE_URL` is set (dropped afterwards).
 #![allow(dead_code)]
 
+pub mod corpus;
+
 use std::net::SocketAddr;
 
 use ferry::StorageConfig;

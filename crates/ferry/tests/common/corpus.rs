@@ -1,0 +1,133 @@
+//! A small corpus shared by tests that search or group documents: namespace `data`, bucket
+//! `docs` with 18 texts in three topics of disjoint vocabulary, and collection `texts`
+//! (text extractor v1, `topic` passed through).
+
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder};
+use serde_json::{json, Value};
+
+use super::{send, TestServer};
+
+/// A request scoped to namespace `data`.
+pub fn scoped(server: &TestServer, method: Method, path: &str) -> RequestBuilder {
+    server.request(method, path).header("X-Namespace", "data")
+}
+
+/// Three topics with disjoint vocabularies; each text is a rotation of its topic's words, so
+/// texts of one topic share almost every n-gram and texts of different topics share none.
+pub const TOPICS: [(&str, &[&str]); 3] = [
+    (
+        "football",
+        &[
+            "goalkeeper",
+            "penalty",
+            "striker",
+            "stadium",
+            "referee",
+            "midfield",
+            "tackle",
+            "league",
+        ],
+    ),
+    (
+        "baking",
+        &[
+            "flour",
+            "yeast",
+            "dough",
+            "oven",
+            "knead",
+            "butter",
+            "crust",
+            "sourdough",
+        ],
+    ),
+    (
+        "astronomy",
+        &[
+            "telescope",
+            "galaxy",
+            "nebula",
+            "comet",
+            "orbit",
+            "quasar",
+            "pulsar",
+            "supernova",
+        ],
+    ),
+];
+pub const PER_TOPIC: usize = 6;
+
+/// Namespace `data`, bucket `docs` with 18 texts in 3 topics, collection `texts` (text
+/// extractor v1) triggered to completion.
+pub async fn seed(server: &TestServer) {
+    server.create_namespace("data").await;
+    let (status, body) = send(scoped(server, Method::POST, "/v1/buckets").json(&json!({
+        "bucket_name": "docs",
+        "bucket_schema": {"properties": {"topic": {"type": "string"}, "content": {"type": "text"}}}
+    })))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let mut objects = Vec::new();
+    for (topic, words) in TOPICS {
+        for i in 0..PER_TOPIC {
+            let mut rotated = words.to_vec();
+            rotated.rotate_left(i % words.len());
+            let text = rotated[..6].join(" ");
+            objects.push(json!({"topic": topic, "blobs": [
+                {"property": "content", "type": "text", "data": text}]}));
+        }
+    }
+    let (status, body) = send(
+        scoped(server, Method::POST, "/v1/buckets/docs/objects/batch")
+            .json(&json!({"objects": objects})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(scoped(server, Method::POST, "/v1/collections").json(&json!({
+        "collection_name": "texts",
+        "source": {"type": "bucket", "bucket_ids": ["docs"]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+            "input_mappings": {"text": "content"}, "field_passthrough": [{"source_path": "topic"}]}
+    })))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, trigger) = send(scoped(
+        server,
+        Method::POST,
+        "/v1/collections/texts/trigger",
+    ))
+    .await;
+    assert_eq!(status, 202, "{trigger}");
+    let task = wait_for_task(server, trigger["task_id"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "COMPLETED", "{task}");
+}
+
+pub async fn wait_for_task(server: &TestServer, task_id: &str) -> Value {
+    for _ in 0..600 {
+        let (status, task) =
+            send(server.request(Method::GET, &format!("/v1/tasks/{task_id}"))).await;
+        assert_eq!(status, 200, "{task}");
+        match task["status"].as_str().unwrap() {
+            "COMPLETED" | "COMPLETED_WITH_ERRORS" | "FAILED" => return task,
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    panic!("task {task_id} did not finish");
+}
+
+/// Every document of `collection` in namespace `data` (at most 1,000).
+pub async fn documents(server: &TestServer, collection: &str) -> Vec<Value> {
+    let (status, page) = send(
+        scoped(
+            server,
+            Method::POST,
+            &format!("/v1/collections/{collection}/documents/list?limit=1000"),
+        )
+        .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    page["results"].as_array().unwrap().clone()
+}
