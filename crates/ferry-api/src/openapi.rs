@@ -83,6 +83,7 @@ use crate::routes::{
         taxonomies::create_version,
         taxonomies::list_versions,
         taxonomies::list_taxonomies,
+        taxonomies::list_taxonomies_get,
         taxonomies::apply_taxonomy,
     ),
     modifiers(&BearerAuth),

@@ -35,7 +35,10 @@ use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/taxonomies", post(create_taxonomy))
+        .route(
+            "/v1/taxonomies",
+            post(create_taxonomy).get(list_taxonomies_get),
+        )
         .route("/v1/taxonomies/list", post(list_taxonomies))
         .route(
             "/v1/taxonomies/{taxonomy_identifier}",
@@ -313,6 +316,19 @@ async fn list_versions(
         stats: stats(&results),
         results,
     }))
+}
+
+/// List Taxonomies (the SDK's `list_taxonomies` sends its body with a GET)
+#[utoipa::path(get, path = "/v1/taxonomies", tag = "Taxonomies", params(PageQuery),
+    request_body = ListTaxonomiesRequest,
+    responses((status = 200, body = ListTaxonomiesResponse), (status = 422, body = HttpValidationError)))]
+async fn list_taxonomies_get(
+    state: State<AppState>,
+    scope: NamespaceScope,
+    query: QueryParams<PageQuery>,
+    body: JsonBody<ListTaxonomiesRequest>,
+) -> ApiResult<Json<ListTaxonomiesResponse>> {
+    list_taxonomies(state, scope, query, body).await
 }
 
 /// List Taxonomies
