@@ -212,7 +212,7 @@ async fn insert_document(
     Ok(())
 }
 
-async fn adjust_counts(
+pub(crate) async fn adjust_counts(
     conn: &mut sqlx::AnyConnection,
     ns: NamespaceKey,
     collection_id: &str,
@@ -459,6 +459,63 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(document_from_row).collect()
+    }
+
+    /// The documents of `(after, last]` in `(created_at, document_id)` order: one migration
+    /// batch's range.
+    pub async fn documents_between(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        after: Option<(i64, &str)>,
+        last: (i64, &str),
+    ) -> StoreResult<Vec<DocumentRecord>> {
+        let (created, id) = after.unwrap_or((i64::MIN, ""));
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM documents WHERE ns_key = $1 AND collection_id = $2 \
+             AND (created_at, document_id) > ($3, $4) AND (created_at, document_id) <= ($5, $6) \
+             ORDER BY created_at, document_id"
+        ))
+        .bind(ns.0)
+        .bind(collection_id)
+        .bind(created)
+        .bind(id)
+        .bind(last.0)
+        .bind(last.1)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(document_from_row).collect()
+    }
+
+    /// `(created_at, document_id)` of the next `limit` documents after `after` created in
+    /// `[from, until)`: keys only, for enumerating a collection without reading its vectors.
+    pub async fn document_keys_after(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        after: Option<(i64, &str)>,
+        window: (i64, i64),
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, String)>> {
+        let (created, id) = after.unwrap_or((i64::MIN, ""));
+        let rows = sqlx::query(
+            "SELECT created_at, document_id FROM documents WHERE ns_key = $1 \
+             AND collection_id = $2 AND (created_at, document_id) > ($3, $4) \
+             AND created_at >= $5 AND created_at < $6 \
+             ORDER BY created_at, document_id LIMIT $7",
+        )
+        .bind(ns.0)
+        .bind(collection_id)
+        .bind(created)
+        .bind(id)
+        .bind(window.0)
+        .bind(window.1)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
     /// Sets `field` on each listed document to its value: [`Store::merge_document_fields`]

@@ -16,6 +16,7 @@ mod documents;
 mod error;
 pub mod ids;
 mod listing;
+pub mod migrations;
 mod namespaces;
 mod objects;
 mod organizations;
@@ -42,6 +43,10 @@ pub use documents::{
     SourceKind,
 };
 pub use error::{StoreError, StoreResult};
+pub use migrations::{
+    BatchDone, BatchSummary, MigrationBatch, MigrationListQuery, MigrationRecord, NewBatch,
+    StatusChange,
+};
 pub use namespaces::{
     Namespace, NamespaceChanges, NamespaceKey, NamespaceListPage, NamespaceListQuery,
     NamespaceSortKey, NamespaceStats, NewNamespace,

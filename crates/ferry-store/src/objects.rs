@@ -355,4 +355,60 @@ impl Store {
         .await?;
         rows.iter().map(object_from_row).collect()
     }
+
+    /// The objects of `(after, last]` in `(created_at, object_id)` order: one migration
+    /// batch's range.
+    pub async fn objects_between(
+        &self,
+        ns: NamespaceKey,
+        bucket_id: &str,
+        after: Option<(i64, &str)>,
+        last: (i64, &str),
+    ) -> StoreResult<Vec<ObjectRecord>> {
+        let (created, id) = after.unwrap_or((i64::MIN, ""));
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM objects WHERE ns_key = $1 AND bucket_id = $2 \
+             AND (created_at, object_id) > ($3, $4) AND (created_at, object_id) <= ($5, $6) \
+             ORDER BY created_at, object_id"
+        ))
+        .bind(ns.0)
+        .bind(bucket_id)
+        .bind(created)
+        .bind(id)
+        .bind(last.0)
+        .bind(last.1)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(object_from_row).collect()
+    }
+
+    /// `(created_at, object_id)` of the next `limit` objects after `after` created in
+    /// `[from, until)`: keys only, for enumerating a bucket cheaply.
+    pub async fn object_keys_after(
+        &self,
+        ns: NamespaceKey,
+        bucket_id: &str,
+        after: Option<(i64, &str)>,
+        window: (i64, i64),
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, String)>> {
+        let (created, id) = after.unwrap_or((i64::MIN, ""));
+        let rows = sqlx::query(
+            "SELECT created_at, object_id FROM objects WHERE ns_key = $1 AND bucket_id = $2 \
+             AND (created_at, object_id) > ($3, $4) AND created_at >= $5 AND created_at < $6 \
+             ORDER BY created_at, object_id LIMIT $7",
+        )
+        .bind(ns.0)
+        .bind(bucket_id)
+        .bind(created)
+        .bind(id)
+        .bind(window.0)
+        .bind(window.1)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
 }

@@ -1,0 +1,786 @@
+//! Namespace migrations: the migration rows (organization-scoped), the batches the engine
+//! processes, the source → target id map, and the batch writes themselves.
+//!
+//! Status changes are compare-and-set (`WHERE status IN (<allowed>)`), so two racing
+//! transitions cannot both win, and a change is committed before anyone reports it. A batch's
+//! target rows and its `done` mark commit in one transaction, conditional on the caller still
+//! holding the batch's lease; inserts skip rows that already exist, so a batch replayed after a
+//! crash writes nothing twice.
+
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::buckets::parse_json;
+use crate::documents::DocumentRecord;
+use crate::listing::Listing;
+use crate::namespaces::NamespaceKey;
+use crate::objects::ObjectRecord;
+use crate::tasks::{insert_task, Task};
+use crate::time::now_micros;
+use crate::{vectors, Store, StoreError, StoreResult};
+
+pub const BATCH_PENDING: &str = "pending";
+pub const BATCH_LEASED: &str = "leased";
+pub const BATCH_DONE: &str = "done";
+pub const BATCH_FAILED: &str = "failed";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrationRecord {
+    pub migration_id: String,
+    /// The owning organization's internal id.
+    pub org_id: String,
+    pub source_namespace_id: String,
+    pub target_namespace_id: Option<String>,
+    pub migration_type: String,
+    pub status: String,
+    /// `MigrationConfig` with defaults applied.
+    pub config: Value,
+    pub validation_result: Option<Value>,
+    pub dependency_graph: Option<Value>,
+    pub progress: Value,
+    pub task_id: Option<String>,
+    pub error_message: Option<String>,
+    pub additional_data: Option<Value>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MigrationListQuery {
+    pub status: Option<String>,
+    pub migration_type: Option<String>,
+    pub source_namespace_id: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// What a status change also sets; `None` leaves a column as it is.
+#[derive(Debug, Clone, Default)]
+pub struct StatusChange {
+    pub task_id: Option<String>,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    /// `Some(None)` clears the message.
+    pub error_message: Option<Option<String>>,
+    pub additional_data: Option<Value>,
+    pub progress: Option<Value>,
+}
+
+/// A batch to persist: a keyset range of one source resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewBatch {
+    pub resource_type: String,
+    pub resource_id: String,
+    /// Exclusive lower bound `(created_at, id)`; `None` from the start.
+    pub after: Option<(i64, String)>,
+    /// Inclusive upper bound.
+    pub last: (i64, String),
+    pub item_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrationBatch {
+    pub migration_id: String,
+    pub batch_no: i64,
+    pub batch: NewBatch,
+    pub status: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+}
+
+/// Batch counts of one migration, overall or per source resource.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchSummary {
+    pub batches: i64,
+    pub batches_done: i64,
+    pub batches_failed: i64,
+    pub items: i64,
+    pub items_written: i64,
+    pub items_failed: i64,
+}
+
+/// The `done` mark of a batch, committed with its writes.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchDone<'a> {
+    pub migration_id: &'a str,
+    pub batch_no: i64,
+    pub owner: &'a str,
+    pub items_written: i64,
+    pub items_failed: i64,
+}
+
+const COLUMNS: &str = "migration_id, org_id, source_namespace_id, target_namespace_id, \
+     migration_type, status, config, validation_result, dependency_graph, progress, task_id, \
+     error_message, additional_data, created_at, started_at, completed_at, updated_at";
+
+const BATCH_COLUMNS: &str = "migration_id, batch_no, resource_type, resource_id, after_created, \
+     after_id, last_created, last_id, item_count, status, attempts, error";
+
+fn optional_json(row: &AnyRow, index: usize, column: &str) -> StoreResult<Option<Value>> {
+    row.try_get::<Option<String>, _>(index)?
+        .map(|text| parse_json(column, &text))
+        .transpose()
+}
+
+fn migration_from_row(row: &AnyRow) -> StoreResult<MigrationRecord> {
+    Ok(MigrationRecord {
+        migration_id: row.try_get(0)?,
+        org_id: row.try_get(1)?,
+        source_namespace_id: row.try_get(2)?,
+        target_namespace_id: row.try_get(3)?,
+        migration_type: row.try_get(4)?,
+        status: row.try_get(5)?,
+        config: parse_json("config", &row.try_get::<String, _>(6)?)?,
+        validation_result: optional_json(row, 7, "validation_result")?,
+        dependency_graph: optional_json(row, 8, "dependency_graph")?,
+        progress: parse_json("progress", &row.try_get::<String, _>(9)?)?,
+        task_id: row.try_get(10)?,
+        error_message: row.try_get(11)?,
+        additional_data: optional_json(row, 12, "additional_data")?,
+        created_at: row.try_get(13)?,
+        started_at: row.try_get(14)?,
+        completed_at: row.try_get(15)?,
+        updated_at: row.try_get(16)?,
+    })
+}
+
+fn batch_from_row(row: &AnyRow) -> StoreResult<MigrationBatch> {
+    let after_created: Option<i64> = row.try_get(4)?;
+    let after_id: Option<String> = row.try_get(5)?;
+    Ok(MigrationBatch {
+        migration_id: row.try_get(0)?,
+        batch_no: row.try_get(1)?,
+        batch: NewBatch {
+            resource_type: row.try_get(2)?,
+            resource_id: row.try_get(3)?,
+            after: after_created.zip(after_id),
+            last: (row.try_get(6)?, row.try_get(7)?),
+            item_count: row.try_get(8)?,
+        },
+        status: row.try_get(9)?,
+        attempts: row.try_get(10)?,
+        error: row.try_get(11)?,
+    })
+}
+
+fn not_found(migration_id: &str) -> StoreError {
+    StoreError::NotFound {
+        resource: "migration",
+        id: migration_id.to_owned(),
+    }
+}
+
+/// The migration's status is not one the change allows (it moved meanwhile).
+fn status_changed(migration_id: &str, status: &str) -> StoreError {
+    StoreError::Conflict {
+        code: "status_changed",
+        message: format!("migration {migration_id} is {status}"),
+    }
+}
+
+fn in_list(first_param: usize, count: usize) -> String {
+    (0..count)
+        .map(|i| format!("${}", first_param + i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Marks a leased batch done; the first write of a batch transaction, so SQLite takes its write
+/// lock before anything is read. Fails with `lease_lost` when the lease is no longer ours.
+async fn mark_batch_done(conn: &mut sqlx::AnyConnection, done: &BatchDone<'_>) -> StoreResult<()> {
+    let marked = sqlx::query(
+        "UPDATE migration_batches SET status = $1, items_written = $2, items_failed = $3, \
+         lease_owner = NULL, lease_expires_at = NULL, error = NULL, updated_at = $4 \
+         WHERE migration_id = $5 AND batch_no = $6 AND status = $7 AND lease_owner = $8",
+    )
+    .bind(BATCH_DONE)
+    .bind(done.items_written)
+    .bind(done.items_failed)
+    .bind(now_micros())
+    .bind(done.migration_id)
+    .bind(done.batch_no)
+    .bind(BATCH_LEASED)
+    .bind(done.owner)
+    .execute(&mut *conn)
+    .await?;
+    if marked.rows_affected() == 0 {
+        return Err(StoreError::Conflict {
+            code: "lease_lost",
+            message: format!(
+                "batch {} of migration {} is no longer leased to this worker",
+                done.batch_no, done.migration_id
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Rows per multi-row copy `INSERT` (12 parameters a row, far below either backend's limit).
+const COPY_ROWS_PER_STATEMENT: usize = 64;
+
+impl Store {
+    pub async fn insert_migration(&self, m: &MigrationRecord) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO migrations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             $11, $12, $13, $14, $15, $16, $17)"
+        ))
+        .bind(&m.migration_id)
+        .bind(&m.org_id)
+        .bind(&m.source_namespace_id)
+        .bind(&m.target_namespace_id)
+        .bind(&m.migration_type)
+        .bind(&m.status)
+        .bind(m.config.to_string())
+        .bind(m.validation_result.as_ref().map(Value::to_string))
+        .bind(m.dependency_graph.as_ref().map(Value::to_string))
+        .bind(m.progress.to_string())
+        .bind(&m.task_id)
+        .bind(&m.error_message)
+        .bind(m.additional_data.as_ref().map(Value::to_string))
+        .bind(m.created_at)
+        .bind(m.started_at)
+        .bind(m.completed_at)
+        .bind(m.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The organization's migration; another organization's answers `NotFound`.
+    pub async fn get_migration(&self, org: &str, migration_id: &str) -> StoreResult<MigrationRecord> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM migrations WHERE migration_id = $1 AND org_id = $2"
+        ))
+        .bind(migration_id)
+        .bind(org)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(migration_from_row)
+            .transpose()?
+            .ok_or_else(|| not_found(migration_id))
+    }
+
+    /// A migration by id alone, for the engine (which holds its task's lease).
+    pub async fn load_migration(&self, migration_id: &str) -> StoreResult<MigrationRecord> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM migrations WHERE migration_id = $1"
+        ))
+        .bind(migration_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(migration_from_row)
+            .transpose()?
+            .ok_or_else(|| not_found(migration_id))
+    }
+
+    /// Newest first; each filter narrows an index range (`(org, status | type | source,
+    /// created_at)`), and the total counts the same range.
+    pub async fn list_migrations(
+        &self,
+        org: &str,
+        query: &MigrationListQuery,
+    ) -> StoreResult<(Vec<MigrationRecord>, i64)> {
+        let listing = Listing::default()
+            .eq_text("org_id", Some(org))
+            .eq_text("status", query.status.as_deref())
+            .eq_text("migration_type", query.migration_type.as_deref())
+            .eq_text("source_namespace_id", query.source_namespace_id.as_deref());
+        let total = listing.count(&self.pool, "migrations").await?;
+        let rows = listing
+            .page(
+                &self.pool,
+                "migrations",
+                COLUMNS,
+                "created_at DESC, migration_id DESC",
+                query.limit,
+                query.offset,
+            )
+            .await?;
+        let migrations = rows
+            .iter()
+            .map(migration_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((migrations, total))
+    }
+
+    /// Moves the migration from one of `from` to `to`, setting `change` with it. Fails with
+    /// `Conflict { code: "status_changed" }` when its status is no longer one of `from`.
+    pub async fn set_migration_status(
+        &self,
+        migration_id: &str,
+        from: &[&str],
+        to: &str,
+        change: StatusChange,
+    ) -> StoreResult<MigrationRecord> {
+        let mut conn = self.pool.acquire().await?;
+        set_status(&mut conn, migration_id, from, to, &change).await
+    }
+
+    /// Starts (or restarts) the migration: a `PENDING` task of `task_type` and the status
+    /// `pending` with that task's id, in one transaction.
+    pub async fn start_migration(
+        &self,
+        migration_id: &str,
+        from: &[&str],
+        task_type: &str,
+        change: StatusChange,
+    ) -> StoreResult<(MigrationRecord, Task)> {
+        let current = self.load_migration(migration_id).await?;
+        let mut tx = self.pool.begin().await?;
+        let task = insert_task(
+            &mut tx,
+            &current.org_id,
+            None,
+            task_type,
+            &serde_json::json!({"migration_id": migration_id}),
+        )
+        .await?;
+        let change = StatusChange {
+            task_id: Some(task.task_id.clone()),
+            ..change
+        };
+        let migration = set_status(&mut tx, migration_id, from, "pending", &change).await?;
+        tx.commit().await?;
+        Ok((migration, task))
+    }
+
+    /// Saves progress (and, when given, additional data and the target namespace) without
+    /// touching the status.
+    pub async fn save_migration_progress(
+        &self,
+        migration_id: &str,
+        progress: &Value,
+        additional_data: Option<&Value>,
+        target_namespace_id: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE migrations SET progress = $1, \
+             additional_data = COALESCE($2, additional_data), \
+             target_namespace_id = COALESCE($3, target_namespace_id), updated_at = $4 \
+             WHERE migration_id = $5",
+        )
+        .bind(progress.to_string())
+        .bind(additional_data.map(Value::to_string))
+        .bind(target_namespace_id)
+        .bind(now_micros())
+        .bind(migration_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes the migration, its batches and id map, if its status is one of `from`.
+    pub async fn delete_migration(
+        &self,
+        org: &str,
+        migration_id: &str,
+        from: &[&str],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "DELETE FROM migrations WHERE migration_id = $1 AND org_id = $2 AND status IN ({})",
+            in_list(3, from.len())
+        );
+        let mut delete = sqlx::query(&sql).bind(migration_id).bind(org);
+        for s in from {
+            delete = delete.bind(*s);
+        }
+        if delete.execute(&mut *tx).await?.rows_affected() == 0 {
+            let current = self.get_migration(org, migration_id).await?;
+            return Err(status_changed(migration_id, &current.status));
+        }
+        for table in ["migration_batches", "migration_id_map"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE migration_id = $1"))
+                .bind(migration_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces the migration's batches with `batches`, numbered from 0 in order.
+    pub async fn replace_migration_batches(
+        &self,
+        migration_id: &str,
+        batches: &[NewBatch],
+    ) -> StoreResult<()> {
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM migration_batches WHERE migration_id = $1")
+            .bind(migration_id)
+            .execute(&mut *tx)
+            .await?;
+        for (chunk_no, chunk) in batches.chunks(COPY_ROWS_PER_STATEMENT).enumerate() {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p = 4 + r * 8;
+                    format!(
+                        "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $2, 0, $3)",
+                        p,
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6,
+                        p + 7
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO migration_batches (migration_id, batch_no, resource_type, \
+                 resource_id, after_created, after_id, last_created, last_id, item_count, \
+                 status, attempts, updated_at) VALUES {}",
+                rows.join(", ")
+            );
+            let mut insert = sqlx::query(&sql)
+                .bind(migration_id)
+                .bind(BATCH_PENDING)
+                .bind(now);
+            for (i, b) in chunk.iter().enumerate() {
+                insert = insert
+                    .bind((chunk_no * COPY_ROWS_PER_STATEMENT + i) as i64)
+                    .bind(&b.resource_type)
+                    .bind(&b.resource_id)
+                    .bind(b.after.as_ref().map(|a| a.0))
+                    .bind(b.after.as_ref().map(|a| a.1.clone()))
+                    .bind(b.last.0)
+                    .bind(&b.last.1)
+                    .bind(b.item_count);
+            }
+            insert.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Leases the next runnable batch: pending, or leased with an expired lease (its worker
+    /// died). Of several workers racing for one batch, exactly one conditional UPDATE wins.
+    pub async fn claim_migration_batch(
+        &self,
+        migration_id: &str,
+        owner: &str,
+        lease_micros: i64,
+    ) -> StoreResult<Option<MigrationBatch>> {
+        let now = now_micros();
+        loop {
+            let candidates: Vec<i64> = sqlx::query_scalar(
+                "SELECT batch_no FROM migration_batches WHERE migration_id = $1 \
+                 AND (status = $2 OR (status = $3 AND lease_expires_at < $4)) \
+                 ORDER BY batch_no LIMIT 8",
+            )
+            .bind(migration_id)
+            .bind(BATCH_PENDING)
+            .bind(BATCH_LEASED)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+            if candidates.is_empty() {
+                return Ok(None);
+            }
+            for batch_no in candidates {
+                let row = sqlx::query(&format!(
+                    "UPDATE migration_batches SET status = $1, lease_owner = $2, \
+                     lease_expires_at = $3, attempts = attempts + 1, updated_at = $4 \
+                     WHERE migration_id = $5 AND batch_no = $6 \
+                     AND (status = $7 OR (status = $1 AND lease_expires_at < $4)) \
+                     RETURNING {BATCH_COLUMNS}"
+                ))
+                .bind(BATCH_LEASED)
+                .bind(owner)
+                .bind(now + lease_micros)
+                .bind(now)
+                .bind(migration_id)
+                .bind(batch_no)
+                .bind(BATCH_PENDING)
+                .fetch_optional(&self.pool)
+                .await?;
+                if let Some(row) = row {
+                    return batch_from_row(&row).map(Some);
+                }
+            }
+        }
+    }
+
+    /// Gives a leased batch back after a failure: `pending` again to be retried, or `failed`
+    /// for good (its items counted as failed).
+    pub async fn release_failed_batch(
+        &self,
+        migration_id: &str,
+        batch_no: i64,
+        owner: &str,
+        retry: bool,
+        error: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE migration_batches SET status = $1, error = $2, lease_owner = NULL, \
+             lease_expires_at = NULL, items_failed = CASE WHEN $1 = 'failed' THEN item_count \
+             ELSE 0 END, updated_at = $3 \
+             WHERE migration_id = $4 AND batch_no = $5 AND lease_owner = $6",
+        )
+        .bind(if retry { BATCH_PENDING } else { BATCH_FAILED })
+        .bind(error)
+        .bind(now_micros())
+        .bind(migration_id)
+        .bind(batch_no)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Makes every failed batch runnable again (a restarted migration retries them).
+    pub async fn reset_failed_batches(&self, migration_id: &str) -> StoreResult<i64> {
+        let reset = sqlx::query(
+            "UPDATE migration_batches SET status = $1, attempts = 0, items_failed = 0, \
+             error = NULL, updated_at = $2 WHERE migration_id = $3 AND status = $4",
+        )
+        .bind(BATCH_PENDING)
+        .bind(now_micros())
+        .bind(migration_id)
+        .bind(BATCH_FAILED)
+        .execute(&self.pool)
+        .await?;
+        Ok(reset.rows_affected() as i64)
+    }
+
+    /// Batch and item counts per source resource (`resource_id` → summary).
+    pub async fn migration_batch_summary(
+        &self,
+        migration_id: &str,
+    ) -> StoreResult<Vec<(String, BatchSummary)>> {
+        let rows = sqlx::query(
+            "SELECT resource_id, COUNT(*), \
+             SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), \
+             SUM(item_count), SUM(items_written), SUM(items_failed) \
+             FROM migration_batches WHERE migration_id = $1 GROUP BY resource_id \
+             ORDER BY resource_id",
+        )
+        .bind(migration_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    BatchSummary {
+                        batches: r.try_get(1)?,
+                        batches_done: r.try_get(2)?,
+                        batches_failed: r.try_get(3)?,
+                        items: r.try_get(4)?,
+                        items_written: r.try_get(5)?,
+                        items_failed: r.try_get(6)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn map_migration_id(
+        &self,
+        migration_id: &str,
+        resource_type: &str,
+        source_id: &str,
+        target_id: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO migration_id_map (migration_id, resource_type, source_id, target_id) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (migration_id, resource_type, source_id) \
+             DO NOTHING",
+        )
+        .bind(migration_id)
+        .bind(resource_type)
+        .bind(source_id)
+        .bind(target_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The id map: `(resource_type, source_id, target_id)`.
+    pub async fn migration_id_map(
+        &self,
+        migration_id: &str,
+    ) -> StoreResult<Vec<(String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT resource_type, source_id, target_id FROM migration_id_map \
+             WHERE migration_id = $1 ORDER BY resource_type, source_id",
+        )
+        .bind(migration_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    /// Writes copied objects into the target bucket (skipping ids already there), and marks
+    /// the batch done, in one transaction. Returns how many objects were new.
+    pub async fn copy_objects_batch(
+        &self,
+        target: NamespaceKey,
+        bucket_id: &str,
+        objects: &[ObjectRecord],
+        done: &BatchDone<'_>,
+    ) -> StoreResult<i64> {
+        let mut tx = self.pool.begin().await?;
+        mark_batch_done(&mut tx, done).await?;
+        let (mut created, mut bytes) = (0i64, 0i64);
+        for object in objects {
+            let inserted = sqlx::query(
+                "INSERT INTO objects (ns_key, bucket_id, object_id, key_prefix, blobs, fields, \
+                 size_bytes, status, error, document_count, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (ns_key, object_id) DO NOTHING",
+            )
+            .bind(target.0)
+            .bind(bucket_id)
+            .bind(&object.object_id)
+            .bind(&object.key_prefix)
+            .bind(object.blobs.to_string())
+            .bind(Value::Object(object.fields.clone()).to_string())
+            .bind(object.size_bytes)
+            .bind(&object.status)
+            .bind(&object.error)
+            .bind(object.document_count)
+            .bind(object.created_at)
+            .bind(object.updated_at)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 1 {
+                created += 1;
+                bytes += object.size_bytes;
+            }
+        }
+        sqlx::query(
+            "UPDATE buckets SET object_count = object_count + $1, \
+             total_size_bytes = total_size_bytes + $2 WHERE ns_key = $3 AND bucket_id = $4",
+        )
+        .bind(created)
+        .bind(bytes)
+        .bind(target.0)
+        .bind(bucket_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE namespaces SET object_count = object_count + $1 WHERE ns_key = $2")
+            .bind(created)
+            .bind(target.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Writes copied documents into the target collection (skipping ids already there, and
+    /// keeping their timestamps), and marks the batch done, in one transaction. Returns how
+    /// many documents were new.
+    pub async fn copy_documents_batch(
+        &self,
+        target: NamespaceKey,
+        collection_id: &str,
+        documents: &[DocumentRecord],
+        done: &BatchDone<'_>,
+    ) -> StoreResult<i64> {
+        let mut tx = self.pool.begin().await?;
+        mark_batch_done(&mut tx, done).await?;
+        let mut created = 0i64;
+        for chunk in documents.chunks(COPY_ROWS_PER_STATEMENT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p = 3 + r * 10;
+                    format!(
+                        "($1, $2, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        p,
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6,
+                        p + 7,
+                        p + 8,
+                        p + 9
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO documents (ns_key, collection_id, document_id, source_object_id, \
+                 root_object_id, source_document_id, root_bucket_id, chunk_index, fields, \
+                 vectors, created_at, updated_at) VALUES {} \
+                 ON CONFLICT (ns_key, collection_id, document_id) DO NOTHING",
+                rows.join(", ")
+            );
+            let mut insert = sqlx::query(&sql).bind(target.0).bind(collection_id);
+            for doc in chunk {
+                insert = insert
+                    .bind(&doc.document_id)
+                    .bind(&doc.lineage.source_object_id)
+                    .bind(&doc.lineage.root_object_id)
+                    .bind(&doc.lineage.source_document_id)
+                    .bind(&doc.lineage.root_bucket_id)
+                    .bind(doc.chunk_index)
+                    .bind(Value::Object(doc.fields.clone()).to_string())
+                    .bind(vectors::encode(&doc.vectors))
+                    .bind(doc.created_at)
+                    .bind(doc.updated_at);
+            }
+            created += insert.execute(&mut *tx).await?.rows_affected() as i64;
+        }
+        crate::documents::adjust_counts(&mut tx, target, collection_id, created).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+}
+
+async fn set_status(
+    conn: &mut sqlx::AnyConnection,
+    migration_id: &str,
+    from: &[&str],
+    to: &str,
+    change: &StatusChange,
+) -> StoreResult<MigrationRecord> {
+    let error_set = change.error_message.is_some();
+    let sql = format!(
+        "UPDATE migrations SET status = $1, task_id = COALESCE($2, task_id), \
+         started_at = COALESCE($3, started_at), completed_at = COALESCE($4, completed_at), \
+         error_message = CASE WHEN $5 = 1 THEN $6 ELSE error_message END, \
+         additional_data = COALESCE($7, additional_data), progress = COALESCE($8, progress), \
+         updated_at = $9 WHERE migration_id = $10 AND status IN ({}) RETURNING {COLUMNS}",
+        in_list(11, from.len())
+    );
+    let mut update = sqlx::query(&sql)
+        .bind(to)
+        .bind(&change.task_id)
+        .bind(change.started_at)
+        .bind(change.completed_at)
+        .bind(i64::from(error_set))
+        .bind(change.error_message.clone().flatten())
+        .bind(change.additional_data.as_ref().map(Value::to_string))
+        .bind(change.progress.as_ref().map(Value::to_string))
+        .bind(now_micros())
+        .bind(migration_id);
+    for s in from {
+        update = update.bind(*s);
+    }
+    match update.fetch_optional(&mut *conn).await? {
+        Some(row) => migration_from_row(&row),
+        None => {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM migrations WHERE migration_id = $1")
+                    .bind(migration_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match status {
+                Some(status) => Err(status_changed(migration_id, &status)),
+                None => Err(not_found(migration_id)),
+            }
+        }
+    }
+}
