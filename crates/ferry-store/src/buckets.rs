@@ -121,7 +121,13 @@ fn not_found(identifier: &str) -> StoreError {
 }
 
 impl Store {
-    pub async fn create_bucket(&self, ns: NamespaceKey, new: BucketFields) -> StoreResult<Bucket> {
+    /// Creates a bucket; `bucket_id` is generated when `None` (a migration passes its own).
+    pub async fn create_bucket(
+        &self,
+        ns: NamespaceKey,
+        bucket_id: Option<String>,
+        new: BucketFields,
+    ) -> StoreResult<Bucket> {
         let now = now_micros();
         let mut tx = self.pool.begin().await?;
         // The counter update comes first so SQLite takes its write lock before any read.
@@ -135,7 +141,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
         ))
         .bind(ns.0)
-        .bind(ids::new_id("bkt"))
+        .bind(bucket_id.unwrap_or_else(|| ids::new_id("bkt")))
         .bind(&new.bucket_name)
         .bind(&new.description)
         .bind(new.bucket_schema.to_string())

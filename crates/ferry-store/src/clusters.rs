@@ -210,6 +210,7 @@ impl Store {
     pub async fn create_cluster(
         &self,
         ns: NamespaceKey,
+        cluster_id: Option<String>,
         name: Option<String>,
         description: Option<String>,
         input_collections: Vec<String>,
@@ -218,7 +219,7 @@ impl Store {
     ) -> StoreResult<Cluster> {
         // `clust_`, not DESIGN's `clu_`: the SDK's `ClusterExecutionResult` refuses any
         // cluster id not matching `^clust_[a-zA-Z0-9]+$`.
-        let cluster_id = ids::new_id("clust");
+        let cluster_id = cluster_id.unwrap_or_else(|| ids::new_id("clust"));
         let name = name.unwrap_or_else(|| cluster_id.clone());
         let inserted = sqlx::query(&format!(
             "INSERT INTO clusters (ns_key, cluster_id, cluster_name, description, \

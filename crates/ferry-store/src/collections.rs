@@ -143,9 +143,11 @@ fn bind_fields<'q>(
 }
 
 impl Store {
+    /// Creates a collection; `collection_id` is generated when `None`.
     pub async fn create_collection(
         &self,
         ns: NamespaceKey,
+        collection_id: Option<String>,
         fields: CollectionFields,
     ) -> StoreResult<Collection> {
         let now = now_micros();
@@ -166,7 +168,7 @@ impl Store {
         );
         let inserted = bind_fields(sqlx::query(&sql), &fields)
             .bind(ns.0)
-            .bind(ids::new_id("col"))
+            .bind(collection_id.unwrap_or_else(|| ids::new_id("col")))
             .bind(now)
             .fetch_one(&mut *tx)
             .await;

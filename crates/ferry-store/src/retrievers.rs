@@ -215,13 +215,14 @@ fn json_list(ids: &[String]) -> String {
 }
 
 impl Store {
-    /// Creates a retriever at version 1.
+    /// Creates a retriever at version 1; `retriever_id` is generated when `None`.
     pub async fn create_retriever(
         &self,
         ns: NamespaceKey,
+        retriever_id: Option<String>,
         fields: RetrieverFields,
     ) -> StoreResult<Retriever> {
-        let retriever_id = ids::new_id("ret");
+        let retriever_id = retriever_id.unwrap_or_else(|| ids::new_id("ret"));
         let inserted = sqlx::query(&format!(
             "INSERT INTO retrievers (ns_key, retriever_id, retriever_name, description, \
              collection_ids, stages, input_schema, settings, metadata, version, created_at, \

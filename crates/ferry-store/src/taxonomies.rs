@@ -130,12 +130,14 @@ async fn write_version(
 }
 
 impl Store {
+    /// Creates a taxonomy at version 1; `taxonomy_id` is generated when `None`.
     pub async fn create_taxonomy(
         &self,
         ns: NamespaceKey,
+        taxonomy_id: Option<String>,
         fields: TaxonomyFields,
     ) -> StoreResult<Taxonomy> {
-        let taxonomy_id = ids::new_id("tax");
+        let taxonomy_id = taxonomy_id.unwrap_or_else(|| ids::new_id("tax"));
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO taxonomies (ns_key, taxonomy_id, taxonomy_name, description, config, \

@@ -86,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
     let bucket = store
         .create_bucket(
             ns.key,
+            None,
             BucketFields {
                 bucket_name: "bench".into(),
                 description: None,
@@ -143,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
     let collection = store
         .create_collection(
             ns.key,
+            None,
             CollectionFields {
                 collection_name: "bench".into(),
                 description: None,

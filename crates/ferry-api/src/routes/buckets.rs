@@ -84,6 +84,7 @@ async fn create_bucket(
         .store
         .create_bucket(
             scope.namespace.key,
+            None,
             BucketFields {
                 bucket_name: req.bucket_name,
                 description: req.description,

@@ -324,6 +324,7 @@ async fn create_cluster(
         .store
         .create_cluster(
             ns,
+            None,
             req.cluster_name.clone(),
             req.description.clone(),
             inputs.into_iter().map(|c| c.collection_id).collect(),

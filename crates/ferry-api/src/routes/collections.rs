@@ -375,6 +375,7 @@ async fn create_collection(
         .store
         .create_collection(
             ns,
+            None,
             CollectionFields {
                 collection_name: req.collection_name.clone(),
                 description: req.description.clone(),

@@ -292,6 +292,7 @@ async fn create_retriever(
         .store
         .create_retriever(
             ns,
+            None,
             RetrieverFields {
                 retriever_name: req.retriever_name,
                 description: req.description,

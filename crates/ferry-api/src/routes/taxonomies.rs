@@ -171,6 +171,7 @@ async fn create_taxonomy(
         .store
         .create_taxonomy(
             ns,
+            None,
             TaxonomyFields {
                 taxonomy_name: req.taxonomy_name,
                 description: req.description,

@@ -1,0 +1,5 @@
+//! Namespace migrations (DESIGN §3): planning a migration over the source's dependency graph
+//! ([`graph`]), the lifecycle state machine ([`lifecycle`]), and the engine that runs a started
+//! migration's stages as a leased, resumable task.
+
+pub mod graph;
