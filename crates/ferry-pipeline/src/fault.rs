@@ -10,12 +10,14 @@ pub enum FaultPoint {
     ExitAfterCommit(u64),
     /// Exit while batch N is extracted but not yet committed.
     ExitBeforeCommit(u64),
+    /// Fail batch N with an error (the process lives on): a transient failure, for retries.
+    FailBatch(u64),
 }
 
 impl FromStr for FaultPoint {
     type Err = String;
 
-    /// `after_commit:N` or `before_commit:N`.
+    /// `after_commit:N`, `before_commit:N` or `fail_batch:N`.
     fn from_str(s: &str) -> Result<Self, String> {
         let (point, n) = s
             .split_once(':')
@@ -26,13 +28,14 @@ impl FromStr for FaultPoint {
         match point {
             "after_commit" => Ok(FaultPoint::ExitAfterCommit(n)),
             "before_commit" => Ok(FaultPoint::ExitBeforeCommit(n)),
+            "fail_batch" => Ok(FaultPoint::FailBatch(n)),
             other => Err(format!("unknown fault point {other:?}")),
         }
     }
 }
 
 /// Ends the process at once, as a kill would: no destructors, no graceful shutdown.
-pub(crate) fn die(point: FaultPoint) -> ! {
+pub fn die(point: FaultPoint) -> ! {
     tracing::warn!(?point, "injected fault: exiting now");
     std::process::exit(86)
 }

@@ -20,6 +20,6 @@ mod worker;
 
 pub use cluster::{ClusterPlan, PlanCollection, CLUSTER_TASK, DEFAULT_TRAINING_SAMPLE};
 pub use config::CollectionConfig;
-pub use fault::FaultPoint;
+pub use fault::{die, FaultPoint};
 pub use taxonomy::{taxonomy_field, TaxonomyApplication, TAXONOMY_TASK};
 pub use worker::{Pipeline, PipelineConfig, PipelineError, TRIGGER_TASK};

@@ -120,6 +120,15 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Copies the artifact `from` to `to` inside the object store (no bytes pass through
+    /// this process), replacing any artifact at `to`.
+    pub async fn copy_artifact(&self, from: &str, to: &str) -> StoreResult<()> {
+        self.inner
+            .copy(&self.prefixed(from.to_owned()), &self.prefixed(to.to_owned()))
+            .await
+            .map_err(blob_error)
+    }
+
     /// The bytes of the artifact `key`.
     pub async fn get_artifact(&self, key: &str) -> StoreResult<Bytes> {
         let result = self

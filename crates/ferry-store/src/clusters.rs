@@ -563,4 +563,61 @@ impl Store {
         tx.commit().await?;
         Ok(execution)
     }
+
+    /// Copies a cluster's run (a migration's `cluster_execution` stage) into `target`'s
+    /// cluster `cluster_id`, with `artifact_key` in place of the source's, and the source
+    /// cluster's summary onto the target cluster. Copying the same run twice changes nothing.
+    pub async fn copy_cluster_execution(
+        &self,
+        target: NamespaceKey,
+        cluster_id: &str,
+        execution: &ClusterExecution,
+        summary: &ClusterSummary,
+        artifact_key: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE clusters SET status = $1, last_task_id = $2, last_run_id = $3, \
+             num_clusters = $4, num_documents_clustered = $5, execution_time_seconds = $6, \
+             quality_metrics = $7, error = $8, last_executed_at = $9, completed_at = $10 \
+             WHERE ns_key = $11 AND cluster_id = $12",
+        )
+        .bind(&summary.status)
+        .bind(&summary.last_task_id)
+        .bind(&summary.last_run_id)
+        .bind(summary.num_clusters)
+        .bind(summary.num_documents_clustered)
+        .bind(summary.execution_time_seconds)
+        .bind(summary.quality_metrics.as_ref().map(Value::to_string))
+        .bind(&summary.error)
+        .bind(summary.last_executed_at)
+        .bind(summary.completed_at)
+        .bind(target.0)
+        .bind(cluster_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO cluster_executions (ns_key, cluster_id, run_id, task_id, status, \
+             num_clusters, num_points, centroids, metrics, artifact_key, error_message, \
+             created_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13) ON CONFLICT (ns_key, cluster_id, run_id) DO NOTHING",
+        )
+        .bind(target.0)
+        .bind(cluster_id)
+        .bind(&execution.run_id)
+        .bind(&execution.task_id)
+        .bind(&execution.status)
+        .bind(execution.num_clusters)
+        .bind(execution.num_points)
+        .bind(execution.centroids.as_ref().map(Value::to_string))
+        .bind(execution.metrics.as_ref().map(Value::to_string))
+        .bind(artifact_key)
+        .bind(&execution.error_message)
+        .bind(execution.created_at)
+        .bind(execution.completed_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

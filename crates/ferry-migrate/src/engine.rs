@@ -1,0 +1,1209 @@
+//! The migration engine: runs a started migration (`api_namespaces_migrations_run` task) through
+//! its seven stages, each resumable.
+//!
+//! - `namespace_setup` creates the target namespace and resources in execution order; every
+//!   target id is preserved or derived (see [`crate::ids`]) and recorded in the id map, so a
+//!   restarted setup finds what it already made.
+//! - `batch_creation` enumerates the selected source objects and documents (keys only) into
+//!   persisted keyset batches of `batch_size`.
+//! - `batch_processing` runs up to `max_workers` leased batches at once; each batch's target
+//!   rows and its done mark commit together, and inserts skip ids already present, so a batch
+//!   replayed after a crash neither loses nor duplicates a row.
+//! - `cluster_execution`, `taxonomy_enrichment`, `benchmark_evaluation` and `finalization`
+//!   follow, per the migration's options.
+//!
+//! Stage progress is saved as each stage advances; a stage marked completed is skipped when
+//! the task is resumed. Cancellation is noticed between batches.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use ferry_pipeline::{die, FaultPoint, TaxonomyApplication, TAXONOMY_TASK};
+use ferry_store::blobs::BlobStore;
+use ferry_store::clusters::ExecutionListQuery;
+use ferry_store::tasks::{STATUS_COMPLETED, STATUS_FAILED};
+use ferry_store::{
+    BatchDone, BatchSummary, BucketFields, ClusterFields, CollectionFields, DocumentRecord, LeaseRenewal,
+    MigrationBatch, MigrationRecord, Namespace, NewBatch, NewNamespace, RetrieverFields,
+    StatusChange, Store, StoreError, Task, TaxonomyFields,
+};
+use ferry_wire::migration::{
+    DependencyGraph, MigrationConfig, MigrationProgress, MigrationStage, MigrationStatus,
+    ResourceProgress, ResourceType,
+};
+use serde_json::{json, Map, Value};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::ids::{derived, IdMap};
+use crate::lifecycle::Action;
+use crate::plan::resolve_target_name;
+
+/// Task type of a migration run, as the SDK's `TaskType` names it.
+pub const MIGRATION_TASK: &str = "api_namespaces_migrations_run";
+
+/// Attempts a batch gets when `retry_failed` is set (the first included).
+const MAX_BATCH_ATTEMPTS: i64 = 3;
+
+/// Share of the overall progress each stage stands for (sums to 100).
+const STAGE_WEIGHTS: [f64; 7] = [5.0, 5.0, 80.0, 3.0, 3.0, 1.0, 3.0];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Plan(String),
+    /// The migration was cancelled (or otherwise left `in_progress`) while running.
+    #[error("stopped: the migration is {0}")]
+    Stopped(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub lease: Duration,
+    pub poll_interval: Duration,
+    /// Wait before a failed batch's first retry; doubled for each further one.
+    pub retry_backoff: Duration,
+    /// Test-only: where this process dies on purpose (counted in migration batches).
+    pub fault: Option<FaultPoint>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(200),
+            retry_backoff: Duration::from_millis(200),
+            fault: None,
+        }
+    }
+}
+
+/// Runs migrations; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    store: Store,
+    blobs: BlobStore,
+    config: EngineConfig,
+    worker_id: String,
+    batches_done: Arc<std::sync::atomic::AtomicU64>,
+}
+
+fn now_micros() -> i64 {
+    ferry_store::time::now_micros()
+}
+
+fn stage_index(stage: MigrationStage) -> usize {
+    MigrationStage::ALL
+        .iter()
+        .position(|s| *s == stage)
+        .unwrap_or(0)
+}
+
+/// A started migration being run: what it is, and what it has done so far.
+struct Run {
+    migration: MigrationRecord,
+    config: MigrationConfig,
+    graph: DependencyGraph,
+    source: Namespace,
+    progress: MigrationProgress,
+    task: Task,
+}
+
+impl Engine {
+    pub fn new(store: Store, blobs: BlobStore, config: EngineConfig) -> Self {
+        Engine {
+            store,
+            blobs,
+            config,
+            worker_id: ferry_store::ids::new_id("wkr"),
+            batches_done: Arc::default(),
+        }
+    }
+
+    fn lease_deadline(&self) -> i64 {
+        now_micros() + self.config.lease.as_micros() as i64
+    }
+
+    /// Claims and runs migration tasks until `shutdown` turns true. A task whose worker died
+    /// is claimed again once its lease expires, and resumes.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let lease = self.config.lease.as_micros() as i64;
+        while !*shutdown.borrow() {
+            match self.store.claim_task(&[MIGRATION_TASK], &self.worker_id, lease).await {
+                Ok(Some(task)) => {
+                    let task_id = task.task_id.clone();
+                    tracing::info!(task_id, "running migration");
+                    if let Err(e) = self.run_task(task).await {
+                        tracing::error!(task_id, error = %e, "migration stopped");
+                    }
+                }
+                Ok(None) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.config.poll_interval) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming a migration failed");
+                    tokio::time::sleep(self.config.poll_interval).await;
+                }
+            }
+        }
+    }
+
+    async fn renew(&self, task: &Task) -> Result<(), MigrateError> {
+        self.store
+            .renew_task_lease(&LeaseRenewal {
+                task_id: &task.task_id,
+                owner: &self.worker_id,
+                lease_until: self.lease_deadline(),
+                processed: 0,
+                resume_cursor: None,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Runs one claimed migration task to its end (or until the migration stops being
+    /// `in_progress`), then settles the task to mirror the migration.
+    pub async fn run_task(&self, task: Task) -> Result<(), MigrateError> {
+        let migration_id = task.inputs["migration_id"]
+            .as_str()
+            .ok_or_else(|| MigrateError::Plan("migration task without a migration_id".into()))?
+            .to_owned();
+        let outcome = self.drive(&task, &migration_id).await;
+        let migration = self.store.load_migration(&migration_id).await?;
+        let (task_status, error) = match (&outcome, migration.status.as_str()) {
+            (Ok(()), "completed") => (STATUS_COMPLETED, None),
+            (_, "cancelled") => ("CANCELED", Some("the migration was cancelled".to_owned())),
+            (Err(e), _) => {
+                let message = e.to_string();
+                if matches!(migration.status.as_str(), "pending" | "in_progress") {
+                    self.store
+                        .set_migration_status(
+                            &migration_id,
+                            &Action::Fail.allowed_from_names(),
+                            MigrationStatus::Failed.as_str(),
+                            StatusChange {
+                                completed_at: Some(now_micros()),
+                                error_message: Some(Some(message.clone())),
+                                ..Default::default()
+                            },
+                        )
+                        .await
+                        .ok();
+                }
+                (STATUS_FAILED, Some(message))
+            }
+            (Ok(()), other) => (STATUS_FAILED, Some(format!("the migration is {other}"))),
+        };
+        self.store
+            .finish_task(
+                &task.task_id,
+                &self.worker_id,
+                task_status,
+                Some(&json!({"migration_id": migration_id, "status": migration.status})),
+                error.as_deref(),
+            )
+            .await?;
+        outcome
+    }
+
+    async fn drive(&self, task: &Task, migration_id: &str) -> Result<(), MigrateError> {
+        let mut migration = self.store.load_migration(migration_id).await?;
+        if migration.status == MigrationStatus::Pending.as_str() {
+            migration = self
+                .store
+                .set_migration_status(
+                    migration_id,
+                    &Action::Begin.allowed_from_names(),
+                    MigrationStatus::InProgress.as_str(),
+                    StatusChange {
+                        started_at: Some(now_micros()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+        }
+        if migration.status != MigrationStatus::InProgress.as_str() {
+            return Err(MigrateError::Stopped(migration.status));
+        }
+        let config: MigrationConfig = serde_json::from_value(migration.config.clone())
+            .map_err(|e| MigrateError::Plan(format!("stored config: {e}")))?;
+        let graph: DependencyGraph = migration
+            .dependency_graph
+            .clone()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| MigrateError::Plan(format!("stored dependency graph: {e}")))?
+            .ok_or_else(|| MigrateError::Plan("the migration has no plan".into()))?;
+        let source = self
+            .store
+            .get_namespace(&migration.org_id, &migration.source_namespace_id)
+            .await?;
+        let mut progress: MigrationProgress = serde_json::from_value(migration.progress.clone())
+            .unwrap_or_else(|_| MigrationProgress::new(MigrationStatus::InProgress));
+        progress.overall_status = MigrationStatus::InProgress;
+        progress.started_at = progress.started_at.or_else(|| Some(Utc::now()));
+        let mut run = Run {
+            migration,
+            config,
+            graph,
+            source,
+            progress,
+            task: task.clone(),
+        };
+        for stage in MigrationStage::ALL {
+            let index = stage_index(stage);
+            if run.progress.stages[index].status == MigrationStatus::Completed {
+                continue;
+            }
+            self.ensure_running(&run).await?;
+            self.begin_stage(&mut run, stage).await?;
+            match stage {
+                MigrationStage::NamespaceSetup => self.namespace_setup(&mut run).await?,
+                MigrationStage::BatchCreation => self.batch_creation(&mut run).await?,
+                MigrationStage::BatchProcessing => self.batch_processing(&mut run).await?,
+                MigrationStage::ClusterExecution => self.cluster_execution(&mut run).await?,
+                MigrationStage::TaxonomyEnrichment => self.taxonomy_enrichment(&mut run).await?,
+                MigrationStage::BenchmarkEvaluation => {
+                    self.finish_stage(&mut run, stage, 0, 0, 0).await?
+                }
+                MigrationStage::Finalization => self.finalization(&mut run).await?,
+            }
+            self.renew(task).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops the run when the migration left `in_progress` (cancelled, typically).
+    async fn ensure_running(&self, run: &Run) -> Result<(), MigrateError> {
+        let current = self.store.load_migration(&run.migration.migration_id).await?;
+        if current.status != MigrationStatus::InProgress.as_str() {
+            return Err(MigrateError::Stopped(current.status));
+        }
+        Ok(())
+    }
+
+    async fn save(&self, run: &mut Run, additional: Option<&Value>) -> Result<(), MigrateError> {
+        let weighted: f64 = run
+            .progress
+            .stages
+            .iter()
+            .zip(STAGE_WEIGHTS)
+            .map(|(s, w)| w * s.progress_percent / 100.0)
+            .sum();
+        // Monotonic: a resumed run never reports less than it did.
+        run.progress.overall_progress_percent =
+            run.progress.overall_progress_percent.max(weighted.min(100.0));
+        let value = serde_json::to_value(&run.progress)
+            .map_err(|e| MigrateError::Plan(format!("progress: {e}")))?;
+        self.store
+            .save_migration_progress(
+                &run.migration.migration_id,
+                &value,
+                additional,
+                run.migration.target_namespace_id.as_deref(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn begin_stage(&self, run: &mut Run, stage: MigrationStage) -> Result<(), MigrateError> {
+        let s = &mut run.progress.stages[stage_index(stage)];
+        s.status = MigrationStatus::InProgress;
+        s.started_at = s.started_at.or_else(|| Some(Utc::now()));
+        run.progress.current_stage = Some(stage);
+        self.save(run, None).await
+    }
+
+    async fn finish_stage(
+        &self,
+        run: &mut Run,
+        stage: MigrationStage,
+        total: u64,
+        completed: u64,
+        failed: u64,
+    ) -> Result<(), MigrateError> {
+        let s = &mut run.progress.stages[stage_index(stage)];
+        s.status = MigrationStatus::Completed;
+        s.completed_at = Some(Utc::now());
+        s.items_total = total;
+        s.items_completed = completed;
+        s.items_failed = failed;
+        s.progress_percent = 100.0;
+        self.save(run, None).await
+    }
+
+    async fn id_map(&self, run: &Run) -> Result<IdMap, MigrateError> {
+        let resources = self
+            .store
+            .migration_id_map(&run.migration.migration_id)
+            .await?
+            .into_iter()
+            .map(|(_, source, target)| (source, target))
+            .collect();
+        Ok(IdMap {
+            migration_id: run.migration.migration_id.clone(),
+            preserve_items: run.config.preserve_resource_ids,
+            resources,
+        })
+    }
+
+    fn target_key(&self, run: &Run) -> Result<String, MigrateError> {
+        run.migration
+            .target_namespace_id
+            .clone()
+            .ok_or_else(|| MigrateError::Plan("the target namespace is not set up".into()))
+    }
+
+    async fn target(&self, run: &Run) -> Result<Namespace, MigrateError> {
+        let id = self.target_key(run)?;
+        Ok(self.store.get_namespace(&run.migration.org_id, &id).await?)
+    }
+
+    /// Stage 1: the target namespace, then every selected resource in execution order.
+    async fn namespace_setup(&self, run: &mut Run) -> Result<(), MigrateError> {
+        let org = run.migration.org_id.clone();
+        let target_id = run.config.target_namespace_id.clone().unwrap_or_else(|| {
+            derived(&run.migration.migration_id, &run.source.namespace_id)
+        });
+        let target = match self.store.get_namespace(&org, &target_id).await {
+            Ok(ns) => ns,
+            Err(StoreError::NotFound { .. }) => {
+                let name = resolve_target_name(&self.store, &org, &run.source, &run.config).await?;
+                self.store
+                    .create_namespace(
+                        &org,
+                        NewNamespace {
+                            namespace_id: Some(target_id.clone()),
+                            namespace_name: name,
+                            description: run.source.description.clone(),
+                            namespace_type: run.source.namespace_type.clone(),
+                            mode: run.source.mode.clone(),
+                            feature_extractors: run.source.feature_extractors.clone(),
+                            payload_indexes: run.source.payload_indexes.clone(),
+                            auto_create_indexes: run.source.auto_create_indexes,
+                            adaptive_indexing: run.source.adaptive_indexing,
+                        },
+                    )
+                    .await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        run.migration.target_namespace_id = Some(target.namespace_id.clone());
+        self.save(run, None).await?;
+
+        let mut map = self.id_map(run).await?;
+        let order = run.graph.execution_order.clone();
+        let total = order.len() as u64;
+        run.progress.resources = run
+            .graph
+            .nodes
+            .iter()
+            .map(|n| ResourceProgress {
+                resource_id: n.resource_id.clone(),
+                resource_type: n.resource_type,
+                status: MigrationStatus::Pending,
+                progress_percent: 0.0,
+                error_message: None,
+            })
+            .collect();
+        for (done, source_id) in order.iter().enumerate() {
+            let node = run
+                .graph
+                .nodes
+                .iter()
+                .find(|n| &n.resource_id == source_id)
+                .cloned()
+                .ok_or_else(|| MigrateError::Plan(format!("{source_id} is not in the plan")))?;
+            if map.resource(source_id).is_none() {
+                let target_id = self
+                    .create_resource(run, &target, node.resource_type, source_id, &map)
+                    .await?;
+                self.store
+                    .map_migration_id(
+                        &run.migration.migration_id,
+                        node.resource_type.as_str(),
+                        source_id,
+                        &target_id,
+                    )
+                    .await?;
+                map.resources.insert(source_id.clone(), target_id);
+            }
+            let s = &mut run.progress.stages[0];
+            s.items_total = total;
+            s.items_completed = done as u64 + 1;
+            s.progress_percent = 100.0 * (done as f64 + 1.0) / total.max(1) as f64;
+            self.save(run, None).await?;
+        }
+        self.finish_stage(run, MigrationStage::NamespaceSetup, total, total, 0)
+            .await
+    }
+
+    fn preserved(&self, run: &Run, resource_type: ResourceType) -> bool {
+        run.config.preserve_resource_ids
+            || match resource_type {
+                ResourceType::Taxonomy => run.config.taxonomy_options_or_default().preserve_taxonomy_ids,
+                ResourceType::Cluster => run.config.cluster_options_or_default().preserve_cluster_ids,
+                ResourceType::Retriever => {
+                    run.config.retriever_options_or_default().preserve_retriever_ids
+                }
+                _ => false,
+            }
+    }
+
+    /// Creates one resource in the target; returns its id. A resource this migration created
+    /// before a crash (same derived id) is found, not created twice.
+    async fn create_resource(
+        &self,
+        run: &Run,
+        target: &Namespace,
+        resource_type: ResourceType,
+        source_id: &str,
+        map: &IdMap,
+    ) -> Result<String, MigrateError> {
+        let src = run.source.key;
+        let ns = target.key;
+        let target_id = if self.preserved(run, resource_type) {
+            source_id.to_owned()
+        } else {
+            derived(&run.migration.migration_id, source_id)
+        };
+        let missing = |what: &str, id: &str| {
+            MigrateError::Plan(format!("{what} {id} refers to a resource not migrated yet"))
+        };
+        let created: Result<(), StoreError> = match resource_type {
+            ResourceType::Bucket => {
+                let b = self.store.get_bucket(src, source_id).await?;
+                self.store
+                    .create_bucket(
+                        ns,
+                        Some(target_id.clone()),
+                        BucketFields {
+                            bucket_name: b.bucket_name,
+                            description: b.description,
+                            bucket_schema: b.bucket_schema,
+                            unique_key: b.unique_key,
+                            metadata: b.metadata,
+                            storage_class: b.storage_class,
+                        },
+                    )
+                    .await
+                    .map(|_| ())
+            }
+            ResourceType::Collection => {
+                let c = self.store.get_collection(src, source_id).await?;
+                for dep in crate::plan::source_ids(&c.fields.source) {
+                    map.resource(&dep).ok_or_else(|| missing("collection", source_id))?;
+                }
+                let fields = CollectionFields {
+                    source: map.remap_json(&c.fields.source),
+                    // Attachments are re-pointed at finalization, once their targets exist.
+                    taxonomy_applications: None,
+                    cluster_applications: None,
+                    ..c.fields
+                };
+                self.store
+                    .create_collection(ns, Some(target_id.clone()), fields)
+                    .await
+                    .map(|_| ())
+            }
+            ResourceType::Retriever => {
+                let r = self.store.get_retriever(src, source_id).await?;
+                let collection_ids = r
+                    .fields
+                    .collection_ids
+                    .iter()
+                    .map(|c| {
+                        map.resource(c)
+                            .map(str::to_owned)
+                            .ok_or_else(|| missing("retriever", source_id))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                if run.config.retriever_options_or_default().validate_references {
+                    check_stage_references(&r.fields.stages, map, source_id)?;
+                }
+                let fields = RetrieverFields {
+                    collection_ids,
+                    stages: map.remap_json(&r.fields.stages),
+                    ..r.fields
+                };
+                self.store
+                    .create_retriever(ns, Some(target_id.clone()), fields)
+                    .await
+                    .map(|_| ())
+            }
+            ResourceType::Taxonomy => {
+                let t = self.store.get_taxonomy(src, source_id).await?;
+                let retriever_id = map
+                    .resource(&t.fields.retriever_id)
+                    .ok_or_else(|| missing("taxonomy", source_id))?
+                    .to_owned();
+                let source_collection_id = map
+                    .resource(&t.fields.source_collection_id)
+                    .ok_or_else(|| missing("taxonomy", source_id))?
+                    .to_owned();
+                let fields = TaxonomyFields {
+                    config: map.remap_json(&t.fields.config),
+                    retriever_id,
+                    source_collection_id,
+                    ..t.fields
+                };
+                self.store
+                    .create_taxonomy(ns, Some(target_id.clone()), fields)
+                    .await
+                    .map(|_| ())
+            }
+            ResourceType::Cluster => {
+                let c = self.store.get_cluster(src, source_id).await?;
+                let inputs = c
+                    .fields
+                    .input_collections
+                    .iter()
+                    .map(|id| {
+                        map.resource(id)
+                            .map(str::to_owned)
+                            .ok_or_else(|| missing("cluster", source_id))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let ClusterFields {
+                    cluster_name,
+                    description,
+                    definition,
+                    metadata,
+                    ..
+                } = c.fields;
+                self.store
+                    .create_cluster(
+                        ns,
+                        Some(target_id.clone()),
+                        Some(cluster_name),
+                        description,
+                        inputs,
+                        definition,
+                        metadata,
+                    )
+                    .await
+                    .map(|_| ())
+            }
+        };
+        match created {
+            Ok(()) => Ok(target_id),
+            // The same id already in the target: this migration made it before a restart.
+            Err(StoreError::Conflict { .. }) => Ok(target_id),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Stage 2: keyset batches over the selected buckets' objects and collections'
+    /// documents, within `date_range`.
+    async fn batch_creation(&self, run: &mut Run) -> Result<(), MigrateError> {
+        let batch_size = run.config.batch_options_or_default().batch_size.max(1);
+        let (after, before) = run.config.filters_or_default().date_bounds();
+        let window = (
+            after.map_or(i64::MIN, |t| t.timestamp_micros()),
+            before.map_or(i64::MAX, |t| t.timestamp_micros()),
+        );
+        let mut batches: Vec<NewBatch> = Vec::new();
+        let mut items = 0i64;
+        for node in &run.graph.nodes {
+            let kind = match node.resource_type {
+                ResourceType::Bucket => "objects",
+                ResourceType::Collection => "documents",
+                _ => continue,
+            };
+            let mut cursor: Option<(i64, String)> = None;
+            loop {
+                let keys = match kind {
+                    "objects" => {
+                        self.store
+                            .object_keys_after(
+                                run.source.key,
+                                &node.resource_id,
+                                cursor.as_ref().map(|(t, id)| (*t, id.as_str())),
+                                window,
+                                batch_size,
+                            )
+                            .await?
+                    }
+                    _ => {
+                        self.store
+                            .document_keys_after(
+                                run.source.key,
+                                &node.resource_id,
+                                cursor.as_ref().map(|(t, id)| (*t, id.as_str())),
+                                window,
+                                batch_size,
+                            )
+                            .await?
+                    }
+                };
+                let Some(last) = keys.last().cloned() else { break };
+                items += keys.len() as i64;
+                batches.push(NewBatch {
+                    resource_type: kind.to_owned(),
+                    resource_id: node.resource_id.clone(),
+                    after: cursor.clone(),
+                    last: last.clone(),
+                    item_count: keys.len() as i64,
+                });
+                if (keys.len() as i64) < batch_size {
+                    break;
+                }
+                cursor = Some(last);
+            }
+        }
+        self.store
+            .replace_migration_batches(&run.migration.migration_id, &batches)
+            .await?;
+        let stage = &mut run.progress.stages[stage_index(MigrationStage::BatchProcessing)];
+        stage.items_total = items as u64;
+        let n = batches.len() as u64;
+        self.finish_stage(run, MigrationStage::BatchCreation, n, n, 0)
+            .await
+    }
+
+    /// Stage 3: up to `max_workers` batches in flight.
+    async fn batch_processing(&self, run: &mut Run) -> Result<(), MigrateError> {
+        let options = run.config.batch_options_or_default();
+        let workers = options.max_workers.clamp(1, 50) as usize;
+        let target = self.target(run).await?;
+        let map = Arc::new(self.id_map(run).await?);
+        let context = Arc::new(BatchContext {
+            source: run.source.key,
+            target: target.key,
+            map,
+            strip_taxonomy: !run.config.taxonomy_options_or_default().preserve_enrichment_fields,
+            strip_clusters: !run.config.cluster_options_or_default().preserve_assignments,
+        });
+        let mut in_flight: JoinSet<Result<(), MigrateError>> = JoinSet::new();
+        let mut exhausted = false;
+        loop {
+            while !exhausted && in_flight.len() < workers {
+                match self
+                    .store
+                    .claim_migration_batch(
+                        &run.migration.migration_id,
+                        &self.worker_id,
+                        self.config.lease.as_micros() as i64,
+                    )
+                    .await?
+                {
+                    Some(batch) => {
+                        let engine = self.clone();
+                        let context = context.clone();
+                        let retry = options.retry_failed;
+                        in_flight.spawn(async move { engine.process(batch, &context, retry).await });
+                    }
+                    None => exhausted = true,
+                }
+            }
+            let Some(joined) = in_flight.join_next().await else { break };
+            joined.map_err(|e| MigrateError::Plan(format!("batch worker: {e}")))??;
+            self.update_processing_progress(run).await?;
+            self.renew(&run.task).await?;
+            if let Err(stopped) = self.ensure_running(run).await {
+                // Let the batches in flight finish (each is one transaction), then stop.
+                while in_flight.join_next().await.is_some() {}
+                return Err(stopped);
+            }
+            // A batch given back for a retry becomes claimable again.
+            if in_flight.is_empty() {
+                exhausted = false;
+                let totals = self.batch_totals(run).await?;
+                if totals.batches == totals.batches_done + totals.batches_failed {
+                    break;
+                }
+                tokio::time::sleep(self.config.retry_backoff).await;
+            }
+        }
+        let totals = self.batch_totals(run).await?;
+        self.finish_stage(
+            run,
+            MigrationStage::BatchProcessing,
+            totals.items as u64,
+            totals.items_written as u64,
+            totals.items_failed as u64,
+        )
+        .await
+    }
+
+    /// Batch and item counts of the whole migration.
+    async fn batch_totals(&self, run: &Run) -> Result<BatchSummary, MigrateError> {
+        let per_resource = self
+            .store
+            .migration_batch_summary(&run.migration.migration_id)
+            .await?;
+        Ok(per_resource
+            .iter()
+            .fold(BatchSummary::default(), |acc, (_, s)| BatchSummary {
+                batches: acc.batches + s.batches,
+                batches_done: acc.batches_done + s.batches_done,
+                batches_failed: acc.batches_failed + s.batches_failed,
+                items: acc.items + s.items,
+                items_written: acc.items_written + s.items_written,
+                items_failed: acc.items_failed + s.items_failed,
+            }))
+    }
+
+    async fn update_processing_progress(&self, run: &mut Run) -> Result<(), MigrateError> {
+        let per_resource = self
+            .store
+            .migration_batch_summary(&run.migration.migration_id)
+            .await?;
+        let (mut items, mut written, mut failed) = (0i64, 0i64, 0i64);
+        for (resource_id, s) in &per_resource {
+            items += s.items;
+            written += s.items_written;
+            failed += s.items_failed;
+            if let Some(r) = run
+                .progress
+                .resources
+                .iter_mut()
+                .find(|r| &r.resource_id == resource_id)
+            {
+                r.progress_percent = if s.items == 0 {
+                    100.0
+                } else {
+                    100.0 * (s.items_written + s.items_failed) as f64 / s.items as f64
+                };
+                r.status = if s.batches_done + s.batches_failed == s.batches {
+                    MigrationStatus::Completed
+                } else {
+                    MigrationStatus::InProgress
+                };
+            }
+        }
+        let stage = &mut run.progress.stages[stage_index(MigrationStage::BatchProcessing)];
+        stage.items_total = items as u64;
+        stage.items_completed = written as u64;
+        stage.items_failed = failed as u64;
+        stage.progress_percent = if items == 0 {
+            100.0
+        } else {
+            100.0 * (written + failed) as f64 / items as f64
+        };
+        // Throughput so far predicts the rest.
+        if let (Some(started), true) = (stage.started_at, written > 0) {
+            let elapsed = (Utc::now() - started).num_milliseconds().max(1) as f64;
+            let remaining = (items - written - failed).max(0) as f64;
+            let rest_ms = remaining * elapsed / written as f64;
+            run.progress.estimated_completion =
+                Some(Utc::now() + chrono::Duration::milliseconds(rest_ms as i64));
+        }
+        self.save(run, None).await
+    }
+
+    /// Copies one batch; a failure gives the batch back for a retry (with backoff) or marks it
+    /// failed.
+    async fn process(
+        &self,
+        batch: MigrationBatch,
+        context: &BatchContext,
+        retry: bool,
+    ) -> Result<(), MigrateError> {
+        let written = self.copy_batch(&batch, context).await;
+        match written {
+            Ok(()) => Ok(()),
+            Err(MigrateError::Store(StoreError::Conflict { code: "lease_lost", .. })) => Ok(()),
+            Err(e) => {
+                let again = retry && batch.attempts < MAX_BATCH_ATTEMPTS;
+                tracing::warn!(batch = batch.batch_no, attempts = batch.attempts, error = %e,
+                               retry = again, "migration batch failed");
+                if again {
+                    let wait = self.config.retry_backoff * 2u32.pow(batch.attempts as u32 - 1);
+                    tokio::time::sleep(wait).await;
+                }
+                self.store
+                    .release_failed_batch(
+                        &batch.migration_id,
+                        batch.batch_no,
+                        &self.worker_id,
+                        again,
+                        &e.to_string(),
+                    )
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn copy_batch(&self, batch: &MigrationBatch, cx: &BatchContext) -> Result<(), MigrateError> {
+        let n = self
+            .batches_done
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        if self.config.fault == Some(FaultPoint::FailBatch(n)) {
+            return Err(MigrateError::Plan(format!("injected failure of batch {n}")));
+        }
+        let b = &batch.batch;
+        let after = b.after.as_ref().map(|(t, id)| (*t, id.as_str()));
+        let last = (b.last.0, b.last.1.as_str());
+        let target_resource = cx
+            .map
+            .resource(&b.resource_id)
+            .ok_or_else(|| MigrateError::Plan(format!("{} was not set up", b.resource_id)))?
+            .to_owned();
+        let done = BatchDone {
+            migration_id: &batch.migration_id,
+            batch_no: batch.batch_no,
+            owner: &self.worker_id,
+            items_written: b.item_count,
+            items_failed: 0,
+        };
+        if self.config.fault == Some(FaultPoint::ExitBeforeCommit(n)) {
+            die(FaultPoint::ExitBeforeCommit(n));
+        }
+        if b.resource_type == "objects" {
+            let mut objects = self
+                .store
+                .objects_between(cx.source, &b.resource_id, after, last)
+                .await?;
+            for o in &mut objects {
+                o.object_id = cx.map.item(&o.object_id);
+                o.bucket_id = target_resource.clone();
+            }
+            let done = BatchDone {
+                items_written: objects.len() as i64,
+                ..done
+            };
+            self.store
+                .copy_objects_batch(cx.target, &target_resource, &objects, &done)
+                .await?;
+        } else {
+            let documents = self
+                .store
+                .documents_between(cx.source, &b.resource_id, after, last)
+                .await?;
+            let documents: Vec<DocumentRecord> = documents
+                .into_iter()
+                .map(|d| cx.transform_document(d, &target_resource))
+                .collect();
+            let done = BatchDone {
+                items_written: documents.len() as i64,
+                ..done
+            };
+            self.store
+                .copy_documents_batch(cx.target, &target_resource, &documents, &done)
+                .await?;
+        }
+        if self.config.fault == Some(FaultPoint::ExitAfterCommit(n)) {
+            die(FaultPoint::ExitAfterCommit(n));
+        }
+        Ok(())
+    }
+
+    /// Stage 4: clusters' runs (centroids, metrics) and artifacts, or a fresh run.
+    async fn cluster_execution(&self, run: &mut Run) -> Result<(), MigrateError> {
+        let options = run.config.cluster_options_or_default();
+        let target = self.target(run).await?;
+        let map = self.id_map(run).await?;
+        let clusters: Vec<String> = run
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| n.resource_type == ResourceType::Cluster)
+            .map(|n| n.resource_id.clone())
+            .collect();
+        let total = clusters.len() as u64;
+        for source_id in &clusters {
+            let target_id = map
+                .resource(source_id)
+                .ok_or_else(|| MigrateError::Plan(format!("{source_id} was not set up")))?;
+            if !options.preserve_centroids {
+                continue;
+            }
+            let source_cluster = self.store.get_cluster(run.source.key, source_id).await?;
+            let (runs, _) = self
+                .store
+                .list_cluster_executions(
+                    run.source.key,
+                    source_id,
+                    &ExecutionListQuery {
+                        status: None,
+                        search: None,
+                        descending: true,
+                        limit: 1000,
+                        offset: 0,
+                    },
+                )
+                .await?;
+            for execution in runs {
+                let artifact = match (&execution.artifact_key, options.migrate_artifacts) {
+                    (Some(key), true) => {
+                        let new_key = key.replace(source_id.as_str(), target_id);
+                        let new_key = if new_key == *key {
+                            format!("{key}.{target_id}")
+                        } else {
+                            new_key
+                        };
+                        self.blobs.copy_artifact(key, &new_key).await?;
+                        Some(new_key)
+                    }
+                    _ => None,
+                };
+                self.store
+                    .copy_cluster_execution(
+                        target.key,
+                        target_id,
+                        &execution,
+                        &source_cluster.summary,
+                        artifact.as_deref(),
+                    )
+                    .await?;
+            }
+        }
+        self.finish_stage(run, MigrationStage::ClusterExecution, total, total, 0)
+            .await
+    }
+
+    /// Stage 5: enrichment fields were kept (remapped) or dropped while copying; with
+    /// `re_run_enrichment`, each migrated taxonomy applied to a migrated collection runs again
+    /// in the target.
+    async fn taxonomy_enrichment(&self, run: &mut Run) -> Result<(), MigrateError> {
+        let options = run.config.taxonomy_options_or_default();
+        let mut queued = 0u64;
+        if options.re_run_enrichment {
+            let target = self.target(run).await?;
+            let map = self.id_map(run).await?;
+            for (collection_id, taxonomy_id) in self.applications(run, &map).await? {
+                let inputs = serde_json::to_value(TaxonomyApplication {
+                    taxonomy_id,
+                    collection_id,
+                    batch_size: run.config.batch_options_or_default().batch_size,
+                    scroll_filters: None,
+                })
+                .map_err(|e| MigrateError::Plan(e.to_string()))?;
+                self.store
+                    .create_task(&run.migration.org_id, Some(target.key), TAXONOMY_TASK, &inputs)
+                    .await?;
+                queued += 1;
+            }
+        }
+        self.finish_stage(run, MigrationStage::TaxonomyEnrichment, queued, queued, 0)
+            .await
+    }
+
+    /// `(target collection, target taxonomy)` for every taxonomy application of a migrated
+    /// collection whose taxonomy was migrated too.
+    async fn applications(&self, run: &Run, map: &IdMap) -> Result<Vec<(String, String)>, MigrateError> {
+        let mut pairs = Vec::new();
+        for node in run.graph.nodes.iter().filter(|n| n.resource_type == ResourceType::Collection) {
+            let c = self.store.get_collection(run.source.key, &node.resource_id).await?;
+            for application in c
+                .fields
+                .taxonomy_applications
+                .as_ref()
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let taxonomy = application["taxonomy_id"].as_str().unwrap_or_default();
+                if let (Some(col), Some(tax)) = (map.resource(&node.resource_id), map.resource(taxonomy)) {
+                    pairs.push((col.to_owned(), tax.to_owned()));
+                }
+            }
+        }
+        Ok(pairs)
+    }
+
+    /// Stage 7: attach taxonomy and cluster applications to the target collections, verify
+    /// per-collection counts, complete.
+    async fn finalization(&self, run: &mut Run) -> Result<(), MigrateError> {
+        let target = self.target(run).await?;
+        let map = self.id_map(run).await?;
+        let mut verification = Map::new();
+        let summary: HashMap<String, ferry_store::BatchSummary> = self
+            .store
+            .migration_batch_summary(&run.migration.migration_id)
+            .await?
+            .into_iter()
+            .collect();
+        let mut mismatches = Vec::new();
+        for node in &run.graph.nodes {
+            let Some(target_id) = map.resource(&node.resource_id) else { continue };
+            match node.resource_type {
+                ResourceType::Collection => {
+                    let source = self.store.get_collection(run.source.key, &node.resource_id).await?;
+                    let copied = self.store.get_collection(target.key, target_id).await?;
+                    let s = summary.get(&node.resource_id).cloned().unwrap_or_default();
+                    let ok = s.items == s.items_written + s.items_failed
+                        && copied.document_count >= s.items_written;
+                    if !ok {
+                        mismatches.push(node.resource_id.clone());
+                    }
+                    verification.insert(
+                        node.resource_id.clone(),
+                        json!({"target_id": target_id, "selected": s.items,
+                               "written": s.items_written, "failed": s.items_failed,
+                               "target_count": copied.document_count, "verified": ok}),
+                    );
+                    let taxonomy_applications = source
+                        .fields
+                        .taxonomy_applications
+                        .as_ref()
+                        .map(|a| map.remap_json(a));
+                    let cluster_applications =
+                        source.fields.cluster_applications.as_ref().map(|a| map.remap_json(a));
+                    if taxonomy_applications.is_some() || cluster_applications.is_some() {
+                        self.store
+                            .update_collection(target.key, target_id, |c| {
+                                c.taxonomy_applications = taxonomy_applications.clone();
+                                c.cluster_applications = cluster_applications.clone();
+                            })
+                            .await?;
+                    }
+                }
+                ResourceType::Bucket => {
+                    let copied = self.store.get_bucket(target.key, target_id).await?;
+                    let s = summary.get(&node.resource_id).cloned().unwrap_or_default();
+                    verification.insert(
+                        node.resource_id.clone(),
+                        json!({"target_id": target_id, "selected": s.items,
+                               "written": s.items_written, "failed": s.items_failed,
+                               "target_count": copied.object_count}),
+                    );
+                }
+                _ => {}
+            }
+        }
+        for r in &mut run.progress.resources {
+            r.status = MigrationStatus::Completed;
+            r.progress_percent = 100.0;
+        }
+        if !mismatches.is_empty() {
+            return Err(MigrateError::Plan(format!(
+                "count verification failed for {}",
+                mismatches.join(", ")
+            )));
+        }
+        let totals = self.batch_totals(run).await?;
+        let additional = json!({
+            "target_namespace_id": target.namespace_id,
+            "target_namespace_name": target.namespace_name,
+            "id_map": map.resources,
+            "verification": verification,
+            "items": {"selected": totals.items, "written": totals.items_written,
+                      "failed": totals.items_failed},
+        });
+        let total = run.graph.nodes.len() as u64;
+        let s = &mut run.progress.stages[stage_index(MigrationStage::Finalization)];
+        s.status = MigrationStatus::Completed;
+        s.completed_at = Some(Utc::now());
+        s.items_total = total;
+        s.items_completed = total;
+        s.progress_percent = 100.0;
+        run.progress.overall_status = MigrationStatus::Completed;
+        run.progress.current_stage = None;
+        run.progress.estimated_completion = Some(Utc::now());
+        self.save(run, Some(&additional)).await?;
+        let progress = serde_json::to_value(&run.progress)
+            .map_err(|e| MigrateError::Plan(e.to_string()))?;
+        self.store
+            .set_migration_status(
+                &run.migration.migration_id,
+                &Action::Complete.allowed_from_names(),
+                MigrationStatus::Completed.as_str(),
+                StatusChange {
+                    completed_at: Some(now_micros()),
+                    additional_data: Some(additional),
+                    progress: Some(progress),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// Checks that every resource id a retriever's stages mention was migrated.
+fn check_stage_references(stages: &Value, map: &IdMap, retriever: &str) -> Result<(), MigrateError> {
+    fn walk(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::String(s) => {
+                if ["col_", "ret_", "tax_", "clust_", "bkt_"].iter().any(|p| s.starts_with(p)) {
+                    found.push(s.clone());
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+            Value::Object(m) => m.values().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(stages, &mut found);
+    let missing: Vec<String> = found
+        .into_iter()
+        .filter(|id| map.resource(id).is_none())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(MigrateError::Plan(format!(
+            "retriever {retriever} references resources that are not migrated: {}",
+            missing.join(", ")
+        )))
+    }
+}
+
+/// What every batch of one migration needs.
+struct BatchContext {
+    source: ferry_store::NamespaceKey,
+    target: ferry_store::NamespaceKey,
+    map: Arc<IdMap>,
+    strip_taxonomy: bool,
+    strip_clusters: bool,
+}
+
+impl BatchContext {
+    /// A source document as the target holds it: ids and lineage remapped, enrichment fields
+    /// kept (re-keyed to the target taxonomy, matches remapped) or dropped per the options.
+    fn transform_document(&self, mut d: DocumentRecord, collection_id: &str) -> DocumentRecord {
+        let map = &self.map;
+        d.document_id = map.item(&d.document_id);
+        d.collection_id = collection_id.to_owned();
+        let l = &mut d.lineage;
+        l.source_object_id = l.source_object_id.as_ref().map(|id| map.item(id));
+        l.root_object_id = l.root_object_id.as_ref().map(|id| map.item(id));
+        l.source_document_id = l.source_document_id.as_ref().map(|id| map.item(id));
+        l.root_bucket_id = l
+            .root_bucket_id
+            .as_ref()
+            .map(|id| map.resource(id).unwrap_or(id).to_owned());
+        if self.strip_clusters {
+            d.fields.remove("cluster_id");
+        }
+        let taxonomy_keys: Vec<String> = d
+            .fields
+            .keys()
+            .filter(|k| k.starts_with("_taxonomy_"))
+            .cloned()
+            .collect();
+        for key in taxonomy_keys {
+            let Some(mut value) = d.fields.remove(&key) else { continue };
+            if self.strip_taxonomy {
+                continue;
+            }
+            let source_taxonomy = key.trim_start_matches("_taxonomy_");
+            let Some(target_taxonomy) = map.resource(source_taxonomy) else { continue };
+            value["taxonomy_id"] = Value::from(target_taxonomy);
+            if let Some(matches) = value.get_mut("matches").and_then(Value::as_array_mut) {
+                for m in matches {
+                    if let Some(id) = m["document_id"].as_str().map(|id| map.item(id)) {
+                        m["document_id"] = Value::from(id);
+                    }
+                    if let Some(c) = m["collection_id"].as_str().and_then(|c| map.resource(c)) {
+                        m["collection_id"] = Value::from(c);
+                    }
+                }
+            }
+            d.fields.insert(format!("_taxonomy_{target_taxonomy}"), value);
+        }
+        d
+    }
+}
