@@ -14,6 +14,7 @@ pub mod extractor;
 pub mod filter;
 pub mod filter_match;
 pub mod health;
+pub mod migration;
 pub mod namespace;
 pub mod object;
 pub mod paging;
