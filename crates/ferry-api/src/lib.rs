@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::retrievers::router())
         .merge(routes::interactions::router())
         .merge(routes::taxonomies::router())
+        .merge(routes::migrations::router())
         .route("/openapi.json", get(openapi::serve))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -4,8 +4,8 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    buckets, clusters, collections, documents, extractors, health, interactions, namespaces,
-    objects, retrievers, tasks, taxonomies,
+    buckets, clusters, collections, documents, extractors, health, interactions, migrations,
+    namespaces, objects, retrievers, tasks, taxonomies,
 };
 
 #[derive(OpenApi)]
@@ -85,6 +85,13 @@ use crate::routes::{
         taxonomies::list_taxonomies,
         taxonomies::list_taxonomies_get,
         taxonomies::apply_taxonomy,
+        migrations::create_migration,
+        migrations::validate_migration,
+        migrations::list_migrations,
+        migrations::get_migration,
+        migrations::start_migration,
+        migrations::cancel_migration,
+        migrations::delete_migration,
     ),
     modifiers(&BearerAuth),
     security(("BearerAuth" = []))

@@ -25,9 +25,9 @@ use ferry_store::blobs::BlobStore;
 use ferry_store::clusters::ExecutionListQuery;
 use ferry_store::tasks::{STATUS_COMPLETED, STATUS_FAILED};
 use ferry_store::{
-    BatchDone, BatchSummary, BucketFields, ClusterFields, CollectionFields, DocumentRecord, LeaseRenewal,
-    MigrationBatch, MigrationRecord, Namespace, NewBatch, NewNamespace, RetrieverFields,
-    StatusChange, Store, StoreError, Task, TaxonomyFields,
+    BatchDone, BatchSummary, BucketFields, ClusterFields, CollectionFields, DocumentRecord,
+    LeaseRenewal, MigrationBatch, MigrationRecord, Namespace, NewBatch, NewNamespace,
+    RetrieverFields, StatusChange, Store, StoreError, Task, TaxonomyFields,
 };
 use ferry_wire::migration::{
     DependencyGraph, MigrationConfig, MigrationProgress, MigrationStage, MigrationStatus,
@@ -133,7 +133,11 @@ impl Engine {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let lease = self.config.lease.as_micros() as i64;
         while !*shutdown.borrow() {
-            match self.store.claim_task(&[MIGRATION_TASK], &self.worker_id, lease).await {
+            match self
+                .store
+                .claim_task(&[MIGRATION_TASK], &self.worker_id, lease)
+                .await
+            {
                 Ok(Some(task)) => {
                     let task_id = task.task_id.clone();
                     tracing::info!(task_id, "running migration");
@@ -282,7 +286,10 @@ impl Engine {
 
     /// Stops the run when the migration left `in_progress` (cancelled, typically).
     async fn ensure_running(&self, run: &Run) -> Result<(), MigrateError> {
-        let current = self.store.load_migration(&run.migration.migration_id).await?;
+        let current = self
+            .store
+            .load_migration(&run.migration.migration_id)
+            .await?;
         if current.status != MigrationStatus::InProgress.as_str() {
             return Err(MigrateError::Stopped(current.status));
         }
@@ -298,8 +305,10 @@ impl Engine {
             .map(|(s, w)| w * s.progress_percent / 100.0)
             .sum();
         // Monotonic: a resumed run never reports less than it did.
-        run.progress.overall_progress_percent =
-            run.progress.overall_progress_percent.max(weighted.min(100.0));
+        run.progress.overall_progress_percent = run
+            .progress
+            .overall_progress_percent
+            .max(weighted.min(100.0));
         let value = serde_json::to_value(&run.progress)
             .map_err(|e| MigrateError::Plan(format!("progress: {e}")))?;
         self.store
@@ -369,9 +378,11 @@ impl Engine {
     /// Stage 1: the target namespace, then every selected resource in execution order.
     async fn namespace_setup(&self, run: &mut Run) -> Result<(), MigrateError> {
         let org = run.migration.org_id.clone();
-        let target_id = run.config.target_namespace_id.clone().unwrap_or_else(|| {
-            derived(&run.migration.migration_id, &run.source.namespace_id)
-        });
+        let target_id = run
+            .config
+            .target_namespace_id
+            .clone()
+            .unwrap_or_else(|| derived(&run.migration.migration_id, &run.source.namespace_id));
         let target = match self.store.get_namespace(&org, &target_id).await {
             Ok(ns) => ns,
             Err(StoreError::NotFound { .. }) => {
@@ -448,10 +459,18 @@ impl Engine {
     fn preserved(&self, run: &Run, resource_type: ResourceType) -> bool {
         run.config.preserve_resource_ids
             || match resource_type {
-                ResourceType::Taxonomy => run.config.taxonomy_options_or_default().preserve_taxonomy_ids,
-                ResourceType::Cluster => run.config.cluster_options_or_default().preserve_cluster_ids,
+                ResourceType::Taxonomy => {
+                    run.config
+                        .taxonomy_options_or_default()
+                        .preserve_taxonomy_ids
+                }
+                ResourceType::Cluster => {
+                    run.config.cluster_options_or_default().preserve_cluster_ids
+                }
                 ResourceType::Retriever => {
-                    run.config.retriever_options_or_default().preserve_retriever_ids
+                    run.config
+                        .retriever_options_or_default()
+                        .preserve_retriever_ids
                 }
                 _ => false,
             }
@@ -499,7 +518,8 @@ impl Engine {
             ResourceType::Collection => {
                 let c = self.store.get_collection(src, source_id).await?;
                 for dep in crate::plan::source_ids(&c.fields.source) {
-                    map.resource(&dep).ok_or_else(|| missing("collection", source_id))?;
+                    map.resource(&dep)
+                        .ok_or_else(|| missing("collection", source_id))?;
                 }
                 let fields = CollectionFields {
                     source: map.remap_json(&c.fields.source),
@@ -525,7 +545,11 @@ impl Engine {
                             .ok_or_else(|| missing("retriever", source_id))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                if run.config.retriever_options_or_default().validate_references {
+                if run
+                    .config
+                    .retriever_options_or_default()
+                    .validate_references
+                {
                     check_stage_references(&r.fields.stages, map, source_id)?;
                 }
                 let fields = RetrieverFields {
@@ -571,23 +595,12 @@ impl Engine {
                             .ok_or_else(|| missing("cluster", source_id))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                let ClusterFields {
-                    cluster_name,
-                    description,
-                    definition,
-                    metadata,
-                    ..
-                } = c.fields;
+                let fields = ClusterFields {
+                    input_collections: inputs,
+                    ..c.fields
+                };
                 self.store
-                    .create_cluster(
-                        ns,
-                        Some(target_id.clone()),
-                        Some(cluster_name),
-                        description,
-                        inputs,
-                        definition,
-                        metadata,
-                    )
+                    .create_cluster(ns, Some(target_id.clone()), fields)
                     .await
                     .map(|_| ())
             }
@@ -643,7 +656,9 @@ impl Engine {
                             .await?
                     }
                 };
-                let Some(last) = keys.last().cloned() else { break };
+                let Some(last) = keys.last().cloned() else {
+                    break;
+                };
                 items += keys.len() as i64;
                 batches.push(NewBatch {
                     resource_type: kind.to_owned(),
@@ -678,7 +693,10 @@ impl Engine {
             source: run.source.key,
             target: target.key,
             map,
-            strip_taxonomy: !run.config.taxonomy_options_or_default().preserve_enrichment_fields,
+            strip_taxonomy: !run
+                .config
+                .taxonomy_options_or_default()
+                .preserve_enrichment_fields,
             strip_clusters: !run.config.cluster_options_or_default().preserve_assignments,
         });
         let mut in_flight: JoinSet<Result<(), MigrateError>> = JoinSet::new();
@@ -698,12 +716,15 @@ impl Engine {
                         let engine = self.clone();
                         let context = context.clone();
                         let retry = options.retry_failed;
-                        in_flight.spawn(async move { engine.process(batch, &context, retry).await });
+                        in_flight
+                            .spawn(async move { engine.process(batch, &context, retry).await });
                     }
                     None => exhausted = true,
                 }
             }
-            let Some(joined) = in_flight.join_next().await else { break };
+            let Some(joined) = in_flight.join_next().await else {
+                break;
+            };
             joined.map_err(|e| MigrateError::Plan(format!("batch worker: {e}")))??;
             self.update_processing_progress(run).await?;
             self.renew(&run.task).await?;
@@ -810,7 +831,9 @@ impl Engine {
         let written = self.copy_batch(&batch, context).await;
         match written {
             Ok(()) => Ok(()),
-            Err(MigrateError::Store(StoreError::Conflict { code: "lease_lost", .. })) => Ok(()),
+            Err(MigrateError::Store(StoreError::Conflict {
+                code: "lease_lost", ..
+            })) => Ok(()),
             Err(e) => {
                 let again = retry && batch.attempts < MAX_BATCH_ATTEMPTS;
                 tracing::warn!(batch = batch.batch_no, attempts = batch.attempts, error = %e,
@@ -833,7 +856,11 @@ impl Engine {
         }
     }
 
-    async fn copy_batch(&self, batch: &MigrationBatch, cx: &BatchContext) -> Result<(), MigrateError> {
+    async fn copy_batch(
+        &self,
+        batch: &MigrationBatch,
+        cx: &BatchContext,
+    ) -> Result<(), MigrateError> {
         let n = self
             .batches_done
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
@@ -980,7 +1007,12 @@ impl Engine {
                 })
                 .map_err(|e| MigrateError::Plan(e.to_string()))?;
                 self.store
-                    .create_task(&run.migration.org_id, Some(target.key), TAXONOMY_TASK, &inputs)
+                    .create_task(
+                        &run.migration.org_id,
+                        Some(target.key),
+                        TAXONOMY_TASK,
+                        &inputs,
+                    )
                     .await?;
                 queued += 1;
             }
@@ -991,10 +1023,22 @@ impl Engine {
 
     /// `(target collection, target taxonomy)` for every taxonomy application of a migrated
     /// collection whose taxonomy was migrated too.
-    async fn applications(&self, run: &Run, map: &IdMap) -> Result<Vec<(String, String)>, MigrateError> {
+    async fn applications(
+        &self,
+        run: &Run,
+        map: &IdMap,
+    ) -> Result<Vec<(String, String)>, MigrateError> {
         let mut pairs = Vec::new();
-        for node in run.graph.nodes.iter().filter(|n| n.resource_type == ResourceType::Collection) {
-            let c = self.store.get_collection(run.source.key, &node.resource_id).await?;
+        for node in run
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| n.resource_type == ResourceType::Collection)
+        {
+            let c = self
+                .store
+                .get_collection(run.source.key, &node.resource_id)
+                .await?;
             for application in c
                 .fields
                 .taxonomy_applications
@@ -1004,7 +1048,9 @@ impl Engine {
                 .flatten()
             {
                 let taxonomy = application["taxonomy_id"].as_str().unwrap_or_default();
-                if let (Some(col), Some(tax)) = (map.resource(&node.resource_id), map.resource(taxonomy)) {
+                if let (Some(col), Some(tax)) =
+                    (map.resource(&node.resource_id), map.resource(taxonomy))
+                {
                     pairs.push((col.to_owned(), tax.to_owned()));
                 }
             }
@@ -1026,10 +1072,15 @@ impl Engine {
             .collect();
         let mut mismatches = Vec::new();
         for node in &run.graph.nodes {
-            let Some(target_id) = map.resource(&node.resource_id) else { continue };
+            let Some(target_id) = map.resource(&node.resource_id) else {
+                continue;
+            };
             match node.resource_type {
                 ResourceType::Collection => {
-                    let source = self.store.get_collection(run.source.key, &node.resource_id).await?;
+                    let source = self
+                        .store
+                        .get_collection(run.source.key, &node.resource_id)
+                        .await?;
                     let copied = self.store.get_collection(target.key, target_id).await?;
                     let s = summary.get(&node.resource_id).cloned().unwrap_or_default();
                     let ok = s.items == s.items_written + s.items_failed
@@ -1048,8 +1099,11 @@ impl Engine {
                         .taxonomy_applications
                         .as_ref()
                         .map(|a| map.remap_json(a));
-                    let cluster_applications =
-                        source.fields.cluster_applications.as_ref().map(|a| map.remap_json(a));
+                    let cluster_applications = source
+                        .fields
+                        .cluster_applications
+                        .as_ref()
+                        .map(|a| map.remap_json(a));
                     if taxonomy_applications.is_some() || cluster_applications.is_some() {
                         self.store
                             .update_collection(target.key, target_id, |c| {
@@ -1102,8 +1156,8 @@ impl Engine {
         run.progress.current_stage = None;
         run.progress.estimated_completion = Some(Utc::now());
         self.save(run, Some(&additional)).await?;
-        let progress = serde_json::to_value(&run.progress)
-            .map_err(|e| MigrateError::Plan(e.to_string()))?;
+        let progress =
+            serde_json::to_value(&run.progress).map_err(|e| MigrateError::Plan(e.to_string()))?;
         self.store
             .set_migration_status(
                 &run.migration.migration_id,
@@ -1121,14 +1175,19 @@ impl Engine {
     }
 }
 
+/// Prefixes of the resource ids a retriever stage may mention.
+const RESOURCE_PREFIXES: [&str; 5] = ["col_", "ret_", "tax_", "clust_", "bkt_"];
+
 /// Checks that every resource id a retriever's stages mention was migrated.
-fn check_stage_references(stages: &Value, map: &IdMap, retriever: &str) -> Result<(), MigrateError> {
+fn check_stage_references(
+    stages: &Value,
+    map: &IdMap,
+    retriever: &str,
+) -> Result<(), MigrateError> {
     fn walk(value: &Value, found: &mut Vec<String>) {
         match value {
-            Value::String(s) => {
-                if ["col_", "ret_", "tax_", "clust_", "bkt_"].iter().any(|p| s.starts_with(p)) {
-                    found.push(s.clone());
-                }
+            Value::String(s) if RESOURCE_PREFIXES.iter().any(|p| s.starts_with(p)) => {
+                found.push(s.clone())
             }
             Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
             Value::Object(m) => m.values().for_each(|v| walk(v, found)),
@@ -1185,12 +1244,16 @@ impl BatchContext {
             .cloned()
             .collect();
         for key in taxonomy_keys {
-            let Some(mut value) = d.fields.remove(&key) else { continue };
+            let Some(mut value) = d.fields.remove(&key) else {
+                continue;
+            };
             if self.strip_taxonomy {
                 continue;
             }
             let source_taxonomy = key.trim_start_matches("_taxonomy_");
-            let Some(target_taxonomy) = map.resource(source_taxonomy) else { continue };
+            let Some(target_taxonomy) = map.resource(source_taxonomy) else {
+                continue;
+            };
             value["taxonomy_id"] = Value::from(target_taxonomy);
             if let Some(matches) = value.get_mut("matches").and_then(Value::as_array_mut) {
                 for m in matches {
@@ -1202,7 +1265,8 @@ impl BatchContext {
                     }
                 }
             }
-            d.fields.insert(format!("_taxonomy_{target_taxonomy}"), value);
+            d.fields
+                .insert(format!("_taxonomy_{target_taxonomy}"), value);
         }
         d
     }

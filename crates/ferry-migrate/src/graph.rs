@@ -111,7 +111,9 @@ pub fn plan(all: &[Node], selection: &Selection) -> Result<Graph, Vec<GraphError
                 }
                 for dep in &by_id[id].dependencies {
                     let known = by_id.contains_key(dep.as_str());
-                    if known && (selection.auto_include_dependencies || explicit.contains(dep.as_str())) {
+                    if known
+                        && (selection.auto_include_dependencies || explicit.contains(dep.as_str()))
+                    {
                         stack.push(by_id[dep.as_str()].id.as_str());
                     } else if !explicit.contains(dep.as_str()) {
                         errors.push(GraphError::MissingDependency {
@@ -244,7 +246,13 @@ mod tests {
         let graph = plan(&namespace(), &Selection::default()).unwrap();
         let tier = |id: &str| graph.get(id).unwrap().tier;
         assert_eq!(
-            [tier("bkt_a"), tier("col_a"), tier("col_b"), tier("ret_a"), tier("tax_a")],
+            [
+                tier("bkt_a"),
+                tier("col_a"),
+                tier("col_b"),
+                tier("ret_a"),
+                tier("tax_a")
+            ],
             [0, 1, 2, 3, 4]
         );
         assert_eq!(tier("clust_a"), 3);
@@ -298,7 +306,11 @@ mod tests {
         let errors = plan(&nodes, &Selection::default()).unwrap_err();
         assert_eq!(
             errors,
-            vec![GraphError::Cycle(vec!["col_a".into(), "col_b".into(), "col_a".into()])]
+            vec![GraphError::Cycle(vec![
+                "col_a".into(),
+                "col_b".into(),
+                "col_a".into()
+            ])]
         );
     }
 }

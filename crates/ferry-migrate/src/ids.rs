@@ -75,9 +75,14 @@ mod tests {
         let map = IdMap {
             migration_id: "m".into(),
             preserve_items: false,
-            resources: [("col_a".to_owned(), "col_b".to_owned())].into_iter().collect(),
+            resources: [("col_a".to_owned(), "col_b".to_owned())]
+                .into_iter()
+                .collect(),
         };
         let remapped = map.remap_json(&serde_json::json!({"ids": ["col_a", "col_z"], "n": 1}));
-        assert_eq!(remapped, serde_json::json!({"ids": ["col_b", "col_z"], "n": 1}));
+        assert_eq!(
+            remapped,
+            serde_json::json!({"ids": ["col_b", "col_z"], "n": 1})
+        );
     }
 }

@@ -2,4 +2,9 @@
 //! ([`graph`]), the lifecycle state machine ([`lifecycle`]), and the engine that runs a started
 //! migration's stages as a leased, resumable task.
 
+pub mod engine;
 pub mod graph;
+pub mod ids;
+pub mod lifecycle;
+pub mod plan;
+pub mod service;

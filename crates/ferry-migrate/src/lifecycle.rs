@@ -107,8 +107,9 @@ impl Action {
 mod tests {
     use super::*;
 
-    const ALL: [MigrationStatus; 7] =
-        [Draft, Validating, Pending, InProgress, Completed, Failed, Cancelled];
+    const ALL: [MigrationStatus; 7] = [
+        Draft, Validating, Pending, InProgress, Completed, Failed, Cancelled,
+    ];
 
     #[test]
     fn every_pair_is_allowed_or_refused_with_a_code() {
@@ -146,7 +147,10 @@ mod tests {
             Action::Cancel.check(Cancelled).unwrap_err().code,
             "migration_already_cancelled"
         );
-        assert_eq!(Action::Delete.check(InProgress).unwrap_err().code, "migration_running");
+        assert_eq!(
+            Action::Delete.check(InProgress).unwrap_err().code,
+            "migration_running"
+        );
         assert_eq!(Action::Start.check(Failed), Ok(Some(Pending)));
     }
 }

@@ -58,7 +58,11 @@ pub fn source_ids(source: &Value) -> Vec<String> {
         source
             .get(key)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mut ids = list("bucket_ids");
@@ -70,15 +74,23 @@ pub fn source_ids(source: &Value) -> Vec<String> {
 }
 
 /// Every resource of the namespace as a graph node, with the counts of items to move.
-pub async fn source_nodes(store: &Store, ns: NamespaceKey) -> StoreResult<(Vec<Node>, BTreeMap<String, i64>)> {
+pub async fn source_nodes(
+    store: &Store,
+    ns: NamespaceKey,
+) -> StoreResult<(Vec<Node>, BTreeMap<String, i64>)> {
     let mut nodes = Vec::new();
     let mut items = BTreeMap::new();
     let (buckets, _) = store
         .list_buckets(
             ns,
             &ferry_store::BucketListQuery {
+                bucket_id: None,
+                bucket_name: None,
+                search: None,
+                case_sensitive: false,
+                sort: None,
                 limit: MAX_RESOURCES,
-                ..Default::default()
+                offset: 0,
             },
         )
         .await?;
@@ -174,10 +186,22 @@ fn selection(config: &MigrationConfig) -> (Selection, Vec<(ResourceKind, String,
     let filters = config.filters_or_default();
     let mut located = Vec::new();
     for (field, kind, ids) in [
-        ("collection_ids", ResourceKind::Collection, &filters.collection_ids),
-        ("taxonomy_ids", ResourceKind::Taxonomy, &filters.taxonomy_ids),
+        (
+            "collection_ids",
+            ResourceKind::Collection,
+            &filters.collection_ids,
+        ),
+        (
+            "taxonomy_ids",
+            ResourceKind::Taxonomy,
+            &filters.taxonomy_ids,
+        ),
         ("cluster_ids", ResourceKind::Cluster, &filters.cluster_ids),
-        ("retriever_ids", ResourceKind::Retriever, &filters.retriever_ids),
+        (
+            "retriever_ids",
+            ResourceKind::Retriever,
+            &filters.retriever_ids,
+        ),
     ] {
         for (i, id) in ids.iter().flatten().enumerate() {
             located.push((

@@ -3,7 +3,7 @@
 //! set on the status) and returns what the API reports; the HTTP layer only maps errors.
 
 use chrono::Utc;
-use ferry_store::{MigrationListQuery, MigrationRecord, Store, StoreError, StatusChange};
+use ferry_store::{MigrationListQuery, MigrationRecord, StatusChange, Store, StoreError};
 use ferry_wire::migration::{
     DependencyGraph, GetMigrationResponse, MigrationConfig, MigrationProgress, MigrationStatus,
     ValidationResult,
@@ -52,7 +52,11 @@ pub fn with_defaults(mut config: MigrationConfig) -> MigrationConfig {
     config
 }
 
-pub async fn validate(store: &Store, org: &str, config: &MigrationConfig) -> Result<Planned, ServiceError> {
+pub async fn validate(
+    store: &Store,
+    org: &str,
+    config: &MigrationConfig,
+) -> Result<Planned, ServiceError> {
     Ok(plan::validate(store, org, config).await?)
 }
 
@@ -88,7 +92,10 @@ pub async fn create(
     if planned.source.is_none() {
         return Err(ServiceError::SourceNotFound {
             id: config.source_namespace_id.clone(),
-            message: format!("Source namespace '{}' not found", config.source_namespace_id),
+            message: format!(
+                "Source namespace '{}' not found",
+                config.source_namespace_id
+            ),
         });
     }
     refuse_invalid(&planned, "create")?;
@@ -150,8 +157,7 @@ pub async fn start(
         refuse_invalid(&planned, "start")?;
         if !planned.result.warnings.is_empty() && !force {
             return Err(ServiceError::Invalid {
-                message: "The configuration has warnings; start with force=true to proceed"
-                    .into(),
+                message: "The configuration has warnings; start with force=true to proceed".into(),
                 result: Box::new(planned.result),
             });
         }

@@ -124,7 +124,10 @@ impl BlobStore {
     /// this process), replacing any artifact at `to`.
     pub async fn copy_artifact(&self, from: &str, to: &str) -> StoreResult<()> {
         self.inner
-            .copy(&self.prefixed(from.to_owned()), &self.prefixed(to.to_owned()))
+            .copy(
+                &self.prefixed(from.to_owned()),
+                &self.prefixed(to.to_owned()),
+            )
             .await
             .map_err(blob_error)
     }

@@ -206,21 +206,16 @@ fn json_list(ids: &[String]) -> String {
 }
 
 impl Store {
-    /// Creates a cluster; a missing name becomes the cluster's id.
+    /// Creates a cluster; `cluster_id` is generated when `None`.
     pub async fn create_cluster(
         &self,
         ns: NamespaceKey,
         cluster_id: Option<String>,
-        name: Option<String>,
-        description: Option<String>,
-        input_collections: Vec<String>,
-        definition: Value,
-        metadata: Option<Value>,
+        fields: ClusterFields,
     ) -> StoreResult<Cluster> {
         // `clust_`, not DESIGN's `clu_`: the SDK's `ClusterExecutionResult` refuses any
         // cluster id not matching `^clust_[a-zA-Z0-9]+$`.
         let cluster_id = cluster_id.unwrap_or_else(|| ids::new_id("clust"));
-        let name = name.unwrap_or_else(|| cluster_id.clone());
         let inserted = sqlx::query(&format!(
             "INSERT INTO clusters (ns_key, cluster_id, cluster_name, description, \
              input_collections, definition, metadata, created_at, updated_at) \
@@ -228,17 +223,17 @@ impl Store {
         ))
         .bind(ns.0)
         .bind(&cluster_id)
-        .bind(&name)
-        .bind(description)
-        .bind(json_list(&input_collections))
-        .bind(definition.to_string())
-        .bind(metadata.as_ref().map(Value::to_string))
+        .bind(&fields.cluster_name)
+        .bind(&fields.description)
+        .bind(json_list(&fields.input_collections))
+        .bind(fields.definition.to_string())
+        .bind(fields.metadata.as_ref().map(Value::to_string))
         .bind(now_micros())
         .fetch_one(&self.pool)
         .await;
         match inserted {
             Ok(row) => cluster_from_row(&row),
-            Err(e) if is_unique_violation(&e) => Err(name_taken(&name)),
+            Err(e) if is_unique_violation(&e) => Err(name_taken(&fields.cluster_name)),
             Err(e) => Err(e.into()),
         }
     }

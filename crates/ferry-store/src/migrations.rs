@@ -250,7 +250,11 @@ impl Store {
     }
 
     /// The organization's migration; another organization's answers `NotFound`.
-    pub async fn get_migration(&self, org: &str, migration_id: &str) -> StoreResult<MigrationRecord> {
+    pub async fn get_migration(
+        &self,
+        org: &str,
+        migration_id: &str,
+    ) -> StoreResult<MigrationRecord> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM migrations WHERE migration_id = $1 AND org_id = $2"
         ))
@@ -556,10 +560,12 @@ impl Store {
         migration_id: &str,
     ) -> StoreResult<Vec<(String, BatchSummary)>> {
         let rows = sqlx::query(
+            // PostgreSQL sums BIGINTs as NUMERIC, which the Any driver cannot read: cast.
             "SELECT resource_id, COUNT(*), \
-             SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), \
-             SUM(item_count), SUM(items_written), SUM(items_failed) \
+             CAST(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(item_count) AS BIGINT), CAST(SUM(items_written) AS BIGINT), \
+             CAST(SUM(items_failed) AS BIGINT) \
              FROM migration_batches WHERE migration_id = $1 GROUP BY resource_id \
              ORDER BY resource_id",
         )

@@ -13,6 +13,7 @@ use ferry_store::{Store, StoreLocation, DEFAULT_ORGANIZATION};
 use std::sync::Arc;
 
 use ferry_extract::{Registry, RemoteEmbeddingConfig};
+use ferry_migrate::engine::{Engine, EngineConfig};
 use ferry_pipeline::{FaultPoint, Pipeline, PipelineConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -125,24 +126,41 @@ pub fn pipeline_config() -> anyhow::Result<PipelineConfig> {
     Ok(config)
 }
 
-/// Runs the pipeline workers until `shutdown` flips; `workers` tasks poll in parallel.
+/// Migration engine settings: the task lease of `FERRY_TASK_LEASE_SECONDS`, and the test-only
+/// `FERRY_MIGRATION_FAULT_INJECT` (`after_commit:N`, `before_commit:N`, `fail_batch:N`,
+/// counted in migration batches of this process).
+pub fn engine_config(pipeline: &PipelineConfig) -> anyhow::Result<EngineConfig> {
+    let mut config = EngineConfig {
+        lease: pipeline.lease,
+        ..EngineConfig::default()
+    };
+    if let Ok(fault) = std::env::var("FERRY_MIGRATION_FAULT_INJECT") {
+        config.fault = Some(fault.parse::<FaultPoint>().map_err(anyhow::Error::msg)?);
+    }
+    Ok(config)
+}
+
+/// Runs `workers` pipeline workers and `workers` migration engines until `shutdown` flips.
 pub fn spawn_workers(
     state: &AppState,
     config: PipelineConfig,
     workers: usize,
     shutdown: watch::Receiver<bool>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    (0..workers)
-        .map(|_| {
-            let pipeline = Pipeline::new(
-                state.store.clone(),
-                state.blobs.clone(),
-                state.registry.clone(),
-                config.clone(),
-            );
-            tokio::spawn(pipeline.run(shutdown.clone()))
-        })
-        .collect()
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let engine = engine_config(&config)?;
+    let mut handles = Vec::with_capacity(2 * workers);
+    for _ in 0..workers {
+        let pipeline = Pipeline::new(
+            state.store.clone(),
+            state.blobs.clone(),
+            state.registry.clone(),
+            config.clone(),
+        );
+        handles.push(tokio::spawn(pipeline.run(shutdown.clone())));
+        let migrations = Engine::new(state.store.clone(), state.blobs.clone(), engine.clone());
+        handles.push(tokio::spawn(migrations.run(shutdown.clone())));
+    }
+    Ok(handles)
 }
 
 /// Serves the API on `listener`, with `workers` pipeline workers beside it, until `shutdown`
@@ -155,7 +173,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let store = state.store.clone();
     let (stop_workers, stopped) = watch::channel(false);
-    let handles = spawn_workers(&state, pipeline_config()?, workers, stopped);
+    let handles = spawn_workers(&state, pipeline_config()?, workers, stopped)?;
     let app = ferry_api::router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -140,7 +140,7 @@ async fn main() -> anyhow::Result<()> {
                 describe(&location)
             );
             let (stop, stopped) = tokio::sync::watch::channel(false);
-            let handles = spawn_workers(&state, pipeline_config()?, args.workers, stopped);
+            let handles = spawn_workers(&state, pipeline_config()?, args.workers, stopped)?;
             shutdown_signal().await;
             let _ = stop.send(true);
             for handle in handles {

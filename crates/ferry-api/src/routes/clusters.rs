@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferry_pipeline::{ClusterPlan, PlanCollection, CLUSTER_TASK};
 use ferry_store::{
-    Cluster, ClusterExecution, ClusterListQuery, ClusterSortKey, ExecutionListQuery, NamespaceKey,
-    StoreError,
+    Cluster, ClusterExecution, ClusterFields, ClusterListQuery, ClusterSortKey, ExecutionListQuery,
+    NamespaceKey, StoreError,
 };
 use ferry_wire::cluster::{
     ClusterExecutionCentroid, ClusterExecutionListStats, ClusterExecutionMetrics,
@@ -320,16 +320,20 @@ async fn create_cluster(
         auto_execute_min_documents: req.auto_execute_min_documents,
         auto_execute_cooldown_seconds: req.auto_execute_cooldown_seconds,
     };
+    let cluster_id = ferry_store::ids::new_id("clust");
     let cluster = state
         .store
         .create_cluster(
             ns,
-            None,
-            req.cluster_name.clone(),
-            req.description.clone(),
-            inputs.into_iter().map(|c| c.collection_id).collect(),
-            to_json(&def)?,
-            req.metadata.clone().map(Value::Object),
+            Some(cluster_id.clone()),
+            ClusterFields {
+                // A cluster without a name is called by its id.
+                cluster_name: req.cluster_name.clone().unwrap_or(cluster_id),
+                description: req.description.clone(),
+                input_collections: inputs.into_iter().map(|c| c.collection_id).collect(),
+                definition: to_json(&def)?,
+                metadata: req.metadata.clone().map(Value::Object),
+            },
         )
         .await?;
     Ok(Json(cluster_metadata(

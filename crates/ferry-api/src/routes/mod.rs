@@ -7,6 +7,7 @@ pub(crate) mod documents;
 pub(crate) mod extractors;
 pub(crate) mod health;
 pub(crate) mod interactions;
+pub(crate) mod migrations;
 pub(crate) mod namespaces;
 pub(crate) mod objects;
 pub(crate) mod retrievers;

@@ -1,0 +1,257 @@
+//! `/v1/namespaces/migrations…` (organization-scoped, no `X-Namespace`): the seven endpoints
+//! of the Namespace Migrations API. Handlers parse and map errors; the rules live in
+//! `ferry_migrate` (`service`, `lifecycle`, `plan`).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ferry_migrate::service::{self, ServiceError};
+use ferry_store::{MigrationListQuery, StoreError};
+use ferry_wire::migration::{
+    CancelMigrationRequest, CancelMigrationResponse, CreateMigrationRequest,
+    CreateMigrationResponse, GetMigrationResponse, ListMigrationsRequest, ListMigrationsResponse,
+    MigrationStatus, StartMigrationRequest, StartMigrationResponse, ValidateMigrationRequest,
+    ValidateMigrationResponse,
+};
+use ferry_wire::{ErrorResponse, HttpValidationError};
+use serde_json::json;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Authenticated, JsonBody};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        // The SDK posts to the collection path with its trailing slash; both spellings work.
+        .route("/v1/namespaces/migrations/", post(create_migration))
+        .route("/v1/namespaces/migrations", post(create_migration))
+        .route(
+            "/v1/namespaces/migrations/validate",
+            post(validate_migration),
+        )
+        .route("/v1/namespaces/migrations/list", post(list_migrations))
+        .route(
+            "/v1/namespaces/migrations/{migration_id}",
+            get(get_migration).delete(delete_migration),
+        )
+        .route(
+            "/v1/namespaces/migrations/{migration_id}/start",
+            post(start_migration),
+        )
+        .route(
+            "/v1/namespaces/migrations/{migration_id}/cancel",
+            post(cancel_migration),
+        )
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Store(StoreError::NotFound { resource, id }) => {
+                ApiError::NotFound { resource, id }
+            }
+            ServiceError::Store(other) => other.into(),
+            ServiceError::SourceNotFound { id, .. } => ApiError::NotFound {
+                resource: "namespace",
+                id,
+            },
+            ServiceError::Invalid { message, result } => ApiError::BadRequest {
+                error_type: "MigrationValidationError",
+                code: "migration_validation_failed",
+                message,
+                details: json!({"validation_result": result}).as_object().cloned(),
+            },
+            ServiceError::State(refusal) => ApiError::BadRequest {
+                error_type: "InvalidStateError",
+                code: refusal.code,
+                message: refusal.message,
+                details: None,
+            },
+            ServiceError::Corrupt(message) => ApiError::Internal(message),
+        }
+    }
+}
+
+fn status_of(record: &ferry_store::MigrationRecord) -> ApiResult<MigrationStatus> {
+    record
+        .status
+        .parse()
+        .map_err(|e: ferry_wire::migration::UnknownVariant| ApiError::Internal(e.to_string()))
+}
+
+/// Create Migration: validated, then `draft` (or started with `start_immediately`).
+#[utoipa::path(post, path = "/v1/namespaces/migrations/", tag = "Namespace Migrations",
+    request_body = CreateMigrationRequest,
+    responses((status = 201, body = CreateMigrationResponse), (status = 400, body = ErrorResponse),
+              (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
+async fn create_migration(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    JsonBody(req): JsonBody<CreateMigrationRequest>,
+) -> ApiResult<(StatusCode, Json<CreateMigrationResponse>)> {
+    let record = service::create(
+        &state.store,
+        &org.internal_id,
+        req.config,
+        req.start_immediately,
+    )
+    .await?;
+    let status = status_of(&record)?;
+    let message = match status {
+        MigrationStatus::Draft => "Migration created; start it to run",
+        _ => "Migration created and started",
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateMigrationResponse {
+            migration_id: record.migration_id.clone(),
+            status,
+            validation_result: record
+                .validation_result
+                .clone()
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+            created_at: ferry_store::time::from_micros(record.created_at),
+            message: message.into(),
+        }),
+    ))
+}
+
+/// Validate Migration: the validation result and plan; `valid: false` for semantic problems.
+#[utoipa::path(post, path = "/v1/namespaces/migrations/validate", tag = "Namespace Migrations",
+    request_body = ValidateMigrationRequest,
+    responses((status = 200, body = ValidateMigrationResponse), (status = 422, body = HttpValidationError)))]
+async fn validate_migration(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    JsonBody(req): JsonBody<ValidateMigrationRequest>,
+) -> ApiResult<Json<ValidateMigrationResponse>> {
+    let config = service::with_defaults(req.config);
+    let planned = service::validate(&state.store, &org.internal_id, &config).await?;
+    let message = if planned.result.valid {
+        "The configuration is valid"
+    } else {
+        "The configuration has errors"
+    };
+    Ok(Json(ValidateMigrationResponse {
+        validation_result: planned.result,
+        dependency_graph: planned.graph,
+        message: message.into(),
+    }))
+}
+
+/// List Migrations, newest first, within the caller's organization.
+#[utoipa::path(post, path = "/v1/namespaces/migrations/list", tag = "Namespace Migrations",
+    request_body = ListMigrationsRequest,
+    responses((status = 200, body = ListMigrationsResponse), (status = 422, body = HttpValidationError)))]
+async fn list_migrations(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    JsonBody(req): JsonBody<ListMigrationsRequest>,
+) -> ApiResult<Json<ListMigrationsResponse>> {
+    let (records, total) = service::list(
+        &state.store,
+        &org.internal_id,
+        &MigrationListQuery {
+            status: req.status.map(|s| s.as_str().to_owned()),
+            migration_type: req.migration_type.map(|t| t.as_str().to_owned()),
+            source_namespace_id: req.source_namespace_id.clone(),
+            limit: req.limit,
+            offset: req.offset,
+        },
+    )
+    .await?;
+    let results = records
+        .into_iter()
+        .map(service::response)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(ListMigrationsResponse {
+        results,
+        total,
+        limit: req.limit,
+        offset: req.offset,
+    }))
+}
+
+/// Get Migration
+#[utoipa::path(get, path = "/v1/namespaces/migrations/{migration_id}", tag = "Namespace Migrations",
+    params(("migration_id" = String, Path)),
+    responses((status = 200, body = GetMigrationResponse), (status = 404, body = ErrorResponse)))]
+async fn get_migration(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    Path(migration_id): Path<String>,
+) -> ApiResult<Json<GetMigrationResponse>> {
+    let record = state
+        .store
+        .get_migration(&org.internal_id, &migration_id)
+        .await?;
+    Ok(Json(service::response(record)?))
+}
+
+/// Start Migration: from `draft`, or `failed` (re-runs only unfinished and failed work).
+#[utoipa::path(post, path = "/v1/namespaces/migrations/{migration_id}/start",
+    tag = "Namespace Migrations", params(("migration_id" = String, Path)),
+    request_body = StartMigrationRequest,
+    responses((status = 200, body = StartMigrationResponse), (status = 400, body = ErrorResponse),
+              (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
+async fn start_migration(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    Path(migration_id): Path<String>,
+    JsonBody(req): JsonBody<StartMigrationRequest>,
+) -> ApiResult<Json<StartMigrationResponse>> {
+    let record = service::start(&state.store, &org.internal_id, &migration_id, req.force).await?;
+    Ok(Json(StartMigrationResponse {
+        status: status_of(&record)?,
+        task_id: record.task_id.clone().unwrap_or_default(),
+        started_at: service::started_or_now(&record),
+        message: "Migration started".into(),
+        migration_id: record.migration_id,
+    }))
+}
+
+/// Cancel Migration: a running one stops within one batch; the partial target stays.
+#[utoipa::path(post, path = "/v1/namespaces/migrations/{migration_id}/cancel",
+    tag = "Namespace Migrations", params(("migration_id" = String, Path)),
+    request_body = CancelMigrationRequest,
+    responses((status = 200, body = CancelMigrationResponse), (status = 400, body = ErrorResponse),
+              (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
+async fn cancel_migration(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    Path(migration_id): Path<String>,
+    JsonBody(req): JsonBody<CancelMigrationRequest>,
+) -> ApiResult<Json<CancelMigrationResponse>> {
+    let record = service::cancel(
+        &state.store,
+        &org.internal_id,
+        &migration_id,
+        req.reason.as_deref(),
+    )
+    .await?;
+    Ok(Json(CancelMigrationResponse {
+        status: status_of(&record)?,
+        cancelled_at: record
+            .completed_at
+            .map(ferry_store::time::from_micros)
+            .unwrap_or_else(chrono::Utc::now),
+        message: "Migration cancelled".into(),
+        migration_id: record.migration_id,
+    }))
+}
+
+/// Delete Migration (not its target namespace).
+#[utoipa::path(delete, path = "/v1/namespaces/migrations/{migration_id}",
+    tag = "Namespace Migrations", params(("migration_id" = String, Path)),
+    responses((status = 204), (status = 400, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+async fn delete_migration(
+    State(state): State<AppState>,
+    Authenticated(org): Authenticated,
+    Path(migration_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    service::delete(&state.store, &org.internal_id, &migration_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
