@@ -1058,11 +1058,116 @@ impl Engine {
         Ok(pairs)
     }
 
-    /// Stage 7: attach taxonomy and cluster applications to the target collections, verify
-    /// per-collection counts, complete.
+    /// Copies migrated retrievers' execution history and interactions, as the retriever
+    /// options ask, with ids remapped (derived from the migration, so a repeat writes nothing
+    /// twice: the store skips ids it already has). Returns how many records were read.
+    async fn copy_retriever_history(
+        &self,
+        run: &Run,
+        target: &Namespace,
+        map: &IdMap,
+    ) -> Result<i64, MigrateError> {
+        let options = run.config.retriever_options_or_default();
+        let mut copied = 0i64;
+        let retrievers = run
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| n.resource_type == ResourceType::Retriever);
+        for node in retrievers {
+            let Some(target_retriever) = map.resource(&node.resource_id) else {
+                continue;
+            };
+            let remap_documents = |value: &Value| -> Value {
+                let mut value = map.remap_json(value);
+                if let Some(docs) = value.get_mut("documents").and_then(Value::as_array_mut) {
+                    for d in docs {
+                        if let Some(id) = d["document_id"].as_str().map(|id| map.item(id)) {
+                            d["document_id"] = Value::from(id);
+                        }
+                    }
+                }
+                value
+            };
+            if options.migrate_execution_history {
+                let mut offset = 0;
+                loop {
+                    let (page, _) = self
+                        .store
+                        .list_retriever_executions(
+                            run.source.key,
+                            &node.resource_id,
+                            &ferry_store::RetrieverExecutionListQuery {
+                                status: None,
+                                descending: false,
+                                limit: 500,
+                                offset,
+                            },
+                        )
+                        .await?;
+                    let n = page.len() as i64;
+                    for mut e in page {
+                        e.execution_id = derived(&run.migration.migration_id, &e.execution_id);
+                        e.retriever_id = target_retriever.to_owned();
+                        e.response = remap_documents(&e.response);
+                        e.response["execution_id"] = Value::from(e.execution_id.clone());
+                        self.store
+                            .record_retriever_execution(target.key, &e)
+                            .await?;
+                        copied += 1;
+                    }
+                    if n < 500 {
+                        break;
+                    }
+                    offset += n;
+                }
+            }
+            if options.migrate_interactions {
+                let mut offset = 0;
+                loop {
+                    let (page, _) = self
+                        .store
+                        .list_interactions(
+                            run.source.key,
+                            &ferry_store::InteractionListQuery {
+                                retriever_id: Some(node.resource_id.clone()),
+                                ascending: true,
+                                limit: 500,
+                                offset,
+                                ..Default::default()
+                            },
+                        )
+                        .await?;
+                    let n = page.len() as i64;
+                    for mut i in page {
+                        let id = |e: &str| derived(&run.migration.migration_id, e);
+                        i.interaction_id = id(&i.interaction_id);
+                        i.retriever_id = Some(target_retriever.to_owned());
+                        i.execution_id = i.execution_id.as_deref().map(id);
+                        i.feature_id = map.item(&i.feature_id);
+                        i.body["retriever_id"] = Value::from(target_retriever);
+                        i.body["execution_id"] =
+                            i.execution_id.clone().map_or(Value::Null, Value::from);
+                        i.body["feature_id"] = Value::from(i.feature_id.clone());
+                        self.store.create_interaction(target.key, &i).await?;
+                        copied += 1;
+                    }
+                    if n < 500 {
+                        break;
+                    }
+                    offset += n;
+                }
+            }
+        }
+        Ok(copied)
+    }
+
+    /// Stage 7: retriever history, taxonomy and cluster applications on the target
+    /// collections, per-collection count verification, completion.
     async fn finalization(&self, run: &mut Run) -> Result<(), MigrateError> {
         let target = self.target(run).await?;
         let map = self.id_map(run).await?;
+        let history_copied = self.copy_retriever_history(run, &target, &map).await?;
         let mut verification = Map::new();
         let summary: HashMap<String, ferry_store::BatchSummary> = self
             .store
@@ -1144,6 +1249,7 @@ impl Engine {
             "verification": verification,
             "items": {"selected": totals.items, "written": totals.items_written,
                       "failed": totals.items_failed},
+            "retriever_history_copied": history_copied,
         });
         let total = run.graph.nodes.len() as u64;
         let s = &mut run.progress.stages[stage_index(MigrationStage::Finalization)];

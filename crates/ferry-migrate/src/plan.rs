@@ -266,6 +266,38 @@ pub async fn validate(store: &Store, org: &str, config: &MigrationConfig) -> Sto
             .at([key("config"), key("migration_type")]),
         ),
     }
+    // Options whose effect is not built yet are refused rather than silently ignored.
+    if config.webhook_url.is_some() {
+        errors.push(
+            ValidationIssue::error(
+                "webhooks_not_supported",
+                "Ferry does not deliver migration webhooks yet; leave webhook_url unset",
+            )
+            .at([key("config"), key("webhook_url")]),
+        );
+    }
+    if config.dry_run {
+        errors.push(
+            ValidationIssue::error(
+                "dry_run_not_supported",
+                "Dry runs are not available yet; use POST /validate for the plan",
+            )
+            .at([key("config"), key("dry_run")]),
+        );
+    }
+    if config.cluster_options_or_default().recompute_clusters {
+        errors.push(
+            ValidationIssue::error(
+                "recompute_clusters_not_supported",
+                "Recomputing clusters in the target is not available yet; copy them instead",
+            )
+            .at([
+                key("config"),
+                key("cluster_options"),
+                key("recompute_clusters"),
+            ]),
+        );
+    }
     if config.feature_extractors.is_some() && config.migration_type != MigrationType::ReExtract {
         errors.push(
             ValidationIssue::error(

@@ -422,6 +422,8 @@ impl Store {
         rows.iter().map(retriever_from_row).collect()
     }
 
+    /// Records an execution; an id already recorded is left as it is (a migration copying
+    /// history again writes nothing twice).
     pub async fn record_retriever_execution(
         &self,
         ns: NamespaceKey,
@@ -429,7 +431,8 @@ impl Store {
     ) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO retriever_executions (ns_key, {EXECUTION_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (ns_key, execution_id) DO NOTHING"
         ))
         .bind(ns.0)
         .bind(&execution.execution_id)
@@ -503,6 +506,7 @@ impl Store {
         Ok((executions, total))
     }
 
+    /// Records an interaction; an id already recorded is left as it is.
     pub async fn create_interaction(
         &self,
         ns: NamespaceKey,
@@ -510,7 +514,8 @@ impl Store {
     ) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO retriever_interactions (ns_key, {INTERACTION_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (ns_key, interaction_id) DO NOTHING"
         ))
         .bind(ns.0)
         .bind(&interaction.interaction_id)

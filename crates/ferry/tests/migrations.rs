@@ -5,7 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::corpus::{documents, scoped, seed, PER_TOPIC, TOPICS};
+use common::corpus::{
+    create_retriever, documents, scoped, search_stage, seed, seed_reference, taxonomy_body,
+    wait_for_task, FEATURE, PER_TOPIC, TOPICS,
+};
 use common::{assert_error, send, Backend, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -168,7 +171,290 @@ async fn illegal_transitions_are_refused_with_a_code(backend: Backend) {
     }
 }
 
+fn in_target(server: &TestServer, method: Method, path: &str) -> reqwest::RequestBuilder {
+    server
+        .request(method, path)
+        .header("X-Namespace", "full_copy")
+}
+
+/// Runs retriever `name` for `query` in namespace `ns`: the ids of the documents it returns,
+/// and `(rounded score, text)` of those that match at all, in a tie-independent order (ties
+/// are broken by document id, which a copy changes).
+async fn search(
+    server: &TestServer,
+    ns: &str,
+    name: &str,
+    query: &str,
+) -> (Vec<String>, Vec<(i64, String)>) {
+    let (status, result) = send(
+        server
+            .request(Method::POST, &format!("/v1/retrievers/{name}/execute"))
+            .header("X-Namespace", ns)
+            .json(&json!({"inputs": {"query": query}, "limit": 10})),
+    )
+    .await;
+    assert_eq!(status, 200, "{result}");
+    let docs = result["documents"].as_array().unwrap();
+    let mut matches: Vec<(i64, String)> = docs
+        .iter()
+        .map(|d| {
+            let score = (d["score"].as_f64().unwrap() * 1e6).round() as i64;
+            (-score, d["text"].as_str().unwrap().to_owned())
+        })
+        .filter(|(score, _)| *score < 0)
+        .collect();
+    matches.sort();
+    (
+        docs.iter()
+            .map(|d| d["document_id"].as_str().unwrap().to_owned())
+            .collect(),
+        matches,
+    )
+}
+
+async fn a_full_namespace_copies_with_retrievers_taxonomies_and_clusters(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    seed(&server).await;
+    seed_reference(&server).await;
+    create_retriever(
+        &server,
+        json!({"retriever_name": "semantic", "collection_identifiers": ["texts"],
+               "stages": [search_stage(10)]}),
+    )
+    .await;
+    let (status, taxonomy) =
+        send(scoped(&server, Method::POST, "/v1/taxonomies").json(&taxonomy_body())).await;
+    assert_eq!(status, 200, "{taxonomy}");
+    let taxonomy_id = taxonomy["taxonomy_id"].as_str().unwrap().to_owned();
+    let (status, applied) = send(
+        scoped(
+            &server,
+            Method::POST,
+            "/v1/collections/texts/apply-taxonomy",
+        )
+        .json(&json!({"taxonomy_id": taxonomy_id})),
+    )
+    .await;
+    assert_eq!(status, 200, "{applied}");
+    wait_for_task(&server, applied["task_id"].as_str().unwrap()).await;
+    let (status, cluster) = send(scoped(&server, Method::POST, "/v1/clusters").json(&json!({
+        "collection_ids": ["texts"], "cluster_name": "topics",
+        "vector_config": {"feature_uris": [FEATURE], "clustering_method": "kmeans",
+                          "kmeans_parameters": {"n_clusters": 3, "random_state": 7}}})))
+    .await;
+    assert_eq!(status, 200, "{cluster}");
+    let cluster_id = cluster["cluster_id"].as_str().unwrap().to_owned();
+    let (status, run) = send(scoped(
+        &server,
+        Method::POST,
+        &format!("/v1/clusters/{cluster_id}/execute"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{run}");
+    let run = wait_for_task(&server, run["task_id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "COMPLETED", "{run}");
+    let query = "goalkeeper penalty striker stadium referee midfield";
+    let (source_ids, source_texts) = search(&server, "data", "semantic", query).await;
+    let (status, executions) = send(
+        scoped(
+            &server,
+            Method::POST,
+            "/v1/retrievers/semantic/executions/list",
+        )
+        .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{executions}");
+    let execution_id = executions["results"][0]["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, interaction) = send(
+        scoped(&server, Method::POST, "/v1/retrievers/interactions").json(&json!({
+            "feature_id": source_ids[0], "interaction_type": ["click"], "position": 0,
+            "execution_id": execution_id})),
+    )
+    .await;
+    assert_eq!(status, 200, "{interaction}");
+
+    let config = json!({"migration_type": "copy", "source_namespace_id": "data",
+        "target_namespace_name": "full_copy", "batch_options": {"batch_size": 5},
+        "retriever_options": {"migrate_interactions": true, "migrate_execution_history": true}});
+    let (status, created) = post(
+        &server,
+        &format!("{MIGRATIONS}/"),
+        json!({"config": config, "start_immediately": true}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["status"], "pending");
+    assert_eq!(
+        created["validation_result"]["estimated_resources"],
+        json!({"bucket": 2, "collection": 2, "retriever": 2, "taxonomy": 1, "cluster": 1})
+    );
+    let id = created["migration_id"].as_str().unwrap();
+    let done = wait_until_settled(&server, id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let order: Vec<&str> = done["dependency_graph"]["execution_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(order.len(), 8);
+    assert!(
+        order[..2].iter().all(|id| id.starts_with("bkt_")),
+        "{order:?}"
+    );
+    assert_eq!(done["progress"]["resources"].as_array().unwrap().len(), 8);
+
+    // Every collection has the same count in the target.
+    for name in ["texts", "label_texts"] {
+        let (status, source) = send(scoped(
+            &server,
+            Method::GET,
+            &format!("/v1/collections/{name}"),
+        ))
+        .await;
+        assert_eq!(status, 200);
+        let (status, target) = send(in_target(
+            &server,
+            Method::GET,
+            &format!("/v1/collections/{name}"),
+        ))
+        .await;
+        assert_eq!(status, 200, "{target}");
+        assert_eq!(source["document_count"], target["document_count"], "{name}");
+        assert_ne!(source["collection_id"], target["collection_id"]);
+    }
+    // The target's retriever returns the target's documents, in the source's order.
+    let (target_ids, target_texts) = search(&server, "full_copy", "semantic", query).await;
+    assert_eq!(target_texts, source_texts);
+    assert!(source_texts.len() >= PER_TOPIC, "{source_texts:?}");
+    let target_docs: Vec<Value> = {
+        let (status, page) = send(
+            in_target(
+                &server,
+                Method::POST,
+                "/v1/collections/texts/documents/list?limit=100",
+            )
+            .json(&json!({})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        page["results"].as_array().unwrap().clone()
+    };
+    let target_doc_ids: Vec<&str> = target_docs
+        .iter()
+        .map(|d| d["document_id"].as_str().unwrap())
+        .collect();
+    assert!(target_ids
+        .iter()
+        .all(|id| target_doc_ids.contains(&id.as_str())));
+    assert!(target_ids.iter().all(|id| !source_ids.contains(id)));
+    // Taxonomy fields and cluster assignments came along, pointing into the target.
+    let (status, label_docs) = send(
+        in_target(
+            &server,
+            Method::POST,
+            "/v1/collections/label_texts/documents/list",
+        )
+        .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let label_ids: Vec<&str> = label_docs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["document_id"].as_str().unwrap())
+        .collect();
+    let field = format!("_taxonomy_{taxonomy_id}");
+    for doc in &target_docs {
+        assert_eq!(doc["topic_label"], doc["topic"], "{doc}");
+        let matched = doc[&field]["matches"][0]["document_id"].as_str().unwrap();
+        assert!(label_ids.contains(&matched), "{doc}");
+        assert!(
+            doc["cluster_id"].as_str().unwrap().starts_with("cl_"),
+            "{doc}"
+        );
+    }
+    let (status, copied_cluster) = send(in_target(
+        &server,
+        Method::GET,
+        &format!("/v1/clusters/{cluster_id}"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{copied_cluster}");
+    assert_eq!(copied_cluster["num_clusters"], 3, "{copied_cluster}");
+    let (status, latest) = send(in_target(
+        &server,
+        Method::GET,
+        &format!("/v1/clusters/{cluster_id}/executions"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{latest}");
+    assert_eq!(latest["num_points"], 18, "{latest}");
+    // The artifact was copied to the target cluster's own key, and reads back.
+    let org = done["internal_id"].as_str().unwrap();
+    let mut keys = Vec::new();
+    for ns in ["data", "full_copy"] {
+        let namespace = server.store.get_namespace(org, ns).await.unwrap();
+        let (runs, _) = server
+            .store
+            .list_cluster_executions(
+                namespace.key,
+                &cluster_id,
+                &ferry_store::clusters::ExecutionListQuery {
+                    status: None,
+                    search: None,
+                    descending: true,
+                    limit: 10,
+                    offset: 0,
+                },
+            )
+            .await
+            .unwrap();
+        keys.push(runs[0].artifact_key.clone().unwrap());
+    }
+    assert_ne!(keys[0], keys[1]);
+    let bytes = server
+        .db
+        .storage
+        .blobs()
+        .unwrap()
+        .get_artifact(&keys[1])
+        .await
+        .unwrap();
+    assert!(bytes.starts_with(b"PAR1"), "a Parquet file");
+    // History came along, remapped.
+    let (status, target_executions) = send(
+        in_target(
+            &server,
+            Method::POST,
+            "/v1/retrievers/semantic/executions/list",
+        )
+        .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{target_executions}");
+    assert_eq!(
+        target_executions["pagination"]["total"], 2,
+        "the copied one and the search above"
+    );
+    let (status, interactions) =
+        send(in_target(&server, Method::POST, "/v1/retrievers/interactions/list").json(&json!({})))
+            .await;
+    assert_eq!(status, 200, "{interactions}");
+    let copied = &interactions["results"][0];
+    assert!(
+        target_doc_ids.contains(&copied["feature_id"].as_str().unwrap()),
+        "{copied}"
+    );
+}
+
 store_tests!(
+    a_full_namespace_copies_with_retrievers_taxonomies_and_clusters,
     copy_reproduces_the_namespace,
     illegal_transitions_are_refused_with_a_code,
 );

@@ -5,25 +5,13 @@
 
 mod common;
 
-use common::corpus::{documents, scoped, seed, wait_for_task, PER_TOPIC, TOPICS};
+use common::corpus::{
+    create_retriever, documents, scoped, search_stage, seed, seed_reference, taxonomy_body,
+    wait_for_task, PER_TOPIC, TOPICS,
+};
 use common::{assert_error, assert_invalid, send, Backend, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-const FEATURE: &str = "mixpeek://text_extractor@v1/text_embedding";
-
-fn search_stage(top_k: i64) -> Value {
-    json!({"stage_name": "search", "config": {"stage_id": "feature_search", "parameters": {
-        "searches": [{"feature_uri": FEATURE, "query": {"input_mode": "text",
-                      "value": "{{INPUT.query}}"}, "top_k": top_k}]}}})
-}
-
-async fn create_retriever(server: &TestServer, body: Value) -> Value {
-    let (status, retriever) =
-        send(scoped(server, Method::POST, "/v1/retrievers").json(&body)).await;
-    assert_eq!(status, 200, "{retriever}");
-    retriever
-}
 
 async fn execute(server: &TestServer, retriever: &str, body: Value) -> Value {
     let (status, result) = send(
@@ -268,61 +256,6 @@ async fn filter_sort_and_limit_stages_shape_the_results(backend: Backend) {
     assert_eq!(status, 200);
     let (status, body) = send(scoped(&server, Method::GET, "/v1/retrievers/scan")).await;
     assert_error(status, &body, 404, "NotFoundError", "retriever_not_found");
-}
-
-/// Bucket `labels` with one short text per topic, carrying its `label`, in collection
-/// `label_texts`; retriever `labeler` searches it with the document's text.
-async fn seed_reference(server: &TestServer) {
-    let (status, body) = send(scoped(server, Method::POST, "/v1/buckets").json(&json!({
-        "bucket_name": "labels",
-        "bucket_schema": {"properties": {"label": {"type": "string"}, "content": {"type": "text"}}}
-    })))
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let objects: Vec<Value> = TOPICS
-        .iter()
-        .map(|(topic, words)| {
-            json!({"label": topic, "blobs": [
-                {"property": "content", "type": "text", "data": words[2..8].join(" ")}]})
-        })
-        .collect();
-    let (status, body) = send(
-        scoped(server, Method::POST, "/v1/buckets/labels/objects/batch")
-            .json(&json!({"objects": objects})),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = send(scoped(server, Method::POST, "/v1/collections").json(&json!({
-        "collection_name": "label_texts",
-        "source": {"type": "bucket", "bucket_ids": ["labels"]},
-        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-            "input_mappings": {"text": "content"}, "field_passthrough": [{"source_path": "label"}]}
-    })))
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, trigger) = send(scoped(
-        server,
-        Method::POST,
-        "/v1/collections/label_texts/trigger",
-    ))
-    .await;
-    assert_eq!(status, 202, "{trigger}");
-    let task = wait_for_task(server, trigger["task_id"].as_str().unwrap()).await;
-    assert_eq!(task["status"], "COMPLETED", "{task}");
-    create_retriever(
-        server,
-        json!({"retriever_name": "labeler", "collection_identifiers": ["label_texts"],
-               "stages": [search_stage(3)]}),
-    )
-    .await;
-}
-
-fn taxonomy_body() -> Value {
-    json!({"taxonomy_name": "topics", "config": {
-        "taxonomy_type": "flat", "retriever_id": "labeler",
-        "input_mappings": [{"input_key": "query", "source_type": "payload", "path": "text"}],
-        "source_collection": {"collection_id": "label_texts",
-            "enrichment_fields": [{"field_path": "label", "target_field": "topic_label"}]}}})
 }
 
 /// Every document of `texts` carries its own topic as `topic_label`, and one match.

@@ -131,3 +131,74 @@ pub async fn documents(server: &TestServer, collection: &str) -> Vec<Value> {
     assert_eq!(status, 200, "{page}");
     page["results"].as_array().unwrap().clone()
 }
+
+/// The feature the corpus's text collections carry.
+pub const FEATURE: &str = "mixpeek://text_extractor@v1/text_embedding";
+
+pub fn search_stage(top_k: i64) -> Value {
+    json!({"stage_name": "search", "config": {"stage_id": "feature_search", "parameters": {
+        "searches": [{"feature_uri": FEATURE, "query": {"input_mode": "text",
+                      "value": "{{INPUT.query}}"}, "top_k": top_k}]}}})
+}
+
+pub async fn create_retriever(server: &TestServer, body: Value) -> Value {
+    let (status, retriever) =
+        send(scoped(server, Method::POST, "/v1/retrievers").json(&body)).await;
+    assert_eq!(status, 200, "{retriever}");
+    retriever
+}
+
+/// Bucket `labels` with one short text per topic, carrying its `label`, in collection
+/// `label_texts`; retriever `labeler` searches it with the document's text.
+pub async fn seed_reference(server: &TestServer) {
+    let (status, body) = send(scoped(server, Method::POST, "/v1/buckets").json(&json!({
+        "bucket_name": "labels",
+        "bucket_schema": {"properties": {"label": {"type": "string"}, "content": {"type": "text"}}}
+    })))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let objects: Vec<Value> = TOPICS
+        .iter()
+        .map(|(topic, words)| {
+            json!({"label": topic, "blobs": [
+                {"property": "content", "type": "text", "data": words[2..8].join(" ")}]})
+        })
+        .collect();
+    let (status, body) = send(
+        scoped(server, Method::POST, "/v1/buckets/labels/objects/batch")
+            .json(&json!({"objects": objects})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(scoped(server, Method::POST, "/v1/collections").json(&json!({
+        "collection_name": "label_texts",
+        "source": {"type": "bucket", "bucket_ids": ["labels"]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+            "input_mappings": {"text": "content"}, "field_passthrough": [{"source_path": "label"}]}
+    })))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, trigger) = send(scoped(
+        server,
+        Method::POST,
+        "/v1/collections/label_texts/trigger",
+    ))
+    .await;
+    assert_eq!(status, 202, "{trigger}");
+    let task = wait_for_task(server, trigger["task_id"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "COMPLETED", "{task}");
+    create_retriever(
+        server,
+        json!({"retriever_name": "labeler", "collection_identifiers": ["label_texts"],
+               "stages": [search_stage(3)]}),
+    )
+    .await;
+}
+
+pub fn taxonomy_body() -> Value {
+    json!({"taxonomy_name": "topics", "config": {
+        "taxonomy_type": "flat", "retriever_id": "labeler",
+        "input_mappings": [{"input_key": "query", "source_type": "payload", "path": "text"}],
+        "source_collection": {"collection_id": "label_texts",
+            "enrichment_fields": [{"field_path": "label", "target_field": "topic_label"}]}}})
+}
