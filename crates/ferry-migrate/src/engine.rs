@@ -1140,10 +1140,11 @@ impl Engine {
                         .await?;
                     let n = page.len() as i64;
                     for mut i in page {
-                        let id = |e: &str| derived(&run.migration.migration_id, e);
-                        i.interaction_id = id(&i.interaction_id);
+                        let migration_id = run.migration.migration_id.as_str();
+                        i.interaction_id = derived(migration_id, &i.interaction_id);
                         i.retriever_id = Some(target_retriever.to_owned());
-                        i.execution_id = i.execution_id.as_deref().map(id);
+                        i.execution_id =
+                            i.execution_id.as_deref().map(|e| derived(migration_id, e));
                         i.feature_id = map.item(&i.feature_id);
                         i.body["retriever_id"] = Value::from(target_retriever);
                         i.body["execution_id"] =
