@@ -744,6 +744,14 @@ impl Engine {
             }
         }
         let totals = self.batch_totals(run).await?;
+        if totals.batches_failed > 0 {
+            // Failed for good (after any retries): the migration fails, and `start` re-runs
+            // only these batches.
+            return Err(MigrateError::Plan(format!(
+                "{} of {} batches failed ({} items); start the migration again to retry them",
+                totals.batches_failed, totals.batches, totals.items_failed
+            )));
+        }
         self.finish_stage(
             run,
             MigrationStage::BatchProcessing,
@@ -865,8 +873,14 @@ impl Engine {
             .batches_done
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
             + 1;
-        if self.config.fault == Some(FaultPoint::FailBatch(n)) {
-            return Err(MigrateError::Plan(format!("injected failure of batch {n}")));
+        match self.config.fault {
+            Some(FaultPoint::FailBatch(f)) if f == n => {
+                return Err(MigrateError::Plan(format!("injected failure of batch {n}")));
+            }
+            Some(FaultPoint::SlowBatches(ms)) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await
+            }
+            _ => {}
         }
         let b = &batch.batch;
         let after = b.after.as_ref().map(|(t, id)| (*t, id.as_str()));

@@ -12,12 +12,14 @@ pub enum FaultPoint {
     ExitBeforeCommit(u64),
     /// Fail batch N with an error (the process lives on): a transient failure, for retries.
     FailBatch(u64),
+    /// Make every batch take at least N milliseconds longer: a slow run, to act on mid-way.
+    SlowBatches(u64),
 }
 
 impl FromStr for FaultPoint {
     type Err = String;
 
-    /// `after_commit:N`, `before_commit:N` or `fail_batch:N`.
+    /// `after_commit:N`, `before_commit:N`, `fail_batch:N` or `slow_batches:MS`.
     fn from_str(s: &str) -> Result<Self, String> {
         let (point, n) = s
             .split_once(':')
@@ -29,6 +31,7 @@ impl FromStr for FaultPoint {
             "after_commit" => Ok(FaultPoint::ExitAfterCommit(n)),
             "before_commit" => Ok(FaultPoint::ExitBeforeCommit(n)),
             "fail_batch" => Ok(FaultPoint::FailBatch(n)),
+            "slow_batches" => Ok(FaultPoint::SlowBatches(n)),
             other => Err(format!("unknown fault point {other:?}")),
         }
     }

@@ -321,7 +321,322 @@ async fn killed_before_a_batch_commits_redoes_only_that_batch(backend: Backend) 
     crash_and_resume(backend, "before_commit:3", 20).await;
 }
 
+/// Seeds the `crash` namespace (55 objects, 55 documents) with a clean process.
+async fn seed_with_a_clean_process(db: &TestDatabase) {
+    let mut seeder = ServeProcess::start_with(db, Some(KEY), &[("FERRY_BATCH_SIZE", "10")]);
+    let base = seeder.base_url();
+    let task_id = seed_and_trigger(&base).await;
+    for _ in 0..400 {
+        let (_, task) = call(&base, Method::GET, &format!("/v1/tasks/{task_id}"), None).await;
+        if task["status"] == "COMPLETED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let (ok, _) = seeder.terminate();
+    assert!(ok);
+}
+
+/// Creates and starts a copy of `crash` in batches of 10, one at a time (12 batches: 6 of
+/// objects, then 6 of documents).
+async fn start_copy(base: &str, retry_failed: bool) -> String {
+    let (status, created) = call(
+        base,
+        Method::POST,
+        "/v1/namespaces/migrations/",
+        Some(serde_json::json!({"start_immediately": true, "config": {
+            "migration_type": "copy", "source_namespace_id": "crash",
+            "target_namespace_name": "crash_copy",
+            "batch_options": {"batch_size": 10, "max_workers": 1, "retry_failed": retry_failed}}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    created["migration_id"].as_str().unwrap().to_owned()
+}
+
+async fn wait_for_migration(base: &str, id: &str, until: &[&str]) -> serde_json::Value {
+    let mut migration = serde_json::Value::Null;
+    for _ in 0..600 {
+        let (_, m) = call(
+            base,
+            Method::GET,
+            &format!("/v1/namespaces/migrations/{id}"),
+            None,
+        )
+        .await;
+        migration = m;
+        if until.contains(&migration["status"].as_str().unwrap_or_default()) {
+            return migration;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("migration {id} never reached {until:?}: {migration}");
+}
+
+/// The target holds exactly the source's 55 objects and 55 documents, each once.
+async fn assert_target_complete(base: &str) {
+    let target = |path: &str| {
+        reqwest::Client::new()
+            .request(Method::POST, format!("{base}{path}"))
+            .bearer_auth(KEY)
+            .header("X-Namespace", "crash_copy")
+            .json(&serde_json::json!({}))
+    };
+    let (status, docs) = send(target("/v1/collections/col/documents/list?limit=1000")).await;
+    assert_eq!(status, 200, "{docs}");
+    let docs = docs["results"].as_array().unwrap();
+    assert_eq!(docs.len(), 55, "no document lost, none duplicated");
+    let ids: std::collections::BTreeSet<&str> = docs
+        .iter()
+        .map(|d| d["document_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 55);
+    let sources: std::collections::BTreeSet<&str> = docs
+        .iter()
+        .map(|d| {
+            d["_internal"]["lineage"]["source_object_id"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        sources.len(),
+        55,
+        "lineage points at 55 distinct copied objects"
+    );
+    let (status, objects) = send(target("/v1/buckets/b/objects/list?limit=1000")).await;
+    assert_eq!(status, 200, "{objects}");
+    let object_ids: std::collections::BTreeSet<&str> = objects["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["object_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(object_ids.len(), 55);
+    assert!(
+        sources.iter().all(|s| object_ids.contains(s)),
+        "lineage remapped to the copies"
+    );
+    let (_, collection) = send(
+        reqwest::Client::new()
+            .get(format!("{base}/v1/collections/col"))
+            .bearer_auth(KEY)
+            .header("X-Namespace", "crash_copy"),
+    )
+    .await;
+    assert_eq!(collection["document_count"], 55, "{collection}");
+}
+
+/// Kills `ferry serve` at an injected point of a running copy, restarts it, and checks the
+/// migration resumes and completes with nothing lost and nothing duplicated.
+async fn migration_crash_and_resume(backend: Backend, fault: &str) {
+    let db = TestDatabase::new(backend).await;
+    seed_with_a_clean_process(&db).await;
+    let env = [
+        ("FERRY_TASK_LEASE_SECONDS", "1"),
+        ("FERRY_MIGRATION_FAULT_INJECT", fault),
+    ];
+    let mut server = ServeProcess::start_with(&db, Some(KEY), &env);
+    let base = server.base_url();
+    let id = start_copy(&base, true).await;
+    let status = server
+        .child
+        .wait()
+        .expect("the injected fault ends the process");
+    assert_eq!(
+        status.code(),
+        Some(86),
+        "died at the injected point ({fault})"
+    );
+
+    let mut restarted =
+        ServeProcess::start_with(&db, Some(KEY), &[("FERRY_TASK_LEASE_SECONDS", "1")]);
+    let base = restarted.base_url();
+    let done = wait_for_migration(&base, &id, &["completed", "failed"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["progress"]["stages"][2]["items_completed"], 110,
+        "{done}"
+    );
+    let (_, task) = call(
+        &base,
+        Method::GET,
+        &format!("/v1/tasks/{}", done["task_id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(task["status"], "COMPLETED", "{task}");
+    assert_eq!(
+        task["additional_data"]["attempts"], 2,
+        "resumed by the restarted process"
+    );
+    assert_target_complete(&base).await;
+    restarted.terminate();
+}
+
+async fn migration_killed_after_its_second_batch_resumes(backend: Backend) {
+    migration_crash_and_resume(backend, "after_commit:2").await;
+}
+
+async fn migration_killed_between_write_and_mark_redoes_the_batch(backend: Backend) {
+    migration_crash_and_resume(backend, "before_commit:7").await;
+}
+
+async fn migration_killed_after_its_last_batch_finishes_the_stages(backend: Backend) {
+    migration_crash_and_resume(backend, "after_commit:12").await;
+}
+
+/// A batch that fails once is retried (with backoff) and the copy completes; without
+/// retries it fails the migration, and `start` re-runs only that batch.
+async fn failing_batches_are_retried_or_rerun(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    seed_with_a_clean_process(&db).await;
+    let mut server = ServeProcess::start_with(
+        &db,
+        Some(KEY),
+        &[("FERRY_MIGRATION_FAULT_INJECT", "fail_batch:3")],
+    );
+    let base = server.base_url();
+    let id = start_copy(&base, false).await;
+    let failed = wait_for_migration(&base, &id, &["completed", "failed"]).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(
+        failed["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("1 of 12 batches failed"),
+        "{failed}"
+    );
+    let (status, restarted) = call(
+        &base,
+        Method::POST,
+        &format!("/v1/namespaces/migrations/{id}/start"),
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{restarted}");
+    let done = wait_for_migration(&base, &id, &["completed", "failed"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_target_complete(&base).await;
+    server.terminate();
+
+    // With retries, the same failure is absorbed within the first run.
+    let db = TestDatabase::new(backend).await;
+    seed_with_a_clean_process(&db).await;
+    let mut server = ServeProcess::start_with(
+        &db,
+        Some(KEY),
+        &[("FERRY_MIGRATION_FAULT_INJECT", "fail_batch:3")],
+    );
+    let base = server.base_url();
+    let id = start_copy(&base, true).await;
+    let done = wait_for_migration(&base, &id, &["completed", "failed"]).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_target_complete(&base).await;
+    server.terminate();
+}
+
+/// Cancelling a running copy stops it within one batch; the partial target stays.
+async fn cancel_stops_a_running_copy(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    seed_with_a_clean_process(&db).await;
+    let mut server = ServeProcess::start_with(
+        &db,
+        Some(KEY),
+        &[("FERRY_MIGRATION_FAULT_INJECT", "slow_batches:150")],
+    );
+    let base = server.base_url();
+    let id = start_copy(&base, true).await;
+    for _ in 0..400 {
+        let (_, m) = call(
+            &base,
+            Method::GET,
+            &format!("/v1/namespaces/migrations/{id}"),
+            None,
+        )
+        .await;
+        if m["progress"]["stages"][2]["items_completed"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 20
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, cancelled) = call(
+        &base,
+        Method::POST,
+        &format!("/v1/namespaces/migrations/{id}/cancel"),
+        Some(serde_json::json!({"reason": "changed my mind"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["status"], "cancelled");
+    // The engine notices within one batch and settles its task.
+    let task_id = {
+        let (_, m) = call(
+            &base,
+            Method::GET,
+            &format!("/v1/namespaces/migrations/{id}"),
+            None,
+        )
+        .await;
+        m["task_id"].as_str().unwrap().to_owned()
+    };
+    let mut task = serde_json::Value::Null;
+    for _ in 0..200 {
+        let (_, t) = call(&base, Method::GET, &format!("/v1/tasks/{task_id}"), None).await;
+        task = t;
+        if task["status"] == "CANCELED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(task["status"], "CANCELED", "{task}");
+    let (_, m) = call(
+        &base,
+        Method::GET,
+        &format!("/v1/namespaces/migrations/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(m["status"], "cancelled");
+    assert_eq!(m["additional_data"]["cancel_reason"], "changed my mind");
+    assert_eq!(m["additional_data"]["target_state"], "partial");
+    let written = m["progress"]["stages"][2]["items_completed"]
+        .as_u64()
+        .unwrap_or(0);
+    let (_, bucket) = send(
+        reqwest::Client::new()
+            .get(format!("{base}/v1/buckets/b"))
+            .bearer_auth(KEY)
+            .header("X-Namespace", "crash_copy"),
+    )
+    .await;
+    let copied = bucket["object_count"].as_u64().unwrap();
+    assert!(copied < 55 || written < 110, "stopped before the end: {m}");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_, later) = send(
+        reqwest::Client::new()
+            .get(format!("{base}/v1/buckets/b"))
+            .bearer_auth(KEY)
+            .header("X-Namespace", "crash_copy"),
+    )
+    .await;
+    assert_eq!(
+        later["object_count"], bucket["object_count"],
+        "nothing written after the cancel settled"
+    );
+    server.terminate();
+}
+
 store_tests!(
+    migration_killed_after_its_second_batch_resumes,
+    migration_killed_between_write_and_mark_redoes_the_batch,
+    migration_killed_after_its_last_batch_finishes_the_stages,
+    failing_batches_are_retried_or_rerun,
+    cancel_stops_a_running_copy,
     first_start_prints_a_key_once_and_sigterm_stops_cleanly,
     ferry_api_key_and_admin_create_key,
     killed_after_a_committed_batch_resumes_from_the_next,
