@@ -453,7 +453,169 @@ async fn a_full_namespace_copies_with_retrievers_taxonomies_and_clusters(backend
     );
 }
 
+/// 1,200 migrations across two organizations: lists filter, page and count within the
+/// caller's organization only, newest first.
+async fn lists_filter_page_and_count_within_the_organization(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let default_org = server.store.ensure_organization("default").await.unwrap();
+    let other_org = server.store.ensure_organization("other").await.unwrap();
+    let other_key = server.key_for("other").await;
+    let statuses = ["draft", "completed", "failed", "cancelled"];
+    let types = ["copy", "re_extract", "extend"];
+    let base = 1_700_000_000_000_000i64;
+    let progress = serde_json::to_value(ferry_wire::migration::MigrationProgress::new(
+        ferry_wire::migration::MigrationStatus::Draft,
+    ))
+    .unwrap();
+    for i in 0..1200i64 {
+        let org = if i % 3 == 0 { &other_org } else { &default_org };
+        let migration_type = types[(i % 5 % 3) as usize];
+        let config = json!({"migration_type": migration_type, "source_namespace_id": format!("ns_src{}", i % 4)});
+        server
+            .store
+            .insert_migration(&ferry_store::MigrationRecord {
+                migration_id: format!("mig_{i:05}"),
+                org_id: org.internal_id.clone(),
+                source_namespace_id: format!("ns_src{}", i % 4),
+                target_namespace_id: None,
+                migration_type: migration_type.into(),
+                status: statuses[(i % 7 % 4) as usize].into(),
+                config: serde_json::to_value(ferry_migrate::service::with_defaults(
+                    serde_json::from_value(config).unwrap(),
+                ))
+                .unwrap(),
+                validation_result: None,
+                dependency_graph: None,
+                progress: progress.clone(),
+                task_id: None,
+                error_message: None,
+                additional_data: None,
+                created_at: base + i,
+                started_at: None,
+                completed_at: None,
+                updated_at: base + i,
+            })
+            .await
+            .unwrap();
+    }
+    let mine: Vec<i64> = (0..1200).filter(|i| i % 3 != 0).collect();
+    let list_path = format!("{MIGRATIONS}/list");
+    let list = |body: Value| post(&server, &list_path, body);
+
+    let (status, page) = list(json!({})).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], mine.len());
+    assert_eq!(page["limit"], 20);
+    assert_eq!(page["offset"], 0);
+    let ids: Vec<&str> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["migration_id"].as_str().unwrap())
+        .collect();
+    let newest: Vec<String> = mine
+        .iter()
+        .rev()
+        .take(20)
+        .map(|i| format!("mig_{i:05}"))
+        .collect();
+    assert_eq!(ids, newest, "newest first");
+
+    for (filter, expected) in [
+        (
+            json!({"status": "failed"}),
+            mine.iter()
+                .filter(|i| statuses[(*i % 7 % 4) as usize] == "failed")
+                .count(),
+        ),
+        (
+            json!({"migration_type": "extend"}),
+            mine.iter()
+                .filter(|i| types[(*i % 5 % 3) as usize] == "extend")
+                .count(),
+        ),
+        (
+            json!({"source_namespace_id": "ns_src1"}),
+            mine.iter().filter(|i| *i % 4 == 1).count(),
+        ),
+        (
+            json!({"status": "draft", "migration_type": "copy", "source_namespace_id": "ns_src2"}),
+            mine.iter()
+                .filter(|i| {
+                    statuses[(*i % 7 % 4) as usize] == "draft"
+                        && types[(*i % 5 % 3) as usize] == "copy"
+                        && *i % 4 == 2
+                })
+                .count(),
+        ),
+    ] {
+        let mut body = filter.clone();
+        body["limit"] = json!(1000);
+        let (status, page) = list(body).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total"], expected, "{filter}");
+        let results = page["results"].as_array().unwrap();
+        assert_eq!(results.len(), expected.min(1000), "{filter}");
+        for (key, want) in filter.as_object().unwrap() {
+            let got = match key.as_str() {
+                "source_namespace_id" => &results[0]["namespace_id"],
+                "migration_type" => &results[0]["config"]["migration_type"],
+                _ => &results[0][key],
+            };
+            assert_eq!(got, want, "{filter}");
+        }
+    }
+    // Pages tile the list without gaps or overlaps.
+    let mut seen = std::collections::BTreeSet::new();
+    for offset in (0..mine.len()).step_by(300) {
+        let (_, page) = list(json!({"limit": 300, "offset": offset})).await;
+        for m in page["results"].as_array().unwrap() {
+            assert!(seen.insert(m["migration_id"].as_str().unwrap().to_owned()));
+        }
+    }
+    assert_eq!(seen.len(), mine.len());
+    // Bounds are 422s located at the field.
+    for (body, loc, kind) in [
+        (
+            json!({"limit": 0}),
+            json!(["body", "limit"]),
+            "greater_than_equal",
+        ),
+        (
+            json!({"limit": 1001}),
+            json!(["body", "limit"]),
+            "less_than_equal",
+        ),
+        (
+            json!({"offset": -1}),
+            json!(["body", "offset"]),
+            "greater_than_equal",
+        ),
+    ] {
+        let (status, err) = list(body).await;
+        common::assert_invalid(status, &err, loc, kind);
+    }
+    // The other organization sees only its own, and none of ours by id.
+    let (status, theirs) = send(
+        server
+            .anonymous(Method::POST, &format!("{MIGRATIONS}/list"))
+            .bearer_auth(&other_key)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(theirs["total"], 400);
+    let (status, body) = send(
+        server
+            .anonymous(Method::GET, &format!("{MIGRATIONS}/mig_00001"))
+            .bearer_auth(&other_key),
+    )
+    .await;
+    assert_error(status, &body, 404, "NotFoundError", "migration_not_found");
+}
+
 store_tests!(
+    lists_filter_page_and_count_within_the_organization,
     a_full_namespace_copies_with_retrievers_taxonomies_and_clusters,
     copy_reproduces_the_namespace,
     illegal_transitions_are_refused_with_a_code,
