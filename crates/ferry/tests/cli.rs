@@ -350,7 +350,7 @@ async fn start_copy(base: &str, retry_failed: bool) -> String {
             "batch_options": {"batch_size": 10, "max_workers": 1, "retry_failed": retry_failed}}})),
     )
     .await;
-    assert_eq!(status, 201, "{created}");
+    assert_eq!(status, 200, "{created}");
     created["migration_id"].as_str().unwrap().to_owned()
 }
 

@@ -60,7 +60,7 @@ async fn copy_reproduces_the_namespace(backend: Backend) {
         json!({"config": config}),
     )
     .await;
-    assert_eq!(status, 201, "{created}");
+    assert_eq!(status, 200, "{created}");
     assert_eq!(created["status"], "draft");
     let id = created["migration_id"].as_str().unwrap().to_owned();
     let (status, started) = post(&server, &format!("{MIGRATIONS}/{id}/start"), json!({})).await;
@@ -140,7 +140,7 @@ async fn illegal_transitions_are_refused_with_a_code(backend: Backend) {
         json!({"config": config}),
     )
     .await;
-    assert_eq!(status, 201, "{created}");
+    assert_eq!(status, 200, "{created}");
     let id = created["migration_id"].as_str().unwrap().to_owned();
     let (status, body) = send(server.request(Method::DELETE, &format!("{MIGRATIONS}/{id}"))).await;
     assert_eq!(status, 204, "{body}");
@@ -286,7 +286,7 @@ async fn a_full_namespace_copies_with_retrievers_taxonomies_and_clusters(backend
         json!({"config": config, "start_immediately": true}),
     )
     .await;
-    assert_eq!(status, 201, "{created}");
+    assert_eq!(status, 200, "{created}");
     assert_eq!(created["status"], "pending");
     assert_eq!(
         created["validation_result"]["estimated_resources"],

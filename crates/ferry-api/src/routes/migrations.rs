@@ -81,15 +81,18 @@ fn status_of(record: &ferry_store::MigrationRecord) -> ApiResult<MigrationStatus
 }
 
 /// Create Migration: validated, then `draft` (or started with `start_immediately`).
+///
+/// Answers 200, not the spec's 201: the official SDK maps only a 200 to
+/// `CreateMigrationResponse` and hands its users `None` for a 201, and the SDK wins.
 #[utoipa::path(post, path = "/v1/namespaces/migrations/", tag = "Namespace Migrations",
     request_body = CreateMigrationRequest,
-    responses((status = 201, body = CreateMigrationResponse), (status = 400, body = ErrorResponse),
+    responses((status = 200, body = CreateMigrationResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn create_migration(
     State(state): State<AppState>,
     Authenticated(org): Authenticated,
     JsonBody(req): JsonBody<CreateMigrationRequest>,
-) -> ApiResult<(StatusCode, Json<CreateMigrationResponse>)> {
+) -> ApiResult<Json<CreateMigrationResponse>> {
     let record = service::create(
         &state.store,
         &org.internal_id,
@@ -102,21 +105,18 @@ async fn create_migration(
         MigrationStatus::Draft => "Migration created; start it to run",
         _ => "Migration created and started",
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateMigrationResponse {
-            migration_id: record.migration_id.clone(),
-            status,
-            validation_result: record
-                .validation_result
-                .clone()
-                .map(serde_json::from_value)
-                .transpose()
-                .map_err(|e| ApiError::Internal(e.to_string()))?,
-            created_at: ferry_store::time::from_micros(record.created_at),
-            message: message.into(),
-        }),
-    ))
+    Ok(Json(CreateMigrationResponse {
+        migration_id: record.migration_id.clone(),
+        status,
+        validation_result: record
+            .validation_result
+            .clone()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        created_at: ferry_store::time::from_micros(record.created_at),
+        message: message.into(),
+    }))
 }
 
 /// Validate Migration: the validation result and plan; `valid: false` for semantic problems.
