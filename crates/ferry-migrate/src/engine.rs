@@ -26,7 +26,7 @@ use ferry_store::clusters::ExecutionListQuery;
 use ferry_store::tasks::{STATUS_COMPLETED, STATUS_FAILED};
 use ferry_store::{
     BatchDone, BatchSummary, BucketFields, ClusterFields, CollectionFields, DocumentRecord,
-    LeaseRenewal, MigrationBatch, MigrationRecord, Namespace, NewBatch, NewNamespace,
+    ItemIds, LeaseRenewal, MigrationBatch, MigrationRecord, Namespace, NewBatch, NewNamespace,
     RetrieverFields, StatusChange, Store, StoreError, Task, TaxonomyFields,
 };
 use ferry_wire::migration::{
@@ -356,9 +356,11 @@ impl Engine {
             .into_iter()
             .map(|(_, source, target)| (source, target))
             .collect();
+        let tag = (!run.config.preserve_resource_ids)
+            .then(|| crate::ids::item_tag(&run.migration.migration_id));
         Ok(IdMap {
             migration_id: run.migration.migration_id.clone(),
-            preserve_items: run.config.preserve_resource_ids,
+            items: ItemIds { tag },
             resources,
         })
     }
@@ -917,20 +919,30 @@ impl Engine {
                 .copy_objects_batch(cx.target, &target_resource, &objects, &done)
                 .await?;
         } else {
-            let documents = self
-                .store
-                .documents_between(cx.source, &b.resource_id, after, last)
-                .await?;
-            let documents: Vec<DocumentRecord> = documents
-                .into_iter()
-                .map(|d| cx.transform_document(d, &target_resource))
+            // Rows that carry taxonomy results (ids to remap) or cluster assignments to drop
+            // are rewritten here; every other row is copied by the database as it is.
+            let mut rewrite_when = vec![r#"%"_taxonomy_%"#];
+            if cx.strip_clusters {
+                rewrite_when.push(r#"%"cluster_id"%"#);
+            }
+            let root_buckets: Vec<(String, String)> = cx
+                .map
+                .resources
+                .iter()
+                .filter(|(source, _)| source.starts_with("bkt_"))
+                .map(|(s, t)| (s.clone(), t.clone()))
                 .collect();
-            let done = BatchDone {
-                items_written: documents.len() as i64,
-                ..done
-            };
             self.store
-                .copy_documents_batch(cx.target, &target_resource, &documents, &done)
+                .copy_documents_range(
+                    (cx.source, &b.resource_id),
+                    (cx.target, &target_resource),
+                    (after, last),
+                    &cx.map.items,
+                    &root_buckets,
+                    &rewrite_when,
+                    |d| cx.transform_document(d, &target_resource),
+                    &done,
+                )
                 .await?;
         }
         if self.config.fault == Some(FaultPoint::ExitAfterCommit(n)) {

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use ferry_store::ItemIds;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -15,12 +16,17 @@ pub fn derived(migration_id: &str, source_id: &str) -> String {
     format!("{prefix}_{}", &hex::encode(digest)[..20])
 }
 
+/// The tag a migration's derived item ids carry (see [`ItemIds`]).
+pub fn item_tag(migration_id: &str) -> String {
+    hex::encode(Sha256::digest(migration_id.as_bytes()))[..8].to_owned()
+}
+
 /// How source ids become target ids for one migration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IdMap {
     pub migration_id: String,
-    /// Objects and documents keep their ids.
-    pub preserve_items: bool,
+    /// Objects and documents: kept, or tagged with the migration.
+    pub items: ItemIds,
     /// Resource ids (buckets, collections, retrievers, taxonomies, clusters) already mapped.
     pub resources: HashMap<String, String>,
 }
@@ -33,11 +39,7 @@ impl IdMap {
 
     /// The target id of an object or document (mapped whether or not it was copied yet).
     pub fn item(&self, source_id: &str) -> String {
-        if self.preserve_items {
-            source_id.to_owned()
-        } else {
-            derived(&self.migration_id, source_id)
-        }
+        self.items.map(source_id)
     }
 
     /// `value` with every string that is a mapped resource id replaced by its target id
@@ -74,7 +76,7 @@ mod tests {
     fn json_remapping_replaces_only_mapped_ids() {
         let map = IdMap {
             migration_id: "m".into(),
-            preserve_items: false,
+            items: ItemIds { tag: None },
             resources: [("col_a".to_owned(), "col_b".to_owned())]
                 .into_iter()
                 .collect(),

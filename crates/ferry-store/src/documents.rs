@@ -94,10 +94,10 @@ impl DocumentSortKey {
     }
 }
 
-const COLUMNS: &str = "document_id, collection_id, source_object_id, root_object_id, \
+pub(crate) const COLUMNS: &str = "document_id, collection_id, source_object_id, root_object_id, \
      source_document_id, root_bucket_id, chunk_index, fields, vectors, created_at, updated_at";
 
-fn document_from_row(row: &AnyRow) -> StoreResult<DocumentRecord> {
+pub(crate) fn document_from_row(row: &AnyRow) -> StoreResult<DocumentRecord> {
     let fields = match parse_json("fields", &row.try_get::<String, _>(7)?)? {
         Value::Object(map) => map,
         other => {

@@ -44,8 +44,8 @@ pub use documents::{
 };
 pub use error::{StoreError, StoreResult};
 pub use migrations::{
-    BatchDone, BatchSummary, MigrationBatch, MigrationListQuery, MigrationRecord, NewBatch,
-    StatusChange,
+    BatchDone, BatchSummary, ItemIds, MigrationBatch, MigrationListQuery, MigrationRecord,
+    NewBatch, StatusChange,
 };
 pub use namespaces::{
     Namespace, NamespaceChanges, NamespaceKey, NamespaceListPage, NamespaceListQuery,

@@ -684,64 +684,205 @@ impl Store {
         Ok(created)
     }
 
-    /// Writes copied documents into the target collection (skipping ids already there, and
-    /// keeping their timestamps), and marks the batch done, in one transaction. Returns how
-    /// many documents were new.
-    pub async fn copy_documents_batch(
+    /// Copies the documents of one batch range of `(after, last]` from the source collection
+    /// into the target collection and marks the batch done, in one transaction. Returns how
+    /// many documents were new (ids already in the target are skipped).
+    ///
+    /// Rows are copied by the database itself (`INSERT … SELECT`), with ids and lineage
+    /// remapped in SQL by [`ItemIds`], so vectors and fields never travel through this process.
+    /// Rows whose fields match one of `rewrite_when` (SQL `LIKE` patterns, e.g. documents that
+    /// carry taxonomy results naming other documents) are read, passed through `rewrite`, and
+    /// written back instead.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn copy_documents_range(
         &self,
-        target: NamespaceKey,
-        collection_id: &str,
-        documents: &[DocumentRecord],
+        source: (NamespaceKey, &str),
+        target: (NamespaceKey, &str),
+        range: (Option<(i64, &str)>, (i64, &str)),
+        ids: &ItemIds,
+        root_buckets: &[(String, String)],
+        rewrite_when: &[&str],
+        rewrite: impl Fn(DocumentRecord) -> DocumentRecord,
         done: &BatchDone<'_>,
     ) -> StoreResult<i64> {
+        let (after, last) = range;
+        let (after_created, after_id) = after.unwrap_or((i64::MIN, ""));
         let mut tx = self.pool.begin().await?;
         mark_batch_done(&mut tx, done).await?;
-        let mut created = 0i64;
-        for chunk in documents.chunks(COPY_ROWS_PER_STATEMENT) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p = 3 + r * 10;
-                    format!(
-                        "($1, $2, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        p,
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4,
-                        p + 5,
-                        p + 6,
-                        p + 7,
-                        p + 8,
-                        p + 9
-                    )
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO documents (ns_key, collection_id, document_id, source_object_id, \
-                 root_object_id, source_document_id, root_bucket_id, chunk_index, fields, \
-                 vectors, created_at, updated_at) VALUES {} \
-                 ON CONFLICT (ns_key, collection_id, document_id) DO NOTHING",
-                rows.join(", ")
-            );
-            let mut insert = sqlx::query(&sql).bind(target.0).bind(collection_id);
-            for doc in chunk {
-                insert = insert
-                    .bind(&doc.document_id)
-                    .bind(&doc.lineage.source_object_id)
-                    .bind(&doc.lineage.root_object_id)
-                    .bind(&doc.lineage.source_document_id)
-                    .bind(&doc.lineage.root_bucket_id)
-                    .bind(doc.chunk_index)
-                    .bind(Value::Object(doc.fields.clone()).to_string())
-                    .bind(vectors::encode(&doc.vectors))
-                    .bind(doc.created_at)
-                    .bind(doc.updated_at);
-            }
-            created += insert.execute(&mut *tx).await?.rows_affected() as i64;
+        // $1..$8: target, source, range; $9: the id tag (when ids are derived); then the
+        // patterns, then the bucket pairs. PostgreSQL refuses unused parameters, so each is
+        // numbered only when the statement uses it.
+        let id = |column: &str| ids.sql(self.backend, column, "$9");
+        let mut next = if ids.tag.is_some() { 10 } else { 9 };
+        let patterns: Vec<String> = rewrite_when
+            .iter()
+            .map(|_| {
+                next += 1;
+                format!("fields LIKE ${}", next - 1)
+            })
+            .collect();
+        let excluded = if patterns.is_empty() {
+            String::new()
+        } else {
+            format!("AND NOT ({})", patterns.join(" OR "))
+        };
+        let bucket_cases: Vec<String> = root_buckets
+            .iter()
+            .map(|_| {
+                next += 2;
+                format!("WHEN ${} THEN ${}", next - 2, next - 1)
+            })
+            .collect();
+        let root_bucket = if bucket_cases.is_empty() {
+            "root_bucket_id".to_owned()
+        } else {
+            format!(
+                "CASE root_bucket_id {} ELSE root_bucket_id END",
+                bucket_cases.join(" ")
+            )
+        };
+        let sql = format!(
+            "INSERT INTO documents (ns_key, collection_id, document_id, source_object_id, \
+             root_object_id, source_document_id, root_bucket_id, chunk_index, fields, vectors, \
+             created_at, updated_at) \
+             SELECT $1, $2, {}, {}, {}, {}, {root_bucket}, chunk_index, fields, vectors, \
+             created_at, updated_at FROM documents WHERE ns_key = $3 AND collection_id = $4 \
+             AND (created_at, document_id) > ($5, $6) AND (created_at, document_id) <= ($7, $8) \
+             {excluded} ON CONFLICT (ns_key, collection_id, document_id) DO NOTHING",
+            id("document_id"),
+            id("source_object_id"),
+            id("root_object_id"),
+            id("source_document_id"),
+        );
+        let mut copy = sqlx::query(&sql)
+            .bind(target.0 .0)
+            .bind(target.1)
+            .bind(source.0 .0)
+            .bind(source.1)
+            .bind(after_created)
+            .bind(after_id)
+            .bind(last.0)
+            .bind(last.1);
+        if let Some(tag) = &ids.tag {
+            copy = copy.bind(tag.clone());
         }
-        crate::documents::adjust_counts(&mut tx, target, collection_id, created).await?;
+        for pattern in rewrite_when {
+            copy = copy.bind(*pattern);
+        }
+        for (from, to) in root_buckets {
+            copy = copy.bind(from).bind(to);
+        }
+        let mut created = copy.execute(&mut *tx).await?.rows_affected() as i64;
+        if !patterns.is_empty() {
+            let select = format!(
+                "SELECT {} FROM documents WHERE ns_key = $1 AND collection_id = $2 \
+                 AND (created_at, document_id) > ($3, $4) \
+                 AND (created_at, document_id) <= ($5, $6) AND ({})",
+                crate::documents::COLUMNS,
+                patterns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, _)| format!("fields LIKE ${}", 7 + i))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            );
+            let mut rows = sqlx::query(&select)
+                .bind(source.0 .0)
+                .bind(source.1)
+                .bind(after_created)
+                .bind(after_id)
+                .bind(last.0)
+                .bind(last.1);
+            for pattern in rewrite_when {
+                rows = rows.bind(*pattern);
+            }
+            let documents = rows
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(crate::documents::document_from_row)
+                .map(|d| d.map(&rewrite))
+                .collect::<StoreResult<Vec<_>>>()?;
+            created += insert_copied_documents(&mut tx, target.0, target.1, &documents).await?;
+        }
+        crate::documents::adjust_counts(&mut tx, target.0, target.1, created).await?;
         tx.commit().await?;
         Ok(created)
+    }
+}
+
+/// Inserts copied documents (keeping their timestamps), skipping ids already present;
+/// returns how many were new.
+async fn insert_copied_documents(
+    conn: &mut sqlx::AnyConnection,
+    target: NamespaceKey,
+    collection_id: &str,
+    documents: &[DocumentRecord],
+) -> StoreResult<i64> {
+    let mut created = 0i64;
+    for chunk in documents.chunks(COPY_ROWS_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let p = 3 + r * 10;
+                let params: Vec<String> = (p..p + 10).map(|n| format!("${n}")).collect();
+                format!("($1, $2, {})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO documents (ns_key, collection_id, document_id, source_object_id, \
+             root_object_id, source_document_id, root_bucket_id, chunk_index, fields, vectors, \
+             created_at, updated_at) VALUES {} \
+             ON CONFLICT (ns_key, collection_id, document_id) DO NOTHING",
+            rows.join(", ")
+        );
+        let mut insert = sqlx::query(&sql).bind(target.0).bind(collection_id);
+        for doc in chunk {
+            insert = insert
+                .bind(&doc.document_id)
+                .bind(&doc.lineage.source_object_id)
+                .bind(&doc.lineage.root_object_id)
+                .bind(&doc.lineage.source_document_id)
+                .bind(&doc.lineage.root_bucket_id)
+                .bind(doc.chunk_index)
+                .bind(Value::Object(doc.fields.clone()).to_string())
+                .bind(vectors::encode(&doc.vectors))
+                .bind(doc.created_at)
+                .bind(doc.updated_at);
+        }
+        created += insert.execute(&mut *conn).await?.rows_affected() as i64;
+    }
+    Ok(created)
+}
+
+/// How a migration derives item (object and document) ids: kept (`tag` = `None`), or
+/// `<prefix>_<tag><rest>` from a source id `<prefix>_<rest>`, where `tag` is fixed per
+/// migration. Deterministic and unique (source ids are unique), and computable in SQL, so a
+/// batch can be copied by the database without its rows passing through the process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemIds {
+    pub tag: Option<String>,
+}
+
+impl ItemIds {
+    /// The target id of `source_id`.
+    pub fn map(&self, source_id: &str) -> String {
+        match (&self.tag, source_id.split_once('_')) {
+            (None, _) => source_id.to_owned(),
+            (Some(tag), Some((prefix, rest))) => format!("{prefix}_{tag}{rest}"),
+            (Some(tag), None) => format!("{tag}{source_id}"),
+        }
+    }
+
+    /// The same mapping as an SQL expression over `column`, with the tag bound at `tag_param`.
+    fn sql(&self, backend: crate::Backend, column: &str, tag_param: &str) -> String {
+        if self.tag.is_none() {
+            return column.to_owned();
+        }
+        let position = format!("{}({column}, '_')", backend.position_fn());
+        format!(
+            "CASE WHEN {column} IS NULL THEN NULL WHEN {position} = 0 THEN {tag_param} || {column} \
+             ELSE substr({column}, 1, {position}) || {tag_param} || substr({column}, {position} + 1) END"
+        )
     }
 }
 

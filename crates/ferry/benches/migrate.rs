@@ -1,0 +1,307 @@
+//! Migration benchmark: a `copy` of a namespace holding N documents with 384-d vectors, run by
+//! the engine end to end (plan, batches, leased batch copies, verification), against a raw SQL
+//! `INSERT … SELECT` of the same rows in the same store, measured in the same run. Then list
+//! latency with M migrations in the organization. Reports documents/s, the ratio, list
+//! milliseconds and peak RSS.
+//!
+//! `cargo bench --bench migrate` (SQLite in a temp dir); `FERRY_BENCH_DOCUMENTS=N` (default
+//! 100000), `FERRY_BENCH_MIGRATIONS=M` (default 100000), `FERRY_BENCH_DATABASE_URL=postgres://…`
+//! for PostgreSQL.
+
+use std::time::{Duration, Instant};
+
+use ferry_migrate::engine::{Engine, EngineConfig};
+use ferry_migrate::service;
+use ferry_store::blobs::BlobStore;
+use ferry_store::{
+    CollectionFields, Lineage, MigrationListQuery, MigrationRecord, NewDocument, SourceKind, Store,
+    StoreLocation,
+};
+use ferry_wire::migration::{MigrationConfig, MigrationProgress, MigrationStatus, MigrationType};
+use serde_json::{json, Map, Value};
+use sqlx::any::AnyPoolOptions;
+
+const DIMENSION: usize = 384;
+
+/// Peak resident set size of this process, from the kernel.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn vector(i: usize) -> Vec<f32> {
+    (0..DIMENSION)
+        .map(|k| (((i * 31 + k * 17) % 1000) as f32 / 1000.0) - 0.5)
+        .collect()
+}
+
+async fn namespace(store: &Store, org: &str, name: &str) -> anyhow::Result<ferry_store::Namespace> {
+    Ok(store
+        .create_namespace(
+            org,
+            ferry_store::NewNamespace {
+                namespace_id: None,
+                namespace_name: name.into(),
+                description: None,
+                namespace_type: "standard".into(),
+                mode: "managed".into(),
+                feature_extractors: json!([]),
+                payload_indexes: json!([]),
+                auto_create_indexes: false,
+                adaptive_indexing: false,
+            },
+        )
+        .await?)
+}
+
+fn collection_fields(name: &str) -> CollectionFields {
+    CollectionFields {
+        collection_name: name.into(),
+        description: None,
+        source: json!({"type": "bucket", "bucket_ids": []}),
+        feature_extractor: json!({"feature_extractor_name": "text_extractor", "version": "v1",
+            "parameters": {}, "input_mappings": {"text": "body"}}),
+        extractor_name: "text_extractor".into(),
+        extractor_version: "v1".into(),
+        input_schema: None,
+        output_schema: json!({"properties": {}}),
+        vector_indexes: json!([]),
+        taxonomy_applications: None,
+        cluster_applications: None,
+        metadata: None,
+        enabled: true,
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let n = env_usize("FERRY_BENCH_DOCUMENTS", 100_000);
+    let migrations = env_usize("FERRY_BENCH_MIGRATIONS", 100_000);
+    let dir = tempfile::tempdir()?;
+    let (location, url) = match std::env::var("FERRY_BENCH_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => (StoreLocation::Postgres(url.clone()), url),
+        _ => {
+            let path = dir.path().join("ferry.db");
+            let url = format!("sqlite://{}", path.display());
+            (StoreLocation::SqliteFile(path), url)
+        }
+    };
+    let store = Store::connect(&location).await?;
+    let tag = std::process::id();
+    let org = store.ensure_organization(&format!("bench-{tag}")).await?;
+    let source = namespace(&store, &org.internal_id, &format!("src-{tag}")).await?;
+    let collection = store
+        .create_collection(source.key, None, collection_fields("docs"))
+        .await?;
+
+    let started = Instant::now();
+    for start in (0..n).step_by(1000) {
+        let docs: Vec<NewDocument> = (start..n.min(start + 1000))
+            .map(|i| {
+                let mut fields = Map::new();
+                fields.insert("text".into(), Value::from(format!("document number {i}")));
+                NewDocument {
+                    document_id: format!("doc_{i:012}"),
+                    lineage: Lineage {
+                        source_object_id: Some(format!("obj_{i:012}")),
+                        root_object_id: Some(format!("obj_{i:012}")),
+                        source_document_id: None,
+                        root_bucket_id: None,
+                    },
+                    chunk_index: 0,
+                    fields,
+                    vectors: vec![("text_extractor_v1_text_embedding".into(), vector(i))],
+                }
+            })
+            .collect();
+        let sources: Vec<String> = docs
+            .iter()
+            .filter_map(|d| d.lineage.source_object_id.clone())
+            .collect();
+        store
+            .replace_documents(
+                source.key,
+                &collection.collection_id,
+                SourceKind::Object,
+                &sources,
+                &docs,
+                None,
+            )
+            .await?;
+    }
+    println!(
+        "setup: {n} documents ({DIMENSION}-d) inserted in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // Baseline: the same rows copied by one INSERT … SELECT in the same store.
+    let raw_target = namespace(&store, &org.internal_id, &format!("raw-{tag}")).await?;
+    let raw_collection = store
+        .create_collection(raw_target.key, None, collection_fields("docs"))
+        .await?;
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await?;
+    // The store keeps namespace keys to itself; the baseline reads them as any SQL client would.
+    let key_of = |id: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT ns_key FROM namespaces WHERE namespace_id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+        }
+    };
+    let raw_key = key_of(raw_target.namespace_id.clone()).await?;
+    let source_key = key_of(source.namespace_id.clone()).await?;
+    let started = Instant::now();
+    let copied = sqlx::query(
+        "INSERT INTO documents (ns_key, collection_id, document_id, source_object_id, \
+         root_object_id, source_document_id, root_bucket_id, chunk_index, fields, vectors, \
+         created_at, updated_at) SELECT $1, $2, document_id, source_object_id, root_object_id, \
+         source_document_id, root_bucket_id, chunk_index, fields, vectors, created_at, \
+         updated_at FROM documents WHERE ns_key = $3 AND collection_id = $4",
+    )
+    .bind(raw_key)
+    .bind(&raw_collection.collection_id)
+    .bind(source_key)
+    .bind(&collection.collection_id)
+    .execute(&pool)
+    .await?
+    .rows_affected();
+    let raw_seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(copied == n as u64, "raw copy wrote {copied} rows");
+    pool.close().await;
+
+    // The engine: a copy migration, from start to completed.
+    let blobs = BlobStore::local(&dir.path().join("objects"))?;
+    let mut config = MigrationConfig::new(MigrationType::Copy, source.namespace_id.clone());
+    config.target_namespace_name = Some(format!("copy-{tag}"));
+    let mut batch = config.batch_options_or_default();
+    batch.batch_size = 1000;
+    batch.max_workers = 4;
+    config.batch_options = Some(batch);
+    let record = service::create(&store, &org.internal_id, config, false).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let engine = Engine::new(store.clone(), blobs, EngineConfig::default());
+    let worker = tokio::spawn(engine.run(stopped));
+    let started = Instant::now();
+    service::start(&store, &org.internal_id, &record.migration_id, false).await?;
+    let done = loop {
+        let m = store
+            .get_migration(&org.internal_id, &record.migration_id)
+            .await?;
+        if ["completed", "failed", "cancelled"].contains(&m.status.as_str()) {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let engine_seconds = started.elapsed().as_secs_f64();
+    let _ = stop.send(true);
+    worker.await?;
+    anyhow::ensure!(
+        done.status == "completed",
+        "migration ended {}: {:?}",
+        done.status,
+        done.error_message
+    );
+    let target = store
+        .get_namespace(&org.internal_id, &format!("copy-{tag}"))
+        .await?;
+    let written = store
+        .get_collection(target.key, "docs")
+        .await?
+        .document_count;
+    anyhow::ensure!(written == n as i64, "{written} documents copied of {n}");
+
+    let raw = n as f64 / raw_seconds;
+    let engine = n as f64 / engine_seconds;
+    println!("store: {:?}", store.backend());
+    println!("raw INSERT … SELECT: {raw:>10.0} documents/s ({raw_seconds:.2}s)");
+    println!("copy migration:      {engine:>10.0} documents/s ({engine_seconds:.2}s, end to end)");
+    println!("ratio migration / raw copy: {:.2}", engine / raw);
+    println!("peak RSS after the copy: {:.0} MB", peak_rss_mb());
+
+    // List latency with M migrations in the organization.
+    let progress = serde_json::to_value(MigrationProgress::new(MigrationStatus::Draft))?;
+    let statuses = ["draft", "completed", "failed", "cancelled"];
+    let started = Instant::now();
+    for i in 0..migrations {
+        store
+            .insert_migration(&MigrationRecord {
+                migration_id: format!("mig_bench{i:08}"),
+                org_id: org.internal_id.clone(),
+                source_namespace_id: format!("ns_src{}", i % 10),
+                target_namespace_id: None,
+                migration_type: "copy".into(),
+                status: statuses[i % 4].into(),
+                config: json!({"migration_type": "copy", "source_namespace_id": "x"}),
+                validation_result: None,
+                dependency_graph: None,
+                progress: progress.clone(),
+                task_id: None,
+                error_message: None,
+                additional_data: None,
+                created_at: i as i64,
+                started_at: None,
+                completed_at: None,
+                updated_at: i as i64,
+            })
+            .await?;
+    }
+    println!(
+        "setup: {migrations} migrations inserted in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    for (label, query) in [
+        ("no filter", MigrationListQuery::default()),
+        (
+            "status",
+            MigrationListQuery {
+                status: Some("failed".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "source",
+            MigrationListQuery {
+                source_namespace_id: Some("ns_src3".into()),
+                ..Default::default()
+            },
+        ),
+    ] {
+        let query = MigrationListQuery { limit: 20, ..query };
+        let mut times: Vec<f64> = Vec::new();
+        for _ in 0..50 {
+            let t = Instant::now();
+            let (page, total) = store.list_migrations(&org.internal_id, &query).await?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            anyhow::ensure!(page.len() == 20 && total > 0);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "list ({label}, page of 20 with total): median {:.2} ms, p95 {:.2} ms",
+            times[times.len() / 2],
+            times[times.len() * 95 / 100]
+        );
+    }
+    println!("peak RSS: {:.0} MB", peak_rss_mb());
+    store.close().await;
+    Ok(())
+}
