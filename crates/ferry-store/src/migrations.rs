@@ -218,11 +218,55 @@ async fn mark_batch_done(conn: &mut sqlx::AnyConnection, done: &BatchDone<'_>) -
     Ok(())
 }
 
+/// Adds `delta` to the organization's counters of one migration (in all, and for its status,
+/// type and source namespace), in the caller's transaction.
+async fn count_migration(
+    conn: &mut sqlx::AnyConnection,
+    org: &str,
+    status: &str,
+    migration_type: &str,
+    source: &str,
+    delta: i64,
+) -> StoreResult<()> {
+    for (dimension, value) in [
+        ("all", ""),
+        ("status", status),
+        ("migration_type", migration_type),
+        ("source_namespace_id", source),
+    ] {
+        adjust_count(conn, org, dimension, value, delta).await?;
+    }
+    Ok(())
+}
+
+async fn adjust_count(
+    conn: &mut sqlx::AnyConnection,
+    org: &str,
+    dimension: &str,
+    value: &str,
+    delta: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO migration_counts (org_id, dimension, value, count) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (org_id, dimension, value) \
+         DO UPDATE SET count = migration_counts.count + excluded.count",
+    )
+    .bind(org)
+    .bind(dimension)
+    .bind(value)
+    .bind(delta)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Rows per multi-row copy `INSERT` (12 parameters a row, far below either backend's limit).
 const COPY_ROWS_PER_STATEMENT: usize = 64;
 
 impl Store {
+    /// Records a new migration, and counts it.
     pub async fn insert_migration(&self, m: &MigrationRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO migrations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
              $11, $12, $13, $14, $15, $16, $17)"
@@ -244,8 +288,18 @@ impl Store {
         .bind(m.started_at)
         .bind(m.completed_at)
         .bind(m.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        count_migration(
+            &mut tx,
+            &m.org_id,
+            &m.status,
+            &m.migration_type,
+            &m.source_namespace_id,
+            1,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -294,7 +348,31 @@ impl Store {
             .eq_text("status", query.status.as_deref())
             .eq_text("migration_type", query.migration_type.as_deref())
             .eq_text("source_namespace_id", query.source_namespace_id.as_deref());
-        let total = listing.count(&self.pool, "migrations").await?;
+        let filters: Vec<(&str, &str)> = [
+            ("status", query.status.as_deref()),
+            ("migration_type", query.migration_type.as_deref()),
+            ("source_namespace_id", query.source_namespace_id.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(d, v)| v.map(|v| (d, v)))
+        .collect();
+        let total = match filters.as_slice() {
+            // No filter or one: a counter row. Several: counted within the first's range.
+            [] | [_] => {
+                let (dimension, value) = filters.first().copied().unwrap_or(("all", ""));
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT count FROM migration_counts WHERE org_id = $1 AND dimension = $2 \
+                     AND value = $3",
+                )
+                .bind(org)
+                .bind(dimension)
+                .bind(value)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or(0)
+            }
+            _ => listing.count(&self.pool, "migrations").await?,
+        };
         let rows = listing
             .page(
                 &self.pool,
@@ -321,8 +399,10 @@ impl Store {
         to: &str,
         change: StatusChange,
     ) -> StoreResult<MigrationRecord> {
-        let mut conn = self.pool.acquire().await?;
-        set_status(&mut conn, migration_id, from, to, &change).await
+        let mut tx = self.pool.begin().await?;
+        let migration = set_status(&mut tx, migration_id, from, to, &change).await?;
+        tx.commit().await?;
+        Ok(migration)
     }
 
     /// Starts (or restarts) the migration: a `PENDING` task of `task_type` and the status
@@ -387,17 +467,22 @@ impl Store {
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let sql = format!(
-            "DELETE FROM migrations WHERE migration_id = $1 AND org_id = $2 AND status IN ({})",
+            "DELETE FROM migrations WHERE migration_id = $1 AND org_id = $2 AND status IN ({}) \
+             RETURNING status, migration_type, source_namespace_id",
             in_list(3, from.len())
         );
         let mut delete = sqlx::query(&sql).bind(migration_id).bind(org);
         for s in from {
             delete = delete.bind(*s);
         }
-        if delete.execute(&mut *tx).await?.rows_affected() == 0 {
+        let Some(row) = delete.fetch_optional(&mut *tx).await? else {
+            drop(tx);
             let current = self.get_migration(org, migration_id).await?;
             return Err(status_changed(migration_id, &current.status));
-        }
+        };
+        let (status, migration_type, source): (String, String, String) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        count_migration(&mut tx, org, &status, &migration_type, &source, -1).await?;
         for table in ["migration_batches", "migration_id_map"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE migration_id = $1"))
                 .bind(migration_id)
@@ -893,41 +978,58 @@ async fn set_status(
     to: &str,
     change: &StatusChange,
 ) -> StoreResult<MigrationRecord> {
+    // A write first, so SQLite takes its write lock before reading (a read-then-write
+    // transaction could otherwise fail to upgrade its lock under a concurrent writer).
+    sqlx::query("UPDATE migrations SET updated_at = updated_at WHERE migration_id = $1")
+        .bind(migration_id)
+        .execute(&mut *conn)
+        .await?;
+    let current: Option<(String, String)> =
+        sqlx::query("SELECT status, org_id FROM migrations WHERE migration_id = $1")
+            .bind(migration_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()?;
+    let Some((status, org)) = current else {
+        return Err(not_found(migration_id));
+    };
+    if !from.contains(&status.as_str()) {
+        return Err(status_changed(migration_id, &status));
+    }
     let error_set = change.error_message.is_some();
-    let sql = format!(
+    // Conditional on the status read above: a transition raced by another one fails here
+    // instead of overwriting it (and the counters stay exact).
+    let row = sqlx::query(&format!(
         "UPDATE migrations SET status = $1, task_id = COALESCE($2, task_id), \
          started_at = COALESCE($3, started_at), completed_at = COALESCE($4, completed_at), \
          error_message = CASE WHEN $5 = 1 THEN $6 ELSE error_message END, \
          additional_data = COALESCE($7, additional_data), progress = COALESCE($8, progress), \
-         updated_at = $9 WHERE migration_id = $10 AND status IN ({}) RETURNING {COLUMNS}",
-        in_list(11, from.len())
-    );
-    let mut update = sqlx::query(&sql)
-        .bind(to)
-        .bind(&change.task_id)
-        .bind(change.started_at)
-        .bind(change.completed_at)
-        .bind(i64::from(error_set))
-        .bind(change.error_message.clone().flatten())
-        .bind(change.additional_data.as_ref().map(Value::to_string))
-        .bind(change.progress.as_ref().map(Value::to_string))
-        .bind(now_micros())
-        .bind(migration_id);
-    for s in from {
-        update = update.bind(*s);
+         updated_at = $9 WHERE migration_id = $10 AND status = $11 RETURNING {COLUMNS}"
+    ))
+    .bind(to)
+    .bind(&change.task_id)
+    .bind(change.started_at)
+    .bind(change.completed_at)
+    .bind(i64::from(error_set))
+    .bind(change.error_message.clone().flatten())
+    .bind(change.additional_data.as_ref().map(Value::to_string))
+    .bind(change.progress.as_ref().map(Value::to_string))
+    .bind(now_micros())
+    .bind(migration_id)
+    .bind(&status)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Err(status_changed(
+            migration_id,
+            "being changed by another request",
+        ));
+    };
+    let migration = migration_from_row(&row)?;
+    if status != to {
+        adjust_count(conn, &org, "status", &status, -1).await?;
+        adjust_count(conn, &org, "status", to, 1).await?;
     }
-    match update.fetch_optional(&mut *conn).await? {
-        Some(row) => migration_from_row(&row),
-        None => {
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT status FROM migrations WHERE migration_id = $1")
-                    .bind(migration_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            match status {
-                Some(status) => Err(status_changed(migration_id, &status)),
-                None => Err(not_found(migration_id)),
-            }
-        }
-    }
+    Ok(migration)
 }

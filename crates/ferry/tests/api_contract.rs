@@ -243,6 +243,43 @@ async fn openapi_document_describes_the_served_routes(backend: Backend) {
     ] {
         assert!(schemas.contains_key(name), "schema {name} missing");
     }
+
+    // Every schema of the normative migrations spec is served under its name, with the same
+    // properties and enum values (DESIGN §5).
+    let spec: Value = serde_json::from_str(include_str!(
+        "../../../../shared/spec/migrations.openapi.json"
+    ))
+    .unwrap();
+    let names = |schema: &Value, key: &str| -> std::collections::BTreeSet<String> {
+        match key {
+            "properties" => schema["properties"]
+                .as_object()
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default(),
+            _ => schema[key]
+                .as_array()
+                .map(|r| r.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+                .unwrap_or_default(),
+        }
+    };
+    for (name, expected) in spec["components"]["schemas"].as_object().unwrap() {
+        let served = schemas
+            .get(name)
+            .unwrap_or_else(|| panic!("migration schema {name} missing from openapi.json"));
+        if name == "ValidationError" || name == "HTTPValidationError" {
+            // These also carry the SDK's error fields (README, design notes): supersets.
+            assert!(names(served, "properties").is_superset(&names(expected, "properties")));
+            continue;
+        }
+        assert_eq!(
+            names(served, "properties"),
+            names(expected, "properties"),
+            "properties of {name}"
+        );
+        if expected.get("enum").is_some() {
+            assert_eq!(served["enum"], expected["enum"], "values of {name}");
+        }
+    }
 }
 
 async fn data_survives_a_restart(backend: Backend) {

@@ -162,6 +162,17 @@ async fn illegal_transitions_are_refused_with_a_code(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled");
+    // Totals follow every transition (the deleted one is gone, the cancelled one moved).
+    for (filter, total) in [
+        (json!({}), 1),
+        (json!({"status": "cancelled"}), 1),
+        (json!({"status": "draft"}), 0),
+        (json!({"migration_type": "copy"}), 1),
+    ] {
+        let (status, page) = post(&server, &format!("{MIGRATIONS}/list"), filter.clone()).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total"], total, "{filter}");
+    }
     for (path, code) in [
         ("start", "migration_cancelled"),
         ("cancel", "migration_already_cancelled"),
