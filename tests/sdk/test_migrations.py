@@ -123,6 +123,160 @@ def test_copy_through_the_sdk(ferry, scoped_client):
     assert missing.value.status == 404
 
 
+def test_a_two_tier_namespace_of_ten_thousand_documents_copies(ferry, scoped_client):
+    """10,000 objects -> `words` (10,000 documents) -> `echo` (10,000 more, tier 2), a
+    retriever, a taxonomy over a small reference collection applied to `echo`, and a cluster:
+    the copy has the same counts and the target's retriever answers like the source's."""
+    from mixpeek.api.bucket_objects_api import BucketObjectsApi
+    from mixpeek.api.buckets_api import BucketsApi
+    from mixpeek.api.clusters_api import ClustersApi
+    from mixpeek.api.collection_taxonomies_api import CollectionTaxonomiesApi
+    from mixpeek.api.taxonomies_api import TaxonomiesApi
+    from mixpeek.models.apply_taxonomy_request import ApplyTaxonomyRequest
+    from mixpeek.models.bucket_create_request import BucketCreateRequest
+    from mixpeek.models.create_cluster_request import CreateClusterRequest
+    from mixpeek.models.create_collection_request import CreateCollectionRequest
+    from mixpeek.models.create_objects_batch_request import CreateObjectsBatchRequest
+    from mixpeek.models.create_taxonomy_request import CreateTaxonomyRequest
+
+    from test_clusters import FEATURE, wait_for
+
+    topics = list(TOPICS.items())
+    BucketsApi(scoped_client).create_bucket(
+        BucketCreateRequest.from_dict(
+            {
+                "bucket_name": "many",
+                "bucket_schema": {
+                    "properties": {"topic": {"type": "string"}, "content": {"type": "text"}}
+                },
+            }
+        )
+    )
+    objects = BucketObjectsApi(scoped_client)
+    for start in range(0, 10_000, 100):
+        batch = []
+        for i in range(start, start + 100):
+            topic, words = topics[i % 3]
+            text = " ".join(words[i % 6 :] + words[: i % 6]) + f" item{i}"
+            batch.append(
+                {"topic": topic, "blobs": [{"property": "content", "type": "text", "data": text}]}
+            )
+        objects.create_objects_batch_buckets(
+            "many", CreateObjectsBatchRequest.from_dict({"objects": batch})
+        )
+    BucketsApi(scoped_client).create_bucket(
+        BucketCreateRequest.from_dict(
+            {
+                "bucket_name": "tagset",
+                "bucket_schema": {
+                    "properties": {"topic": {"type": "string"}, "content": {"type": "text"}}
+                },
+            }
+        )
+    )
+    objects.create_objects_batch_buckets(
+        "tagset",
+        CreateObjectsBatchRequest.from_dict(
+            {
+                "objects": [
+                    {"topic": t, "blobs": [{"property": "content", "type": "text", "data": t}]}
+                    for t in TOPICS
+                ]
+            }
+        ),
+    )
+    collections = CollectionsApi(scoped_client)
+    for name, source, mapping in [
+        ("words", {"type": "bucket", "bucket_ids": ["many"]}, "content"),
+        ("echo", {"type": "collection", "collection_id": "words"}, "text"),
+        ("tags", {"type": "bucket", "bucket_ids": ["tagset"]}, "content"),
+    ]:
+        collections.create_collection(
+            CreateCollectionRequest.from_dict(
+                {
+                    "collection_name": name,
+                    "source": source,
+                    "feature_extractor": {
+                        "feature_extractor_name": "text_extractor",
+                        "version": "v1",
+                        "input_mappings": {"text": mapping},
+                        "field_passthrough": [{"source_path": "topic"}],
+                    },
+                }
+            )
+        )
+        trigger = collections.trigger_collection(name)
+        assert wait_for(scoped_client, trigger.task_id).status.value == "COMPLETED"
+    create_retriever(scoped_client, "search", ["words"], [search_stage(20)])
+    create_retriever(scoped_client, "labels", ["tags"], [search_stage(1)])
+    taxonomy = TaxonomiesApi(scoped_client).create_taxonomy_taxonomies(
+        CreateTaxonomyRequest.from_dict(
+            {
+                "taxonomy_name": "self",
+                "config": {
+                    "taxonomy_type": "flat",
+                    "retriever_id": "labels",
+                    "input_mappings": [{"input_key": "query", "path": "topic"}],
+                    "source_collection": {"collection_id": "tags"},
+                },
+            }
+        )
+    )
+    applied = CollectionTaxonomiesApi(scoped_client).apply_taxonomy_to_collection(
+        "echo", ApplyTaxonomyRequest(taxonomy_id=taxonomy.taxonomy_id)
+    )
+    assert wait_for(scoped_client, applied.task_id).status.value == "COMPLETED"
+    clusters = ClustersApi(scoped_client)
+    cluster = clusters.create_cluster(
+        CreateClusterRequest.from_dict(
+            {
+                "collection_ids": ["words"],
+                "cluster_name": "topics",
+                "vector_config": {
+                    "feature_uris": [FEATURE],
+                    "clustering_method": "kmeans",
+                    "kmeans_parameters": {"n_clusters": 3, "random_state": 1},
+                },
+            }
+        )
+    )
+    run = clusters.execute_clustering_clusters(cluster.cluster_id)
+    assert wait_for(scoped_client, run.task_id).status.value == "COMPLETED"
+
+    migrations = NamespaceMigrationsApi(scoped_client)
+    created = migrations.create_migration_namespaces(
+        CreateMigrationRequest.from_dict(
+            {"config": config(batch_options={"batch_size": 1000, "max_workers": 4}),
+             "start_immediately": True}
+        )
+    )
+    graph = migrations.get_migration_namespaces(created.migration_id).dependency_graph
+    tiers = {n.resource_id: n.tier for n in graph.nodes}
+    assert sorted(tiers.values()) == [0, 0, 1, 1, 2, 2, 2, 2, 3]
+    for _ in range(1200):
+        migration = migrations.get_migration_namespaces(created.migration_id)
+        if migration.status.value in ("completed", "failed", "cancelled"):
+            break
+        time.sleep(0.05)
+    assert migration.status.value == "completed", migration.error_message
+    assert migration.progress.stages[2].items_completed == 30_006
+
+    query = " ".join(TOPICS["baking"])
+    with target_client(ferry, "sdk-copy") as copy:
+        for name in ("words", "echo"):
+            assert CollectionsApi(copy).get_collection(name).document_count == 10_000
+        hits = [
+            RetrieversApi(client).execute_retriever(
+                "search", ExecuteRetrieverRequest(inputs={"query": query}, limit=20)
+            )
+            for client in (scoped_client, copy)
+        ]
+    assert [round(d["score"], 6) for d in hits[0].documents] == [
+        round(d["score"], 6) for d in hits[1].documents
+    ]
+    assert all(d["topic"] == "baking" for d in hits[1].documents)
+
+
 def test_a_taken_target_name_is_invalid(scoped_client):
     seed_collection(scoped_client)
     migrations = NamespaceMigrationsApi(scoped_client)

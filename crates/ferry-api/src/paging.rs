@@ -91,3 +91,31 @@ impl Page {
         }
     }
 }
+
+/// The column order a list body asks for: its first `sorts` entry, else `sort`, mapped through
+/// `keys` (`(field name, key)`), with whether it is descending. An unknown field is a 422 at
+/// `body.sort.field` naming the accepted ones.
+pub fn sort_key<K: Copy>(
+    sorts: Option<&Vec<ferry_wire::filter::SortOption>>,
+    sort: Option<&ferry_wire::filter::SortOption>,
+    keys: &[(&str, K)],
+) -> Result<Option<(K, bool)>, ApiError> {
+    let Some(chosen) = sorts.and_then(|s| s.first()).or(sort) else {
+        return Ok(None);
+    };
+    let Some((_, key)) = keys.iter().find(|(name, _)| *name == chosen.field) else {
+        let names: Vec<String> = keys.iter().map(|(n, _)| format!("'{n}'")).collect();
+        return Err(ApiError::Validation(vec![FieldError {
+            loc: ["body", "sort", "field"]
+                .iter()
+                .map(|k| Loc::Key((*k).to_owned()))
+                .collect(),
+            msg: format!("Input should be {}", names.join(", ")),
+            kind: "enum",
+        }]));
+    };
+    Ok(Some((
+        *key,
+        chosen.direction() == ferry_wire::namespace::SortDirection::Desc,
+    )))
+}

@@ -495,8 +495,18 @@ impl Engine {
         } else {
             derived(&run.migration.migration_id, source_id)
         };
-        let missing = |what: &str, id: &str| {
-            MigrateError::Plan(format!("{what} {id} refers to a resource not migrated yet"))
+        // The target id of a resource this one depends on (created earlier in the order).
+        let target_of = |dependency: &str| {
+            map.resource(dependency).map(str::to_owned).ok_or_else(|| {
+                MigrateError::Plan(format!(
+                    "{source_id} depends on {dependency}, which was not migrated"
+                ))
+            })
+        };
+        let targets_of = |ids: &[String]| {
+            ids.iter()
+                .map(|id| target_of(id))
+                .collect::<Result<Vec<_>, _>>()
         };
         let created: Result<(), StoreError> = match resource_type {
             ResourceType::Bucket => {
@@ -519,10 +529,7 @@ impl Engine {
             }
             ResourceType::Collection => {
                 let c = self.store.get_collection(src, source_id).await?;
-                for dep in crate::plan::source_ids(&c.fields.source) {
-                    map.resource(&dep)
-                        .ok_or_else(|| missing("collection", source_id))?;
-                }
+                targets_of(&crate::plan::source_ids(&c.fields.source))?;
                 let fields = CollectionFields {
                     source: map.remap_json(&c.fields.source),
                     // Attachments are re-pointed at finalization, once their targets exist.
@@ -537,16 +544,7 @@ impl Engine {
             }
             ResourceType::Retriever => {
                 let r = self.store.get_retriever(src, source_id).await?;
-                let collection_ids = r
-                    .fields
-                    .collection_ids
-                    .iter()
-                    .map(|c| {
-                        map.resource(c)
-                            .map(str::to_owned)
-                            .ok_or_else(|| missing("retriever", source_id))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let collection_ids = targets_of(&r.fields.collection_ids)?;
                 if run
                     .config
                     .retriever_options_or_default()
@@ -566,14 +564,8 @@ impl Engine {
             }
             ResourceType::Taxonomy => {
                 let t = self.store.get_taxonomy(src, source_id).await?;
-                let retriever_id = map
-                    .resource(&t.fields.retriever_id)
-                    .ok_or_else(|| missing("taxonomy", source_id))?
-                    .to_owned();
-                let source_collection_id = map
-                    .resource(&t.fields.source_collection_id)
-                    .ok_or_else(|| missing("taxonomy", source_id))?
-                    .to_owned();
+                let retriever_id = target_of(&t.fields.retriever_id)?;
+                let source_collection_id = target_of(&t.fields.source_collection_id)?;
                 let fields = TaxonomyFields {
                     config: map.remap_json(&t.fields.config),
                     retriever_id,
@@ -587,16 +579,7 @@ impl Engine {
             }
             ResourceType::Cluster => {
                 let c = self.store.get_cluster(src, source_id).await?;
-                let inputs = c
-                    .fields
-                    .input_collections
-                    .iter()
-                    .map(|id| {
-                        map.resource(id)
-                            .map(str::to_owned)
-                            .ok_or_else(|| missing("cluster", source_id))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let inputs = targets_of(&c.fields.input_collections)?;
                 let fields = ClusterFields {
                     input_collections: inputs,
                     ..c.fields

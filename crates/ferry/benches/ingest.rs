@@ -5,6 +5,8 @@
 //! `cargo bench --bench ingest` (SQLite in a temp dir); `FERRY_BENCH_OBJECTS=N` sets N
 //! (default 100000); `FERRY_BENCH_DATABASE_URL=postgres://…` runs it on PostgreSQL.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,19 +39,6 @@ fn text(i: usize) -> String {
         .map(|k| WORDS[(i * 7 + k * 13 + k * k) % 16])
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Peak resident set size of this process, from the kernel.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -206,7 +195,7 @@ async fn main() -> anyhow::Result<()> {
         "ratio trigger / extractor alone: {:.2}",
         throughput / baseline
     );
-    println!("peak RSS: {:.0} MB", peak_rss_mb());
+    println!("peak RSS: {:.0} MB", common::peak_rss_mb());
     store.close().await;
     Ok(())
 }

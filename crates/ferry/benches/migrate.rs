@@ -8,6 +8,8 @@
 //! 100000), `FERRY_BENCH_MIGRATIONS=M` (default 100000), `FERRY_BENCH_DATABASE_URL=postgres://…`
 //! for PostgreSQL.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use ferry_migrate::engine::{Engine, EngineConfig};
@@ -22,19 +24,6 @@ use serde_json::{json, Map, Value};
 use sqlx::any::AnyPoolOptions;
 
 const DIMENSION: usize = 384;
-
-/// Peak resident set size of this process, from the kernel.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -236,7 +225,7 @@ async fn main() -> anyhow::Result<()> {
     println!("raw INSERT … SELECT: {raw:>10.0} documents/s ({raw_seconds:.2}s)");
     println!("copy migration:      {engine:>10.0} documents/s ({engine_seconds:.2}s, end to end)");
     println!("ratio migration / raw copy: {:.2}", engine / raw);
-    println!("peak RSS after the copy: {:.0} MB", peak_rss_mb());
+    println!("peak RSS after the copy: {:.0} MB", common::peak_rss_mb());
 
     // List latency with M migrations in the organization.
     let progress = serde_json::to_value(MigrationProgress::new(MigrationStatus::Draft))?;
@@ -245,7 +234,7 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..migrations {
         store
             .insert_migration(&MigrationRecord {
-                migration_id: format!("mig_bench{i:08}"),
+                migration_id: format!("mig_b{tag}x{i:08}"),
                 org_id: org.internal_id.clone(),
                 source_namespace_id: format!("ns_src{}", i % 10),
                 target_namespace_id: None,
@@ -301,7 +290,7 @@ async fn main() -> anyhow::Result<()> {
             times[times.len() * 95 / 100]
         );
     }
-    println!("peak RSS: {:.0} MB", peak_rss_mb());
+    println!("peak RSS: {:.0} MB", common::peak_rss_mb());
     store.close().await;
     Ok(())
 }

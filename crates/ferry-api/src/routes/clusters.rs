@@ -34,7 +34,7 @@ use utoipa::IntoParams;
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
 use crate::json::{from_json, to_json, wire_enum};
-use crate::paging::{BodyPaging, Page};
+use crate::paging::{sort_key, BodyPaging, Page};
 use crate::routes::tasks::task_response;
 use crate::AppState;
 
@@ -539,29 +539,15 @@ async fn list(
             page: body.page,
         },
     )?;
-    let sort_option = body
-        .sorts
-        .as_ref()
-        .and_then(|s| s.first())
-        .or(body.sort.as_ref());
-    let sort = match sort_option {
-        None => None,
-        Some(s) => {
-            let key = match s.field.as_str() {
-                "created_at" => ClusterSortKey::CreatedAt,
-                "updated_at" => ClusterSortKey::UpdatedAt,
-                "cluster_name" => ClusterSortKey::ClusterName,
-                _ => {
-                    return Err(ApiError::Validation(vec![FieldError {
-                        loc: body_loc(&["sort", "field"]),
-                        msg: "Input should be 'created_at', 'updated_at' or 'cluster_name'".into(),
-                        kind: "enum",
-                    }]))
-                }
-            };
-            Some((key, s.direction() == SortDirection::Desc))
-        }
-    };
+    let sort = sort_key(
+        body.sorts.as_ref(),
+        body.sort.as_ref(),
+        &[
+            ("created_at", ClusterSortKey::CreatedAt),
+            ("updated_at", ClusterSortKey::UpdatedAt),
+            ("cluster_name", ClusterSortKey::ClusterName),
+        ],
+    )?;
     let (clusters, total) = state
         .store
         .list_clusters(

@@ -30,7 +30,7 @@ use serde_json::{json, Map, Value};
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
 use crate::json::{from_json, to_json};
-use crate::paging::{BodyPaging, Page};
+use crate::paging::{sort_key, BodyPaging, Page};
 use crate::routes::taxonomies::check_taxonomy_applications;
 use crate::AppState;
 
@@ -564,35 +564,16 @@ async fn list(
             page: body.page,
         },
     )?;
-    let sort_option = body
-        .sorts
-        .as_ref()
-        .and_then(|s| s.first())
-        .or(body.sort.as_ref());
-    let sort = match sort_option {
-        None => None,
-        Some(s) => {
-            let key = match s.field.as_str() {
-                "created_at" => CollectionSortKey::CreatedAt,
-                "updated_at" => CollectionSortKey::UpdatedAt,
-                "collection_name" => CollectionSortKey::CollectionName,
-                "document_count" => CollectionSortKey::DocumentCount,
-                _ => {
-                    return Err(ApiError::Validation(vec![FieldError {
-                        loc: body_loc(&["sort", "field"]),
-                        msg: "Input should be 'created_at', 'updated_at', 'collection_name' or \
-                              'document_count'"
-                            .into(),
-                        kind: "enum",
-                    }]))
-                }
-            };
-            Some((
-                key,
-                s.direction() == ferry_wire::namespace::SortDirection::Desc,
-            ))
-        }
-    };
+    let sort = sort_key(
+        body.sorts.as_ref(),
+        body.sort.as_ref(),
+        &[
+            ("created_at", CollectionSortKey::CreatedAt),
+            ("updated_at", CollectionSortKey::UpdatedAt),
+            ("collection_name", CollectionSortKey::CollectionName),
+            ("document_count", CollectionSortKey::DocumentCount),
+        ],
+    )?;
     let (collections, total) = state
         .store
         .list_collections(

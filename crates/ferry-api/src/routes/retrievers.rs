@@ -36,7 +36,7 @@ use utoipa::IntoParams;
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
 use crate::json::{from_json, to_json};
-use crate::paging::{BodyPaging, Page};
+use crate::paging::{sort_key, BodyPaging, Page};
 use crate::routes::documents::{document_response, VectorsShown};
 use crate::AppState;
 
@@ -472,30 +472,15 @@ async fn list(
         }]));
     }
     let page = Page::resolve(query, BodyPaging::default())?;
-    let sort_option = body
-        .sorts
-        .as_ref()
-        .and_then(|s| s.first())
-        .or(body.sort.as_ref());
-    let sort = match sort_option {
-        None => None,
-        Some(s) => {
-            let key = match s.field.as_str() {
-                "created_at" => RetrieverSortKey::CreatedAt,
-                "updated_at" => RetrieverSortKey::UpdatedAt,
-                "retriever_name" => RetrieverSortKey::RetrieverName,
-                _ => {
-                    return Err(ApiError::Validation(vec![FieldError {
-                        loc: body_loc(&["sort", "field"]),
-                        msg: "Input should be 'created_at', 'updated_at' or 'retriever_name'"
-                            .into(),
-                        kind: "enum",
-                    }]))
-                }
-            };
-            Some((key, s.direction() == SortDirection::Desc))
-        }
-    };
+    let sort = sort_key(
+        body.sorts.as_ref(),
+        body.sort.as_ref(),
+        &[
+            ("created_at", RetrieverSortKey::CreatedAt),
+            ("updated_at", RetrieverSortKey::UpdatedAt),
+            ("retriever_name", RetrieverSortKey::RetrieverName),
+        ],
+    )?;
     let (retrievers, total) = state
         .store
         .list_retrievers(

@@ -15,7 +15,6 @@ use ferry_pipeline::{TaxonomyApplication, TAXONOMY_TASK};
 use ferry_retrieve::Pipeline;
 use ferry_store::{NamespaceKey, Taxonomy, TaxonomyFields, TaxonomyListQuery, TaxonomySortKey};
 use ferry_wire::collection::{CollectionVectorIndex, TaxonomyApplicationConfig};
-use ferry_wire::namespace::SortDirection;
 use ferry_wire::paging::PageQuery;
 use ferry_wire::taxonomy::{
     ApplyTaxonomyRequest, ApplyTaxonomyResponse, CreateTaxonomyRequest,
@@ -29,7 +28,7 @@ use crate::error::{bad_request, body_loc, missing_reference, ApiError, ApiResult
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
 use crate::filtered::compile_filters;
 use crate::json::{from_json, to_json};
-use crate::paging::{BodyPaging, Page};
+use crate::paging::{sort_key, BodyPaging, Page};
 use crate::routes::retrievers::{stored_input_schema, stored_stages};
 use crate::AppState;
 
@@ -358,29 +357,15 @@ async fn list_taxonomies(
             page: body.page,
         },
     )?;
-    let sort = match body
-        .sorts
-        .as_ref()
-        .and_then(|s| s.first())
-        .or(body.sort.as_ref())
-    {
-        None => None,
-        Some(s) => {
-            let key = match s.field.as_str() {
-                "created_at" => TaxonomySortKey::CreatedAt,
-                "updated_at" => TaxonomySortKey::UpdatedAt,
-                "taxonomy_name" => TaxonomySortKey::TaxonomyName,
-                _ => {
-                    return Err(ApiError::Validation(vec![FieldError {
-                        loc: body_loc(&["sort", "field"]),
-                        msg: "Input should be 'created_at', 'updated_at' or 'taxonomy_name'".into(),
-                        kind: "enum",
-                    }]))
-                }
-            };
-            Some((key, s.direction() == SortDirection::Desc))
-        }
-    };
+    let sort = sort_key(
+        body.sorts.as_ref(),
+        body.sort.as_ref(),
+        &[
+            ("created_at", TaxonomySortKey::CreatedAt),
+            ("updated_at", TaxonomySortKey::UpdatedAt),
+            ("taxonomy_name", TaxonomySortKey::TaxonomyName),
+        ],
+    )?;
     let (taxonomies, total) = state
         .store
         .list_taxonomies(
