@@ -625,7 +625,63 @@ async fn lists_filter_page_and_count_within_the_organization(backend: Backend) {
     assert_error(status, &body, 404, "NotFoundError", "migration_not_found");
 }
 
+/// Every action refused from every status that does not allow it, through the API, with
+/// its code; the refused action changes nothing.
+async fn every_illegal_transition_is_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    seed(&server).await;
+    let config = json!({"migration_type": "copy", "source_namespace_id": "data"});
+    let all = [
+        "draft",
+        "validating",
+        "pending",
+        "in_progress",
+        "completed",
+        "failed",
+        "cancelled",
+    ];
+    let refusals = [
+        ("validating", "start", "migration_already_running"),
+        ("pending", "start", "migration_already_running"),
+        ("in_progress", "start", "migration_already_running"),
+        ("completed", "start", "migration_already_completed"),
+        ("cancelled", "start", "migration_cancelled"),
+        ("completed", "cancel", "migration_already_completed"),
+        ("failed", "cancel", "migration_already_failed"),
+        ("cancelled", "cancel", "migration_already_cancelled"),
+        ("validating", "delete", "migration_running"),
+        ("pending", "delete", "migration_running"),
+        ("in_progress", "delete", "migration_running"),
+    ];
+    for (status, action, code) in refusals {
+        let (_, created) = post(
+            &server,
+            &format!("{MIGRATIONS}/"),
+            json!({"config": config}),
+        )
+        .await;
+        let id = created["migration_id"].as_str().unwrap().to_owned();
+        // Put the migration in `status` directly: the engine never sees it (no task).
+        server
+            .store
+            .set_migration_status(&id, &all, status, Default::default())
+            .await
+            .unwrap();
+        let (http, body) = match action {
+            "delete" => send(server.request(Method::DELETE, &format!("{MIGRATIONS}/{id}"))).await,
+            _ => post(&server, &format!("{MIGRATIONS}/{id}/{action}"), json!({})).await,
+        };
+        assert_error(http, &body, 400, "InvalidStateError", code);
+        let (_, after) = send(server.request(Method::GET, &format!("{MIGRATIONS}/{id}"))).await;
+        assert_eq!(
+            after["status"], status,
+            "{action} from {status} changed nothing"
+        );
+    }
+}
+
 store_tests!(
+    every_illegal_transition_is_refused,
     lists_filter_page_and_count_within_the_organization,
     a_full_namespace_copies_with_retrievers_taxonomies_and_clusters,
     copy_reproduces_the_namespace,
