@@ -29,6 +29,7 @@ use ferry_wire::Errors;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::fault::{die, FaultPoint};
 use crate::worker::{Pipeline, PipelineError};
 
 /// Task type of a taxonomy application, as the SDK's `TaskType` names it.
@@ -165,7 +166,11 @@ fn enrichment(
 
 impl Pipeline {
     /// Runs one claimed taxonomy task to its end, from its resume cursor.
-    pub(crate) async fn run_taxonomy_task(&self, task: Task) -> Result<(), PipelineError> {
+    pub(crate) async fn run_taxonomy_task(
+        &self,
+        task: Task,
+        batches_done: &mut u64,
+    ) -> Result<(), PipelineError> {
         let ns: NamespaceKey = task
             .namespace
             .ok_or_else(|| config_error("taxonomy task without a namespace"))?;
@@ -278,6 +283,10 @@ impl Pipeline {
             }
             let cursor = serde_json::to_string(&progress)
                 .map_err(|e| config_error(format!("cursor: {e}")))?;
+            *batches_done += 1;
+            if self.config().fault == Some(FaultPoint::ExitBeforeCommit(*batches_done)) {
+                die(FaultPoint::ExitBeforeCommit(*batches_done));
+            }
             store
                 .merge_document_fields(
                     ns,
@@ -292,6 +301,9 @@ impl Pipeline {
                     },
                 )
                 .await?;
+            if self.config().fault == Some(FaultPoint::ExitAfterCommit(*batches_done)) {
+                die(FaultPoint::ExitAfterCommit(*batches_done));
+            }
         }
         let outputs = json!({
             "taxonomy_id": taxonomy.taxonomy_id,

@@ -142,7 +142,7 @@ impl Pipeline {
                     tracing::info!(task_id, task_type, "running task");
                     let result = match task_type.as_str() {
                         CLUSTER_TASK => self.run_cluster_task(task).await,
-                        TAXONOMY_TASK => self.run_taxonomy_task(task).await,
+                        TAXONOMY_TASK => self.run_taxonomy_task(task, &mut batches_done).await,
                         _ => self.run_task(task, &mut batches_done, &shutdown).await,
                     };
                     if let Err(e) = result {

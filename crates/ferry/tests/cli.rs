@@ -631,7 +631,155 @@ async fn cancel_stops_a_running_copy(backend: Backend) {
     server.terminate();
 }
 
+/// Seeds `crash` plus a reference collection `tags` (3 texts), retriever `tagger` over it and
+/// taxonomy `tagging`, with a clean process; returns the taxonomy id.
+async fn seed_taxonomy_with_a_clean_process(db: &TestDatabase) -> String {
+    use serde_json::json;
+    seed_with_a_clean_process(db).await;
+    let mut seeder = ServeProcess::start_with(db, Some(KEY), &[]);
+    let base = seeder.base_url();
+    let (status, _) = call(
+        &base,
+        Method::POST,
+        "/v1/buckets",
+        Some(json!({"bucket_name": "labels",
+        "bucket_schema": {"properties": {"label": {"type": "string"}, "body": {"type": "text"}}}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let objects: Vec<_> = ["object text", "banana bread", "galaxy nebula"]
+        .iter()
+        .map(|t| json!({"label": t, "body": t}))
+        .collect();
+    let (status, _) = call(
+        &base,
+        Method::POST,
+        "/v1/buckets/labels/objects/batch",
+        Some(json!({"objects": objects})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        &base,
+        Method::POST,
+        "/v1/collections",
+        Some(json!({
+        "collection_name": "tags", "source": {"type": "bucket", "bucket_ids": ["labels"]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+            "input_mappings": {"text": "body"}, "field_passthrough": [{"source_path": "label"}]}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, trigger) = call(&base, Method::POST, "/v1/collections/tags/trigger", None).await;
+    let task_id = trigger["task_id"].as_str().unwrap().to_owned();
+    for _ in 0..400 {
+        let (_, task) = call(&base, Method::GET, &format!("/v1/tasks/{task_id}"), None).await;
+        if task["status"] == "COMPLETED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let (status, body) = call(
+        &base,
+        Method::POST,
+        "/v1/retrievers",
+        Some(json!({
+        "retriever_name": "tagger", "collection_identifiers": ["tags"],
+        "stages": [{"stage_name": "s", "config": {"stage_id": "feature_search", "parameters": {
+            "searches": [{"feature_uri": "mixpeek://text_extractor@v1/text_embedding",
+                          "query": "{{INPUT.query}}", "top_k": 1}]}}}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, taxonomy) = call(
+        &base,
+        Method::POST,
+        "/v1/taxonomies",
+        Some(json!({
+        "taxonomy_name": "tagging", "config": {"retriever_id": "tagger",
+            "input_mappings": [{"input_key": "query", "path": "text"}],
+            "source_collection": {"collection_id": "tags",
+                "enrichment_fields": [{"field_path": "label", "target_field": "tag"}]}}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{taxonomy}");
+    let (ok, _) = seeder.terminate();
+    assert!(ok);
+    taxonomy["taxonomy_id"].as_str().unwrap().to_owned()
+}
+
+/// Kills a process while it applies a taxonomy, restarts, and checks every document of the
+/// collection is enriched exactly as an uninterrupted run would.
+async fn taxonomy_crash_and_resume(backend: Backend, fault: &str) {
+    let db = TestDatabase::new(backend).await;
+    let taxonomy_id = seed_taxonomy_with_a_clean_process(&db).await;
+    let env = [
+        ("FERRY_TASK_LEASE_SECONDS", "1"),
+        ("FERRY_FAULT_INJECT", fault),
+    ];
+    let mut server = ServeProcess::start_with(&db, Some(KEY), &env);
+    let base = server.base_url();
+    let (status, applied) = call(
+        &base,
+        Method::POST,
+        "/v1/collections/col/apply-taxonomy",
+        Some(serde_json::json!({"taxonomy_id": taxonomy_id, "batch_size": 100})),
+    )
+    .await;
+    assert_eq!(status, 200, "{applied}");
+    let exit = server
+        .child
+        .wait()
+        .expect("the injected fault ends the process");
+    assert_eq!(
+        exit.code(),
+        Some(86),
+        "died at the injected point ({fault})"
+    );
+
+    let mut restarted =
+        ServeProcess::start_with(&db, Some(KEY), &[("FERRY_TASK_LEASE_SECONDS", "1")]);
+    let base = restarted.base_url();
+    let task_id = applied["task_id"].as_str().unwrap();
+    let mut task = serde_json::Value::Null;
+    for _ in 0..400 {
+        let (_, t) = call(&base, Method::GET, &format!("/v1/tasks/{task_id}"), None).await;
+        task = t;
+        if task["status"] == "COMPLETED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(task["status"], "COMPLETED", "{task}");
+    assert_eq!(task["outputs"][0]["documents_enriched"], 55, "{task}");
+    let (_, docs) = call(
+        &base,
+        Method::POST,
+        "/v1/collections/col/documents/list?limit=1000",
+        Some(serde_json::json!({})),
+    )
+    .await;
+    let docs = docs["results"].as_array().unwrap();
+    assert_eq!(docs.len(), 55);
+    let field = format!("_taxonomy_{taxonomy_id}");
+    for doc in docs {
+        assert_eq!(doc["tag"], "object text", "{doc}");
+        assert_eq!(doc[&field]["matches"].as_array().unwrap().len(), 1, "{doc}");
+    }
+    restarted.terminate();
+}
+
+async fn taxonomy_killed_after_its_batch_commits_completes(backend: Backend) {
+    taxonomy_crash_and_resume(backend, "after_commit:1").await;
+}
+
+async fn taxonomy_killed_before_its_batch_commits_redoes_it(backend: Backend) {
+    taxonomy_crash_and_resume(backend, "before_commit:1").await;
+}
+
 store_tests!(
+    taxonomy_killed_after_its_batch_commits_completes,
+    taxonomy_killed_before_its_batch_commits_redoes_it,
     migration_killed_after_its_second_batch_resumes,
     migration_killed_between_write_and_mark_redoes_the_batch,
     migration_killed_after_its_last_batch_finishes_the_stages,
