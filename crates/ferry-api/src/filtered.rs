@@ -121,3 +121,16 @@ pub fn compile_filters(filters: Option<&LogicalOperator>) -> ApiResult<Option<Ma
         None => Err(ApiError::Validation(errors.items)),
     }
 }
+
+/// Refuses `filters` on a list that pages in SQL by column only (422 at `body.filters`),
+/// rather than ignoring them and answering more than was asked for.
+pub fn refuse_list_filters(filters: Option<&LogicalOperator>, what: &str) -> ApiResult<()> {
+    if filters.is_some_and(|f| !f.is_empty()) {
+        return Err(ApiError::Validation(vec![ferry_wire::FieldError {
+            loc: crate::error::body_loc(&["filters"]),
+            msg: format!("Value error, filters on {what} are not supported; use search or sort"),
+            kind: "value_error",
+        }]));
+    }
+    Ok(())
+}

@@ -33,6 +33,7 @@ use utoipa::IntoParams;
 
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
+use crate::filtered::refuse_list_filters;
 use crate::json::{from_json, to_json, wire_enum};
 use crate::paging::{sort_key, BodyPaging, Page};
 use crate::routes::tasks::task_response;
@@ -523,13 +524,7 @@ async fn list(
     query: &PageQuery,
     body: &ListClustersRequest,
 ) -> ApiResult<ListClustersResponse> {
-    if body.filters.as_ref().is_some_and(|f| !f.is_empty()) {
-        return Err(ApiError::Validation(vec![FieldError {
-            loc: body_loc(&["filters"]),
-            msg: "Value error, filters on clusters are not supported; use search or sort".into(),
-            kind: "value_error",
-        }]));
-    }
+    refuse_list_filters(body.filters.as_ref(), "clusters")?;
     let page = Page::resolve(
         query,
         BodyPaging {

@@ -35,6 +35,7 @@ use utoipa::IntoParams;
 
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
+use crate::filtered::refuse_list_filters;
 use crate::json::{from_json, to_json};
 use crate::paging::{sort_key, BodyPaging, Page};
 use crate::routes::documents::{document_response, VectorsShown};
@@ -464,13 +465,7 @@ async fn list(
     query: &PageQuery,
     body: &ListRetrieversRequest,
 ) -> ApiResult<ListRetrieversResponse> {
-    if body.filters.as_ref().is_some_and(|f| !f.is_empty()) {
-        return Err(ApiError::Validation(vec![FieldError {
-            loc: body_loc(&["filters"]),
-            msg: "Value error, filters on retrievers are not supported; use search or sort".into(),
-            kind: "value_error",
-        }]));
-    }
+    refuse_list_filters(body.filters.as_ref(), "retrievers")?;
     let page = Page::resolve(query, BodyPaging::default())?;
     let sort = sort_key(
         body.sorts.as_ref(),

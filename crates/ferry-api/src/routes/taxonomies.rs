@@ -21,12 +21,12 @@ use ferry_wire::taxonomy::{
     CreateTaxonomyVersionRequest, FlatTaxonomyConfig, InputSourceType, ListTaxonomiesRequest,
     ListTaxonomiesResponse, PatchTaxonomyRequest, TaxonomyListStats, TaxonomyResponse,
 };
-use ferry_wire::{ErrorResponse, FieldError, HttpValidationError};
+use ferry_wire::{ErrorResponse, HttpValidationError};
 use serde_json::{json, Value};
 
-use crate::error::{bad_request, body_loc, missing_reference, ApiError, ApiResult};
+use crate::error::{bad_request, missing_reference, ApiError, ApiResult};
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
-use crate::filtered::compile_filters;
+use crate::filtered::{compile_filters, refuse_list_filters};
 use crate::json::{from_json, to_json};
 use crate::paging::{sort_key, BodyPaging, Page};
 use crate::routes::retrievers::{stored_input_schema, stored_stages};
@@ -341,13 +341,7 @@ async fn list_taxonomies(
     QueryParams(query): QueryParams<PageQuery>,
     JsonBody(body): JsonBody<ListTaxonomiesRequest>,
 ) -> ApiResult<Json<ListTaxonomiesResponse>> {
-    if body.filters.as_ref().is_some_and(|f| !f.is_empty()) {
-        return Err(ApiError::Validation(vec![FieldError {
-            loc: body_loc(&["filters"]),
-            msg: "Value error, filters on taxonomies are not supported; use search or sort".into(),
-            kind: "value_error",
-        }]));
-    }
+    refuse_list_filters(body.filters.as_ref(), "taxonomies")?;
     let page = Page::resolve(
         &query,
         BodyPaging {
