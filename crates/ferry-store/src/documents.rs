@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::buckets::parse_json;
-use crate::listing::Listing;
+use crate::listing::{value_rows, Listing};
 use crate::namespaces::NamespaceKey;
 use crate::time::now_micros;
 use crate::vectors::{self, NamedVectors};
@@ -149,27 +149,11 @@ async fn insert_documents(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     for chunk in docs.chunks(INSERT_ROWS_PER_STATEMENT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let p = 4 + r * 8;
-                format!(
-                    "($1, $2, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $3, $3)",
-                    p,
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6,
-                    p + 7
-                )
-            })
-            .collect();
+        let rows = value_rows(chunk.len(), 4, 8, |p| format!("($1, $2, {p}, $3, $3)"));
         let sql = format!(
             "INSERT INTO documents (ns_key, collection_id, document_id, source_object_id, \
              root_object_id, source_document_id, root_bucket_id, chunk_index, fields, vectors, \
-             created_at, updated_at) VALUES {}",
-            rows.join(", ")
+             created_at, updated_at) VALUES {rows}"
         );
         let mut insert = sqlx::query(&sql).bind(ns.0).bind(collection_id).bind(now);
         for doc in chunk {

@@ -120,3 +120,22 @@ impl Listing {
             .await?)
     }
 }
+
+/// The `VALUES` rows of a multi-row `INSERT`: `count` rows of `width` consecutive
+/// placeholders from `$first`, each row's list passed through `row` (which adds the
+/// parameters every row shares), joined with commas.
+pub(crate) fn value_rows(
+    count: usize,
+    first: usize,
+    width: usize,
+    row: impl Fn(String) -> String,
+) -> String {
+    (0..count)
+        .map(|r| {
+            let start = first + r * width;
+            let params: Vec<String> = (start..start + width).map(|n| format!("${n}")).collect();
+            row(params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -13,7 +13,7 @@ use sqlx::Row;
 
 use crate::buckets::parse_json;
 use crate::documents::DocumentRecord;
-use crate::listing::Listing;
+use crate::listing::{value_rows, Listing};
 use crate::namespaces::NamespaceKey;
 use crate::objects::ObjectRecord;
 use crate::tasks::{insert_task, Task};
@@ -506,27 +506,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for (chunk_no, chunk) in batches.chunks(COPY_ROWS_PER_STATEMENT).enumerate() {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p = 4 + r * 8;
-                    format!(
-                        "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $2, 0, $3)",
-                        p,
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4,
-                        p + 5,
-                        p + 6,
-                        p + 7
-                    )
-                })
-                .collect();
+            let rows = value_rows(chunk.len(), 4, 8, |p| format!("($1, {p}, $2, 0, $3)"));
             let sql = format!(
                 "INSERT INTO migration_batches (migration_id, batch_no, resource_type, \
                  resource_id, after_created, after_id, last_created, last_id, item_count, \
-                 status, attempts, updated_at) VALUES {}",
-                rows.join(", ")
+                 status, attempts, updated_at) VALUES {rows}"
             );
             let mut insert = sqlx::query(&sql)
                 .bind(migration_id)
@@ -906,19 +890,12 @@ async fn insert_copied_documents(
 ) -> StoreResult<i64> {
     let mut created = 0i64;
     for chunk in documents.chunks(COPY_ROWS_PER_STATEMENT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let p = 3 + r * 10;
-                let params: Vec<String> = (p..p + 10).map(|n| format!("${n}")).collect();
-                format!("($1, $2, {})", params.join(", "))
-            })
-            .collect();
+        let rows = value_rows(chunk.len(), 3, 10, |p| format!("($1, $2, {p})"));
         let sql = format!(
             "INSERT INTO documents (ns_key, collection_id, document_id, source_object_id, \
              root_object_id, source_document_id, root_bucket_id, chunk_index, fields, vectors, \
-             created_at, updated_at) VALUES {} \
-             ON CONFLICT (ns_key, collection_id, document_id) DO NOTHING",
-            rows.join(", ")
+             created_at, updated_at) VALUES {rows} \
+             ON CONFLICT (ns_key, collection_id, document_id) DO NOTHING"
         );
         let mut insert = sqlx::query(&sql).bind(target.0).bind(collection_id);
         for doc in chunk {
