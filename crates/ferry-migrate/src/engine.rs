@@ -187,6 +187,23 @@ impl Engine {
             (Err(e), _) => {
                 let message = e.to_string();
                 if matches!(migration.status.as_str(), "pending" | "in_progress") {
+                    // The stage that was running reports the failure too.
+                    let progress =
+                        serde_json::from_value::<MigrationProgress>(migration.progress.clone())
+                            .ok()
+                            .map(|mut p| {
+                                p.overall_status = MigrationStatus::Failed;
+                                if let Some(stage) = p
+                                    .stages
+                                    .iter_mut()
+                                    .find(|s| s.status == MigrationStatus::InProgress)
+                                {
+                                    stage.status = MigrationStatus::Failed;
+                                    stage.error_message = Some(message.clone());
+                                }
+                                p
+                            })
+                            .and_then(|p| serde_json::to_value(p).ok());
                     self.store
                         .set_migration_status(
                             &migration_id,
@@ -195,6 +212,7 @@ impl Engine {
                             StatusChange {
                                 completed_at: Some(now_micros()),
                                 error_message: Some(Some(message.clone())),
+                                progress,
                                 ..Default::default()
                             },
                         )

@@ -507,6 +507,9 @@ async fn failing_batches_are_retried_or_rerun(backend: Backend) {
             .contains("1 of 12 batches failed"),
         "{failed}"
     );
+    let stage = &failed["progress"]["stages"][2];
+    assert_eq!(stage["status"], "failed", "{failed}");
+    assert_eq!(stage["items_failed"], 10, "{failed}");
     let (status, restarted) = call(
         &base,
         Method::POST,
