@@ -361,6 +361,36 @@ pub async fn validate(store: &Store, org: &str, config: &MigrationConfig) -> Sto
                         n as u64,
                     );
                 }
+                // A copy's target is new: a taxonomy there needs its reference collection.
+                if !config
+                    .taxonomy_options_or_default()
+                    .migrate_reference_collections
+                {
+                    for p in planned
+                        .nodes
+                        .iter()
+                        .filter(|p| p.node.kind == ResourceKind::Taxonomy)
+                    {
+                        errors.push(
+                            ValidationIssue::error(
+                                "reference_collection_required",
+                                format!(
+                                    "Taxonomy '{}' cannot work in a new namespace without its \
+                                     reference collection; set \
+                                     taxonomy_options.migrate_reference_collections or leave \
+                                     the taxonomy out",
+                                    p.node.id
+                                ),
+                            )
+                            .at([
+                                key("config"),
+                                key("taxonomy_options"),
+                                key("migrate_reference_collections"),
+                            ])
+                            .about(ResourceType::Taxonomy, p.node.id.clone()),
+                        );
+                    }
+                }
                 if planned.nodes.is_empty() {
                     warnings.push(ValidationIssue::warning(
                         "EMPTY_SELECTION",

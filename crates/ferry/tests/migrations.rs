@@ -288,6 +288,25 @@ async fn a_full_namespace_copies_with_retrievers_taxonomies_and_clusters(backend
     .await;
     assert_eq!(status, 200, "{interaction}");
 
+    // Without its reference collection a copied taxonomy would be broken: refused.
+    let (status, refused) = post(
+        &server,
+        &format!("{MIGRATIONS}/validate"),
+        json!({"config": {"migration_type": "copy", "source_namespace_id": "data",
+               "taxonomy_options": {"migrate_reference_collections": false}}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{refused}");
+    assert_eq!(refused["validation_result"]["valid"], false);
+    assert_eq!(
+        refused["validation_result"]["errors"][0]["error_code"],
+        "reference_collection_required"
+    );
+    assert_eq!(
+        refused["validation_result"]["errors"][0]["resource_id"],
+        taxonomy_id.as_str()
+    );
+
     let config = json!({"migration_type": "copy", "source_namespace_id": "data",
         "target_namespace_name": "full_copy", "batch_options": {"batch_size": 5},
         "retriever_options": {"migrate_interactions": true, "migrate_execution_history": true}});
