@@ -279,6 +279,9 @@ impl Engine {
             progress,
             task: task.clone(),
         };
+        if run.config.dry_run {
+            return self.dry_run(&mut run).await;
+        }
         for stage in MigrationStage::ALL {
             let index = stage_index(stage);
             if run.progress.stages[index].status == MigrationStatus::Completed {
@@ -619,6 +622,20 @@ impl Engine {
     /// Stage 2: keyset batches over the selected buckets' objects and collections'
     /// documents, within `date_range`.
     async fn batch_creation(&self, run: &mut Run) -> Result<(), MigrateError> {
+        let batches = self.plan_batches(run).await?;
+        self.store
+            .replace_migration_batches(&run.migration.migration_id, &batches)
+            .await?;
+        let items: i64 = batches.iter().map(|b| b.item_count).sum();
+        let stage = &mut run.progress.stages[stage_index(MigrationStage::BatchProcessing)];
+        stage.items_total = items as u64;
+        let n = batches.len() as u64;
+        self.finish_stage(run, MigrationStage::BatchCreation, n, n, 0)
+            .await
+    }
+
+    /// The batches the selection makes (keys only are read), in order.
+    async fn plan_batches(&self, run: &Run) -> Result<Vec<NewBatch>, MigrateError> {
         let batch_size = run.config.batch_options_or_default().batch_size.max(1);
         let (after, before) = run.config.filters_or_default().date_bounds();
         let window = (
@@ -626,7 +643,6 @@ impl Engine {
             before.map_or(i64::MAX, |t| t.timestamp_micros()),
         );
         let mut batches: Vec<NewBatch> = Vec::new();
-        let mut items = 0i64;
         for node in &run.graph.nodes {
             let kind = match node.resource_type {
                 ResourceType::Bucket => "objects",
@@ -662,7 +678,6 @@ impl Engine {
                 let Some(last) = keys.last().cloned() else {
                     break;
                 };
-                items += keys.len() as i64;
                 batches.push(NewBatch {
                     resource_type: kind.to_owned(),
                     resource_id: node.resource_id.clone(),
@@ -676,14 +691,96 @@ impl Engine {
                 cursor = Some(last);
             }
         }
+        Ok(batches)
+    }
+
+    /// A dry run: validation happened at create and start; this plans the batches (reading
+    /// keys only), writes nothing but the migration's own record, and completes with the plan
+    /// in `additional_data.plan`.
+    async fn dry_run(&self, run: &mut Run) -> Result<(), MigrateError> {
+        let batches = self.plan_batches(run).await?;
+        let target_name =
+            resolve_target_name(&self.store, &run.migration.org_id, &run.source, &run.config)
+                .await?;
+        let mut per_resource: Vec<Value> = Vec::new();
+        for node in &run.graph.nodes {
+            let mine: Vec<&NewBatch> = batches
+                .iter()
+                .filter(|b| b.resource_id == node.resource_id)
+                .collect();
+            per_resource.push(json!({
+                "resource_id": node.resource_id,
+                "resource_type": node.resource_type,
+                "tier": node.tier,
+                "batches": mine.len(),
+                "items": mine.iter().map(|b| b.item_count).sum::<i64>(),
+            }));
+        }
+        let items: i64 = batches.iter().map(|b| b.item_count).sum();
+        let count = |kind: &str| -> i64 {
+            batches
+                .iter()
+                .filter(|b| b.resource_type == kind)
+                .map(|b| b.item_count)
+                .sum()
+        };
+        let resources = run.graph.nodes.len() as u64;
+        let clusters = run
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| n.resource_type == ResourceType::Cluster)
+            .count() as u64;
+        let stage_totals: [u64; 7] = [
+            resources,
+            batches.len() as u64,
+            items as u64,
+            clusters,
+            0,
+            0,
+            resources,
+        ];
+        let plan = json!({
+            "dry_run": true,
+            "target_namespace_name": target_name,
+            "execution_order": run.graph.execution_order,
+            "resources": per_resource,
+            "batch_size": run.config.batch_options_or_default().batch_size,
+            "batches": batches.len(),
+            "items": {"objects": count("objects"), "documents": count("documents"),
+                      "total": items},
+            "stages": MigrationStage::ALL.iter().zip(stage_totals).map(|(stage, total)| {
+                json!({"stage": stage, "items": total})
+            }).collect::<Vec<_>>(),
+            "estimated_duration_seconds":
+                (items as f64 / crate::plan::ESTIMATED_ITEMS_PER_SECOND).ceil() as i64 + 1,
+        });
+        for (stage, total) in run.progress.stages.iter_mut().zip(stage_totals) {
+            stage.status = MigrationStatus::Completed;
+            stage.started_at = stage.started_at.or_else(|| Some(Utc::now()));
+            stage.completed_at = Some(Utc::now());
+            stage.items_total = total;
+            stage.progress_percent = 100.0;
+        }
+        run.progress.overall_status = MigrationStatus::Completed;
+        run.progress.overall_progress_percent = 100.0;
+        run.progress.current_stage = None;
+        let progress =
+            serde_json::to_value(&run.progress).map_err(|e| MigrateError::Plan(e.to_string()))?;
         self.store
-            .replace_migration_batches(&run.migration.migration_id, &batches)
+            .set_migration_status(
+                &run.migration.migration_id,
+                &Action::Complete.allowed_from_names(),
+                MigrationStatus::Completed.as_str(),
+                StatusChange {
+                    completed_at: Some(now_micros()),
+                    additional_data: Some(json!({"plan": plan})),
+                    progress: Some(progress),
+                    ..Default::default()
+                },
+            )
             .await?;
-        let stage = &mut run.progress.stages[stage_index(MigrationStage::BatchProcessing)];
-        stage.items_total = items as u64;
-        let n = batches.len() as u64;
-        self.finish_stage(run, MigrationStage::BatchCreation, n, n, 0)
-            .await
+        Ok(())
     }
 
     /// Stage 3: up to `max_workers` batches in flight.

@@ -277,15 +277,6 @@ pub async fn validate(store: &Store, org: &str, config: &MigrationConfig) -> Sto
             .at([key("config"), key("webhook_url")]),
         );
     }
-    if config.dry_run {
-        errors.push(
-            ValidationIssue::error(
-                "dry_run_not_supported",
-                "Dry runs are not available yet; use POST /validate for the plan",
-            )
-            .at([key("config"), key("dry_run")]),
-        );
-    }
     if config.cluster_options_or_default().recompute_clusters {
         errors.push(
             ValidationIssue::error(

@@ -699,7 +699,69 @@ async fn every_illegal_transition_is_refused(backend: Backend) {
     }
 }
 
+/// A dry run writes nothing and reports the plan the real run then follows.
+async fn a_dry_run_writes_nothing_and_plans_what_the_run_does(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    seed(&server).await;
+    let (_, namespaces_before) =
+        post(&server, "/v1/namespaces/list?include_total=true", json!({})).await;
+    let config = json!({"migration_type": "copy", "source_namespace_id": "data",
+                        "target_namespace_name": "planned", "batch_options": {"batch_size": 5}});
+    let mut dry = config.clone();
+    dry["dry_run"] = json!(true);
+    let (status, created) = post(
+        &server,
+        &format!("{MIGRATIONS}/"),
+        json!({"config": dry, "start_immediately": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["migration_id"].as_str().unwrap();
+    let planned = wait_until_settled(&server, id).await;
+    assert_eq!(planned["status"], "completed", "{planned}");
+    let plan = &planned["additional_data"]["plan"];
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["target_namespace_name"], "planned");
+    assert_eq!(
+        plan["batches"], 8,
+        "4 batches of objects and 4 of documents: {plan}"
+    );
+    assert_eq!(
+        plan["items"],
+        json!({"objects": 18, "documents": 18, "total": 36})
+    );
+    assert_eq!(plan["resources"].as_array().unwrap().len(), 2);
+    // Nothing was written: no target, no new namespace.
+    let (_, namespaces_after) =
+        post(&server, "/v1/namespaces/list?include_total=true", json!({})).await;
+    assert_eq!(
+        namespaces_after["total_count"],
+        namespaces_before["total_count"]
+    );
+    let (status, _) = send(server.request(Method::GET, "/v1/namespaces/planned")).await;
+    assert_eq!(status, 404);
+
+    // The real run does what the plan said.
+    let (status, created) = post(
+        &server,
+        &format!("{MIGRATIONS}/"),
+        json!({"config": config, "start_immediately": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let done = wait_until_settled(&server, created["migration_id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let stages = done["progress"]["stages"].as_array().unwrap();
+    assert_eq!(stages[1]["items_total"], plan["batches"]);
+    assert_eq!(stages[2]["items_completed"], plan["items"]["total"]);
+    assert_eq!(
+        done["additional_data"]["target_namespace_name"],
+        plan["target_namespace_name"]
+    );
+}
+
 store_tests!(
+    a_dry_run_writes_nothing_and_plans_what_the_run_does,
     every_illegal_transition_is_refused,
     lists_filter_page_and_count_within_the_organization,
     a_full_namespace_copies_with_retrievers_taxonomies_and_clusters,
