@@ -40,6 +40,7 @@ use tokio::task::JoinSet;
 use crate::ids::{derived, IdMap};
 use crate::lifecycle::Action;
 use crate::plan::resolve_target_name;
+use crate::webhooks::Notifier;
 
 /// Task type of a migration run, as the SDK's `TaskType` names it.
 pub const MIGRATION_TASK: &str = "api_namespaces_migrations_run";
@@ -69,6 +70,8 @@ pub struct EngineConfig {
     pub retry_backoff: Duration,
     /// Test-only: where this process dies on purpose (counted in migration batches).
     pub fault: Option<FaultPoint>,
+    /// Wait before a webhook delivery's first retry; doubled for each further one.
+    pub webhook_backoff: Duration,
 }
 
 impl Default for EngineConfig {
@@ -78,6 +81,7 @@ impl Default for EngineConfig {
             poll_interval: Duration::from_millis(200),
             retry_backoff: Duration::from_millis(200),
             fault: None,
+            webhook_backoff: Duration::from_millis(500),
         }
     }
 }
@@ -105,6 +109,8 @@ fn stage_index(stage: MigrationStage) -> usize {
 
 /// A started migration being run: what it is, and what it has done so far.
 struct Run {
+    /// Stages completed since the last look (the driver turns them into webhook events).
+    completed_stages: Vec<Value>,
     migration: MigrationRecord,
     config: MigrationConfig,
     graph: DependencyGraph,
@@ -179,8 +185,17 @@ impl Engine {
             .as_str()
             .ok_or_else(|| MigrateError::Plan("migration task without a migration_id".into()))?
             .to_owned();
-        let outcome = self.drive(&task, &migration_id).await;
+        let mut notifier = self.notifier(&migration_id).await?;
+        let outcome = self.drive(&task, &migration_id, &mut notifier).await;
         let migration = self.store.load_migration(&migration_id).await?;
+        let event = json!({"migration_id": migration_id, "status": migration.status,
+                           "error_message": outcome.as_ref().err().map(|e| e.to_string())});
+        match migration.status.as_str() {
+            "failed" => notifier.send("migration.failed", event),
+            "cancelled" => notifier.send("migration.cancelled", event),
+            _ if outcome.is_err() => notifier.send("migration.failed", event),
+            _ => {}
+        }
         let (task_status, error) = match (&outcome, migration.status.as_str()) {
             (Ok(()), "completed") => (STATUS_COMPLETED, None),
             (_, "cancelled") => ("CANCELED", Some("the migration was cancelled".to_owned())),
@@ -235,7 +250,31 @@ impl Engine {
         outcome
     }
 
-    async fn drive(&self, task: &Task, migration_id: &str) -> Result<(), MigrateError> {
+    /// The run's webhook sender: disabled without a `webhook_url`.
+    async fn notifier(&self, migration_id: &str) -> Result<Notifier, MigrateError> {
+        let migration = self.store.load_migration(migration_id).await?;
+        let url = migration.config["webhook_url"].as_str().map(str::to_owned);
+        let Some(url) = url else {
+            return Ok(Notifier::disabled());
+        };
+        let secret = self.store.webhook_secret(&migration.org_id).await?;
+        let sent_before = self.store.webhook_deliveries(migration_id).await?.len() as i64;
+        Ok(Notifier::start(
+            self.store.clone(),
+            url,
+            secret,
+            migration_id.to_owned(),
+            sent_before,
+            self.config.webhook_backoff,
+        ))
+    }
+
+    async fn drive(
+        &self,
+        task: &Task,
+        migration_id: &str,
+        notifier: &mut Notifier,
+    ) -> Result<(), MigrateError> {
         let mut migration = self.store.load_migration(migration_id).await?;
         if migration.status == MigrationStatus::Pending.as_str() {
             migration = self
@@ -250,6 +289,10 @@ impl Engine {
                     },
                 )
                 .await?;
+            notifier.send(
+                "migration.started",
+                json!({"migration_id": migration_id, "status": migration.status}),
+            );
         }
         if migration.status != MigrationStatus::InProgress.as_str() {
             return Err(MigrateError::Stopped(migration.status));
@@ -272,6 +315,7 @@ impl Engine {
         progress.overall_status = MigrationStatus::InProgress;
         progress.started_at = progress.started_at.or_else(|| Some(Utc::now()));
         let mut run = Run {
+            completed_stages: Vec::new(),
             migration,
             config,
             graph,
@@ -280,7 +324,12 @@ impl Engine {
             task: task.clone(),
         };
         if run.config.dry_run {
-            return self.dry_run(&mut run).await;
+            self.dry_run(&mut run).await?;
+            notifier.send(
+                "migration.completed",
+                json!({"migration_id": migration_id, "status": "completed", "dry_run": true}),
+            );
+            return Ok(());
         }
         for stage in MigrationStage::ALL {
             let index = stage_index(stage);
@@ -300,8 +349,16 @@ impl Engine {
                 }
                 MigrationStage::Finalization => self.finalization(&mut run).await?,
             }
+            for stage in run.completed_stages.drain(..) {
+                notifier.send("migration.stage_completed", stage);
+            }
             self.renew(task).await?;
         }
+        notifier.send(
+            "migration.completed",
+            json!({"migration_id": migration_id, "status": "completed",
+                   "additional_data": self.store.load_migration(migration_id).await?.additional_data}),
+        );
         Ok(())
     }
 
@@ -366,6 +423,10 @@ impl Engine {
         s.items_completed = completed;
         s.items_failed = failed;
         s.progress_percent = 100.0;
+        let event = json!({"migration_id": run.migration.migration_id, "stage": stage,
+                           "items_total": total, "items_completed": completed,
+                           "items_failed": failed});
+        run.completed_stages.push(event);
         self.save(run, None).await
     }
 
@@ -1383,6 +1444,10 @@ impl Engine {
         s.items_total = total;
         s.items_completed = total;
         s.progress_percent = 100.0;
+        run.completed_stages
+            .push(json!({"migration_id": run.migration.migration_id,
+            "stage": MigrationStage::Finalization, "items_total": total,
+            "items_completed": total, "items_failed": 0}));
         run.progress.overall_status = MigrationStatus::Completed;
         run.progress.current_stage = None;
         run.progress.estimated_completion = Some(Utc::now());

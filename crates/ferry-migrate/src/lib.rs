@@ -8,3 +8,4 @@ pub mod ids;
 pub mod lifecycle;
 pub mod plan;
 pub mod service;
+pub mod webhooks;

@@ -268,15 +268,6 @@ pub async fn validate(store: &Store, org: &str, config: &MigrationConfig) -> Sto
         ),
     }
     // Options whose effect is not built yet are refused rather than silently ignored.
-    if config.webhook_url.is_some() {
-        errors.push(
-            ValidationIssue::error(
-                "webhooks_not_supported",
-                "Ferry does not deliver migration webhooks yet; leave webhook_url unset",
-            )
-            .at([key("config"), key("webhook_url")]),
-        );
-    }
     if config.cluster_options_or_default().recompute_clusters {
         errors.push(
             ValidationIssue::error(

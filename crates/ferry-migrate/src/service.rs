@@ -320,6 +320,34 @@ pub fn response(record: MigrationRecord) -> Result<GetMigrationResponse, Service
     })
 }
 
+/// The migration as `GET` shows it: the record, and its webhook deliveries in
+/// `additional_data.webhook_deliveries`.
+pub async fn get(
+    store: &Store,
+    org: &str,
+    migration_id: &str,
+) -> Result<GetMigrationResponse, ServiceError> {
+    let record = store.get_migration(org, migration_id).await?;
+    let mut response = response(record)?;
+    let deliveries = store.webhook_deliveries(migration_id).await?;
+    if !deliveries.is_empty() {
+        let listed: Vec<Value> = deliveries
+            .into_iter()
+            .map(|d| {
+                serde_json::json!({
+                    "webhook_id": d.delivery_id, "event": d.event, "url": d.url,
+                    "status": d.status, "attempts": d.attempts,
+                    "last_status_code": d.last_status_code, "last_error": d.last_error,
+                })
+            })
+            .collect();
+        response
+            .additional_data
+            .insert("webhook_deliveries".into(), Value::Array(listed));
+    }
+    Ok(response)
+}
+
 /// When the record says it is `now`-ish: used by responses that need a start time.
 pub fn started_or_now(record: &MigrationRecord) -> chrono::DateTime<Utc> {
     record

@@ -25,6 +25,7 @@ pub mod tasks;
 mod taxonomies;
 pub mod time;
 pub mod vectors;
+mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -59,6 +60,7 @@ pub use retrievers::{
 };
 pub use tasks::{LeaseRenewal, Task, TaskListQuery};
 pub use taxonomies::{Taxonomy, TaxonomyFields, TaxonomyListQuery, TaxonomySortKey};
+pub use webhooks::WebhookDelivery;
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The `ferry` command line: `serve` and `admin create-key`. Its flags are a stable interface
+//! The `ferry` command line: `serve`, `worker`, `admin create-key` and `admin webhook-secret`. Its flags are a stable interface
 //! that scripts rely on.
 
 use std::net::SocketAddr;
@@ -88,6 +88,14 @@ enum AdminCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// Print the organization's webhook signing secret (`whsec_…`), creating it if missing.
+    WebhookSecret {
+        /// Organization name.
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 #[tokio::main]
@@ -155,6 +163,13 @@ async fn main() -> anyhow::Result<()> {
             let key = store.create_api_key(&organization).await?;
             store.close().await;
             println!("{key}");
+        }
+        Command::Admin(AdminCommand::WebhookSecret { org, storage }) => {
+            let store = storage.config().open().await?;
+            let organization = store.ensure_organization(&org).await?;
+            let secret = store.webhook_secret(&organization.internal_id).await?;
+            store.close().await;
+            println!("{secret}");
         }
     }
     Ok(())

@@ -760,7 +760,127 @@ async fn a_dry_run_writes_nothing_and_plans_what_the_run_does(backend: Backend) 
     );
 }
 
+/// A webhook receiver in this process: every request's headers and body, in arrival order.
+async fn receiver() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+) {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+/// Every event arrives signed with the organization's secret, in order; a dead receiver
+/// neither fails nor holds up the migration, and its deliveries are recorded.
+async fn webhooks_are_signed_ordered_and_never_block(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    seed(&server).await;
+    let (url, seen) = receiver().await;
+    let config = json!({"migration_type": "copy", "source_namespace_id": "data",
+                        "target_namespace_name": "hooked", "webhook_url": url});
+    let (status, created) = post(
+        &server,
+        &format!("{MIGRATIONS}/"),
+        json!({"config": config, "start_immediately": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["migration_id"].as_str().unwrap().to_owned();
+    let done = wait_until_settled(&server, &id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    for _ in 0..400 {
+        if seen.lock().unwrap().len() >= 9 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let org = done["internal_id"].as_str().unwrap();
+    let secret = server.store.webhook_secret(org).await.unwrap();
+    let events: Vec<(String, Value)> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(headers, body)| {
+            let header = |name: &str| headers[name].to_str().unwrap().to_owned();
+            let timestamp: i64 = header("webhook-timestamp").parse().unwrap();
+            assert_eq!(
+                header("webhook-signature"),
+                ferry_migrate::webhooks::sign(&secret, &header("webhook-id"), timestamp, body),
+                "signed with the organization's secret"
+            );
+            let body: Value = serde_json::from_str(body).unwrap();
+            (
+                body["type"].as_str().unwrap().to_owned(),
+                body["data"].clone(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    let mut expected = vec!["migration.started"];
+    expected.extend(["migration.stage_completed"; 7]);
+    expected.push("migration.completed");
+    assert_eq!(names, expected);
+    let stages: Vec<&str> = events[1..8]
+        .iter()
+        .map(|(_, d)| d["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages[0], "namespace_setup");
+    assert_eq!(stages[6], "finalization");
+    let (_, shown) = send(server.request(Method::GET, &format!("{MIGRATIONS}/{id}"))).await;
+    let deliveries = shown["additional_data"]["webhook_deliveries"]
+        .as_array()
+        .unwrap();
+    assert_eq!(deliveries.len(), 9, "{shown}");
+    assert!(deliveries
+        .iter()
+        .all(|d| d["status"] == "delivered" && d["attempts"] == 1));
+
+    // A receiver that is down: the migration completes while its deliveries still retry.
+    let down = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hook", listener.local_addr().unwrap())
+    };
+    let config = json!({"migration_type": "copy", "source_namespace_id": "data",
+                        "target_namespace_name": "unheard", "webhook_url": down});
+    let (_, created) = post(
+        &server,
+        &format!("{MIGRATIONS}/"),
+        json!({"config": config, "start_immediately": true}),
+    )
+    .await;
+    let id = created["migration_id"].as_str().unwrap().to_owned();
+    let done = wait_until_settled(&server, &id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let deliveries = done["additional_data"]["webhook_deliveries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        deliveries.iter().all(|d| d["status"] != "delivered"),
+        "nothing reached a dead receiver: {deliveries:?}"
+    );
+    assert!(
+        deliveries.iter().any(|d| d["status"] == "pending"),
+        "the migration did not wait for the retries to run out: {deliveries:?}"
+    );
+}
+
 store_tests!(
+    webhooks_are_signed_ordered_and_never_block,
     a_dry_run_writes_nothing_and_plans_what_the_run_does,
     every_illegal_transition_is_refused,
     lists_filter_page_and_count_within_the_organization,

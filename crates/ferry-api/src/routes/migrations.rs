@@ -184,11 +184,9 @@ async fn get_migration(
     Authenticated(org): Authenticated,
     Path(migration_id): Path<String>,
 ) -> ApiResult<Json<GetMigrationResponse>> {
-    let record = state
-        .store
-        .get_migration(&org.internal_id, &migration_id)
-        .await?;
-    Ok(Json(service::response(record)?))
+    Ok(Json(
+        service::get(&state.store, &org.internal_id, &migration_id).await?,
+    ))
 }
 
 /// Start Migration: from `draft`, or `failed` (re-runs only unfinished and failed work).
