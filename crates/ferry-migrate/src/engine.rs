@@ -91,6 +91,8 @@ impl Default for EngineConfig {
 pub struct Engine {
     store: Store,
     blobs: BlobStore,
+    /// Runs retrievers for the benchmark stage.
+    retrieval: ferry_retrieve::Engine,
     config: EngineConfig,
     worker_id: String,
     batches_done: Arc<std::sync::atomic::AtomicU64>,
@@ -111,6 +113,8 @@ fn stage_index(stage: MigrationStage) -> usize {
 struct Run {
     /// Stages completed since the last look (the driver turns them into webhook events).
     completed_stages: Vec<Value>,
+    /// Per-retriever comparisons of the benchmark stage, for `additional_data.benchmark`.
+    benchmark: Vec<Value>,
     migration: MigrationRecord,
     config: MigrationConfig,
     graph: DependencyGraph,
@@ -120,8 +124,19 @@ struct Run {
 }
 
 impl Engine {
-    pub fn new(store: Store, blobs: BlobStore, config: EngineConfig) -> Self {
+    pub fn new(
+        store: Store,
+        blobs: BlobStore,
+        registry: Arc<ferry_extract::Registry>,
+        config: EngineConfig,
+    ) -> Self {
+        let retrieval = ferry_retrieve::Engine::new(
+            store.clone(),
+            registry,
+            Arc::new(ferry_retrieve::ExactScan::new(store.clone())),
+        );
         Engine {
+            retrieval,
             store,
             blobs,
             config,
@@ -316,6 +331,7 @@ impl Engine {
         progress.started_at = progress.started_at.or_else(|| Some(Utc::now()));
         let mut run = Run {
             completed_stages: Vec::new(),
+            benchmark: Vec::new(),
             migration,
             config,
             graph,
@@ -344,9 +360,7 @@ impl Engine {
                 MigrationStage::BatchProcessing => self.batch_processing(&mut run).await?,
                 MigrationStage::ClusterExecution => self.cluster_execution(&mut run).await?,
                 MigrationStage::TaxonomyEnrichment => self.taxonomy_enrichment(&mut run).await?,
-                MigrationStage::BenchmarkEvaluation => {
-                    self.finish_stage(&mut run, stage, 0, 0, 0).await?
-                }
+                MigrationStage::BenchmarkEvaluation => self.benchmark(&mut run).await?,
                 MigrationStage::Finalization => self.finalization(&mut run).await?,
             }
             for stage in run.completed_stages.drain(..) {
@@ -1243,6 +1257,41 @@ impl Engine {
         Ok(pairs)
     }
 
+    /// Stage 6: each migrated retriever with recorded executions answers the same queries in
+    /// source and target; the comparison goes to `additional_data.benchmark`.
+    async fn benchmark(&self, run: &mut Run) -> Result<(), MigrateError> {
+        let target = self.target(run).await?;
+        let map = self.id_map(run).await?;
+        let retrievers: Vec<String> = run
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| n.resource_type == ResourceType::Retriever)
+            .map(|n| n.resource_id.clone())
+            .collect();
+        let mut evaluated = Vec::new();
+        for source_id in &retrievers {
+            let Some(target_id) = map.resource(source_id) else {
+                continue;
+            };
+            if let Some(result) = crate::benchmark::evaluate(
+                &self.store,
+                &self.retrieval,
+                (run.source.key, source_id),
+                (target.key, target_id),
+                &map,
+            )
+            .await?
+            {
+                evaluated.push(result);
+            }
+        }
+        let n = evaluated.len() as u64;
+        run.benchmark = evaluated;
+        self.finish_stage(run, MigrationStage::BenchmarkEvaluation, n, n, 0)
+            .await
+    }
+
     /// Copies migrated retrievers' execution history and interactions, as the retriever
     /// options ask, with ids remapped (derived from the migration, so a repeat writes nothing
     /// twice: the store skips ids it already has). Returns how many records were read.
@@ -1436,6 +1485,7 @@ impl Engine {
             "items": {"selected": totals.items, "written": totals.items_written,
                       "failed": totals.items_failed},
             "retriever_history_copied": history_copied,
+            "benchmark": run.benchmark,
         });
         let total = run.graph.nodes.len() as u64;
         let s = &mut run.progress.stages[stage_index(MigrationStage::Finalization)];

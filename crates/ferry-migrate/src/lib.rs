@@ -2,6 +2,7 @@
 //! ([`graph`]), the lifecycle state machine ([`lifecycle`]), and the engine that runs a started
 //! migration's stages as a leased, resumable task.
 
+pub mod benchmark;
 pub mod engine;
 pub mod graph;
 pub mod ids;

@@ -188,7 +188,8 @@ async fn main() -> anyhow::Result<()> {
     config.batch_options = Some(batch);
     let record = service::create(&store, &org.internal_id, config, false).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let engine = Engine::new(store.clone(), blobs, EngineConfig::default());
+    let registry = std::sync::Arc::new(ferry_extract::Registry::builtin(Default::default()));
+    let engine = Engine::new(store.clone(), blobs, registry, EngineConfig::default());
     let worker = tokio::spawn(engine.run(stopped));
     let started = Instant::now();
     service::start(&store, &org.internal_id, &record.migration_id, false).await?;

@@ -157,7 +157,12 @@ pub fn spawn_workers(
             config.clone(),
         );
         handles.push(tokio::spawn(pipeline.run(shutdown.clone())));
-        let migrations = Engine::new(state.store.clone(), state.blobs.clone(), engine.clone());
+        let migrations = Engine::new(
+            state.store.clone(),
+            state.blobs.clone(),
+            state.registry.clone(),
+            engine.clone(),
+        );
         handles.push(tokio::spawn(migrations.run(shutdown.clone())));
     }
     Ok(handles)

@@ -337,6 +337,23 @@ async fn a_full_namespace_copies_with_retrievers_taxonomies_and_clusters(backend
         "{order:?}"
     );
     assert_eq!(done["progress"]["resources"].as_array().unwrap().len(), 8);
+    // The benchmark replayed the recorded query on both sides: the clicked document is found.
+    let benchmark = done["additional_data"]["benchmark"].as_array().unwrap();
+    assert_eq!(
+        benchmark.len(),
+        1,
+        "only `semantic` has recorded executions: {benchmark:?}"
+    );
+    let semantic = &benchmark[0];
+    assert_eq!(semantic["queries"], 1, "{semantic}");
+    assert_eq!(semantic["judged_queries"], 1, "{semantic}");
+    assert_eq!(semantic["recall_at_k"], 1.0, "{semantic}");
+    assert_eq!(semantic["ndcg_at_k"], 1.0, "{semantic}");
+    assert!(
+        semantic["overlap_at_k"].as_f64().unwrap() >= 0.5,
+        "{semantic}"
+    );
+    assert_eq!(done["progress"]["stages"][5]["items_total"], 1);
 
     // Every collection has the same count in the target.
     for name in ["texts", "label_texts"] {
