@@ -207,10 +207,10 @@ fn place(nodes: &[&Node]) -> Result<Graph, Vec<String>> {
 }
 
 /// Nodes per resource type, for `estimated_resources`.
-pub fn counts(graph: &Graph) -> BTreeMap<&'static str, i64> {
+pub fn counts(graph: &Graph) -> BTreeMap<ResourceKind, i64> {
     let mut counts = BTreeMap::new();
     for p in &graph.nodes {
-        *counts.entry(p.node.kind.as_str()).or_insert(0) += 1;
+        *counts.entry(p.node.kind).or_insert(0) += 1;
     }
     counts
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use ferry_store::{Namespace, NamespaceKey, Store, StoreError, StoreResult};
 use ferry_wire::migration::{
-    DependencyGraph, DependencyNode, IssueSeverity, MigrationConfig, MigrationType, ResourceType,
-    ValidationIssue, ValidationResult,
+    DependencyGraph, DependencyNode, MigrationConfig, MigrationType, ResourceType, ValidationIssue,
+    ValidationResult,
 };
 use ferry_wire::Loc;
 use serde_json::Value;
@@ -40,16 +40,6 @@ pub fn wire_type(kind: ResourceKind) -> ResourceType {
         ResourceKind::Retriever => ResourceType::Retriever,
         ResourceKind::Taxonomy => ResourceType::Taxonomy,
         ResourceKind::Cluster => ResourceType::Cluster,
-    }
-}
-
-pub fn kind_of(resource_type: ResourceType) -> ResourceKind {
-    match resource_type {
-        ResourceType::Bucket => ResourceKind::Bucket,
-        ResourceType::Collection => ResourceKind::Collection,
-        ResourceType::Retriever => ResourceKind::Retriever,
-        ResourceType::Taxonomy => ResourceKind::Taxonomy,
-        ResourceType::Cluster => ResourceKind::Cluster,
     }
 }
 
@@ -332,16 +322,7 @@ pub async fn validate(store: &Store, org: &str, config: &MigrationConfig) -> Sto
                 estimated_duration_seconds =
                     Some((moved as f64 / ESTIMATED_ITEMS_PER_SECOND).ceil() as i64 + 1);
                 for (kind, n) in graph::counts(&planned) {
-                    estimated_resources.insert(
-                        wire_type(match kind {
-                            "bucket" => ResourceKind::Bucket,
-                            "collection" => ResourceKind::Collection,
-                            "retriever" => ResourceKind::Retriever,
-                            "taxonomy" => ResourceKind::Taxonomy,
-                            _ => ResourceKind::Cluster,
-                        }),
-                        n as u64,
-                    );
+                    estimated_resources.insert(wire_type(kind), n as u64);
                 }
                 // A copy's target is new: a taxonomy there needs its reference collection.
                 if !config
@@ -472,13 +453,4 @@ pub async fn resolve_target_name(
         code: "namespace_name_taken",
         message: "no free target namespace name".into(),
     })
-}
-
-/// True when the result has warnings but no errors.
-pub fn only_warnings(result: &ValidationResult) -> bool {
-    result.errors.is_empty()
-        && result
-            .warnings
-            .iter()
-            .any(|w| w.severity == IssueSeverity::Warning)
 }
