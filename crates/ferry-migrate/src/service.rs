@@ -348,7 +348,8 @@ pub async fn get(
     Ok(response)
 }
 
-/// When the record says it is `now`-ish: used by responses that need a start time.
+/// When the migration started, or now when its run has not begun yet (a `start` answers
+/// before the engine picks the run up).
 pub fn started_or_now(record: &MigrationRecord) -> chrono::DateTime<Utc> {
     record
         .started_at
