@@ -203,55 +203,33 @@ impl Engine {
         let mut notifier = self.notifier(&migration_id).await?;
         let outcome = self.drive(&task, &migration_id, &mut notifier).await;
         let migration = self.store.load_migration(&migration_id).await?;
-        let event = json!({"migration_id": migration_id, "status": migration.status,
-                           "error_message": outcome.as_ref().err().map(|e| e.to_string())});
-        match migration.status.as_str() {
-            "failed" => notifier.send("migration.failed", event),
-            "cancelled" => notifier.send("migration.cancelled", event),
-            _ if outcome.is_err() => notifier.send("migration.failed", event),
-            _ => {}
-        }
-        let (task_status, error) = match (&outcome, migration.status.as_str()) {
-            (Ok(()), "completed") => (STATUS_COMPLETED, None),
-            (_, "cancelled") => ("CANCELED", Some("the migration was cancelled".to_owned())),
-            (Err(e), _) => {
+        let event = |status: &str, error: Option<String>| json!({"migration_id": migration_id, "status": status, "error_message": error});
+        // The task mirrors the migration, whatever this run saw: a run that finds its
+        // migration already completed (its worker died after completing it, before settling
+        // the task) settles the task as completed.
+        let (task_status, error, outcome) = match (migration.status.as_str(), outcome) {
+            ("completed", _) => (STATUS_COMPLETED, None, Ok(())),
+            ("cancelled", outcome) => {
+                notifier.send("migration.cancelled", event("cancelled", None));
+                let error = Some("the migration was cancelled".to_owned());
+                ("CANCELED", error, outcome)
+            }
+            (_, Err(e)) => {
                 let message = e.to_string();
                 if matches!(migration.status.as_str(), "pending" | "in_progress") {
-                    // The stage that was running reports the failure too.
-                    let progress =
-                        serde_json::from_value::<MigrationProgress>(migration.progress.clone())
-                            .ok()
-                            .map(|mut p| {
-                                p.overall_status = MigrationStatus::Failed;
-                                if let Some(stage) = p
-                                    .stages
-                                    .iter_mut()
-                                    .find(|s| s.status == MigrationStatus::InProgress)
-                                {
-                                    stage.status = MigrationStatus::Failed;
-                                    stage.error_message = Some(message.clone());
-                                }
-                                p
-                            })
-                            .and_then(|p| serde_json::to_value(p).ok());
-                    self.store
-                        .set_migration_status(
-                            &migration_id,
-                            &Action::Fail.allowed_from_names(),
-                            MigrationStatus::Failed.as_str(),
-                            StatusChange {
-                                completed_at: Some(now_micros()),
-                                error_message: Some(Some(message.clone())),
-                                progress,
-                                ..Default::default()
-                            },
-                        )
-                        .await
-                        .ok();
+                    self.mark_failed(&migration, &message).await;
                 }
-                (STATUS_FAILED, Some(message))
+                notifier.send("migration.failed", event("failed", Some(message.clone())));
+                (STATUS_FAILED, Some(message), Err(e))
             }
-            (Ok(()), other) => (STATUS_FAILED, Some(format!("the migration is {other}"))),
+            (other, Ok(())) => {
+                let message = format!("the migration is {other}");
+                (
+                    STATUS_FAILED,
+                    Some(message.clone()),
+                    Err(MigrateError::Stopped(message)),
+                )
+            }
         };
         self.store
             .finish_task(
@@ -263,6 +241,44 @@ impl Engine {
             )
             .await?;
         outcome
+    }
+
+    /// Marks a running migration failed with `message`; the stage that was running reports
+    /// the failure too. Best effort: the task records the failure either way.
+    async fn mark_failed(&self, migration: &MigrationRecord, message: &str) {
+        let progress = serde_json::from_value::<MigrationProgress>(migration.progress.clone())
+            .ok()
+            .map(|mut p| {
+                p.overall_status = MigrationStatus::Failed;
+                if let Some(stage) = p
+                    .stages
+                    .iter_mut()
+                    .find(|s| s.status == MigrationStatus::InProgress)
+                {
+                    stage.status = MigrationStatus::Failed;
+                    stage.error_message = Some(message.to_owned());
+                }
+                p
+            })
+            .and_then(|p| serde_json::to_value(p).ok());
+        let marked = self
+            .store
+            .set_migration_status(
+                &migration.migration_id,
+                &Action::Fail.allowed_from_names(),
+                MigrationStatus::Failed.as_str(),
+                StatusChange {
+                    completed_at: Some(now_micros()),
+                    error_message: Some(Some(message.to_owned())),
+                    progress,
+                    ..Default::default()
+                },
+            )
+            .await;
+        if let Err(e) = marked {
+            tracing::warn!(migration = migration.migration_id, error = %e,
+                           "marking the migration failed did not apply");
+        }
     }
 
     /// The run's webhook sender: disabled without a `webhook_url`.
