@@ -48,6 +48,10 @@ pub const MIGRATION_TASK: &str = "api_namespaces_migrations_run";
 /// Attempts a batch gets when `retry_failed` is set (the first included).
 const MAX_BATCH_ATTEMPTS: i64 = 3;
 
+/// How often a running stage saves its progress and renews its task's lease (at most; a
+/// third of the lease when that is shorter).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
+
 /// Share of the overall progress each stage stands for (sums to 100).
 const STAGE_WEIGHTS: [f64; 7] = [5.0, 5.0, 80.0, 3.0, 3.0, 1.0, 3.0];
 
@@ -892,6 +896,11 @@ impl Engine {
         });
         let mut in_flight: JoinSet<Result<(), MigrateError>> = JoinSet::new();
         let mut exhausted = false;
+        // Progress (a summary over every batch) and the task lease are refreshed on a clock,
+        // not per batch: with small batches a per-batch summary made the run quadratic. The
+        // cancel check (one row) stays per batch.
+        let report_every = PROGRESS_INTERVAL.min(self.config.lease / 3);
+        let mut reported = std::time::Instant::now();
         loop {
             while !exhausted && in_flight.len() < workers {
                 match self
@@ -917,8 +926,11 @@ impl Engine {
                 break;
             };
             joined.map_err(|e| MigrateError::Plan(format!("batch worker: {e}")))??;
-            self.update_processing_progress(run).await?;
-            self.renew(&run.task).await?;
+            if reported.elapsed() >= report_every {
+                self.update_processing_progress(run).await?;
+                self.renew(&run.task).await?;
+                reported = std::time::Instant::now();
+            }
             if let Err(stopped) = self.ensure_running(run).await {
                 // Let the batches in flight finish (each is one transaction), then stop.
                 while in_flight.join_next().await.is_some() {}
@@ -934,6 +946,7 @@ impl Engine {
                 tokio::time::sleep(self.config.retry_backoff).await;
             }
         }
+        self.update_processing_progress(run).await?;
         let totals = self.batch_totals(run).await?;
         if totals.batches_failed > 0 {
             // Failed for good (after any retries): the migration fails, and `start` re-runs

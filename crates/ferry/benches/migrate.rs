@@ -5,8 +5,8 @@
 //! milliseconds and peak RSS.
 //!
 //! `cargo bench --bench migrate` (SQLite in a temp dir); `FERRY_BENCH_DOCUMENTS=N` (default
-//! 100000), `FERRY_BENCH_MIGRATIONS=M` (default 100000), `FERRY_BENCH_DATABASE_URL=postgres://…`
-//! for PostgreSQL.
+//! 100000), `FERRY_BENCH_MIGRATIONS=M` (default 100000), `FERRY_BENCH_BATCH_SIZE=B` (default
+//! 1000), `FERRY_BENCH_DATABASE_URL=postgres://…` for PostgreSQL.
 
 mod common;
 
@@ -183,7 +183,7 @@ async fn main() -> anyhow::Result<()> {
     let mut config = MigrationConfig::new(MigrationType::Copy, source.namespace_id.clone());
     config.target_namespace_name = Some(format!("copy-{tag}"));
     let mut batch = config.batch_options_or_default();
-    batch.batch_size = 1000;
+    batch.batch_size = env_usize("FERRY_BENCH_BATCH_SIZE", 1000) as i64;
     batch.max_workers = 4;
     config.batch_options = Some(batch);
     let record = service::create(&store, &org.internal_id, config, false).await?;
