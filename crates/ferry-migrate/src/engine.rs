@@ -884,10 +884,21 @@ impl Engine {
         let workers = options.max_workers.clamp(1, 50) as usize;
         let target = self.target(run).await?;
         let map = Arc::new(self.id_map(run).await?);
+        let root_buckets = run
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| n.resource_type == ResourceType::Bucket)
+            .filter_map(|n| {
+                let target = map.resource(&n.resource_id)?;
+                Some((n.resource_id.clone(), target.to_owned()))
+            })
+            .collect();
         let context = Arc::new(BatchContext {
             source: run.source.key,
             target: target.key,
             map,
+            root_buckets,
             strip_taxonomy: !run
                 .config
                 .taxonomy_options_or_default()
@@ -1127,20 +1138,13 @@ impl Engine {
             if cx.strip_clusters {
                 rewrite_when.push(r#"%"cluster_id"%"#);
             }
-            let root_buckets: Vec<(String, String)> = cx
-                .map
-                .resources
-                .iter()
-                .filter(|(source, _)| source.starts_with("bkt_"))
-                .map(|(s, t)| (s.clone(), t.clone()))
-                .collect();
             self.store
                 .copy_documents_range(
                     (cx.source, &b.resource_id),
                     (cx.target, &target_resource),
                     (after, last),
                     &cx.map.items,
-                    &root_buckets,
+                    &cx.root_buckets,
                     &rewrite_when,
                     |d| cx.transform_document(d, &target_resource),
                     &done,
@@ -1590,6 +1594,8 @@ struct BatchContext {
     source: ferry_store::NamespaceKey,
     target: ferry_store::NamespaceKey,
     map: Arc<IdMap>,
+    /// Source → target bucket ids, for documents' `root_bucket_id`.
+    root_buckets: Vec<(String, String)>,
     strip_taxonomy: bool,
     strip_clusters: bool,
 }

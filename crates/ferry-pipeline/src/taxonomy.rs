@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use ferry_retrieve::{
-    document_view, prepare_inputs, Engine, ExactScan, Pipeline as Stages, Scored,
+    document_view, prepare_inputs, record_view, Engine, ExactScan, Pipeline as Stages, Scored,
 };
 use ferry_store::tasks::STATUS_COMPLETED;
 use ferry_store::{DocumentRecord, LeaseRenewal, NamespaceKey, Task, Taxonomy};
@@ -70,20 +70,18 @@ fn config_error(message: impl Into<String>) -> PipelineError {
 }
 
 /// The retriever inputs for one document, or `None` when a mapped field is missing.
+/// `view` is the document's [`record_view`].
 fn inputs_for(
     config: &FlatTaxonomyConfig,
     doc: &DocumentRecord,
+    view: &Value,
     indexes: &[CollectionVectorIndex],
 ) -> Option<Map<String, Value>> {
-    let view = document_view(&Scored {
-        score: 0.0,
-        document: doc.clone(),
-    });
     let mut inputs = Map::new();
     for mapping in &config.input_mappings {
         let value = match mapping.source_type.unwrap_or(InputSourceType::Payload) {
             InputSourceType::Literal => mapping.override_value.clone()?,
-            InputSourceType::Payload => lookup_field(&view, mapping.path.as_deref()?).cloned()?,
+            InputSourceType::Payload => lookup_field(view, mapping.path.as_deref()?).cloned()?,
             InputSourceType::Vector => {
                 let path = mapping.path.as_deref()?;
                 let name = indexes
@@ -111,17 +109,17 @@ fn enrichment(
         .enrichment_fields
         .as_deref()
         .unwrap_or_default();
+    let views: Vec<Value> = matches.iter().map(document_view).collect();
     let mut fields = Map::new();
     let mut listed = Vec::with_capacity(matches.len());
-    for m in matches {
-        let view = document_view(m);
+    for (m, view) in matches.iter().zip(&views) {
         let mut entry = json!({
             "document_id": m.document.document_id,
             "collection_id": m.document.collection_id,
             "score": m.score,
         });
         for field in enrichment_fields {
-            if let Some(value) = lookup_field(&view, &field.field_path) {
+            if let Some(value) = lookup_field(view, &field.field_path) {
                 entry[&field.field_path] = value.clone();
             }
         }
@@ -132,9 +130,9 @@ fn enrichment(
             .target_field
             .clone()
             .unwrap_or_else(|| field.field_path.clone());
-        let values = matches
+        let values = views
             .iter()
-            .filter_map(|m| lookup_field(&document_view(m), &field.field_path).cloned());
+            .filter_map(|view| lookup_field(view, &field.field_path).cloned());
         match field.merge_mode.unwrap_or(EnrichmentMergeMode::Replace) {
             EnrichmentMergeMode::Replace => {
                 if let Some(best) = values.into_iter().next() {
@@ -241,13 +239,9 @@ impl Pipeline {
             let mut targets: Vec<&DocumentRecord> = Vec::with_capacity(batch.len());
             let mut inputs = Vec::with_capacity(batch.len());
             for doc in &batch {
-                let wanted = matcher.as_ref().is_none_or(|m| {
-                    m.matches(&document_view(&Scored {
-                        score: 0.0,
-                        document: doc.clone(),
-                    }))
-                });
-                let prepared = inputs_for(&config, doc, &indexes)
+                let view = record_view(doc, 0.0);
+                let wanted = matcher.as_ref().is_none_or(|m| m.matches(&view));
+                let prepared = inputs_for(&config, doc, &view, &indexes)
                     .filter(|_| wanted)
                     .and_then(|i| prepare_inputs(schema.as_ref(), i).ok());
                 match prepared {

@@ -102,16 +102,18 @@ impl Target {
 
 /// The JSON a filter or sort sees for a document: its fields, ids and score.
 pub fn document_view(scored: &Scored) -> Value {
-    let mut view = scored.document.fields.clone();
-    view.insert(
-        "document_id".into(),
-        scored.document.document_id.clone().into(),
-    );
+    record_view(&scored.document, scored.score)
+}
+
+/// [`document_view`] of a document not (yet) scored, without copying its vectors.
+pub fn record_view(document: &DocumentRecord, score: f64) -> Value {
+    let mut view = document.fields.clone();
+    view.insert("document_id".into(), document.document_id.clone().into());
     view.insert(
         "collection_id".into(),
-        scored.document.collection_id.clone().into(),
+        document.collection_id.clone().into(),
     );
-    view.insert("score".into(), scored.score.into());
+    view.insert("score".into(), score.into());
     Value::Object(view)
 }
 

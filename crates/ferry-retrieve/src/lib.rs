@@ -11,7 +11,8 @@ pub mod search;
 pub mod template;
 
 pub use engine::{
-    document_view, prepare_inputs, Engine, Outcome, RetrieveError, Run, Scored, StageReport,
+    document_view, prepare_inputs, record_view, Engine, Outcome, RetrieveError, Run, Scored,
+    StageReport,
 };
 pub use plan::{Fusion, Pipeline, PlanError, Stage, StageKind};
 pub use search::{ExactScan, Hit, SearchRequest, SearchResult, VectorSearch};

@@ -445,32 +445,6 @@ impl Store {
         rows.iter().map(document_from_row).collect()
     }
 
-    /// The documents of `(after, last]` in `(created_at, document_id)` order: one migration
-    /// batch's range.
-    pub async fn documents_between(
-        &self,
-        ns: NamespaceKey,
-        collection_id: &str,
-        after: Option<(i64, &str)>,
-        last: (i64, &str),
-    ) -> StoreResult<Vec<DocumentRecord>> {
-        let (created, id) = after.unwrap_or((i64::MIN, ""));
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM documents WHERE ns_key = $1 AND collection_id = $2 \
-             AND (created_at, document_id) > ($3, $4) AND (created_at, document_id) <= ($5, $6) \
-             ORDER BY created_at, document_id"
-        ))
-        .bind(ns.0)
-        .bind(collection_id)
-        .bind(created)
-        .bind(id)
-        .bind(last.0)
-        .bind(last.1)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(document_from_row).collect()
-    }
-
     /// `(created_at, document_id)` of the next `limit` documents after `after` created in
     /// `[from, until)`: keys only, for enumerating a collection without reading its vectors.
     pub async fn document_keys_after(
