@@ -133,7 +133,8 @@ pub async fn create(
     };
     store.insert_migration(&record).await?;
     if start_immediately {
-        return start(store, org, &record.migration_id, false).await;
+        // Just validated above (warnings refused): no second pass over the source.
+        return start_checked(store, org, &record.migration_id, false, false).await;
     }
     Ok(record)
 }
@@ -146,12 +147,23 @@ pub async fn start(
     migration_id: &str,
     force: bool,
 ) -> Result<MigrationRecord, ServiceError> {
+    start_checked(store, org, migration_id, force, true).await
+}
+
+/// [`start`], re-validating a first start only when `revalidate`.
+async fn start_checked(
+    store: &Store,
+    org: &str,
+    migration_id: &str,
+    force: bool,
+    revalidate: bool,
+) -> Result<MigrationRecord, ServiceError> {
     let record = store.get_migration(org, migration_id).await?;
     let status = status_of(&record)?;
     Action::Start.check(status).map_err(ServiceError::State)?;
     let config: MigrationConfig = serde_json::from_value(record.config.clone()).map_err(corrupt)?;
     let restart = status == MigrationStatus::Failed;
-    if !restart {
+    if !restart && revalidate {
         // A restart keeps its plan and its target (which now exists, by design).
         let planned = validate(store, org, &config).await?;
         refuse_invalid(&planned, "start")?;
