@@ -8,6 +8,7 @@
 //! Versions are pinned per collection; rolling a collection forward is a migration's job.
 
 mod chunk;
+pub mod collection;
 mod image_v1;
 mod params;
 mod remote;

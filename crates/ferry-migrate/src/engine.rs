@@ -20,26 +20,31 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use ferry_pipeline::{die, FaultPoint, TaxonomyApplication, TAXONOMY_TASK};
+use ferry_pipeline::{
+    die, extract_items, next_items, ClusterDefinition, CollectionConfig, FaultPoint, Item,
+    PlanCollection, Source, TaxonomyApplication, CLUSTER_TASK, TAXONOMY_TASK,
+};
 use ferry_store::blobs::BlobStore;
 use ferry_store::clusters::ExecutionListQuery;
 use ferry_store::tasks::{STATUS_COMPLETED, STATUS_FAILED};
 use ferry_store::{
     BatchDone, BatchSummary, BucketFields, ClusterFields, CollectionFields, DocumentRecord,
     ItemIds, LeaseRenewal, MigrationBatch, MigrationRecord, Namespace, NewBatch, NewNamespace,
-    RetrieverFields, StatusChange, Store, StoreError, Task, TaxonomyFields,
+    RetrieverFields, SourceKind, StatusChange, Store, StoreError, Task, TaxonomyFields,
 };
+use ferry_wire::collection::CollectionVectorIndex;
 use ferry_wire::migration::{
     DependencyGraph, MigrationConfig, MigrationProgress, MigrationStage, MigrationStatus,
-    ResourceProgress, ResourceType,
+    MigrationType, ResourceProgress, ResourceType,
 };
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::ids::{derived, IdMap};
+use crate::ids::{derived, IdMap, ITEMS_ROW, TASK_ROW};
 use crate::lifecycle::Action;
-use crate::plan::resolve_target_name;
+use crate::plan::{resolve_target_name, ExtendBase};
+use crate::reextract::{Rebuild, Repoint};
 use crate::webhooks::Notifier;
 
 /// Task type of a migration run, as the SDK's `TaskType` names it.
@@ -59,6 +64,9 @@ const STAGE_WEIGHTS: [f64; 7] = [5.0, 5.0, 80.0, 3.0, 3.0, 1.0, 3.0];
 pub enum MigrateError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Reading a batch's inputs or extracting them failed.
+    #[error(transparent)]
+    Pipeline(#[from] ferry_pipeline::PipelineError),
     #[error("{0}")]
     Plan(String),
     /// The migration was cancelled (or otherwise left `in_progress`) while running.
@@ -95,6 +103,8 @@ impl Default for EngineConfig {
 pub struct Engine {
     store: Store,
     blobs: BlobStore,
+    /// Extractors a re_extract runs.
+    registry: Arc<ferry_extract::Registry>,
     /// Runs retrievers for the benchmark stage.
     retrieval: ferry_retrieve::Engine,
     config: EngineConfig,
@@ -125,6 +135,23 @@ struct Run {
     source: Namespace,
     progress: MigrationProgress,
     task: Task,
+    /// re_extract: the source collections rebuilt, in execution order, and how.
+    rebuilds: Vec<(String, Rebuild)>,
+    /// re_extract: how the old extractor versions' vector names become the new ones.
+    repoint: Repoint,
+    /// extend: the earlier migration it continues.
+    base: Option<ExtendBase>,
+    /// Started with `force`: an extend applies source deletions.
+    force: bool,
+}
+
+impl Run {
+    fn rebuild(&self, source_collection: &str) -> Option<&Rebuild> {
+        self.rebuilds
+            .iter()
+            .find(|(id, _)| id == source_collection)
+            .map(|(_, r)| r)
+    }
 }
 
 impl Engine {
@@ -136,11 +163,12 @@ impl Engine {
     ) -> Self {
         let retrieval = ferry_retrieve::Engine::new(
             store.clone(),
-            registry,
+            registry.clone(),
             Arc::new(ferry_retrieve::ExactScan::new(store.clone())),
         );
         Engine {
             retrieval,
+            registry,
             store,
             blobs,
             config,
@@ -358,7 +386,12 @@ impl Engine {
             source,
             progress,
             task: task.clone(),
+            rebuilds: Vec::new(),
+            repoint: Repoint::default(),
+            base: None,
+            force: task.inputs["force"].as_bool().unwrap_or(false),
         };
+        self.prepare(&mut run).await?;
         if run.config.dry_run {
             self.dry_run(&mut run).await?;
             notifier.send(
@@ -394,6 +427,64 @@ impl Engine {
                    "additional_data": self.store.load_migration(migration_id).await?.additional_data}),
         );
         Ok(())
+    }
+
+    /// What the run's type needs beyond the stored plan: a re_extract's rebuilds (resolved
+    /// against this process's registry), an extend's base.
+    async fn prepare(&self, run: &mut Run) -> Result<(), MigrateError> {
+        match run.config.migration_type {
+            MigrationType::ReExtract => {
+                let mut errors = Vec::new();
+                let extractors =
+                    crate::reextract::resolve_extractors(&self.registry, &run.config, &mut errors);
+                if let Some(e) = errors.first() {
+                    return Err(MigrateError::Plan(e.message.clone()));
+                }
+                run.rebuilds = crate::reextract::rebuilds(
+                    &self.store,
+                    run.source.key,
+                    &run.graph,
+                    &extractors,
+                )
+                .await?;
+                for (id, rebuild) in &run.rebuilds {
+                    if let Rebuild::Direct(new) = rebuild {
+                        let c = self.store.get_collection(run.source.key, id).await?;
+                        run.repoint.add(
+                            &c.fields.extractor_name,
+                            &c.fields.extractor_version,
+                            new.extractor.version(),
+                        );
+                    }
+                }
+            }
+            MigrationType::Extend => {
+                let target = self.extend_target(run).await?;
+                run.base = crate::plan::extend_base(
+                    &self.store,
+                    &run.migration.org_id,
+                    &run.source.namespace_id,
+                    &target.namespace_id,
+                )
+                .await?;
+            }
+            MigrationType::Copy => {}
+        }
+        Ok(())
+    }
+
+    /// The existing namespace an extend merges into.
+    async fn extend_target(&self, run: &Run) -> Result<Namespace, MigrateError> {
+        let identifier = run
+            .config
+            .target_namespace_id
+            .as_ref()
+            .or(run.config.target_namespace_name.as_ref())
+            .ok_or_else(|| MigrateError::Plan("an extend needs a target namespace".into()))?;
+        Ok(self
+            .store
+            .get_namespace(&run.migration.org_id, identifier)
+            .await?)
     }
 
     /// Stops the run when the migration left `in_progress` (cancelled, typically).
@@ -465,20 +556,7 @@ impl Engine {
     }
 
     async fn id_map(&self, run: &Run) -> Result<IdMap, MigrateError> {
-        let resources = self
-            .store
-            .migration_id_map(&run.migration.migration_id)
-            .await?
-            .into_iter()
-            .map(|(_, source, target)| (source, target))
-            .collect();
-        let tag = (!run.config.preserve_resource_ids)
-            .then(|| crate::ids::item_tag(&run.migration.migration_id));
-        Ok(IdMap {
-            migration_id: run.migration.migration_id.clone(),
-            items: ItemIds { tag },
-            resources,
-        })
+        Ok(IdMap::load(&self.store, &run.migration).await?)
     }
 
     fn target_key(&self, run: &Run) -> Result<String, MigrateError> {
@@ -501,7 +579,18 @@ impl Engine {
             .target_namespace_id
             .clone()
             .unwrap_or_else(|| derived(&run.migration.migration_id, &run.source.namespace_id));
-        let target = match self.store.get_namespace(&org, &target_id).await {
+        let existing = if run.config.migration_type == MigrationType::Extend {
+            self.extend_target(run).await.map_err(|e| match e {
+                MigrateError::Store(e) => e,
+                other => StoreError::Conflict {
+                    code: "target_namespace_not_found",
+                    message: other.to_string(),
+                },
+            })
+        } else {
+            self.store.get_namespace(&org, &target_id).await
+        };
+        let target = match existing {
             Ok(ns) => ns,
             Err(StoreError::NotFound { .. }) => {
                 let name = resolve_target_name(&self.store, &org, &run.source, &run.config).await?;
@@ -527,6 +616,23 @@ impl Engine {
         run.migration.target_namespace_id = Some(target.namespace_id.clone());
         self.save(run, None).await?;
 
+        // How items are named, fixed now for the whole run: an extend names them as its base
+        // did, so items that base copied are recognised.
+        let items = match &run.base {
+            Some(base) => base.map.items.clone(),
+            None => ItemIds {
+                tag: (!run.config.preserve_resource_ids)
+                    .then(|| crate::ids::item_tag(&run.migration.migration_id)),
+            },
+        };
+        self.store
+            .map_migration_id(
+                &run.migration.migration_id,
+                ITEMS_ROW,
+                "*",
+                items.tag.as_deref().unwrap_or(""),
+            )
+            .await?;
         let mut map = self.id_map(run).await?;
         let order = run.graph.execution_order.clone();
         let total = order.len() as u64;
@@ -551,9 +657,13 @@ impl Engine {
                 .cloned()
                 .ok_or_else(|| MigrateError::Plan(format!("{source_id} is not in the plan")))?;
             if map.resource(source_id).is_none() {
-                let target_id = self
-                    .create_resource(run, &target, node.resource_type, source_id, &map)
-                    .await?;
+                let target_id = match self.adopted(run, &target, &node).await? {
+                    Some(id) => id,
+                    None => {
+                        self.create_resource(run, &target, node.resource_type, source_id, &map)
+                            .await?
+                    }
+                };
                 self.store
                     .map_migration_id(
                         &run.migration.migration_id,
@@ -572,6 +682,27 @@ impl Engine {
         }
         self.finish_stage(run, MigrationStage::NamespaceSetup, total, total, 0)
             .await
+    }
+
+    /// An extend's target resource that its base created from `node` (and that still
+    /// exists): the extend continues into it instead of creating one.
+    async fn adopted(
+        &self,
+        run: &Run,
+        target: &Namespace,
+        node: &ferry_wire::migration::DependencyNode,
+    ) -> Result<Option<String>, MigrateError> {
+        let Some(earlier) = run
+            .base
+            .as_ref()
+            .and_then(|b| b.map.resource(&node.resource_id))
+        else {
+            return Ok(None);
+        };
+        let kind = crate::plan::kind_of(node.resource_type);
+        let found =
+            crate::plan::target_resource_named(&self.store, target.key, kind, earlier).await?;
+        Ok(found.filter(|id| id == earlier))
     }
 
     fn preserved(&self, run: &Run, resource_type: ResourceType) -> bool {
@@ -646,12 +777,19 @@ impl Engine {
             ResourceType::Collection => {
                 let c = self.store.get_collection(src, source_id).await?;
                 targets_of(&crate::plan::source_ids(&c.fields.source))?;
+                let fields = match run.rebuild(source_id) {
+                    Some(Rebuild::Direct(new)) => {
+                        crate::reextract::rebuilt_fields(c.fields, &self.registry, new)
+                            .map_err(MigrateError::Plan)?
+                    }
+                    _ => c.fields,
+                };
                 let fields = CollectionFields {
-                    source: map.remap_json(&c.fields.source),
+                    source: map.remap_json(&fields.source),
                     // Attachments are re-pointed at finalization, once their targets exist.
                     taxonomy_applications: None,
                     cluster_applications: None,
-                    ..c.fields
+                    ..fields
                 };
                 self.store
                     .create_collection(ns, Some(target_id.clone()), fields)
@@ -670,7 +808,7 @@ impl Engine {
                 }
                 let fields = RetrieverFields {
                     collection_ids,
-                    stages: map.remap_json(&r.fields.stages),
+                    stages: run.repoint.apply(&map.remap_json(&r.fields.stages)),
                     ..r.fields
                 };
                 self.store
@@ -683,7 +821,7 @@ impl Engine {
                 let retriever_id = target_of(&t.fields.retriever_id)?;
                 let source_collection_id = target_of(&t.fields.source_collection_id)?;
                 let fields = TaxonomyFields {
-                    config: map.remap_json(&t.fields.config),
+                    config: run.repoint.apply(&map.remap_json(&t.fields.config)),
                     retriever_id,
                     source_collection_id,
                     ..t.fields
@@ -698,6 +836,7 @@ impl Engine {
                 let inputs = targets_of(&c.fields.input_collections)?;
                 let fields = ClusterFields {
                     input_collections: inputs,
+                    definition: run.repoint.apply(&c.fields.definition),
                     ..c.fields
                 };
                 self.store
@@ -729,9 +868,11 @@ impl Engine {
             .await
     }
 
-    /// The batches the selection makes (keys only are read), in order.
+    /// The batches the selection makes (keys only are read), in order: copies of the
+    /// selected buckets' objects and collections' documents, and for a rebuilt collection
+    /// that reads buckets, extraction batches over the source objects. A rebuilt collection
+    /// that reads collections is planned later, once they are written ([`Self::plan_wave`]).
     async fn plan_batches(&self, run: &Run) -> Result<Vec<NewBatch>, MigrateError> {
-        let batch_size = run.config.batch_options_or_default().batch_size.max(1);
         let (after, before) = run.config.filters_or_default().date_bounds();
         let window = (
             after.map_or(i64::MIN, |t| t.timestamp_micros()),
@@ -739,54 +880,143 @@ impl Engine {
         );
         let mut batches: Vec<NewBatch> = Vec::new();
         for node in &run.graph.nodes {
-            let kind = match node.resource_type {
-                ResourceType::Bucket => "objects",
-                ResourceType::Collection => "documents",
-                _ => continue,
-            };
-            let mut cursor: Option<(i64, String)> = None;
-            loop {
-                let keys = match kind {
-                    "objects" => {
-                        self.store
-                            .object_keys_after(
-                                run.source.key,
-                                &node.resource_id,
-                                cursor.as_ref().map(|(t, id)| (*t, id.as_str())),
-                                window,
-                                batch_size,
-                            )
-                            .await?
-                    }
-                    _ => {
-                        self.store
-                            .document_keys_after(
-                                run.source.key,
-                                &node.resource_id,
-                                cursor.as_ref().map(|(t, id)| (*t, id.as_str())),
-                                window,
-                                batch_size,
-                            )
-                            .await?
-                    }
-                };
-                let Some(last) = keys.last().cloned() else {
-                    break;
-                };
-                batches.push(NewBatch {
-                    resource_type: kind.to_owned(),
-                    resource_id: node.resource_id.clone(),
-                    after: cursor.clone(),
-                    last: last.clone(),
-                    item_count: keys.len() as i64,
-                });
-                if (keys.len() as i64) < batch_size {
-                    break;
+            let id = &node.resource_id;
+            match node.resource_type {
+                ResourceType::Bucket => {
+                    let read = Reading::Objects(run.source.key, id);
+                    batches.extend(self.ranges(run, read, window, "objects", id, None).await?);
                 }
-                cursor = Some(last);
+                ResourceType::Collection if run.rebuild(id).is_some() => {
+                    let c = self.store.get_collection(run.source.key, id).await?;
+                    if c.fields.source["type"] != "bucket" {
+                        continue;
+                    }
+                    for bucket in crate::plan::source_ids(&c.fields.source) {
+                        let read = Reading::Objects(run.source.key, &bucket);
+                        let planned = self
+                            .ranges(run, read, window, "extract", id, Some(&bucket))
+                            .await?;
+                        batches.extend(planned);
+                    }
+                }
+                ResourceType::Collection => {
+                    let read = Reading::Documents(run.source.key, id);
+                    batches.extend(
+                        self.ranges(run, read, window, "documents", id, None)
+                            .await?,
+                    );
+                }
+                _ => {}
             }
         }
         Ok(batches)
+    }
+
+    /// Keyset batches of `batch_size` over what `read` names, within `window`.
+    async fn ranges(
+        &self,
+        run: &Run,
+        read: Reading<'_>,
+        window: (i64, i64),
+        resource_type: &str,
+        resource_id: &str,
+        input_id: Option<&str>,
+    ) -> Result<Vec<NewBatch>, MigrateError> {
+        let batch_size = run.config.batch_options_or_default().batch_size.max(1);
+        let mut batches = Vec::new();
+        let mut cursor: Option<(i64, String)> = None;
+        loop {
+            let after = cursor.as_ref().map(|(t, id)| (*t, id.as_str()));
+            let keys = match read {
+                Reading::Objects(ns, bucket) => {
+                    self.store
+                        .object_keys_after(ns, bucket, after, window, batch_size)
+                        .await?
+                }
+                Reading::Documents(ns, collection) => {
+                    self.store
+                        .document_keys_after(ns, collection, after, window, batch_size)
+                        .await?
+                }
+            };
+            let Some(last) = keys.last().cloned() else {
+                break;
+            };
+            batches.push(NewBatch {
+                resource_type: resource_type.to_owned(),
+                resource_id: resource_id.to_owned(),
+                after: cursor.clone(),
+                last: last.clone(),
+                item_count: keys.len() as i64,
+                input_id: input_id.map(str::to_owned),
+            });
+            if (keys.len() as i64) < batch_size {
+                break;
+            }
+            cursor = Some(last);
+        }
+        Ok(batches)
+    }
+
+    /// Plans the extraction batches of rebuilt collections whose upstream collections are now
+    /// completely written in the target (one wave of a multi-tier rebuild). `planned` holds
+    /// the rebuilt collections already planned. Returns whether batches were added.
+    async fn plan_wave(
+        &self,
+        run: &Run,
+        planned: &mut std::collections::HashSet<String>,
+    ) -> Result<bool, MigrateError> {
+        let summary: HashMap<String, BatchSummary> = self
+            .store
+            .migration_batch_summary(&run.migration.migration_id)
+            .await?
+            .into_iter()
+            .collect();
+        let map = self.id_map(run).await?;
+        let target = self.target(run).await?;
+        // Planned in this call, so not written yet.
+        let mut fresh: Vec<String> = Vec::new();
+        let mut added = false;
+        for (id, _) in &run.rebuilds {
+            if planned.contains(id) {
+                continue;
+            }
+            let c = self.store.get_collection(run.source.key, id).await?;
+            if summary.contains_key(id) || c.fields.source["type"] == "bucket" {
+                planned.insert(id.clone());
+                continue;
+            }
+            let upstream = crate::plan::source_ids(&c.fields.source);
+            let ready = upstream.iter().all(|u| {
+                let written = summary.get(u).is_none_or(|s| s.batches == s.batches_done);
+                let settled = run.rebuild(u).is_none() || planned.contains(u);
+                written && settled && !fresh.contains(u)
+            });
+            if !ready {
+                continue;
+            }
+            let mut batches = Vec::new();
+            for u in &upstream {
+                let input = map
+                    .resource(u)
+                    .ok_or_else(|| MigrateError::Plan(format!("{u} was not set up")))?;
+                let read = Reading::Documents(target.key, input);
+                let window = (i64::MIN, i64::MAX);
+                batches.extend(
+                    self.ranges(run, read, window, "extract", id, Some(input))
+                        .await?,
+                );
+            }
+            if !batches.is_empty() {
+                self.store
+                    .append_migration_batches(&run.migration.migration_id, id, &batches)
+                    .await?;
+                added = true;
+                fresh.push(id.clone());
+            }
+            planned.insert(id.clone());
+        }
+        Ok(added)
     }
 
     /// A dry run: validation happened at create and start; this plans the batches (reading
@@ -880,8 +1110,6 @@ impl Engine {
 
     /// Stage 3: up to `max_workers` batches in flight.
     async fn batch_processing(&self, run: &mut Run) -> Result<(), MigrateError> {
-        let options = run.config.batch_options_or_default();
-        let workers = options.max_workers.clamp(1, 50) as usize;
         let target = self.target(run).await?;
         let map = Arc::new(self.id_map(run).await?);
         let root_buckets = run
@@ -904,7 +1132,44 @@ impl Engine {
                 .taxonomy_options_or_default()
                 .preserve_enrichment_fields,
             strip_clusters: !run.config.cluster_options_or_default().preserve_assignments,
+            refresh_changed: run.config.migration_type == MigrationType::Extend,
         });
+        let mut planned = std::collections::HashSet::new();
+        loop {
+            self.drain_batches(run, &context).await?;
+            if !self.plan_wave(run, &mut planned).await? {
+                break;
+            }
+        }
+        self.update_processing_progress(run).await?;
+        let totals = self.batch_totals(run).await?;
+        if totals.batches_failed > 0 {
+            // Failed for good (after any retries): the migration fails, and `start` re-runs
+            // only these batches.
+            return Err(MigrateError::Plan(format!(
+                "{} of {} batches failed ({} items); start the migration again to retry them",
+                totals.batches_failed, totals.batches, totals.items_failed
+            )));
+        }
+        self.finish_stage(
+            run,
+            MigrationStage::BatchProcessing,
+            totals.items as u64,
+            totals.items_written as u64,
+            totals.items_failed as u64,
+        )
+        .await
+    }
+
+    /// Runs the migration's runnable batches, up to `max_workers` at once, until none is
+    /// left to claim or retry.
+    async fn drain_batches(
+        &self,
+        run: &mut Run,
+        context: &Arc<BatchContext>,
+    ) -> Result<(), MigrateError> {
+        let options = run.config.batch_options_or_default();
+        let workers = options.max_workers.clamp(1, 50) as usize;
         let mut in_flight: JoinSet<Result<(), MigrateError>> = JoinSet::new();
         let mut exhausted = false;
         // Progress (a summary over every batch) and the task lease are refreshed on a clock,
@@ -925,7 +1190,7 @@ impl Engine {
                 {
                     Some(batch) => {
                         let engine = self.clone();
-                        let context = context.clone();
+                        let context = Arc::clone(context);
                         let retry = options.retry_failed;
                         in_flight
                             .spawn(async move { engine.process(batch, &context, retry).await });
@@ -957,24 +1222,7 @@ impl Engine {
                 tokio::time::sleep(self.config.retry_backoff).await;
             }
         }
-        self.update_processing_progress(run).await?;
-        let totals = self.batch_totals(run).await?;
-        if totals.batches_failed > 0 {
-            // Failed for good (after any retries): the migration fails, and `start` re-runs
-            // only these batches.
-            return Err(MigrateError::Plan(format!(
-                "{} of {} batches failed ({} items); start the migration again to retry them",
-                totals.batches_failed, totals.batches, totals.items_failed
-            )));
-        }
-        self.finish_stage(
-            run,
-            MigrationStage::BatchProcessing,
-            totals.items as u64,
-            totals.items_written as u64,
-            totals.items_failed as u64,
-        )
-        .await
+        Ok(())
     }
 
     /// Batch and item counts of the whole migration.
@@ -992,6 +1240,7 @@ impl Engine {
                 items: acc.items + s.items,
                 items_written: acc.items_written + s.items_written,
                 items_failed: acc.items_failed + s.items_failed,
+                items_skipped: acc.items_skipped + s.items_skipped,
             }))
     }
 
@@ -1115,7 +1364,10 @@ impl Engine {
         if self.config.fault == Some(FaultPoint::ExitBeforeCommit(n)) {
             die(FaultPoint::ExitBeforeCommit(n));
         }
-        if b.resource_type == "objects" {
+        if b.resource_type == "extract" {
+            self.extract_batch(batch, cx, &target_resource, done)
+                .await?;
+        } else if b.resource_type == "objects" {
             let mut objects = self
                 .store
                 .objects_between(cx.source, &b.resource_id, after, last)
@@ -1124,12 +1376,14 @@ impl Engine {
                 o.object_id = cx.map.item(&o.object_id);
                 o.bucket_id = target_resource.clone();
             }
-            let done = BatchDone {
-                items_written: objects.len() as i64,
-                ..done
-            };
             self.store
-                .copy_objects_batch(cx.target, &target_resource, &objects, &done)
+                .copy_objects_batch(
+                    cx.target,
+                    &target_resource,
+                    &objects,
+                    cx.refresh_changed,
+                    &done,
+                )
                 .await?;
         } else {
             // Rows that carry taxonomy results (ids to remap) or cluster assignments to drop
@@ -1147,6 +1401,7 @@ impl Engine {
                     &cx.root_buckets,
                     &rewrite_when,
                     |d| cx.transform_document(d, &target_resource),
+                    cx.refresh_changed,
                     &done,
                 )
                 .await?;
@@ -1155,6 +1410,218 @@ impl Engine {
             die(FaultPoint::ExitAfterCommit(n));
         }
         Ok(())
+    }
+
+    /// Runs the target collection's extractor over one batch of its inputs (source objects
+    /// renamed as the target names them, or target documents of an upstream collection) and
+    /// writes the documents, replacing what the same items made before, with the done mark.
+    async fn extract_batch(
+        &self,
+        batch: &MigrationBatch,
+        cx: &BatchContext,
+        target_collection: &str,
+        done: BatchDone<'_>,
+    ) -> Result<(), MigrateError> {
+        let b = &batch.batch;
+        let input = b
+            .input_id
+            .as_deref()
+            .ok_or_else(|| MigrateError::Plan("an extraction batch without an input".into()))?;
+        let after = b.after.as_ref().map(|(t, id)| (*t, id.as_str()));
+        let in_range = |i: &Item| (i.created_at(), i.id()) <= (b.last.0, b.last.1.as_str());
+        let bucket = cx.root_buckets.iter().find(|(source, _)| source == input);
+        let (items, kind) = match bucket {
+            Some((source_bucket, target_bucket)) => {
+                let source = Source::Bucket(source_bucket.clone());
+                let mut items =
+                    next_items(&self.store, cx.source, &source, after, b.item_count).await?;
+                items.retain(in_range);
+                for item in &mut items {
+                    if let Item::Object { bucket_id, object } = item {
+                        object.object_id = cx.map.item(&object.object_id);
+                        bucket_id.clone_from(target_bucket);
+                    }
+                }
+                (items, SourceKind::Object)
+            }
+            None => {
+                let source = Source::Collection(input.to_owned());
+                let mut items =
+                    next_items(&self.store, cx.target, &source, after, b.item_count).await?;
+                items.retain(in_range);
+                (items, SourceKind::Document)
+            }
+        };
+        let collection = self
+            .store
+            .get_collection(cx.target, target_collection)
+            .await?;
+        let config: CollectionConfig =
+            serde_json::from_value(collection.fields.feature_extractor.clone())
+                .map_err(|e| MigrateError::Plan(format!("{target_collection}: {e}")))?;
+        let extractor = self
+            .registry
+            .get(&config.feature_extractor_name, &config.version)
+            .ok_or_else(|| {
+                MigrateError::Plan(format!(
+                    "extractor {}@{} is not registered",
+                    config.feature_extractor_name, config.version
+                ))
+            })?;
+        let (docs, failures) =
+            extract_items(&self.blobs, target_collection, &config, &extractor, &items).await?;
+        if let Some((id, error)) = failures.first() {
+            tracing::warn!(
+                item = id,
+                error,
+                failed = failures.len(),
+                "items failed extraction"
+            );
+        }
+        let sources: Vec<String> = items.iter().map(|i| i.id().to_owned()).collect();
+        let failed = failures.len() as i64;
+        self.store
+            .write_extracted_batch(
+                cx.target,
+                target_collection,
+                kind,
+                &sources,
+                &docs,
+                &BatchDone {
+                    items_written: items.len() as i64 - failed,
+                    items_failed: failed,
+                    ..done
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The task this migration recorded under `key`, if any.
+    async fn recorded_task(&self, run: &Run, key: &str) -> Result<Option<String>, MigrateError> {
+        Ok(self
+            .store
+            .migration_id_map(&run.migration.migration_id)
+            .await?
+            .into_iter()
+            .find(|(kind, source, _)| kind == TASK_ROW && source == key)
+            .map(|(_, _, task)| task))
+    }
+
+    /// Waits for a task this migration queued to end, keeping the migration's lease and
+    /// stopping if the migration is cancelled.
+    async fn wait_for_task(&self, run: &Run, task_id: &str) -> Result<Task, MigrateError> {
+        loop {
+            let task = self.store.get_task(&run.migration.org_id, task_id).await?;
+            if !matches!(
+                task.status.as_str(),
+                ferry_store::tasks::STATUS_PENDING | ferry_store::tasks::STATUS_IN_PROGRESS
+            ) {
+                return Ok(task);
+            }
+            self.ensure_running(run).await?;
+            self.renew(&run.task).await?;
+            tokio::time::sleep(self.config.poll_interval).await;
+        }
+    }
+
+    /// A fresh k-means run of a target cluster over its (rebuilt) input collections, run by
+    /// the pipeline workers as an ordinary cluster execution; waits for it. Returns what it
+    /// reports in `additional_data.clusters`.
+    async fn recompute_cluster(
+        &self,
+        run: &Run,
+        target: &Namespace,
+        source_id: &str,
+        target_id: &str,
+    ) -> Result<Value, MigrateError> {
+        let key = format!("cluster:{source_id}");
+        let task_id = match self.recorded_task(run, &key).await? {
+            Some(id) => id,
+            None => {
+                let cluster = self.store.get_cluster(target.key, target_id).await?;
+                let definition: ClusterDefinition =
+                    serde_json::from_value(cluster.fields.definition.clone())
+                        .map_err(|e| MigrateError::Plan(format!("{target_id}: {e}")))?;
+                let uris = definition.vector_config.resolved_feature_uris();
+                let mut collections = Vec::new();
+                for id in &cluster.fields.input_collections {
+                    let c = self.store.get_collection(target.key, id).await?;
+                    if c.document_count == 0 {
+                        continue;
+                    }
+                    let indexes: Vec<CollectionVectorIndex> =
+                        serde_json::from_value(c.fields.vector_indexes.clone())
+                            .map_err(|e| MigrateError::Plan(format!("{id}: {e}")))?;
+                    let vector_names = uris
+                        .iter()
+                        .map(|uri| {
+                            indexes
+                                .iter()
+                                .find(|i| &i.feature_uri == uri)
+                                .map(|i| i.index.name.clone())
+                                .ok_or_else(|| {
+                                    MigrateError::Plan(format!(
+                                        "cluster {target_id}: collection {id} has no feature {uri}"
+                                    ))
+                                })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    collections.push(PlanCollection {
+                        collection_id: id.clone(),
+                        vector_names,
+                    });
+                }
+                if collections.is_empty() {
+                    return Ok(
+                        json!({"source_cluster_id": source_id, "cluster_id": target_id,
+                                     "recomputed": false,
+                                     "reason": "its input collections have no documents"}),
+                    );
+                }
+                let plan = definition.plan(target_id, &target.namespace_id, collections, None);
+                // A run queued before a crash, not yet recorded, is the one to wait for.
+                let active = self
+                    .store
+                    .active_tasks(target.key, CLUSTER_TASK)
+                    .await?
+                    .into_iter()
+                    .find(|t| t.inputs["cluster_id"] == target_id);
+                let task = match active {
+                    Some(task) => task,
+                    None => {
+                        let inputs = serde_json::to_value(&plan)
+                            .map_err(|e| MigrateError::Plan(e.to_string()))?;
+                        let (task, _) = self
+                            .store
+                            .start_cluster_execution(
+                                &run.migration.org_id,
+                                target.key,
+                                target_id,
+                                CLUSTER_TASK,
+                                inputs,
+                            )
+                            .await?;
+                        task
+                    }
+                };
+                self.store
+                    .map_migration_id(&run.migration.migration_id, TASK_ROW, &key, &task.task_id)
+                    .await?;
+                task.task_id
+            }
+        };
+        let task = self.wait_for_task(run, &task_id).await?;
+        if task.status != STATUS_COMPLETED {
+            return Err(MigrateError::Plan(format!(
+                "recomputing cluster {target_id} failed: {}",
+                task.error.unwrap_or(task.status)
+            )));
+        }
+        Ok(
+            json!({"source_cluster_id": source_id, "cluster_id": target_id, "recomputed": true,
+                  "task_id": task_id}),
+        )
     }
 
     /// Stage 4: clusters' runs (centroids, metrics) and artifacts, or a fresh run.
@@ -1174,10 +1641,21 @@ impl Engine {
             let target_id = map
                 .resource(source_id)
                 .ok_or_else(|| MigrateError::Plan(format!("{source_id} was not set up")))?;
+            let source_cluster = self.store.get_cluster(run.source.key, source_id).await?;
+            // Over rebuilt vectors the old centroids mean nothing: run k-means again.
+            let rebuilt_inputs = source_cluster
+                .fields
+                .input_collections
+                .iter()
+                .any(|c| run.rebuild(c).is_some());
+            if options.recompute_clusters || rebuilt_inputs {
+                self.recompute_cluster(run, &target, source_id, target_id)
+                    .await?;
+                continue;
+            }
             if !options.preserve_centroids {
                 continue;
             }
-            let source_cluster = self.store.get_cluster(run.source.key, source_id).await?;
             let (runs, _) = self
                 .store
                 .list_cluster_executions(
@@ -1221,45 +1699,70 @@ impl Engine {
             .await
     }
 
-    /// Stage 5: enrichment fields were kept (remapped) or dropped while copying; with
-    /// `re_run_enrichment`, each migrated taxonomy applied to a migrated collection runs again
-    /// in the target.
+    /// Stage 5: enrichment fields were kept (remapped) or dropped while copying. Each
+    /// migrated taxonomy application runs again in the target, and the stage waits for it,
+    /// when `re_run_enrichment` asks, or when its collection was rebuilt (its documents are
+    /// new).
     async fn taxonomy_enrichment(&self, run: &mut Run) -> Result<(), MigrateError> {
         let options = run.config.taxonomy_options_or_default();
-        let mut queued = 0u64;
-        if options.re_run_enrichment {
-            let target = self.target(run).await?;
-            let map = self.id_map(run).await?;
-            for (collection_id, taxonomy_id) in self.applications(run, &map).await? {
-                let inputs = serde_json::to_value(TaxonomyApplication {
-                    taxonomy_id,
-                    collection_id,
-                    batch_size: run.config.batch_options_or_default().batch_size,
-                    scroll_filters: None,
-                })
-                .map_err(|e| MigrateError::Plan(e.to_string()))?;
-                self.store
-                    .create_task(
-                        &run.migration.org_id,
-                        Some(target.key),
-                        TAXONOMY_TASK,
-                        &inputs,
-                    )
-                    .await?;
-                queued += 1;
+        let target = self.target(run).await?;
+        let map = self.id_map(run).await?;
+        let mut rerun = 0u64;
+        for (source_collection, collection_id, taxonomy_id) in self.applications(run, &map).await? {
+            if !(options.re_run_enrichment || run.rebuild(&source_collection).is_some()) {
+                continue;
             }
+            let key = format!("taxonomy:{collection_id}:{taxonomy_id}");
+            let task_id = match self.recorded_task(run, &key).await? {
+                Some(id) => id,
+                None => {
+                    let inputs = serde_json::to_value(TaxonomyApplication {
+                        taxonomy_id: taxonomy_id.clone(),
+                        collection_id: collection_id.clone(),
+                        batch_size: run.config.batch_options_or_default().batch_size,
+                        scroll_filters: None,
+                    })
+                    .map_err(|e| MigrateError::Plan(e.to_string()))?;
+                    let task = self
+                        .store
+                        .create_task(
+                            &run.migration.org_id,
+                            Some(target.key),
+                            TAXONOMY_TASK,
+                            &inputs,
+                        )
+                        .await?;
+                    self.store
+                        .map_migration_id(
+                            &run.migration.migration_id,
+                            TASK_ROW,
+                            &key,
+                            &task.task_id,
+                        )
+                        .await?;
+                    task.task_id
+                }
+            };
+            let task = self.wait_for_task(run, &task_id).await?;
+            if task.status == STATUS_FAILED {
+                return Err(MigrateError::Plan(format!(
+                    "re-running taxonomy {taxonomy_id} on {collection_id} failed: {}",
+                    task.error.unwrap_or_default()
+                )));
+            }
+            rerun += 1;
         }
-        self.finish_stage(run, MigrationStage::TaxonomyEnrichment, queued, queued, 0)
+        self.finish_stage(run, MigrationStage::TaxonomyEnrichment, rerun, rerun, 0)
             .await
     }
 
-    /// `(target collection, target taxonomy)` for every taxonomy application of a migrated
-    /// collection whose taxonomy was migrated too.
+    /// `(source collection, target collection, target taxonomy)` for every taxonomy
+    /// application of a migrated collection whose taxonomy was migrated too.
     async fn applications(
         &self,
         run: &Run,
         map: &IdMap,
-    ) -> Result<Vec<(String, String)>, MigrateError> {
+    ) -> Result<Vec<(String, String, String)>, MigrateError> {
         let mut pairs = Vec::new();
         for node in run
             .graph
@@ -1283,7 +1786,7 @@ impl Engine {
                 if let (Some(col), Some(tax)) =
                     (map.resource(&node.resource_id), map.resource(taxonomy))
                 {
-                    pairs.push((col.to_owned(), tax.to_owned()));
+                    pairs.push((node.resource_id.clone(), col.to_owned(), tax.to_owned()));
                 }
             }
         }
@@ -1430,6 +1933,42 @@ impl Engine {
         Ok(copied)
     }
 
+    /// `additional_data.re_extracted`: each rebuilt collection with its extractor, and each
+    /// cluster run again.
+    async fn rebuild_report(&self, run: &Run, map: &IdMap) -> Result<Value, MigrateError> {
+        let mut collections = Vec::new();
+        for (id, rebuild) in &run.rebuilds {
+            let source = self.store.get_collection(run.source.key, id).await?;
+            let target_id = map.resource(id).unwrap_or_default();
+            let target = self
+                .store
+                .get_collection(self.target(run).await?.key, target_id)
+                .await?;
+            collections.push(json!({
+                "source_collection_id": id,
+                "collection_id": target_id,
+                "mode": match rebuild { Rebuild::Direct(_) => "direct", Rebuild::Downstream => "downstream" },
+                "from": format!("{}@{}", source.fields.extractor_name, source.fields.extractor_version),
+                "to": format!("{}@{}", target.fields.extractor_name, target.fields.extractor_version),
+                "source_documents": source.document_count,
+                "documents": target.document_count,
+            }));
+        }
+        let clusters: Vec<Value> = self
+            .store
+            .migration_id_map(&run.migration.migration_id)
+            .await?
+            .into_iter()
+            .filter(|(kind, key, _)| kind == TASK_ROW && key.starts_with("cluster:"))
+            .map(|(_, key, task)| {
+                let source = key.trim_start_matches("cluster:");
+                json!({"source_cluster_id": source, "cluster_id": map.resource(source),
+                       "task_id": task})
+            })
+            .collect();
+        Ok(json!({"collections": collections, "clusters_recomputed": clusters}))
+    }
+
     /// Stage 7: retriever history, taxonomy and cluster applications on the target
     /// collections, per-collection count verification, completion.
     async fn finalization(&self, run: &mut Run) -> Result<(), MigrateError> {
@@ -1456,8 +1995,11 @@ impl Engine {
                         .await?;
                     let copied = self.store.get_collection(target.key, target_id).await?;
                     let s = summary.get(&node.resource_id).cloned().unwrap_or_default();
-                    let ok = s.items == s.items_written + s.items_failed
-                        && copied.document_count >= s.items_written;
+                    // A rebuilt collection counts source items extracted, not documents
+                    // (one item may make several chunks, or none).
+                    let rebuilt = run.rebuild(&node.resource_id).is_some();
+                    let ok = s.items == s.items_written + s.items_failed + s.items_skipped
+                        && (rebuilt || copied.document_count >= s.items_written);
                     if !ok {
                         mismatches.push(node.resource_id.clone());
                     }
@@ -1465,6 +2007,7 @@ impl Engine {
                         node.resource_id.clone(),
                         json!({"target_id": target_id, "selected": s.items,
                                "written": s.items_written, "failed": s.items_failed,
+                               "skipped": s.items_skipped, "rebuilt": rebuilt,
                                "target_count": copied.document_count, "verified": ok}),
                     );
                     let taxonomy_applications = source
@@ -1493,7 +2036,7 @@ impl Engine {
                         node.resource_id.clone(),
                         json!({"target_id": target_id, "selected": s.items,
                                "written": s.items_written, "failed": s.items_failed,
-                               "target_count": copied.object_count}),
+                               "skipped": s.items_skipped, "target_count": copied.object_count}),
                     );
                 }
                 _ => {}
@@ -1510,16 +2053,39 @@ impl Engine {
             )));
         }
         let totals = self.batch_totals(run).await?;
-        let additional = json!({
+        let mut additional = json!({
             "target_namespace_id": target.namespace_id,
             "target_namespace_name": target.namespace_name,
             "id_map": map.resources,
             "verification": verification,
             "items": {"selected": totals.items, "written": totals.items_written,
-                      "failed": totals.items_failed},
+                      "failed": totals.items_failed, "skipped": totals.items_skipped},
             "retriever_history_copied": history_copied,
             "benchmark": run.benchmark,
         });
+        if let Some(base) = &run.base {
+            // Reported always; applied when the start was forced (DESIGN §3 Types, extend).
+            let gone = crate::plan::source_deletions(
+                &self.store,
+                base,
+                run.source.key,
+                target.key,
+                &run.graph,
+                run.force,
+            )
+            .await?;
+            additional["extends"] = Value::from(base.migration_id.clone());
+            additional["deletions"] = json!({
+                "detected": gone.iter().map(|(_, n, _)| n).sum::<i64>(),
+                "applied": run.force,
+                "resources": gone.iter().map(|(id, n, sample)| json!({
+                    "source_resource_id": id, "count": n, "sample_target_ids": sample,
+                })).collect::<Vec<_>>(),
+            });
+        }
+        if !run.rebuilds.is_empty() {
+            additional["re_extracted"] = self.rebuild_report(run, &map).await?;
+        }
         let total = run.graph.nodes.len() as u64;
         let s = &mut run.progress.stages[stage_index(MigrationStage::Finalization)];
         s.status = MigrationStatus::Completed;
@@ -1552,6 +2118,13 @@ impl Engine {
             .await?;
         Ok(())
     }
+}
+
+/// How to read the keys of a batch plan: a bucket's objects or a collection's documents.
+#[derive(Clone, Copy)]
+enum Reading<'a> {
+    Objects(ferry_store::NamespaceKey, &'a str),
+    Documents(ferry_store::NamespaceKey, &'a str),
 }
 
 /// Prefixes of the resource ids a retriever stage may mention.
@@ -1598,6 +2171,8 @@ struct BatchContext {
     root_buckets: Vec<(String, String)>,
     strip_taxonomy: bool,
     strip_clusters: bool,
+    /// extend: items the target holds in an older version are overwritten.
+    refresh_changed: bool,
 }
 
 impl BatchContext {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use ferry_store::ItemIds;
+use ferry_store::{ItemIds, MigrationRecord, Store, StoreResult};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -21,6 +21,13 @@ pub fn item_tag(migration_id: &str) -> String {
     hex::encode(Sha256::digest(migration_id.as_bytes()))[..8].to_owned()
 }
 
+/// Id-map row kind recording how the migration names items (`target_id` = the tag, empty
+/// when ids are kept). An extend records its base's, so it names items as its base did.
+pub const ITEMS_ROW: &str = "items";
+/// Id-map row kind recording a task the migration queued (`source_id` says for what), so a
+/// resumed run waits for it instead of queueing it again.
+pub const TASK_ROW: &str = "task";
+
 /// How source ids become target ids for one migration.
 #[derive(Debug, Clone)]
 pub struct IdMap {
@@ -32,6 +39,32 @@ pub struct IdMap {
 }
 
 impl IdMap {
+    /// The map `migration` recorded: its resources, and its item naming (as recorded at
+    /// setup; before that, what its configuration implies).
+    pub async fn load(store: &Store, migration: &MigrationRecord) -> StoreResult<IdMap> {
+        let mut resources = HashMap::new();
+        let mut recorded = None;
+        for (kind, source, target) in store.migration_id_map(&migration.migration_id).await? {
+            match kind.as_str() {
+                ITEMS_ROW => recorded = Some((!target.is_empty()).then_some(target)),
+                TASK_ROW => {}
+                _ => {
+                    resources.insert(source, target);
+                }
+            }
+        }
+        let preserved = migration.config["preserve_resource_ids"]
+            .as_bool()
+            .unwrap_or(false);
+        let tag =
+            recorded.unwrap_or_else(|| (!preserved).then(|| item_tag(&migration.migration_id)));
+        Ok(IdMap {
+            migration_id: migration.migration_id.clone(),
+            items: ItemIds { tag },
+            resources,
+        })
+    }
+
     /// The target id of a resource, if it has been created.
     pub fn resource(&self, source_id: &str) -> Option<&str> {
         self.resources.get(source_id).map(String::as_str)

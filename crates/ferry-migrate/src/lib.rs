@@ -8,5 +8,6 @@ pub mod graph;
 pub mod ids;
 pub mod lifecycle;
 pub mod plan;
+pub mod reextract;
 pub mod service;
 pub mod webhooks;

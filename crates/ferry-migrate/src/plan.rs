@@ -6,10 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use ferry_store::{Namespace, NamespaceKey, Store, StoreError, StoreResult};
+use ferry_extract::Registry;
+use ferry_store::{Namespace, NamespaceKey, SourceKind, Store, StoreError, StoreResult};
 use ferry_wire::migration::{
-    DependencyGraph, DependencyNode, MigrationConfig, MigrationType, ResourceType, ValidationIssue,
-    ValidationResult,
+    DependencyGraph, DependencyNode, IssueSeverity, MigrationConfig, MigrationType, ResourceType,
+    ValidationIssue, ValidationResult,
 };
 use ferry_wire::Loc;
 use serde_json::Value;
@@ -33,6 +34,71 @@ pub struct Planned {
     pub source: Option<Namespace>,
 }
 
+/// What an `extend` continues from: the latest completed migration from the same source
+/// into the same target, the resources it mapped, and how it derived item ids.
+#[derive(Debug, Clone)]
+pub struct ExtendBase {
+    pub migration_id: String,
+    pub map: crate::ids::IdMap,
+}
+
+/// The base of an extend from `source` into `target`, if an earlier migration made one.
+pub async fn extend_base(
+    store: &Store,
+    org: &str,
+    source: &str,
+    target: &str,
+) -> StoreResult<Option<ExtendBase>> {
+    let Some(base) = store.last_completed_migration(org, source, target).await? else {
+        return Ok(None);
+    };
+    Ok(Some(ExtendBase {
+        migration_id: base.migration_id.clone(),
+        map: crate::ids::IdMap::load(store, &base).await?,
+    }))
+}
+
+/// Source items an earlier migration copied into `target` that the source has deleted since:
+/// per bucket or collection, how many and a sample of target ids; deleted when `apply`.
+pub async fn source_deletions(
+    store: &Store,
+    base: &ExtendBase,
+    source: NamespaceKey,
+    target: NamespaceKey,
+    graph: &DependencyGraph,
+    apply: bool,
+) -> StoreResult<Vec<(String, i64, Vec<String>)>> {
+    let mut found = Vec::new();
+    let Some(tag) = base.map.items.tag.as_deref() else {
+        // Preserved ids cannot tell a copied item from one written in the target itself.
+        return Ok(found);
+    };
+    for node in &graph.nodes {
+        let kind = match node.resource_type {
+            ResourceType::Bucket => SourceKind::Object,
+            ResourceType::Collection => SourceKind::Document,
+            _ => continue,
+        };
+        let Some(target_id) = base.map.resource(&node.resource_id) else {
+            continue;
+        };
+        let (n, sample) = store
+            .items_gone_from_source(
+                kind,
+                (source, &node.resource_id),
+                (target, target_id),
+                tag,
+                apply,
+                20,
+            )
+            .await?;
+        if n > 0 {
+            found.push((node.resource_id.clone(), n, sample));
+        }
+    }
+    Ok(found)
+}
+
 pub fn wire_type(kind: ResourceKind) -> ResourceType {
     match kind {
         ResourceKind::Bucket => ResourceType::Bucket,
@@ -40,6 +106,16 @@ pub fn wire_type(kind: ResourceKind) -> ResourceType {
         ResourceKind::Retriever => ResourceType::Retriever,
         ResourceKind::Taxonomy => ResourceType::Taxonomy,
         ResourceKind::Cluster => ResourceType::Cluster,
+    }
+}
+
+pub fn kind_of(resource_type: ResourceType) -> ResourceKind {
+    match resource_type {
+        ResourceType::Bucket => ResourceKind::Bucket,
+        ResourceType::Collection => ResourceKind::Collection,
+        ResourceType::Retriever => ResourceKind::Retriever,
+        ResourceType::Taxonomy => ResourceKind::Taxonomy,
+        ResourceType::Cluster => ResourceKind::Cluster,
     }
 }
 
@@ -222,8 +298,93 @@ fn target_name(source: &Namespace, config: &MigrationConfig, existing: i64) -> S
     format!("{}_{kind}_{}", source.namespace_name, existing + 1)
 }
 
+/// The display name of a source resource, for name-clash checks.
+async fn resource_name(
+    store: &Store,
+    ns: NamespaceKey,
+    kind: ResourceKind,
+    id: &str,
+) -> StoreResult<String> {
+    Ok(match kind {
+        ResourceKind::Bucket => store.get_bucket(ns, id).await?.bucket_name,
+        ResourceKind::Collection => store.get_collection(ns, id).await?.fields.collection_name,
+        ResourceKind::Retriever => store.get_retriever(ns, id).await?.fields.retriever_name,
+        ResourceKind::Taxonomy => store.get_taxonomy(ns, id).await?.fields.taxonomy_name,
+        ResourceKind::Cluster => store.get_cluster(ns, id).await?.fields.cluster_name,
+    })
+}
+
+/// The id of the target's resource of `kind` named `name`, if there is one.
+pub(crate) async fn target_resource_named(
+    store: &Store,
+    ns: NamespaceKey,
+    kind: ResourceKind,
+    name: &str,
+) -> StoreResult<Option<String>> {
+    let found = match kind {
+        ResourceKind::Bucket => store.get_bucket(ns, name).await.map(|r| r.bucket_id),
+        ResourceKind::Collection => store
+            .get_collection(ns, name)
+            .await
+            .map(|r| r.collection_id),
+        ResourceKind::Retriever => store.get_retriever(ns, name).await.map(|r| r.retriever_id),
+        ResourceKind::Taxonomy => store.get_taxonomy(ns, name).await.map(|r| r.taxonomy_id),
+        ResourceKind::Cluster => store.get_cluster(ns, name).await.map(|r| r.cluster_id),
+    };
+    match found {
+        Ok(id) => Ok(Some(id)),
+        Err(StoreError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The existing target of an extend, or the error that there is none.
+async fn extend_target(
+    store: &Store,
+    org: &str,
+    config: &MigrationConfig,
+    source: Option<&Namespace>,
+) -> StoreResult<Result<Namespace, ValidationIssue>> {
+    let (field, identifier) = match (&config.target_namespace_id, &config.target_namespace_name) {
+        (Some(id), _) => ("target_namespace_id", id),
+        (None, Some(name)) => ("target_namespace_name", name),
+        (None, None) => {
+            return Ok(Err(ValidationIssue::error(
+                "target_namespace_required",
+                "An extend migration merges into an existing namespace: set \
+                 target_namespace_id or target_namespace_name",
+            )
+            .at([key("config"), key("target_namespace_id")])))
+        }
+    };
+    let target = match store.get_namespace(org, identifier).await {
+        Ok(ns) => ns,
+        Err(StoreError::NotFound { .. }) => {
+            return Ok(Err(ValidationIssue::error(
+                "target_namespace_not_found",
+                format!("Target namespace '{identifier}' does not exist"),
+            )
+            .at([key("config"), key(field)])))
+        }
+        Err(e) => return Err(e),
+    };
+    if source.is_some_and(|s| s.namespace_id == target.namespace_id) {
+        return Ok(Err(ValidationIssue::error(
+            "target_is_source",
+            "An extend migration cannot merge a namespace into itself",
+        )
+        .at([key("config"), key(field)])));
+    }
+    Ok(Ok(target))
+}
+
 /// Validates `config` for organization `org` and plans it.
-pub async fn validate(store: &Store, org: &str, config: &MigrationConfig) -> StoreResult<Planned> {
+pub async fn validate(
+    store: &Store,
+    registry: &Registry,
+    org: &str,
+    config: &MigrationConfig,
+) -> StoreResult<Planned> {
     let mut errors: Vec<ValidationIssue> = Vec::new();
     let mut warnings: Vec<ValidationIssue> = Vec::new();
     let source = match store.get_namespace(org, &config.source_namespace_id).await {
@@ -244,33 +405,22 @@ pub async fn validate(store: &Store, org: &str, config: &MigrationConfig) -> Sto
         Err(e) => return Err(e),
     };
 
-    match config.migration_type {
-        MigrationType::Copy => {}
-        other => errors.push(
-            ValidationIssue::error(
-                "migration_type_not_supported",
-                format!(
-                    "Ferry runs 'copy' migrations; '{}' is not available yet",
-                    other.as_str()
-                ),
-            )
-            .at([key("config"), key("migration_type")]),
-        ),
-    }
-    // Options whose effect is not built yet are refused rather than silently ignored.
-    if config.cluster_options_or_default().recompute_clusters {
-        errors.push(
-            ValidationIssue::error(
-                "recompute_clusters_not_supported",
-                "Recomputing clusters in the target is not available yet; copy them instead",
-            )
-            .at([
-                key("config"),
-                key("cluster_options"),
-                key("recompute_clusters"),
-            ]),
-        );
-    }
+    let extractors = if config.migration_type == MigrationType::ReExtract {
+        crate::reextract::resolve_extractors(registry, config, &mut errors)
+    } else {
+        BTreeMap::new()
+    };
+    let extend_target = if config.migration_type == MigrationType::Extend {
+        match extend_target(store, org, config, source.as_ref()).await? {
+            Ok(target) => Some(target),
+            Err(issue) => {
+                errors.push(issue);
+                None
+            }
+        }
+    } else {
+        None
+    };
     if config.feature_extractors.is_some() && config.migration_type != MigrationType::ReExtract {
         errors.push(
             ValidationIssue::error(
@@ -360,7 +510,7 @@ pub async fn validate(store: &Store, org: &str, config: &MigrationConfig) -> Sto
                         "The source namespace has no resources to migrate",
                     ));
                 }
-                graph = Some(DependencyGraph {
+                let plan_graph = DependencyGraph {
                     nodes: planned
                         .nodes
                         .iter()
@@ -372,7 +522,25 @@ pub async fn validate(store: &Store, org: &str, config: &MigrationConfig) -> Sto
                         })
                         .collect(),
                     execution_order: planned.execution_order,
-                });
+                };
+                if config.migration_type == MigrationType::ReExtract {
+                    for issue in
+                        check_rebuilds(store, source.key, &plan_graph, &extractors, &items, config)
+                            .await?
+                    {
+                        match issue.severity {
+                            IssueSeverity::Warning => warnings.push(issue),
+                            IssueSeverity::Error => errors.push(issue),
+                        }
+                    }
+                }
+                if let Some(target) = &extend_target {
+                    let (clashes, deletions) =
+                        check_extend(store, org, source, target, &plan_graph).await?;
+                    errors.extend(clashes);
+                    warnings.extend(deletions);
+                }
+                graph = Some(plan_graph);
             }
             Err(graph_errors) => {
                 for e in graph_errors {
@@ -428,6 +596,115 @@ pub async fn validate(store: &Store, org: &str, config: &MigrationConfig) -> Sto
         graph,
         source,
     })
+}
+
+/// A re_extract's checks over its plan: every named extractor is used by a selected
+/// collection, and the `RE_EXTRACT_COST` warning with how many documents are reprocessed.
+async fn check_rebuilds(
+    store: &Store,
+    ns: NamespaceKey,
+    graph: &DependencyGraph,
+    extractors: &BTreeMap<String, crate::reextract::NewExtractor>,
+    items: &BTreeMap<String, i64>,
+    config: &MigrationConfig,
+) -> StoreResult<Vec<ValidationIssue>> {
+    let rebuilds = crate::reextract::rebuilds(store, ns, graph, extractors).await?;
+    let mut issues = Vec::new();
+    for (i, entry) in config.feature_extractors.iter().flatten().enumerate() {
+        let name = &entry.feature_extractor_name;
+        if !extractors.contains_key(name) {
+            continue; // already reported as unknown
+        }
+        let used = rebuilds.iter().any(|(_, r)| {
+            matches!(r, crate::reextract::Rebuild::Direct(n) if n.extractor.name() == name)
+        });
+        if !used {
+            issues.push(
+                ValidationIssue::error(
+                    "extractor_not_used",
+                    format!("No selected collection uses the feature extractor '{name}'"),
+                )
+                .at([
+                    key("config"),
+                    key("feature_extractors"),
+                    Loc::Index(i),
+                    key("feature_extractor_name"),
+                ]),
+            );
+        }
+    }
+    if !rebuilds.is_empty() {
+        let documents: i64 = rebuilds.iter().filter_map(|(id, _)| items.get(id)).sum();
+        issues.push(ValidationIssue::warning(
+            "RE_EXTRACT_COST",
+            format!(
+                "Re-extraction reprocesses {documents} documents in {} collections ({})",
+                rebuilds.len(),
+                rebuilds
+                    .iter()
+                    .map(|(id, _)| id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    Ok(issues)
+}
+
+/// An extend's checks against its existing target: a selected resource whose name the target
+/// already uses is an error unless an earlier migration from this source created it; source
+/// deletions since that migration are a `SOURCE_DELETIONS` warning (a forced start applies
+/// them).
+async fn check_extend(
+    store: &Store,
+    org: &str,
+    source: &Namespace,
+    target: &Namespace,
+    graph: &DependencyGraph,
+) -> StoreResult<(Vec<ValidationIssue>, Vec<ValidationIssue>)> {
+    let base = extend_base(store, org, &source.namespace_id, &target.namespace_id).await?;
+    let mut errors = Vec::new();
+    for node in &graph.nodes {
+        let kind = kind_of(node.resource_type);
+        let name = resource_name(store, source.key, kind, &node.resource_id).await?;
+        let Some(existing) = target_resource_named(store, target.key, kind, &name).await? else {
+            continue;
+        };
+        let migrated_before = base
+            .as_ref()
+            .and_then(|b| b.map.resource(&node.resource_id))
+            == Some(existing.as_str());
+        if !migrated_before {
+            errors.push(
+                ValidationIssue::error(
+                    "resource_name_taken",
+                    format!(
+                        "The target already has a {} named '{name}' ({existing}) that no \
+                         earlier migration from this source created",
+                        kind.as_str()
+                    ),
+                )
+                .at([key("config"), key("target_namespace_id")])
+                .about(node.resource_type, node.resource_id.clone()),
+            );
+        }
+    }
+    let mut warnings = Vec::new();
+    if let Some(base) = &base {
+        let gone = source_deletions(store, base, source.key, target.key, graph, false).await?;
+        let total: i64 = gone.iter().map(|(_, n, _)| n).sum();
+        if total > 0 {
+            warnings.push(ValidationIssue::warning(
+                "SOURCE_DELETIONS",
+                format!(
+                    "{total} items migrated by {} were deleted from the source since; start \
+                     with force=true to delete them from the target too",
+                    base.migration_id
+                ),
+            ));
+        }
+    }
+    Ok((errors, warnings))
 }
 
 /// The name a copy's target gets: the configured one, or `<source>_<type>_<n>` with the

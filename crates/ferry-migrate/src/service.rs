@@ -3,6 +3,7 @@
 //! set on the status) and returns what the API reports; the HTTP layer only maps errors.
 
 use chrono::Utc;
+use ferry_extract::Registry;
 use ferry_store::{MigrationListQuery, MigrationRecord, StatusChange, Store, StoreError};
 use ferry_wire::migration::{
     DependencyGraph, GetMigrationResponse, MigrationConfig, MigrationProgress, MigrationStatus,
@@ -54,10 +55,11 @@ pub fn with_defaults(mut config: MigrationConfig) -> MigrationConfig {
 
 pub async fn validate(
     store: &Store,
+    registry: &Registry,
     org: &str,
     config: &MigrationConfig,
 ) -> Result<Planned, ServiceError> {
-    Ok(plan::validate(store, org, config).await?)
+    Ok(plan::validate(store, registry, org, config).await?)
 }
 
 fn status_of(record: &MigrationRecord) -> Result<MigrationStatus, ServiceError> {
@@ -83,12 +85,13 @@ fn refuse_invalid(planned: &Planned, what: &str) -> Result<(), ServiceError> {
 /// Validates and records a migration: `draft`, or started at once with `start_immediately`.
 pub async fn create(
     store: &Store,
+    registry: &Registry,
     org: &str,
     config: MigrationConfig,
     start_immediately: bool,
 ) -> Result<MigrationRecord, ServiceError> {
     let config = with_defaults(config);
-    let planned = validate(store, org, &config).await?;
+    let planned = validate(store, registry, org, &config).await?;
     if planned.source.is_none() {
         return Err(ServiceError::SourceNotFound {
             id: config.source_namespace_id.clone(),
@@ -134,7 +137,7 @@ pub async fn create(
     store.insert_migration(&record).await?;
     if start_immediately {
         // Just validated above (warnings refused): no second pass over the source.
-        return start_checked(store, org, &record.migration_id, false, false).await;
+        return start_checked(store, registry, org, &record.migration_id, false, false).await;
     }
     Ok(record)
 }
@@ -143,16 +146,18 @@ pub async fn create(
 /// runs again). Re-validates first: errors refuse the start, warnings unless `force`.
 pub async fn start(
     store: &Store,
+    registry: &Registry,
     org: &str,
     migration_id: &str,
     force: bool,
 ) -> Result<MigrationRecord, ServiceError> {
-    start_checked(store, org, migration_id, force, true).await
+    start_checked(store, registry, org, migration_id, force, true).await
 }
 
 /// [`start`], re-validating a first start only when `revalidate`.
 async fn start_checked(
     store: &Store,
+    registry: &Registry,
     org: &str,
     migration_id: &str,
     force: bool,
@@ -165,7 +170,7 @@ async fn start_checked(
     let restart = status == MigrationStatus::Failed;
     if !restart && revalidate {
         // A restart keeps its plan and its target (which now exists, by design).
-        let planned = validate(store, org, &config).await?;
+        let planned = validate(store, registry, org, &config).await?;
         refuse_invalid(&planned, "start")?;
         if !planned.result.warnings.is_empty() && !force {
             return Err(ServiceError::Invalid {
@@ -197,6 +202,7 @@ async fn start_checked(
             migration_id,
             &Action::Start.allowed_from_names(),
             MIGRATION_TASK,
+            force,
             StatusChange {
                 error_message: Some(None),
                 progress: Some(to_value(&progress)?),

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use ferry_store::clusters::{ExecutionOutcome, RUN_COMPLETED, RUN_FAILED};
 use ferry_store::tasks::{STATUS_COMPLETED, STATUS_FAILED};
 use ferry_store::{DocumentRecord, LeaseRenewal, NamespaceKey, StoreError, Task};
+use ferry_wire::cluster::{KMeansParams, VectorBasedConfig};
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
@@ -74,6 +75,48 @@ pub struct ClusterPlan {
     pub sample_size: Option<usize>,
     /// L2-normalize each feature block when several are concatenated.
     pub normalize_features: bool,
+}
+
+/// The configuration a cluster is stored with (the `definition` column).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterDefinition {
+    pub vector_config: VectorBasedConfig,
+    /// The k-means parameters executions run with (`kmeans_parameters` merged with
+    /// `algorithm_params`).
+    pub kmeans: KMeansParams,
+    pub llm_labeling: Option<Value>,
+    pub enrich_source_collection: bool,
+    pub source_enrichment_config: Option<Value>,
+    pub auto_execute_on_batch: bool,
+    pub auto_execute_min_documents: Option<i64>,
+    pub auto_execute_cooldown_seconds: Option<i64>,
+}
+
+impl ClusterDefinition {
+    /// The plan of a full run over `collections` (resolved to stored vector names);
+    /// `sample_size` overrides the definition's.
+    pub fn plan(
+        &self,
+        cluster_id: &str,
+        namespace_id: &str,
+        collections: Vec<PlanCollection>,
+        sample_size: Option<usize>,
+    ) -> ClusterPlan {
+        ClusterPlan {
+            cluster_id: cluster_id.to_owned(),
+            run_id: String::new(),
+            namespace_id: namespace_id.to_owned(),
+            collections,
+            n_clusters: self.kmeans.n_clusters as usize,
+            max_iter: self.kmeans.max_iter as usize,
+            random_state: self.kmeans.random_state,
+            n_init: self.kmeans.n_init as usize,
+            tol: self.kmeans.tol,
+            plus_plus: self.kmeans.init == "k-means++",
+            sample_size: sample_size.or(self.vector_config.sample_size.map(|s| s as usize)),
+            normalize_features: self.vector_config.normalize_features,
+        }
+    }
 }
 
 /// The id a centroid gets, and the value its members carry in `cluster_id`.

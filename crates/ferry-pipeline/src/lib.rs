@@ -18,8 +18,11 @@ mod source;
 mod taxonomy;
 mod worker;
 
-pub use cluster::{ClusterPlan, PlanCollection, CLUSTER_TASK, DEFAULT_TRAINING_SAMPLE};
+pub use cluster::{
+    ClusterDefinition, ClusterPlan, PlanCollection, CLUSTER_TASK, DEFAULT_TRAINING_SAMPLE,
+};
 pub use config::CollectionConfig;
 pub use fault::{die, FaultPoint};
+pub use source::{next_items, Item, Source};
 pub use taxonomy::{taxonomy_field, TaxonomyApplication, TAXONOMY_TASK};
-pub use worker::{Pipeline, PipelineConfig, PipelineError, TRIGGER_TASK};
+pub use worker::{extract_items, Pipeline, PipelineConfig, PipelineError, TRIGGER_TASK};

@@ -256,9 +256,8 @@ impl Pipeline {
                 created_at: Some(last.created_at()),
                 id: Some(last.id().to_owned()),
             };
-            let (docs, failures) = self
-                .process_batch(&collection_id, &config, &extractor, &items)
-                .await?;
+            let (docs, failures) =
+                extract_items(self.blobs(), &collection_id, &config, &extractor, &items).await?;
             *batches_done += 1;
             if self.config.fault == Some(FaultPoint::ExitBeforeCommit(*batches_done)) {
                 die(FaultPoint::ExitBeforeCommit(*batches_done));
@@ -363,86 +362,88 @@ impl Pipeline {
             }
         }
     }
+}
 
-    /// Extracts one batch: the documents it makes, and the items that failed with why.
-    async fn process_batch(
-        &self,
-        collection_id: &str,
-        config: &CollectionConfig,
-        extractor: &Arc<dyn Extractor>,
-        items: &[Item],
-    ) -> Result<(Vec<NewDocument>, Vec<(String, String)>), PipelineError> {
-        let wants_image = extractor.input_kind() == InputKind::Image;
-        let input_name = if wants_image { "image" } else { "text" };
-        let path = config.input_path(input_name);
-        let mut failures = Vec::new();
-        let mut ready: Vec<(usize, ExtractorInput, Map<String, Value>)> =
-            Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let passed = match passthrough_fields(config, item.fields()) {
-                Ok(fields) => fields,
-                Err(msg) => {
-                    failures.push((item.id().to_owned(), msg));
-                    continue;
-                }
-            };
-            match item.input(&path, wants_image, &self.blobs).await {
-                Ok(input) => ready.push((i, input, passed)),
-                Err(msg) => failures.push((item.id().to_owned(), msg)),
+/// Extracts one batch of `items` for collection `collection_id`: the documents it makes
+/// (ids derived from collection, item and chunk), and the items that failed with why. An
+/// error is returned only for what fails the whole batch (the extractor itself).
+pub async fn extract_items(
+    blobs: &BlobStore,
+    collection_id: &str,
+    config: &CollectionConfig,
+    extractor: &Arc<dyn Extractor>,
+    items: &[Item],
+) -> Result<(Vec<NewDocument>, Vec<(String, String)>), PipelineError> {
+    let wants_image = extractor.input_kind() == InputKind::Image;
+    let input_name = if wants_image { "image" } else { "text" };
+    let path = config.input_path(input_name);
+    let mut failures = Vec::new();
+    let mut ready: Vec<(usize, ExtractorInput, Map<String, Value>)> =
+        Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let passed = match passthrough_fields(config, item.fields()) {
+            Ok(fields) => fields,
+            Err(msg) => {
+                failures.push((item.id().to_owned(), msg));
+                continue;
             }
+        };
+        match item.input(&path, wants_image, blobs).await {
+            Ok(input) => ready.push((i, input, passed)),
+            Err(msg) => failures.push((item.id().to_owned(), msg)),
         }
-        let inputs: Vec<ExtractorInput> = ready.iter().map(|(_, input, _)| input.clone()).collect();
-        let outputs = match extractor.extract(&inputs, &config.parameters).await {
-            Ok(outputs) => outputs.into_iter().map(Ok).collect::<Vec<_>>(),
-            // One bad input fails the whole call; retry one by one to fail only that item.
-            Err(ExtractError::InvalidInput(_)) => {
-                let mut each = Vec::with_capacity(inputs.len());
-                for input in &inputs {
-                    each.push(
-                        extractor
-                            .extract(std::slice::from_ref(input), &config.parameters)
-                            .await
-                            .map(|mut v| v.pop().unwrap_or_default()),
-                    );
-                }
-                each
+    }
+    let inputs: Vec<ExtractorInput> = ready.iter().map(|(_, input, _)| input.clone()).collect();
+    let outputs = match extractor.extract(&inputs, &config.parameters).await {
+        Ok(outputs) => outputs.into_iter().map(Ok).collect::<Vec<_>>(),
+        // One bad input fails the whole call; retry one by one to fail only that item.
+        Err(ExtractError::InvalidInput(_)) => {
+            let mut each = Vec::with_capacity(inputs.len());
+            for input in &inputs {
+                each.push(
+                    extractor
+                        .extract(std::slice::from_ref(input), &config.parameters)
+                        .await
+                        .map(|mut v| v.pop().unwrap_or_default()),
+                );
+            }
+            each
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let mut docs = Vec::with_capacity(outputs.len());
+    for ((i, _, passed), output) in ready.into_iter().zip(outputs) {
+        let item = &items[i];
+        let chunks = match output {
+            Ok(chunks) => chunks,
+            Err(ExtractError::InvalidInput(msg)) => {
+                failures.push((item.id().to_owned(), msg));
+                continue;
             }
             Err(other) => return Err(other.into()),
         };
-        let mut docs = Vec::with_capacity(outputs.len());
-        for ((i, _, passed), output) in ready.into_iter().zip(outputs) {
-            let item = &items[i];
-            let chunks = match output {
-                Ok(chunks) => chunks,
-                Err(ExtractError::InvalidInput(msg)) => {
-                    failures.push((item.id().to_owned(), msg));
-                    continue;
-                }
-                Err(other) => return Err(other.into()),
-            };
-            let lineage = item.lineage();
-            for chunk in chunks {
-                let mut fields = passed.clone();
-                if let Some(text) = &chunk.text {
-                    fields.insert("text".into(), Value::String(text.clone()));
-                }
-                fields.extend(chunk.fields);
-                let vectors = chunk
-                    .vectors
-                    .into_iter()
-                    .map(|(output, values)| (extractor.storage_name(&output), values))
-                    .collect();
-                docs.push(NewDocument {
-                    document_id: document_id(collection_id, item.id(), chunk.chunk_index),
-                    lineage: lineage.clone(),
-                    chunk_index: chunk.chunk_index as i64,
-                    fields,
-                    vectors,
-                });
+        let lineage = item.lineage();
+        for chunk in chunks {
+            let mut fields = passed.clone();
+            if let Some(text) = &chunk.text {
+                fields.insert("text".into(), Value::String(text.clone()));
             }
+            fields.extend(chunk.fields);
+            let vectors = chunk
+                .vectors
+                .into_iter()
+                .map(|(output, values)| (extractor.storage_name(&output), values))
+                .collect();
+            docs.push(NewDocument {
+                document_id: document_id(collection_id, item.id(), chunk.chunk_index),
+                lineage: lineage.clone(),
+                chunk_index: chunk.chunk_index as i64,
+                fields,
+                vectors,
+            });
         }
-        Ok((docs, failures))
     }
+    Ok((docs, failures))
 }
 
 /// The source fields a document inherits: all of them, or the `field_passthrough` list.

@@ -219,6 +219,39 @@ pub(crate) async fn adjust_counts(
     Ok(())
 }
 
+/// Replaces the documents that `sources` produced in the collection with `docs`, in the
+/// caller's transaction, keeping the counts.
+pub(crate) async fn replace_source_documents(
+    conn: &mut sqlx::AnyConnection,
+    ns: NamespaceKey,
+    collection_id: &str,
+    kind: SourceKind,
+    sources: &[String],
+    docs: &[NewDocument],
+    now: i64,
+) -> StoreResult<()> {
+    let column = match kind {
+        SourceKind::Object => "source_object_id",
+        SourceKind::Document => "source_document_id",
+    };
+    let mut deleted = 0i64;
+    for chunk in sources.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "DELETE FROM documents WHERE ns_key = $1 AND collection_id = $2 AND {column} IN ({})",
+            placeholders.join(", ")
+        );
+        let mut delete = sqlx::query(&sql).bind(ns.0).bind(collection_id);
+        for id in chunk {
+            delete = delete.bind(id);
+        }
+        deleted += delete.execute(&mut *conn).await?.rows_affected() as i64;
+    }
+    insert_documents(conn, ns, collection_id, docs, now).await?;
+    adjust_counts(conn, ns, collection_id, docs.len() as i64 - deleted).await?;
+    Ok(())
+}
+
 impl Store {
     /// Replaces the documents that `sources` produced in the collection with `docs`, and
     /// commits `progress` with them. Fails with `Conflict { code: "lease_lost" }` and writes
@@ -257,26 +290,7 @@ impl Store {
                 });
             }
         }
-        let column = match kind {
-            SourceKind::Object => "source_object_id",
-            SourceKind::Document => "source_document_id",
-        };
-        let mut deleted = 0i64;
-        for chunk in sources.chunks(500) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
-            let sql = format!(
-                "DELETE FROM documents WHERE ns_key = $1 AND collection_id = $2 AND {column} IN ({})",
-                placeholders.join(", ")
-            );
-            let mut delete = sqlx::query(&sql).bind(ns.0).bind(collection_id);
-            for id in chunk {
-                delete = delete.bind(id);
-            }
-            deleted += delete.execute(&mut *tx).await?.rows_affected() as i64;
-        }
-        insert_documents(&mut tx, ns, collection_id, docs, now).await?;
-        adjust_counts(&mut tx, ns, collection_id, docs.len() as i64 - deleted).await?;
+        replace_source_documents(&mut tx, ns, collection_id, kind, sources, docs, now).await?;
         tx.commit().await?;
         Ok(())
     }

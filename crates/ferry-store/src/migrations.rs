@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::buckets::parse_json;
-use crate::documents::DocumentRecord;
+use crate::documents::{DocumentRecord, NewDocument, SourceKind};
 use crate::listing::{value_rows, Listing};
 use crate::namespaces::NamespaceKey;
 use crate::objects::ObjectRecord;
@@ -79,6 +79,9 @@ pub struct NewBatch {
     /// Inclusive upper bound.
     pub last: (i64, String),
     pub item_count: i64,
+    /// What an extraction batch reads (`resource_type` `extract`): a source bucket, or an
+    /// upstream collection of the target. `None` for copies.
+    pub input_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,9 +103,12 @@ pub struct BatchSummary {
     pub items: i64,
     pub items_written: i64,
     pub items_failed: i64,
+    /// Items the target already held unchanged (an incremental extend skips them).
+    pub items_skipped: i64,
 }
 
-/// The `done` mark of a batch, committed with its writes.
+/// The `done` mark of a batch, committed with its writes. Items of the batch neither
+/// written nor failed count as skipped.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchDone<'a> {
     pub migration_id: &'a str,
@@ -117,7 +123,7 @@ const COLUMNS: &str = "migration_id, org_id, source_namespace_id, target_namespa
      error_message, additional_data, created_at, started_at, completed_at, updated_at";
 
 const BATCH_COLUMNS: &str = "migration_id, batch_no, resource_type, resource_id, after_created, \
-     after_id, last_created, last_id, item_count, status, attempts, error";
+     after_id, last_created, last_id, item_count, status, attempts, error, input_id";
 
 fn optional_json(row: &AnyRow, index: usize, column: &str) -> StoreResult<Option<Value>> {
     row.try_get::<Option<String>, _>(index)?
@@ -159,6 +165,7 @@ fn batch_from_row(row: &AnyRow) -> StoreResult<MigrationBatch> {
             after: after_created.zip(after_id),
             last: (row.try_get(6)?, row.try_get(7)?),
             item_count: row.try_get(8)?,
+            input_id: row.try_get(12)?,
         },
         status: row.try_get(9)?,
         attempts: row.try_get(10)?,
@@ -190,9 +197,46 @@ fn in_list(first_param: usize, count: usize) -> String {
 
 /// Marks a leased batch done; the first write of a batch transaction, so SQLite takes its write
 /// lock before anything is read. Fails with `lease_lost` when the lease is no longer ours.
+/// Inserts `batches` numbered from `first_no`, several rows per statement.
+async fn insert_batches(
+    conn: &mut sqlx::AnyConnection,
+    migration_id: &str,
+    first_no: i64,
+    batches: &[NewBatch],
+) -> StoreResult<()> {
+    let now = now_micros();
+    for (chunk_no, chunk) in batches.chunks(COPY_ROWS_PER_STATEMENT).enumerate() {
+        let rows = value_rows(chunk.len(), 4, 9, |p| format!("($1, {p}, $2, 0, $3)"));
+        let sql = format!(
+            "INSERT INTO migration_batches (migration_id, batch_no, resource_type, \
+             resource_id, after_created, after_id, last_created, last_id, item_count, \
+             input_id, status, attempts, updated_at) VALUES {rows}"
+        );
+        let mut insert = sqlx::query(&sql)
+            .bind(migration_id)
+            .bind(BATCH_PENDING)
+            .bind(now);
+        for (i, b) in chunk.iter().enumerate() {
+            insert = insert
+                .bind(first_no + (chunk_no * COPY_ROWS_PER_STATEMENT + i) as i64)
+                .bind(&b.resource_type)
+                .bind(&b.resource_id)
+                .bind(b.after.as_ref().map(|a| a.0))
+                .bind(b.after.as_ref().map(|a| a.1.clone()))
+                .bind(b.last.0)
+                .bind(&b.last.1)
+                .bind(b.item_count)
+                .bind(&b.input_id);
+        }
+        insert.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 async fn mark_batch_done(conn: &mut sqlx::AnyConnection, done: &BatchDone<'_>) -> StoreResult<()> {
     let marked = sqlx::query(
         "UPDATE migration_batches SET status = $1, items_written = $2, items_failed = $3, \
+         items_skipped = CASE WHEN item_count > $2 + $3 THEN item_count - $2 - $3 ELSE 0 END, \
          lease_owner = NULL, lease_expires_at = NULL, error = NULL, updated_at = $4 \
          WHERE migration_id = $5 AND batch_no = $6 AND status = $7 AND lease_owner = $8",
     )
@@ -405,6 +449,27 @@ impl Store {
         Ok(migration)
     }
 
+    /// The most recent completed migration of the organization from `source` into `target`
+    /// (the one an `extend` continues from).
+    pub async fn last_completed_migration(
+        &self,
+        org: &str,
+        source: &str,
+        target: &str,
+    ) -> StoreResult<Option<MigrationRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM migrations WHERE org_id = $1 AND source_namespace_id = $2 \
+             AND target_namespace_id = $3 AND status = 'completed' \
+             ORDER BY completed_at DESC, migration_id DESC LIMIT 1"
+        ))
+        .bind(org)
+        .bind(source)
+        .bind(target)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(migration_from_row).transpose()
+    }
+
     /// Starts (or restarts) the migration: a `PENDING` task of `task_type` and the status
     /// `pending` with that task's id, in one transaction.
     pub async fn start_migration(
@@ -412,6 +477,7 @@ impl Store {
         migration_id: &str,
         from: &[&str],
         task_type: &str,
+        force: bool,
         change: StatusChange,
     ) -> StoreResult<(MigrationRecord, Task)> {
         let current = self.load_migration(migration_id).await?;
@@ -421,7 +487,7 @@ impl Store {
             &current.org_id,
             None,
             task_type,
-            &serde_json::json!({"migration_id": migration_id}),
+            &serde_json::json!({"migration_id": migration_id, "force": force}),
         )
         .await?;
         let change = StatusChange {
@@ -499,38 +565,50 @@ impl Store {
         migration_id: &str,
         batches: &[NewBatch],
     ) -> StoreResult<()> {
-        let now = now_micros();
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM migration_batches WHERE migration_id = $1")
             .bind(migration_id)
             .execute(&mut *tx)
             .await?;
-        for (chunk_no, chunk) in batches.chunks(COPY_ROWS_PER_STATEMENT).enumerate() {
-            let rows = value_rows(chunk.len(), 4, 8, |p| format!("($1, {p}, $2, 0, $3)"));
-            let sql = format!(
-                "INSERT INTO migration_batches (migration_id, batch_no, resource_type, \
-                 resource_id, after_created, after_id, last_created, last_id, item_count, \
-                 status, attempts, updated_at) VALUES {rows}"
-            );
-            let mut insert = sqlx::query(&sql)
-                .bind(migration_id)
-                .bind(BATCH_PENDING)
-                .bind(now);
-            for (i, b) in chunk.iter().enumerate() {
-                insert = insert
-                    .bind((chunk_no * COPY_ROWS_PER_STATEMENT + i) as i64)
-                    .bind(&b.resource_type)
-                    .bind(&b.resource_id)
-                    .bind(b.after.as_ref().map(|a| a.0))
-                    .bind(b.after.as_ref().map(|a| a.1.clone()))
-                    .bind(b.last.0)
-                    .bind(&b.last.1)
-                    .bind(b.item_count);
-            }
-            insert.execute(&mut *tx).await?;
-        }
+        insert_batches(&mut tx, migration_id, 0, batches).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Adds `batches` after the migration's last batch (an extraction wave planned once its
+    /// inputs are written), unless batches of their resource exist already (the wave was
+    /// planned before a restart). Returns whether they were added.
+    pub async fn append_migration_batches(
+        &self,
+        migration_id: &str,
+        resource_id: &str,
+        batches: &[NewBatch],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        // A write first, so SQLite takes its write lock before reading.
+        sqlx::query("UPDATE migrations SET updated_at = updated_at WHERE migration_id = $1")
+            .bind(migration_id)
+            .execute(&mut *tx)
+            .await?;
+        let existing: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM migration_batches WHERE migration_id = $1 AND resource_id = $2",
+        )
+        .bind(migration_id)
+        .bind(resource_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if existing > 0 {
+            return Ok(false);
+        }
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(batch_no) FROM migration_batches WHERE migration_id = $1",
+        )
+        .bind(migration_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_batches(&mut tx, migration_id, next.map_or(0, |n| n + 1), batches).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Leases the next runnable batch: pending, or leased with an expired lease (its worker
@@ -634,7 +712,7 @@ impl Store {
              CAST(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS BIGINT), \
              CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT), \
              CAST(SUM(item_count) AS BIGINT), CAST(SUM(items_written) AS BIGINT), \
-             CAST(SUM(items_failed) AS BIGINT) \
+             CAST(SUM(items_failed) AS BIGINT), CAST(SUM(items_skipped) AS BIGINT) \
              FROM migration_batches WHERE migration_id = $1 GROUP BY resource_id \
              ORDER BY resource_id",
         )
@@ -652,6 +730,7 @@ impl Store {
                         items: r.try_get(4)?,
                         items_written: r.try_get(5)?,
                         items_failed: r.try_get(6)?,
+                        items_skipped: r.try_get(7)?,
                     },
                 ))
             })
@@ -696,18 +775,19 @@ impl Store {
             .collect()
     }
 
-    /// Writes copied objects into the target bucket (skipping ids already there), and marks
-    /// the batch done, in one transaction. Returns how many objects were new.
+    /// Writes copied objects into the target bucket and marks the batch done, in one
+    /// transaction. Ids already in the target are skipped, or, with `refresh_changed`,
+    /// overwritten when the source's copy is newer. Returns how many objects were written.
     pub async fn copy_objects_batch(
         &self,
         target: NamespaceKey,
         bucket_id: &str,
         objects: &[ObjectRecord],
+        refresh_changed: bool,
         done: &BatchDone<'_>,
     ) -> StoreResult<i64> {
         let mut tx = self.pool.begin().await?;
-        mark_batch_done(&mut tx, done).await?;
-        let (mut created, mut bytes) = (0i64, 0i64);
+        let (mut created, mut refreshed, mut bytes) = (0i64, 0i64, 0i64);
         for object in objects {
             let inserted = sqlx::query(
                 "INSERT INTO objects (ns_key, bucket_id, object_id, key_prefix, blobs, fields, \
@@ -732,30 +812,59 @@ impl Store {
             if inserted.rows_affected() == 1 {
                 created += 1;
                 bytes += object.size_bytes;
+                continue;
             }
-        }
-        sqlx::query(
-            "UPDATE buckets SET object_count = object_count + $1, \
-             total_size_bytes = total_size_bytes + $2 WHERE ns_key = $3 AND bucket_id = $4",
-        )
-        .bind(created)
-        .bind(bytes)
-        .bind(target.0)
-        .bind(bucket_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE namespaces SET object_count = object_count + $1 WHERE ns_key = $2")
-            .bind(created)
+            if !refresh_changed {
+                continue;
+            }
+            let held: Option<i64> = sqlx::query_scalar(
+                "SELECT size_bytes FROM objects WHERE ns_key = $1 AND bucket_id = $2 \
+                 AND object_id = $3 AND updated_at < $4",
+            )
             .bind(target.0)
+            .bind(bucket_id)
+            .bind(&object.object_id)
+            .bind(object.updated_at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(old_size) = held else { continue };
+            sqlx::query(
+                "UPDATE objects SET key_prefix = $1, blobs = $2, fields = $3, size_bytes = $4, \
+                 status = $5, error = $6, updated_at = $7 \
+                 WHERE ns_key = $8 AND bucket_id = $9 AND object_id = $10",
+            )
+            .bind(&object.key_prefix)
+            .bind(object.blobs.to_string())
+            .bind(Value::Object(object.fields.clone()).to_string())
+            .bind(object.size_bytes)
+            .bind(&object.status)
+            .bind(&object.error)
+            .bind(object.updated_at)
+            .bind(target.0)
+            .bind(bucket_id)
+            .bind(&object.object_id)
             .execute(&mut *tx)
             .await?;
+            refreshed += 1;
+            bytes += object.size_bytes - old_size;
+        }
+        adjust_object_counts(&mut tx, target, bucket_id, created, bytes).await?;
+        mark_batch_done(
+            &mut tx,
+            &BatchDone {
+                items_written: created + refreshed,
+                ..*done
+            },
+        )
+        .await?;
         tx.commit().await?;
-        Ok(created)
+        Ok(created + refreshed)
     }
 
     /// Copies the documents of one batch range of `(after, last]` from the source collection
-    /// into the target collection and marks the batch done, in one transaction. Returns how
-    /// many documents were new (ids already in the target are skipped).
+    /// into the target collection and marks the batch done, in one transaction. Ids already
+    /// in the target are skipped, or, with `refresh_changed`, overwritten when the source's
+    /// row is newer (`updated_at`). Returns how many documents were written.
     ///
     /// Rows are copied by the database itself (`INSERT … SELECT`), with ids and lineage
     /// remapped in SQL by [`ItemIds`], so vectors and fields never travel through this process.
@@ -772,12 +881,12 @@ impl Store {
         root_buckets: &[(String, String)],
         rewrite_when: &[&str],
         rewrite: impl Fn(DocumentRecord) -> DocumentRecord,
+        refresh_changed: bool,
         done: &BatchDone<'_>,
     ) -> StoreResult<i64> {
         let (after, last) = range;
         let (after_created, after_id) = after.unwrap_or((i64::MIN, ""));
         let mut tx = self.pool.begin().await?;
-        mark_batch_done(&mut tx, done).await?;
         // $1..$8: target, source, range; $9: the id tag (when ids are derived); then the
         // patterns, then the bucket pairs. PostgreSQL refuses unused parameters, so each is
         // numbered only when the statement uses it.
@@ -790,11 +899,46 @@ impl Store {
                 format!("fields LIKE ${}", next - 1)
             })
             .collect();
-        let excluded = if patterns.is_empty() {
-            String::new()
-        } else {
-            format!("AND NOT ({})", patterns.join(" OR "))
+        let excluded = |table: &str| {
+            if patterns.is_empty() {
+                String::new()
+            } else {
+                let qualified: Vec<String> =
+                    patterns.iter().map(|p| format!("{table}{p}")).collect();
+                format!("AND NOT ({})", qualified.join(" OR "))
+            }
         };
+        let mut refreshed = 0i64;
+        if refresh_changed {
+            // Rows the target holds from an earlier run whose source row changed since
+            // (timestamps are copied verbatim, so "newer" means "changed").
+            let sql = format!(
+                "UPDATE documents AS t SET fields = s.fields, vectors = s.vectors, \
+                 chunk_index = s.chunk_index, updated_at = s.updated_at FROM documents AS s \
+                 WHERE t.ns_key = $1 AND t.collection_id = $2 AND s.ns_key = $3 \
+                 AND s.collection_id = $4 AND (s.created_at, s.document_id) > ($5, $6) \
+                 AND (s.created_at, s.document_id) <= ($7, $8) AND t.document_id = {} \
+                 AND t.updated_at < s.updated_at {}",
+                ids.sql(self.backend, "s.document_id", "$9"),
+                excluded("s."),
+            );
+            let mut update = sqlx::query(&sql)
+                .bind(target.0 .0)
+                .bind(target.1)
+                .bind(source.0 .0)
+                .bind(source.1)
+                .bind(after_created)
+                .bind(after_id)
+                .bind(last.0)
+                .bind(last.1);
+            if let Some(tag) = &ids.tag {
+                update = update.bind(tag.clone());
+            }
+            for pattern in rewrite_when {
+                update = update.bind(*pattern);
+            }
+            refreshed += update.execute(&mut *tx).await?.rows_affected() as i64;
+        }
         let bucket_cases: Vec<String> = root_buckets
             .iter()
             .map(|_| {
@@ -817,11 +961,12 @@ impl Store {
              SELECT $1, $2, {}, {}, {}, {}, {root_bucket}, chunk_index, fields, vectors, \
              created_at, updated_at FROM documents WHERE ns_key = $3 AND collection_id = $4 \
              AND (created_at, document_id) > ($5, $6) AND (created_at, document_id) <= ($7, $8) \
-             {excluded} ON CONFLICT (ns_key, collection_id, document_id) DO NOTHING",
+             {} ON CONFLICT (ns_key, collection_id, document_id) DO NOTHING",
             id("document_id"),
             id("source_object_id"),
             id("root_object_id"),
             id("source_document_id"),
+            excluded(""),
         );
         let mut copy = sqlx::query(&sql)
             .bind(target.0 .0)
@@ -872,22 +1017,169 @@ impl Store {
                 .map(crate::documents::document_from_row)
                 .map(|d| d.map(&rewrite))
                 .collect::<StoreResult<Vec<_>>>()?;
-            created += insert_copied_documents(&mut tx, target.0, target.1, &documents).await?;
+            let (new, changed) =
+                insert_copied_documents(&mut tx, target.0, target.1, &documents, refresh_changed)
+                    .await?;
+            created += new;
+            refreshed += changed;
         }
         crate::documents::adjust_counts(&mut tx, target.0, target.1, created).await?;
+        mark_batch_done(
+            &mut tx,
+            &BatchDone {
+                items_written: created + refreshed,
+                ..*done
+            },
+        )
+        .await?;
         tx.commit().await?;
-        Ok(created)
+        Ok(created + refreshed)
+    }
+
+    /// Writes the documents an extraction batch made into the target collection (replacing
+    /// what the same source items made before) and marks the batch done, in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn write_extracted_batch(
+        &self,
+        target: NamespaceKey,
+        collection_id: &str,
+        kind: SourceKind,
+        sources: &[String],
+        docs: &[NewDocument],
+        done: &BatchDone<'_>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        // The done mark first: a write, so SQLite takes its lock before anything is read.
+        mark_batch_done(&mut tx, done).await?;
+        crate::documents::replace_source_documents(
+            &mut tx,
+            target,
+            collection_id,
+            kind,
+            sources,
+            docs,
+            now_micros(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Items of a target bucket (`SourceKind::Object`) or collection (`Document`) that a
+    /// migration copied there with ids tagged `tag` (see [`ItemIds`]) and whose source item
+    /// no longer exists: how many, and up to `sample` of their target ids. With `apply` they
+    /// are deleted (counters kept) in the same transaction.
+    pub async fn items_gone_from_source(
+        &self,
+        kind: SourceKind,
+        source: (NamespaceKey, &str),
+        target: (NamespaceKey, &str),
+        tag: &str,
+        apply: bool,
+        sample: i64,
+    ) -> StoreResult<(i64, Vec<String>)> {
+        let (table, id, parent) = match kind {
+            SourceKind::Object => ("objects", "object_id", "bucket_id"),
+            SourceKind::Document => ("documents", "document_id", "collection_id"),
+        };
+        // `<prefix>_<tag><rest>` (or `<tag><id>` without a prefix) back to the source id;
+        // the tag is hex, so its length is a safe literal.
+        let position = format!("{}(t.{id}, '_')", self.backend.position_fn());
+        let len = tag.len();
+        let gone = format!(
+            "FROM {table} t WHERE t.ns_key = $1 AND t.{parent} = $2 \
+             AND substr(t.{id}, {position} + 1, {len}) = $5 AND NOT EXISTS (\
+             SELECT 1 FROM {table} s WHERE s.ns_key = $3 AND s.{parent} = $4 \
+             AND s.{id} = substr(t.{id}, 1, {position}) || substr(t.{id}, {position} + 1 + {len}))"
+        );
+        fn bind<'q>(
+            sql: &'q str,
+            (target, source, tag): ((NamespaceKey, &'q str), (NamespaceKey, &'q str), &'q str),
+        ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+            sqlx::query(sql)
+                .bind(target.0 .0)
+                .bind(target.1)
+                .bind(source.0 .0)
+                .bind(source.1)
+                .bind(tag)
+        }
+        let keys = (target, source, tag);
+        let mut tx = self.pool.begin().await?;
+        if apply {
+            // A write first, so SQLite takes its lock before the reads below.
+            sqlx::query("UPDATE namespaces SET updated_at = updated_at WHERE ns_key = $1")
+                .bind(target.0 .0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let sum = if kind == SourceKind::Object {
+            "t.size_bytes"
+        } else {
+            "0"
+        };
+        let totals_sql = format!("SELECT COUNT(*), CAST(COALESCE(SUM({sum}), 0) AS BIGINT) {gone}");
+        let totals = bind(&totals_sql, keys).fetch_one(&mut *tx).await?;
+        let (count, bytes): (i64, i64) = (totals.try_get(0)?, totals.try_get(1)?);
+        let sample_sql = format!("SELECT t.{id} {gone} ORDER BY t.{id} LIMIT {sample}");
+        let ids: Vec<String> = bind(&sample_sql, keys)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        if apply && count > 0 {
+            let delete_sql = format!(
+                "DELETE FROM {table} WHERE ns_key = $1 AND {parent} = $2 AND {id} IN \
+                 (SELECT t.{id} {gone})"
+            );
+            let deleted = bind(&delete_sql, keys)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() as i64;
+            match kind {
+                SourceKind::Object => {
+                    adjust_object_counts(&mut tx, target.0, target.1, -deleted, -bytes).await?
+                }
+                SourceKind::Document => {
+                    crate::documents::adjust_counts(&mut tx, target.0, target.1, -deleted).await?
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok((count, ids))
     }
 }
 
-/// Inserts copied documents (keeping their timestamps), skipping ids already present;
-/// returns how many were new.
+/// Inserts copied documents (keeping their timestamps), skipping ids already present, or
+/// with `refresh_changed` overwriting those the target holds in an older version; returns
+/// how many were new and how many were overwritten.
 async fn insert_copied_documents(
     conn: &mut sqlx::AnyConnection,
     target: NamespaceKey,
     collection_id: &str,
     documents: &[DocumentRecord],
-) -> StoreResult<i64> {
+    refresh_changed: bool,
+) -> StoreResult<(i64, i64)> {
+    let mut refreshed = 0i64;
+    if refresh_changed {
+        for doc in documents {
+            refreshed += sqlx::query(
+                "UPDATE documents SET fields = $1, vectors = $2, chunk_index = $3, \
+                 updated_at = $4 WHERE ns_key = $5 AND collection_id = $6 \
+                 AND document_id = $7 AND updated_at < $4",
+            )
+            .bind(Value::Object(doc.fields.clone()).to_string())
+            .bind(vectors::encode(&doc.vectors))
+            .bind(doc.chunk_index)
+            .bind(doc.updated_at)
+            .bind(target.0)
+            .bind(collection_id)
+            .bind(&doc.document_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected() as i64;
+        }
+    }
     let mut created = 0i64;
     for chunk in documents.chunks(COPY_ROWS_PER_STATEMENT) {
         let rows = value_rows(chunk.len(), 3, 10, |p| format!("($1, $2, {p})"));
@@ -913,7 +1205,33 @@ async fn insert_copied_documents(
         }
         created += insert.execute(&mut *conn).await?.rows_affected() as i64;
     }
-    Ok(created)
+    Ok((created, refreshed))
+}
+
+/// Adds `created` objects of `bytes` in all to the bucket's and namespace's counters.
+async fn adjust_object_counts(
+    conn: &mut sqlx::AnyConnection,
+    ns: NamespaceKey,
+    bucket_id: &str,
+    created: i64,
+    bytes: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE buckets SET object_count = object_count + $1, \
+         total_size_bytes = total_size_bytes + $2 WHERE ns_key = $3 AND bucket_id = $4",
+    )
+    .bind(created)
+    .bind(bytes)
+    .bind(ns.0)
+    .bind(bucket_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE namespaces SET object_count = object_count + $1 WHERE ns_key = $2")
+        .bind(created)
+        .bind(ns.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// How a migration derives item (object and document) ids: kept (`tag` = `None`), or

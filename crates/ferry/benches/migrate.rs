@@ -186,13 +186,25 @@ async fn main() -> anyhow::Result<()> {
     batch.batch_size = env_usize("FERRY_BENCH_BATCH_SIZE", 1000) as i64;
     batch.max_workers = 4;
     config.batch_options = Some(batch);
-    let record = service::create(&store, &org.internal_id, config, false).await?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     let registry = std::sync::Arc::new(ferry_extract::Registry::builtin(Default::default()));
-    let engine = Engine::new(store.clone(), blobs, registry, EngineConfig::default());
+    let record = service::create(&store, &registry, &org.internal_id, config, false).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let engine = Engine::new(
+        store.clone(),
+        blobs,
+        registry.clone(),
+        EngineConfig::default(),
+    );
     let worker = tokio::spawn(engine.run(stopped));
     let started = Instant::now();
-    service::start(&store, &org.internal_id, &record.migration_id, false).await?;
+    service::start(
+        &store,
+        &registry,
+        &org.internal_id,
+        &record.migration_id,
+        false,
+    )
+    .await?;
     let done = loop {
         let m = store
             .get_migration(&org.internal_id, &record.migration_id)

@@ -9,7 +9,7 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ferry_pipeline::{ClusterPlan, PlanCollection, CLUSTER_TASK};
+use ferry_pipeline::{ClusterDefinition as Definition, PlanCollection, CLUSTER_TASK};
 use ferry_store::{
     Cluster, ClusterExecution, ClusterFields, ClusterListQuery, ClusterSortKey, ExecutionListQuery,
     NamespaceKey, StoreError,
@@ -19,7 +19,7 @@ use ferry_wire::cluster::{
     ClusterExecutionResult, ClusterListStats, ClusterMetadata, ClusterModel, ClusterType,
     ClusteringAlgorithm, CreateClusterRequest, DeleteClusterResponse, ExecuteClusterByIdRequest,
     KMeansParams, ListClusterExecutionsRequest, ListClusterExecutionsResponse, ListClustersRequest,
-    ListClustersResponse, PatchClusterRequest, VectorBasedConfig,
+    ListClustersResponse, PatchClusterRequest,
 };
 use ferry_wire::collection::CollectionVectorIndex;
 use ferry_wire::filter::LogicalOperator;
@@ -27,7 +27,7 @@ use ferry_wire::namespace::SortDirection;
 use ferry_wire::paging::PageQuery;
 use ferry_wire::task::TaskResponse;
 use ferry_wire::{ErrorResponse, FieldError, HttpValidationError, Validate};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use utoipa::IntoParams;
 
@@ -65,21 +65,6 @@ pub fn router() -> Router<AppState> {
             "/v1/clusters/{cluster_identifier}/executions/{run_id}",
             get(get_execution),
         )
-}
-
-/// The configuration a cluster is stored with (the `definition` column).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Definition {
-    vector_config: VectorBasedConfig,
-    /// The k-means parameters executions run with (`kmeans_parameters` merged with
-    /// `algorithm_params`).
-    kmeans: KMeansParams,
-    llm_labeling: Option<Value>,
-    enrich_source_collection: bool,
-    source_enrichment_config: Option<Value>,
-    auto_execute_on_batch: bool,
-    auto_execute_min_documents: Option<i64>,
-    auto_execute_cooldown_seconds: Option<i64>,
 }
 
 /// Refuses a pre-filter: clustering a subset silently as if it were everything would be wrong.
@@ -621,23 +606,12 @@ async fn execute_cluster(
     let feature_uris = def.vector_config.resolved_feature_uris();
     let collections =
         resolve_inputs(&state, ns, &cluster.fields.input_collections, &feature_uris).await?;
-    let plan = ClusterPlan {
-        cluster_id: cluster.cluster_id.clone(),
-        run_id: String::new(),
-        namespace_id: scope.namespace.namespace_id.clone(),
+    let plan = def.plan(
+        &cluster.cluster_id,
+        &scope.namespace.namespace_id,
         collections,
-        n_clusters: def.kmeans.n_clusters as usize,
-        max_iter: def.kmeans.max_iter as usize,
-        random_state: def.kmeans.random_state,
-        n_init: def.kmeans.n_init as usize,
-        tol: def.kmeans.tol,
-        plus_plus: def.kmeans.init == "k-means++",
-        sample_size: req
-            .sample_size
-            .or(def.vector_config.sample_size)
-            .map(|s| s as usize),
-        normalize_features: def.vector_config.normalize_features,
-    };
+        req.sample_size.map(|s| s as usize),
+    );
     let (task, _run) = state
         .store
         .start_cluster_execution(

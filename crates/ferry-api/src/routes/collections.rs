@@ -17,11 +17,10 @@ use ferry_store::{
 };
 use ferry_wire::bucket::{BucketSchema, BucketSchemaField, BucketSchemaFieldType};
 use ferry_wire::collection::{
-    CollectionListStats, CollectionResponse, CollectionVectorIndex, CreateCollectionRequest,
-    DeleteCollectionResponse, FeatureExtractorConfigInput, FeatureExtractorConfigOutput,
-    ListCollectionsQuery, ListCollectionsRequest, ListCollectionsResponse, PatchCollectionRequest,
-    SourceConfig, SourceType, TriggerCollectionRequest, TriggerCollectionResponse, VectorDistance,
-    VectorIndexKind, VectorIndexStorage,
+    CollectionListStats, CollectionResponse, CreateCollectionRequest, DeleteCollectionResponse,
+    FeatureExtractorConfigInput, FeatureExtractorConfigOutput, ListCollectionsQuery,
+    ListCollectionsRequest, ListCollectionsResponse, PatchCollectionRequest, SourceConfig,
+    SourceType, TriggerCollectionRequest, TriggerCollectionResponse,
 };
 use ferry_wire::paging::PageQuery;
 use ferry_wire::{ErrorResponse, FieldError, HttpValidationError, Loc};
@@ -252,46 +251,10 @@ fn output_schema(
             .unwrap_or_else(|| BucketSchemaField::of(BucketSchemaFieldType::Object));
         properties.insert(pass.target().to_owned(), field);
     }
-    for (name, definition) in extractor.output_fields() {
-        properties.insert(name, from_json("extractor output field", &definition)?);
-    }
-    for output in extractor.vector_outputs(resolved) {
-        let mut field = BucketSchemaField::of(BucketSchemaFieldType::Array);
-        field.items = Some(Box::new(BucketSchemaField::of(
-            BucketSchemaFieldType::Float,
-        )));
-        field.description = Some(format!(
-            "{}-dimensional {} vector",
-            output.dimension, output.name
-        ));
-        properties.insert(extractor.storage_name(&output.name), field);
-    }
+    let extractor_fields = ferry_extract::collection::output_schema_fields(extractor, resolved)
+        .map_err(|e| ApiError::Internal(format!("extractor output field: {e}")))?;
+    properties.extend(extractor_fields);
     Ok(BucketSchema { properties })
-}
-
-fn vector_indexes(
-    extractor: &dyn Extractor,
-    resolved: &Map<String, Value>,
-) -> Vec<CollectionVectorIndex> {
-    extractor
-        .vector_outputs(resolved)
-        .into_iter()
-        .map(|o| CollectionVectorIndex {
-            feature_uri: extractor.feature_uri(&o.name),
-            kind: VectorIndexKind::Single,
-            index: VectorIndexStorage {
-                name: extractor.storage_name(&o.name),
-                dimensions: o.dimension as i64,
-                distance: match o.metric {
-                    ferry_extract::Metric::Cosine => VectorDistance::Cosine,
-                    ferry_extract::Metric::Dot => VectorDistance::Dot,
-                    ferry_extract::Metric::Euclidean => VectorDistance::Euclidean,
-                },
-                inference_name: Some(extractor.id()),
-            },
-            name: o.name,
-        })
-        .collect()
 }
 
 /// Create Collection
@@ -385,7 +348,10 @@ async fn create_collection(
                 extractor_version: config.version.clone(),
                 input_schema: input_schema.as_ref().map(to_json).transpose()?,
                 output_schema: to_json(&output)?,
-                vector_indexes: to_json(&vector_indexes(extractor.as_ref(), &resolved))?,
+                vector_indexes: to_json(&ferry_extract::collection::vector_indexes(
+                    extractor.as_ref(),
+                    &resolved,
+                ))?,
                 taxonomy_applications: req
                     .taxonomy_applications
                     .as_ref()

@@ -95,6 +95,7 @@ async fn create_migration(
 ) -> ApiResult<Json<CreateMigrationResponse>> {
     let record = service::create(
         &state.store,
+        &state.registry,
         &org.internal_id,
         req.config,
         req.start_immediately,
@@ -129,7 +130,8 @@ async fn validate_migration(
     JsonBody(req): JsonBody<ValidateMigrationRequest>,
 ) -> ApiResult<Json<ValidateMigrationResponse>> {
     let config = service::with_defaults(req.config);
-    let planned = service::validate(&state.store, &org.internal_id, &config).await?;
+    let planned =
+        service::validate(&state.store, &state.registry, &org.internal_id, &config).await?;
     let message = if planned.result.valid {
         "The configuration is valid"
     } else {
@@ -201,7 +203,14 @@ async fn start_migration(
     Path(migration_id): Path<String>,
     JsonBody(req): JsonBody<StartMigrationRequest>,
 ) -> ApiResult<Json<StartMigrationResponse>> {
-    let record = service::start(&state.store, &org.internal_id, &migration_id, req.force).await?;
+    let record = service::start(
+        &state.store,
+        &state.registry,
+        &org.internal_id,
+        &migration_id,
+        req.force,
+    )
+    .await?;
     Ok(Json(StartMigrationResponse {
         status: status_of(&record)?,
         task_id: record.task_id.clone().unwrap_or_default(),
