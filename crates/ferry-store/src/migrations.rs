@@ -777,7 +777,8 @@ impl Store {
 
     /// Writes copied objects into the target bucket and marks the batch done, in one
     /// transaction. Ids already in the target are skipped, or, with `refresh_changed`,
-    /// overwritten when the source's copy is newer. Returns how many objects were written.
+    /// overwritten when the source's copy is newer and differs. Returns how many objects
+    /// were written.
     pub async fn copy_objects_batch(
         &self,
         target: NamespaceKey,
@@ -817,14 +818,17 @@ impl Store {
             if !refresh_changed {
                 continue;
             }
+            let fields = Value::Object(object.fields.clone()).to_string();
             let held: Option<i64> = sqlx::query_scalar(
                 "SELECT size_bytes FROM objects WHERE ns_key = $1 AND bucket_id = $2 \
-                 AND object_id = $3 AND updated_at < $4",
+                 AND object_id = $3 AND updated_at < $4 AND (fields <> $5 OR blobs <> $6)",
             )
             .bind(target.0)
             .bind(bucket_id)
             .bind(&object.object_id)
             .bind(object.updated_at)
+            .bind(&fields)
+            .bind(object.blobs.to_string())
             .fetch_optional(&mut *tx)
             .await?;
             let Some(old_size) = held else { continue };
@@ -835,7 +839,7 @@ impl Store {
             )
             .bind(&object.key_prefix)
             .bind(object.blobs.to_string())
-            .bind(Value::Object(object.fields.clone()).to_string())
+            .bind(&fields)
             .bind(object.size_bytes)
             .bind(&object.status)
             .bind(&object.error)
@@ -864,7 +868,7 @@ impl Store {
     /// Copies the documents of one batch range of `(after, last]` from the source collection
     /// into the target collection and marks the batch done, in one transaction. Ids already
     /// in the target are skipped, or, with `refresh_changed`, overwritten when the source's
-    /// row is newer (`updated_at`). Returns how many documents were written.
+    /// row is newer (`updated_at`) and differs. Returns how many documents were written.
     ///
     /// Rows are copied by the database itself (`INSERT … SELECT`), with ids and lineage
     /// remapped in SQL by [`ItemIds`], so vectors and fields never travel through this process.
@@ -910,15 +914,16 @@ impl Store {
         };
         let mut refreshed = 0i64;
         if refresh_changed {
-            // Rows the target holds from an earlier run whose source row changed since
-            // (timestamps are copied verbatim, so "newer" means "changed").
+            // Rows the target holds from an earlier run whose source row was rewritten since
+            // with different content (a re-trigger rewrites rows unchanged: those stay).
             let sql = format!(
                 "UPDATE documents AS t SET fields = s.fields, vectors = s.vectors, \
                  chunk_index = s.chunk_index, updated_at = s.updated_at FROM documents AS s \
                  WHERE t.ns_key = $1 AND t.collection_id = $2 AND s.ns_key = $3 \
                  AND s.collection_id = $4 AND (s.created_at, s.document_id) > ($5, $6) \
                  AND (s.created_at, s.document_id) <= ($7, $8) AND t.document_id = {} \
-                 AND t.updated_at < s.updated_at {}",
+                 AND t.updated_at < s.updated_at AND (t.fields <> s.fields OR t.vectors <> s.vectors) \
+                 {}",
                 ids.sql(self.backend, "s.document_id", "$9"),
                 excluded("s."),
             );
@@ -1166,7 +1171,7 @@ async fn insert_copied_documents(
             refreshed += sqlx::query(
                 "UPDATE documents SET fields = $1, vectors = $2, chunk_index = $3, \
                  updated_at = $4 WHERE ns_key = $5 AND collection_id = $6 \
-                 AND document_id = $7 AND updated_at < $4",
+                 AND document_id = $7 AND updated_at < $4 AND (fields <> $1 OR vectors <> $2)",
             )
             .bind(Value::Object(doc.fields.clone()).to_string())
             .bind(vectors::encode(&doc.vectors))

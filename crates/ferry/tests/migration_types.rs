@@ -1,0 +1,545 @@
+//! The `re_extract` and `extend` migrations end to end: validation of what they need,
+//! `start` refusing warnings unless forced, a re-extraction from text_extractor v1 to v2
+//! (collections, the downstream collection, the cluster and the taxonomy rebuilt, the
+//! retriever re-pointed and benchmarked), and extends that bring over exactly what is new,
+//! refresh what changed and apply deletions when forced.
+
+mod common;
+
+use std::time::Duration;
+
+use common::corpus::{
+    create_retriever, scoped, search_stage, seed, seed_reference, taxonomy_body, wait_for_task,
+    FEATURE,
+};
+use common::{assert_error, send, Backend, TestServer};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const MIGRATIONS: &str = "/v1/namespaces/migrations";
+
+async fn post(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
+    send(server.request(Method::POST, path).json(&body)).await
+}
+
+async fn wait_until_settled(server: &TestServer, id: &str) -> Value {
+    for _ in 0..2400 {
+        let (status, m) = send(server.request(Method::GET, &format!("{MIGRATIONS}/{id}"))).await;
+        assert_eq!(status, 200, "{m}");
+        if ["completed", "failed", "cancelled"].contains(&m["status"].as_str().unwrap()) {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("migration {id} did not settle");
+}
+
+/// A request scoped to namespace `ns`.
+fn within(server: &TestServer, ns: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
+    server.request(method, path).header("X-Namespace", ns)
+}
+
+async fn validate(server: &TestServer, config: Value) -> Value {
+    let (status, body) = post(
+        server,
+        &format!("{MIGRATIONS}/validate"),
+        json!({"config": config}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["validation_result"].clone()
+}
+
+fn codes(issues: &Value) -> Vec<String> {
+    issues
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["error_code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn create(server: &TestServer, config: Value) -> String {
+    let (status, created) =
+        post(server, &format!("{MIGRATIONS}/"), json!({"config": config})).await;
+    assert_eq!(status, 200, "{created}");
+    created["migration_id"].as_str().unwrap().to_owned()
+}
+
+async fn start(server: &TestServer, id: &str, force: bool) -> (u16, Value) {
+    post(
+        server,
+        &format!("{MIGRATIONS}/{id}/start"),
+        json!({"force": force}),
+    )
+    .await
+}
+
+async fn run_to_completion(server: &TestServer, config: Value, force: bool) -> Value {
+    let id = create(server, config).await;
+    let (status, started) = start(server, &id, force).await;
+    assert_eq!(status, 200, "{started}");
+    let done = wait_until_settled(server, &id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    done
+}
+
+async fn all_documents(server: &TestServer, ns: &str, collection: &str) -> Vec<Value> {
+    let (status, page) = send(
+        within(
+            server,
+            ns,
+            Method::POST,
+            &format!("/v1/collections/{collection}/documents/list?limit=1000"),
+        )
+        .json(&json!({"return_vectors": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    page["results"].as_array().unwrap().clone()
+}
+
+async fn get(server: &TestServer, ns: &str, path: &str) -> Value {
+    let (status, body) = send(within(server, ns, Method::GET, path)).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+/// The namespace of the shared corpus, plus a downstream collection over `texts`, a
+/// retriever with one recorded query and interaction, a taxonomy applied to `texts`, and a
+/// clustered `texts`.
+async fn seed_full(server: &TestServer) {
+    seed(server).await;
+    seed_reference(server).await;
+    let (status, body) = send(
+        scoped(server, Method::POST, "/v1/collections").json(&json!({
+            "collection_name": "texts_again",
+            "source": {"type": "collection", "collection_ids": ["texts"]},
+            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                "input_mappings": {"text": "text"}, "field_passthrough": [{"source_path": "topic"}]}
+        })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, trigger) = send(scoped(
+        server,
+        Method::POST,
+        "/v1/collections/texts_again/trigger",
+    ))
+    .await;
+    assert_eq!(status, 202, "{trigger}");
+    let task = wait_for_task(server, trigger["task_id"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "COMPLETED", "{task}");
+    create_retriever(
+        server,
+        json!({"retriever_name": "semantic", "collection_identifiers": ["texts"],
+               "stages": [search_stage(10)]}),
+    )
+    .await;
+    let (status, results) = send(
+        scoped(server, Method::POST, "/v1/retrievers/semantic/execute").json(&json!({
+            "inputs": {"query": "goalkeeper penalty striker stadium referee midfield"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{results}");
+    let first = results["documents"][0]["document_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let execution_id = results["execution_id"].as_str().unwrap().to_owned();
+    let (status, interaction) = send(
+        scoped(server, Method::POST, "/v1/retrievers/interactions").json(&json!({
+            "feature_id": first, "interaction_type": ["click"], "position": 0,
+            "execution_id": execution_id})),
+    )
+    .await;
+    assert_eq!(status, 200, "{interaction}");
+    let (status, taxonomy) =
+        send(scoped(server, Method::POST, "/v1/taxonomies").json(&taxonomy_body())).await;
+    assert_eq!(status, 200, "{taxonomy}");
+    let (status, body) = send(
+        scoped(server, Method::PATCH, "/v1/collections/texts").json(&json!({
+            "taxonomy_applications": [{"taxonomy_id": taxonomy["taxonomy_id"]}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, cluster) = send(scoped(server, Method::POST, "/v1/clusters").json(&json!({
+        "collection_ids": ["texts"], "cluster_name": "topics",
+        "vector_config": {"feature_uris": [FEATURE], "clustering_method": "kmeans",
+                          "kmeans_parameters": {"n_clusters": 3, "random_state": 7}}})))
+    .await;
+    assert_eq!(status, 200, "{cluster}");
+    let cluster_id = cluster["cluster_id"].as_str().unwrap().to_owned();
+    let (status, run) = send(scoped(
+        server,
+        Method::POST,
+        &format!("/v1/clusters/{cluster_id}/execute"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{run}");
+    let run = wait_for_task(server, run["task_id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "COMPLETED", "{run}");
+}
+
+async fn re_extract_rebuilds_what_the_new_version_changes(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    seed_full(&server).await;
+    let v2 = json!([{"feature_extractor_name": "text_extractor", "version": "v2"}]);
+
+    // What a re_extract needs, and what only it may have.
+    let missing = validate(
+        &server,
+        json!({"migration_type": "re_extract", "source_namespace_id": "data"}),
+    )
+    .await;
+    assert_eq!(codes(&missing["errors"]), ["feature_extractors_required"]);
+    let unknown = validate(
+        &server,
+        json!({"migration_type": "re_extract",
+        "source_namespace_id": "data",
+        "feature_extractors": [{"feature_extractor_name": "text_extractor", "version": "v9"}]}),
+    )
+    .await;
+    assert_eq!(
+        codes(&unknown["errors"]),
+        ["extractor_not_found"],
+        "{unknown}"
+    );
+    assert_eq!(
+        unknown["errors"][0]["loc"],
+        json!(["config", "feature_extractors", 0, "version"])
+    );
+    let unused = validate(
+        &server,
+        json!({"migration_type": "re_extract",
+        "source_namespace_id": "data",
+        "feature_extractors": [{"feature_extractor_name": "image_extractor", "version": "v1"}]}),
+    )
+    .await;
+    assert_eq!(codes(&unused["errors"]), ["extractor_not_used"], "{unused}");
+    let copy_with = validate(
+        &server,
+        json!({"migration_type": "copy", "source_namespace_id": "data",
+               "feature_extractors": v2}),
+    )
+    .await;
+    assert_eq!(
+        codes(&copy_with["errors"]),
+        ["feature_extractors_not_allowed"]
+    );
+
+    let config = json!({"migration_type": "re_extract", "source_namespace_id": "data",
+                        "target_namespace_name": "data_v2", "feature_extractors": v2,
+                        "batch_options": {"batch_size": 5, "max_workers": 3}});
+    let result = validate(&server, config.clone()).await;
+    assert_eq!(result["valid"], true, "{result}");
+    assert_eq!(codes(&result["warnings"]), ["RE_EXTRACT_COST"]);
+    let cost = result["warnings"][0]["message"].as_str().unwrap();
+    // texts (18), texts_again (18) and label_texts (3) are reprocessed.
+    assert!(cost.contains("39 documents in 3 collections"), "{cost}");
+
+    // Warnings refuse start_immediately and an unforced start.
+    let (status, refused) = post(
+        &server,
+        &format!("{MIGRATIONS}/"),
+        json!({"config": config, "start_immediately": true}),
+    )
+    .await;
+    assert_error(
+        status,
+        &refused,
+        400,
+        "MigrationValidationError",
+        "migration_validation_failed",
+    );
+    let id = create(&server, config.clone()).await;
+    let (status, refused) = start(&server, &id, false).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"]["type"], "MigrationValidationError");
+    let (status, started) = start(&server, &id, true).await;
+    assert_eq!(status, 200, "{started}");
+    let done = wait_until_settled(&server, &id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let data = &done["additional_data"];
+
+    // The rebuilt collections carry v2's 768-dimensional vectors, as many documents as the
+    // source, and every one was extracted again.
+    let texts = get(&server, "data_v2", "/v1/collections/texts").await;
+    assert_eq!(texts["feature_extractor"]["version"], "v2", "{texts}");
+    assert_eq!(texts["vector_indexes"][0]["index"]["dimensions"], 768);
+    assert_eq!(
+        texts["vector_indexes"][0]["feature_uri"],
+        "mixpeek://text_extractor@v2/text_embedding"
+    );
+    let docs = all_documents(&server, "data_v2", "texts").await;
+    assert_eq!(docs.len(), 18);
+    for doc in &docs {
+        let vector = doc["text_extractor_v2_text_embedding"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no v2 vector: {doc}"));
+        assert_eq!(vector.len(), 768);
+        assert!(
+            doc.get("text_extractor_v1_text_embedding").is_none(),
+            "{doc}"
+        );
+    }
+    let downstream = all_documents(&server, "data_v2", "texts_again").await;
+    assert_eq!(downstream.len(), 18);
+    let target_text_ids: Vec<&str> = docs
+        .iter()
+        .map(|d| d["document_id"].as_str().unwrap())
+        .collect();
+    for doc in &downstream {
+        let parent = doc["_internal"]["lineage"]["source_document_id"]
+            .as_str()
+            .or(doc["source_document_id"].as_str())
+            .unwrap_or_else(|| panic!("no lineage: {doc}"));
+        assert!(
+            target_text_ids.contains(&parent),
+            "read the rebuilt texts: {doc}"
+        );
+        assert_eq!(
+            doc["text_extractor_v2_text_embedding"]
+                .as_array()
+                .map(Vec::len),
+            Some(768)
+        );
+    }
+    let rebuilt = data["re_extracted"]["collections"].as_array().unwrap();
+    assert_eq!(rebuilt.len(), 3, "{data}");
+    assert!(
+        rebuilt.iter().all(|c| c["to"] == "text_extractor@v2"),
+        "{data}"
+    );
+
+    // The cluster ran again over the new vectors; the taxonomy ran again on the new docs.
+    let clusters = data["re_extracted"]["clusters_recomputed"]
+        .as_array()
+        .unwrap();
+    assert_eq!(clusters.len(), 1, "{data}");
+    let cluster_id = clusters[0]["cluster_id"].as_str().unwrap();
+    let cluster = get(&server, "data_v2", &format!("/v1/clusters/{cluster_id}")).await;
+    assert_eq!(cluster["status"], "COMPLETED", "{cluster}");
+    assert_eq!(cluster["num_documents_clustered"], 18, "{cluster}");
+    assert_eq!(
+        cluster["feature_uris"],
+        json!(["mixpeek://text_extractor@v2/text_embedding"])
+    );
+    assert!(docs.iter().all(|d| d["cluster_id"].is_string()), "{docs:?}");
+    let taxonomy_fields = docs
+        .iter()
+        .filter(|d| {
+            d.as_object()
+                .unwrap()
+                .keys()
+                .any(|k| k.starts_with("_taxonomy_"))
+        })
+        .count();
+    assert_eq!(
+        taxonomy_fields, 18,
+        "every rebuilt document was enriched again"
+    );
+
+    // The retriever searches v2 now, and the benchmark compared it with the source's.
+    let retriever = get(&server, "data_v2", "/v1/retrievers/semantic").await;
+    assert!(
+        retriever.to_string().contains("text_extractor@v2"),
+        "{retriever}"
+    );
+    let (status, results) = send(
+        within(
+            &server,
+            "data_v2",
+            Method::POST,
+            "/v1/retrievers/semantic/execute",
+        )
+        .json(&json!({"inputs": {"query": "goalkeeper penalty striker"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{results}");
+    assert_eq!(results["documents"][0]["topic"], "football", "{results}");
+    let benchmark = data["benchmark"].as_array().unwrap();
+    assert_eq!(benchmark.len(), 1, "{data}");
+    assert!(
+        benchmark[0].to_string().contains("overlap"),
+        "{benchmark:?}"
+    );
+
+    // The source is untouched.
+    let source = get(&server, "data", "/v1/collections/texts").await;
+    assert_eq!(source["feature_extractor"]["version"], "v1");
+    assert_eq!(source["document_count"], 18);
+}
+
+/// `n` new objects in the source's `docs` bucket, then `texts` triggered over them.
+async fn add_objects(server: &TestServer, n: usize) {
+    let objects: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"topic": "extra", "blobs": [
+                {"property": "content", "type": "text", "data": format!("extra text number {i}")}]})
+        })
+        .collect();
+    for chunk in objects.chunks(100) {
+        let (status, body) = send(
+            scoped(server, Method::POST, "/v1/buckets/docs/objects/batch")
+                .json(&json!({"objects": chunk})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, trigger) = send(scoped(
+        server,
+        Method::POST,
+        "/v1/collections/texts/trigger",
+    ))
+    .await;
+    assert_eq!(status, 202, "{trigger}");
+    let task = wait_for_task(server, trigger["task_id"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "COMPLETED", "{task}");
+}
+
+async fn counts(server: &TestServer, ns: &str) -> (i64, i64) {
+    let bucket = get(server, ns, "/v1/buckets/docs").await;
+    let collection = get(server, ns, "/v1/collections/texts").await;
+    (
+        bucket["object_count"].as_i64().unwrap(),
+        collection["document_count"].as_i64().unwrap(),
+    )
+}
+
+async fn extend_brings_over_only_what_is_new_or_changed(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    seed(&server).await;
+
+    // Where an extend may go.
+    let to = |target: Value| {
+        let mut config = json!({"migration_type": "extend", "source_namespace_id": "data"});
+        config
+            .as_object_mut()
+            .unwrap()
+            .extend(target.as_object().cloned().unwrap_or_default().into_iter());
+        config
+    };
+    let none = validate(&server, to(json!({}))).await;
+    assert_eq!(codes(&none["errors"]), ["target_namespace_required"]);
+    let missing = validate(&server, to(json!({"target_namespace_name": "nowhere"}))).await;
+    assert_eq!(codes(&missing["errors"]), ["target_namespace_not_found"]);
+    let itself = validate(&server, to(json!({"target_namespace_name": "data"}))).await;
+    assert_eq!(codes(&itself["errors"]), ["target_is_source"]);
+    server.create_namespace("other").await;
+    let (status, body) = send(
+        within(&server, "other", Method::POST, "/v1/buckets")
+            .json(&json!({"bucket_name": "docs", "bucket_schema": {"properties": {}}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let clash = validate(&server, to(json!({"target_namespace_name": "other"}))).await;
+    assert_eq!(codes(&clash["errors"]), ["resource_name_taken"], "{clash}");
+
+    // A copy, then 200 new objects (and their documents) in the source: the extend brings
+    // exactly those over.
+    run_to_completion(
+        &server,
+        json!({"migration_type": "copy", "source_namespace_id": "data",
+               "target_namespace_name": "data_copy"}),
+        false,
+    )
+    .await;
+    assert_eq!(counts(&server, "data_copy").await, (18, 18));
+    add_objects(&server, 200).await;
+    assert_eq!(counts(&server, "data").await, (218, 218));
+    let extend = to(json!({"target_namespace_name": "data_copy",
+                           "batch_options": {"batch_size": 50, "max_workers": 4}}));
+    let checked = validate(&server, extend.clone()).await;
+    assert_eq!(checked["valid"], true, "{checked}");
+    assert_eq!(checked["warnings"], json!([]), "nothing was deleted yet");
+    let done = run_to_completion(&server, extend.clone(), false).await;
+    let data = &done["additional_data"];
+    assert_eq!(
+        data["items"],
+        json!({"selected": 436, "written": 400, "failed": 0, "skipped": 36}),
+        "{data}"
+    );
+    assert_eq!(counts(&server, "data_copy").await, (218, 218));
+    assert_eq!(data["deletions"]["detected"], 0, "{data}");
+    // The extend continued into the copy's resources instead of making new ones.
+    let (status, buckets) =
+        send(within(&server, "data_copy", Method::POST, "/v1/buckets/list").json(&json!({}))).await;
+    assert_eq!(status, 200, "{buckets}");
+    assert_eq!(buckets["results"].as_array().unwrap().len(), 1, "{buckets}");
+
+    // Run again with nothing new: nothing is written.
+    let again = run_to_completion(&server, extend.clone(), false).await;
+    assert_eq!(again["additional_data"]["items"]["written"], 0, "{again}");
+
+    // One object changed and two deleted in the source: the change is brought over; the
+    // deletions are a warning, reported, and applied only by a forced start.
+    let objects = {
+        let (status, page) = send(
+            scoped(
+                &server,
+                Method::POST,
+                "/v1/buckets/docs/objects/list?limit=3",
+            )
+            .json(&json!({})),
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        page["results"].as_array().unwrap().clone()
+    };
+    let (status, patched) = send(
+        scoped(
+            &server,
+            Method::PATCH,
+            &format!(
+                "/v1/buckets/docs/objects/{}",
+                objects[0]["object_id"].as_str().unwrap()
+            ),
+        )
+        .json(&json!({"topic": "reviewed"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    for object in &objects[1..3] {
+        let (status, body) = send(scoped(
+            &server,
+            Method::DELETE,
+            &format!(
+                "/v1/buckets/docs/objects/{}",
+                object["object_id"].as_str().unwrap()
+            ),
+        ))
+        .await;
+        assert!(status == 200 || status == 204, "{status} {body}");
+    }
+    let warned = validate(&server, extend.clone()).await;
+    assert_eq!(codes(&warned["warnings"]), ["SOURCE_DELETIONS"], "{warned}");
+    let id = create(&server, extend.clone()).await;
+    let (status, refused) = start(&server, &id, false).await;
+    assert_eq!(status, 400, "{refused}");
+    let (status, _) = start(&server, &id, true).await;
+    assert_eq!(status, 200);
+    let done = wait_until_settled(&server, &id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let data = &done["additional_data"];
+    assert_eq!(data["deletions"]["applied"], true, "{data}");
+    let gone = data["deletions"]["detected"].as_i64().unwrap();
+    assert!(gone >= 2, "two objects (and their documents): {data}");
+    assert_eq!(
+        data["items"]["written"].as_i64().unwrap(),
+        1,
+        "the change: {data}"
+    );
+    let (objects_left, documents_left) = counts(&server, "data_copy").await;
+    assert_eq!(objects_left, 216);
+    assert_eq!(
+        (objects_left, documents_left),
+        counts(&server, "data").await,
+        "the target mirrors the source"
+    );
+}
+
+store_tests!(
+    re_extract_rebuilds_what_the_new_version_changes,
+    extend_brings_over_only_what_is_new_or_changed,
+);
