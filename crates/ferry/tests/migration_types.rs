@@ -417,7 +417,7 @@ async fn extend_brings_over_only_what_is_new_or_changed(backend: Backend) {
         config
             .as_object_mut()
             .unwrap()
-            .extend(target.as_object().cloned().unwrap_or_default().into_iter());
+            .extend(target.as_object().cloned().unwrap_or_default());
         config
     };
     let none = validate(&server, to(json!({}))).await;
