@@ -373,7 +373,36 @@ async fn wait_for_migration(base: &str, id: &str, until: &[&str]) -> serde_json:
     panic!("migration {id} never reached {until:?}: {migration}");
 }
 
-/// The target holds exactly the source's 55 objects and 55 documents, each once.
+/// Creates and force-starts (its `RE_EXTRACT_COST` warning) a re_extract of `crash` to
+/// text_extractor v2, in batches of 10, one at a time (12 batches: 6 copying objects, then 6
+/// extracting them).
+async fn start_re_extract(base: &str) -> String {
+    let (status, created) = call(
+        base,
+        Method::POST,
+        "/v1/namespaces/migrations/",
+        Some(serde_json::json!({"config": {
+            "migration_type": "re_extract", "source_namespace_id": "crash",
+            "target_namespace_name": "crash_copy",
+            "feature_extractors": [{"feature_extractor_name": "text_extractor", "version": "v2"}],
+            "batch_options": {"batch_size": 10, "max_workers": 1}}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["migration_id"].as_str().unwrap().to_owned();
+    let (status, started) = call(
+        base,
+        Method::POST,
+        &format!("/v1/namespaces/migrations/{id}/start"),
+        Some(serde_json::json!({"force": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{started}");
+    id
+}
+
+/// The target (`crash_copy`) holds exactly the source's 55 objects and 55 documents, each
+/// once.
 async fn assert_target_complete(base: &str) {
     let target = |path: &str| {
         reqwest::Client::new()
@@ -427,9 +456,13 @@ async fn assert_target_complete(base: &str) {
     assert_eq!(collection["document_count"], 55, "{collection}");
 }
 
-/// Kills `ferry serve` at an injected point of a running copy, restarts it, and checks the
-/// migration resumes and completes with nothing lost and nothing duplicated.
+/// Kills `ferry serve` at an injected point of a running copy (or re_extract), restarts it,
+/// and checks the migration resumes and completes with nothing lost and nothing duplicated.
 async fn migration_crash_and_resume(backend: Backend, fault: &str) {
+    crash_and_resume_migration(backend, fault, false).await
+}
+
+async fn crash_and_resume_migration(backend: Backend, fault: &str, re_extract: bool) {
     let db = TestDatabase::new(backend).await;
     seed_with_a_clean_process(&db).await;
     let env = [
@@ -438,7 +471,11 @@ async fn migration_crash_and_resume(backend: Backend, fault: &str) {
     ];
     let mut server = ServeProcess::start_with(&db, Some(KEY), &env);
     let base = server.base_url();
-    let id = start_copy(&base, true).await;
+    let id = if re_extract {
+        start_re_extract(&base).await
+    } else {
+        start_copy(&base, true).await
+    };
     let status = server
         .child
         .wait()
@@ -471,7 +508,29 @@ async fn migration_crash_and_resume(backend: Backend, fault: &str) {
         "resumed by the restarted process"
     );
     assert_target_complete(&base).await;
+    if re_extract {
+        let (_, collection) = send(
+            reqwest::Client::new()
+                .get(format!("{base}/v1/collections/col"))
+                .bearer_auth(KEY)
+                .header("X-Namespace", "crash_copy"),
+        )
+        .await;
+        assert_eq!(collection["feature_extractor"]["version"], "v2");
+        assert_eq!(
+            collection["vector_indexes"][0]["index"]["dimensions"], 768,
+            "{collection}"
+        );
+    }
     restarted.terminate();
+}
+
+async fn re_extract_killed_before_an_extraction_commits_redoes_it(backend: Backend) {
+    crash_and_resume_migration(backend, "before_commit:9", true).await;
+}
+
+async fn re_extract_killed_after_an_extraction_commits_resumes(backend: Backend) {
+    crash_and_resume_migration(backend, "after_commit:8", true).await;
 }
 
 async fn migration_killed_after_its_second_batch_resumes(backend: Backend) {
@@ -781,6 +840,8 @@ async fn taxonomy_killed_before_its_batch_commits_redoes_it(backend: Backend) {
 }
 
 store_tests!(
+    re_extract_killed_before_an_extraction_commits_redoes_it,
+    re_extract_killed_after_an_extraction_commits_resumes,
     taxonomy_killed_after_its_batch_commits_completes,
     taxonomy_killed_before_its_batch_commits_redoes_it,
     migration_killed_after_its_second_batch_resumes,
