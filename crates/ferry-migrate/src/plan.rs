@@ -674,6 +674,30 @@ async fn check_extend(
             .as_ref()
             .and_then(|b| b.map.resource(&node.resource_id))
             == Some(existing.as_str());
+        if migrated_before && kind == ResourceKind::Collection {
+            // Copying source documents into a collection that runs another extractor version
+            // (a re_extract's target) would mix vectors of two spaces in one collection.
+            let from = store.get_collection(source.key, &node.resource_id).await?;
+            let into = store.get_collection(target.key, &existing).await?;
+            let version = |c: &ferry_store::Collection| {
+                format!("{}@{}", c.fields.extractor_name, c.fields.extractor_version)
+            };
+            if version(&from) != version(&into) {
+                errors.push(
+                    ValidationIssue::error(
+                        "extractor_version_mismatch",
+                        format!(
+                            "Collection '{name}' runs {} in the source but {} in the target; \
+                             extending it would mix vectors of both (run a re_extract instead)",
+                            version(&from),
+                            version(&into)
+                        ),
+                    )
+                    .at([key("config"), key("target_namespace_id")])
+                    .about(node.resource_type, node.resource_id.clone()),
+                );
+            }
+        }
         if !migrated_before {
             errors.push(
                 ValidationIssue::error(

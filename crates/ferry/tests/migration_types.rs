@@ -369,6 +369,22 @@ async fn re_extract_rebuilds_what_the_new_version_changes(backend: Backend) {
     let source = get(&server, "data", "/v1/collections/texts").await;
     assert_eq!(source["feature_extractor"]["version"], "v1");
     assert_eq!(source["document_count"], 18);
+
+    // Extending v1 documents into the v2 target would mix vector spaces: refused.
+    let mixed = validate(
+        &server,
+        json!({"migration_type": "extend", "source_namespace_id": "data",
+               "target_namespace_name": "data_v2"}),
+    )
+    .await;
+    assert_eq!(mixed["valid"], false, "{mixed}");
+    assert!(
+        codes(&mixed["errors"])
+            .iter()
+            .all(|c| c == "extractor_version_mismatch"),
+        "{mixed}"
+    );
+    assert_eq!(codes(&mixed["errors"]).len(), 3, "{mixed}");
 }
 
 /// `n` new objects in the source's `docs` bucket, then `texts` triggered over them.
