@@ -291,3 +291,154 @@ def test_a_taken_target_name_is_invalid(scoped_client):
         )
     assert refused.value.status == 400
     assert '"MigrationValidationError"' in refused.value.body
+
+
+def wait_for_migration(migrations, migration_id):
+    for _ in range(1200):
+        migration = migrations.get_migration_namespaces(migration_id)
+        if migration.status.value in ("completed", "failed", "cancelled"):
+            return migration
+        time.sleep(0.05)
+    raise AssertionError(f"migration {migration_id} did not settle")
+
+
+def test_re_extract_to_text_extractor_v2_through_the_sdk(ferry, scoped_client):
+    """text_extractor v1 -> v2: the target's vectors have v2's dimension, counts match, the
+    downstream collection and the cluster were rebuilt, and the retriever was benchmarked."""
+    from mixpeek.api.clusters_api import ClustersApi
+    from mixpeek.models.create_cluster_request import CreateClusterRequest
+    from mixpeek.models.create_collection_request import CreateCollectionRequest
+
+    from test_clusters import FEATURE, wait_for
+
+    seed_collection(scoped_client)
+    collections = CollectionsApi(scoped_client)
+    collections.create_collection(
+        CreateCollectionRequest.from_dict(
+            {
+                "collection_name": "echo",
+                "source": {"type": "collection", "collection_ids": ["texts"]},
+                "feature_extractor": {
+                    "feature_extractor_name": "text_extractor",
+                    "version": "v1",
+                    "input_mappings": {"text": "text"},
+                },
+            }
+        )
+    )
+    trigger = collections.trigger_collection("echo")
+    assert wait_for(scoped_client, trigger.task_id).status.value == "COMPLETED"
+    create_retriever(scoped_client, "search", ["texts"], [search_stage(12)])
+    RetrieversApi(scoped_client).execute_retriever(
+        "search",
+        ExecuteRetrieverRequest(inputs={"query": " ".join(TOPICS["baking"])}, limit=12),
+    )
+    clusters = ClustersApi(scoped_client)
+    cluster = clusters.create_cluster(
+        CreateClusterRequest.from_dict(
+            {
+                "collection_ids": ["texts"],
+                "cluster_name": "topics",
+                "vector_config": {
+                    "feature_uris": [FEATURE],
+                    "clustering_method": "kmeans",
+                    "kmeans_parameters": {"n_clusters": 3, "random_state": 1},
+                },
+            }
+        )
+    )
+    run = clusters.execute_clustering_clusters(cluster.cluster_id)
+    assert wait_for(scoped_client, run.task_id).status.value == "COMPLETED"
+
+    re_extract = config(
+        migration_type="re_extract",
+        target_namespace_name="sdk-v2",
+        feature_extractors=[{"feature_extractor_name": "text_extractor", "version": "v2"}],
+    )
+    migrations = NamespaceMigrationsApi(scoped_client)
+    validated = migrations.validate_migration_namespaces(
+        ValidateMigrationRequest.from_dict({"config": re_extract})
+    )
+    assert validated.validation_result.valid
+    assert [w.error_code for w in validated.validation_result.warnings] == ["RE_EXTRACT_COST"]
+    created = migrations.create_migration_namespaces(
+        CreateMigrationRequest.from_dict({"config": re_extract})
+    )
+    with pytest.raises(ApiException) as refused:
+        migrations.start_migration_namespaces(
+            created.migration_id, StartMigrationRequest(force=False)
+        )
+    assert refused.value.status == 400
+    migrations.start_migration_namespaces(created.migration_id, StartMigrationRequest(force=True))
+    migration = wait_for_migration(migrations, created.migration_id)
+    assert migration.status.value == "completed", migration.error_message
+
+    data = migration.additional_data
+    with target_client(ferry, "sdk-v2") as v2:
+        texts = CollectionsApi(v2).get_collection("texts")
+        assert texts.vector_indexes[0].index["dimensions"] == 768
+        assert texts.document_count == 12
+        echo = CollectionsApi(v2).get_collection("echo")
+        assert echo.vector_indexes[0].index["dimensions"] == 768
+        assert echo.document_count == 12
+        rebuilt = {c["source_collection_id"]: c for c in data["re_extracted"]["collections"]}
+        assert len(rebuilt) == 2
+        target_cluster = ClustersApi(v2).get_cluster(
+            data["re_extracted"]["clusters_recomputed"][0]["cluster_id"]
+        )
+        assert target_cluster.num_documents_clustered == 12
+        assert target_cluster.feature_uris == ["mixpeek://text_extractor@v2/text_embedding"]
+        hits = RetrieversApi(v2).execute_retriever(
+            "search",
+            ExecuteRetrieverRequest(inputs={"query": " ".join(TOPICS["baking"])}, limit=4),
+        )
+        assert all(d["topic"] == "baking" for d in hits.documents)
+    [benchmark] = data["benchmark"]
+    assert benchmark["queries"] >= 1
+    assert 0 <= benchmark["overlap_at_k"] <= 1
+
+
+def test_extend_after_a_copy_brings_exactly_the_new_objects(ferry, scoped_client):
+    from mixpeek.api.bucket_objects_api import BucketObjectsApi
+    from mixpeek.models.create_objects_batch_request import CreateObjectsBatchRequest
+
+    from test_clusters import wait_for
+
+    seed_collection(scoped_client)
+    migrations = NamespaceMigrationsApi(scoped_client)
+    copy = migrations.create_migration_namespaces(
+        CreateMigrationRequest.from_dict({"config": config(), "start_immediately": True})
+    )
+    assert wait_for_migration(migrations, copy.migration_id).status.value == "completed"
+    for start in range(0, 200, 100):
+        BucketObjectsApi(scoped_client).create_objects_batch_buckets(
+            "texts-bucket",
+            CreateObjectsBatchRequest.from_dict(
+                {
+                    "objects": [
+                        {
+                            "topic": "new",
+                            "blobs": [
+                                {"property": "content", "type": "text", "data": f"new {i}"}
+                            ],
+                        }
+                        for i in range(start, start + 100)
+                    ]
+                }
+            ),
+        )
+    trigger = CollectionsApi(scoped_client).trigger_collection("texts")
+    assert wait_for(scoped_client, trigger.task_id).status.value == "COMPLETED"
+
+    extend = migrations.create_migration_namespaces(
+        CreateMigrationRequest.from_dict(
+            {"config": config(migration_type="extend"), "start_immediately": True}
+        )
+    )
+    migration = wait_for_migration(migrations, extend.migration_id)
+    assert migration.status.value == "completed", migration.error_message
+    items = migration.additional_data["items"]
+    assert items["written"] == 400  # 200 objects and their 200 documents
+    assert items["skipped"] == 24  # what the copy brought over already
+    with target_client(ferry, "sdk-copy") as target:
+        assert CollectionsApi(target).get_collection("texts").document_count == 212
