@@ -384,7 +384,7 @@ def test_re_extract_to_text_extractor_v2_through_the_sdk(ferry, scoped_client):
         rebuilt = {c["source_collection_id"]: c for c in data["re_extracted"]["collections"]}
         assert len(rebuilt) == 2
         target_cluster = ClustersApi(v2).get_cluster(
-            data["re_extracted"]["clusters_recomputed"][0]["cluster_id"]
+            data["clusters_recomputed"][0]["cluster_id"]
         )
         assert target_cluster.num_documents_clustered == 12
         assert target_cluster.feature_uris == ["mixpeek://text_extractor@v2/text_embedding"]

@@ -1024,22 +1024,45 @@ impl Engine {
     /// in `additional_data.plan`.
     async fn dry_run(&self, run: &mut Run) -> Result<(), MigrateError> {
         let batches = self.plan_batches(run).await?;
-        let target_name =
-            resolve_target_name(&self.store, &run.migration.org_id, &run.source, &run.config)
-                .await?;
+        let target_name = match run.config.migration_type {
+            MigrationType::Extend => self.extend_target(run).await?.namespace_name,
+            _ => {
+                resolve_target_name(&self.store, &run.migration.org_id, &run.source, &run.config)
+                    .await?
+            }
+        };
         let mut per_resource: Vec<Value> = Vec::new();
         for node in &run.graph.nodes {
             let mine: Vec<&NewBatch> = batches
                 .iter()
                 .filter(|b| b.resource_id == node.resource_id)
                 .collect();
-            per_resource.push(json!({
+            let mut resource = json!({
                 "resource_id": node.resource_id,
                 "resource_type": node.resource_type,
                 "tier": node.tier,
                 "batches": mine.len(),
                 "items": mine.iter().map(|b| b.item_count).sum::<i64>(),
-            }));
+            });
+            match run.rebuild(&node.resource_id) {
+                Some(rebuild) => {
+                    resource["rebuild"] = Value::from(match rebuild {
+                        Rebuild::Direct(_) => "direct",
+                        Rebuild::Downstream => "downstream",
+                    });
+                    // Batches over upstream documents exist only once those are rebuilt.
+                    resource["planned_after_upstream"] = Value::from(mine.is_empty());
+                }
+                None if run.base.as_ref().is_some_and(|b| {
+                    b.map.resource(&node.resource_id).is_some()
+                }) =>
+                {
+                    // Every item is compared; only new or changed ones are written.
+                    resource["incremental"] = Value::Bool(true);
+                }
+                None => {}
+            }
+            per_resource.push(resource);
         }
         let items: i64 = batches.iter().map(|b| b.item_count).sum();
         let count = |kind: &str| -> i64 {
@@ -1067,13 +1090,15 @@ impl Engine {
         ];
         let plan = json!({
             "dry_run": true,
+            "migration_type": run.config.migration_type,
+            "extends": run.base.as_ref().map(|b| b.migration_id.clone()),
             "target_namespace_name": target_name,
             "execution_order": run.graph.execution_order,
             "resources": per_resource,
             "batch_size": run.config.batch_options_or_default().batch_size,
             "batches": batches.len(),
             "items": {"objects": count("objects"), "documents": count("documents"),
-                      "total": items},
+                      "extracted": count("extract"), "total": items},
             "stages": MigrationStage::ALL.iter().zip(stage_totals).map(|(stage, total)| {
                 json!({"stage": stage, "items": total})
             }).collect::<Vec<_>>(),
@@ -1933,8 +1958,24 @@ impl Engine {
         Ok(copied)
     }
 
-    /// `additional_data.re_extracted`: each rebuilt collection with its extractor, and each
-    /// cluster run again.
+    /// `additional_data.clusters_recomputed`: each cluster run again in the target, with the
+    /// task that ran it.
+    async fn recomputed_clusters(&self, run: &Run, map: &IdMap) -> Result<Value, MigrateError> {
+        Ok(self
+            .store
+            .migration_id_map(&run.migration.migration_id)
+            .await?
+            .into_iter()
+            .filter(|(kind, key, _)| kind == TASK_ROW && key.starts_with("cluster:"))
+            .map(|(_, key, task)| {
+                let source = key.trim_start_matches("cluster:");
+                json!({"source_cluster_id": source, "cluster_id": map.resource(source),
+                       "task_id": task})
+            })
+            .collect())
+    }
+
+    /// `additional_data.re_extracted`: each rebuilt collection with its extractor.
     async fn rebuild_report(&self, run: &Run, map: &IdMap) -> Result<Value, MigrateError> {
         let mut collections = Vec::new();
         for (id, rebuild) in &run.rebuilds {
@@ -1954,19 +1995,7 @@ impl Engine {
                 "documents": target.document_count,
             }));
         }
-        let clusters: Vec<Value> = self
-            .store
-            .migration_id_map(&run.migration.migration_id)
-            .await?
-            .into_iter()
-            .filter(|(kind, key, _)| kind == TASK_ROW && key.starts_with("cluster:"))
-            .map(|(_, key, task)| {
-                let source = key.trim_start_matches("cluster:");
-                json!({"source_cluster_id": source, "cluster_id": map.resource(source),
-                       "task_id": task})
-            })
-            .collect();
-        Ok(json!({"collections": collections, "clusters_recomputed": clusters}))
+        Ok(json!({"collections": collections}))
     }
 
     /// Stage 7: retriever history, taxonomy and cluster applications on the target
@@ -2083,6 +2112,7 @@ impl Engine {
                 })).collect::<Vec<_>>(),
             });
         }
+        additional["clusters_recomputed"] = self.recomputed_clusters(run, &map).await?;
         if !run.rebuilds.is_empty() {
             additional["re_extracted"] = self.rebuild_report(run, &map).await?;
         }

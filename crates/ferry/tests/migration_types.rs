@@ -238,6 +238,27 @@ async fn re_extract_rebuilds_what_the_new_version_changes(backend: Backend) {
     // texts (18), texts_again (18) and label_texts (3) are reprocessed.
     assert!(cost.contains("39 documents in 3 collections"), "{cost}");
 
+    // A dry run plans the extraction and writes nothing.
+    let mut dry = config.clone();
+    dry["dry_run"] = json!(true);
+    dry["target_namespace_name"] = json!("data_dry");
+    let dry_id = create(&server, dry).await;
+    let (status, _) = start(&server, &dry_id, true).await;
+    assert_eq!(status, 200);
+    let planned = wait_until_settled(&server, &dry_id).await;
+    assert_eq!(planned["status"], "completed", "{planned}");
+    let plan = &planned["additional_data"]["plan"];
+    assert_eq!(plan["items"]["extracted"], 21, "texts and label_texts read 21 objects: {plan}");
+    let deferred: Vec<&Value> = plan["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["planned_after_upstream"] == true)
+        .collect();
+    assert_eq!(deferred.len(), 1, "texts_again waits for texts: {plan}");
+    let (status, _) = send(server.request(Method::GET, "/v1/namespaces/data_dry")).await;
+    assert_eq!(status, 404, "a dry run creates no namespace");
+
     // Warnings refuse start_immediately and an unforced start.
     let (status, refused) = post(
         &server,
@@ -313,7 +334,7 @@ async fn re_extract_rebuilds_what_the_new_version_changes(backend: Backend) {
     );
 
     // The cluster ran again over the new vectors; the taxonomy ran again on the new docs.
-    let clusters = data["re_extracted"]["clusters_recomputed"]
+    let clusters = data["clusters_recomputed"]
         .as_array()
         .unwrap();
     assert_eq!(clusters.len(), 1, "{data}");
@@ -555,7 +576,49 @@ async fn extend_brings_over_only_what_is_new_or_changed(backend: Backend) {
     );
 }
 
+async fn a_copy_can_run_its_clusters_again(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    seed(&server).await;
+    let (status, cluster) = send(scoped(&server, Method::POST, "/v1/clusters").json(&json!({
+        "collection_ids": ["texts"], "cluster_name": "topics",
+        "vector_config": {"feature_uris": [FEATURE], "clustering_method": "kmeans",
+                          "kmeans_parameters": {"n_clusters": 3, "random_state": 7}}})))
+    .await;
+    assert_eq!(status, 200, "{cluster}");
+    let done = run_to_completion(
+        &server,
+        json!({"migration_type": "copy", "source_namespace_id": "data",
+               "target_namespace_name": "data_copy",
+               "cluster_options": {"recompute_clusters": true}}),
+        false,
+    )
+    .await;
+    let recomputed = done["additional_data"]["clusters_recomputed"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(recomputed.len(), 1, "{done}");
+    let target_cluster = get(
+        &server,
+        "data_copy",
+        &format!("/v1/clusters/{}", recomputed[0]["cluster_id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(target_cluster["status"], "COMPLETED", "{target_cluster}");
+    assert_eq!(
+        target_cluster["last_execution_task_id"], recomputed[0]["task_id"],
+        "{target_cluster}"
+    );
+    assert_eq!(target_cluster["num_documents_clustered"], 18);
+    let docs = all_documents(&server, "data_copy", "texts").await;
+    assert!(docs.iter().all(|d| d["cluster_id"].is_string()), "{docs:?}");
+    // The source cluster never ran; only the target's did.
+    let source_cluster = get(&server, "data", "/v1/clusters/topics").await;
+    assert!(source_cluster["last_run_id"].is_null(), "{source_cluster}");
+}
+
 store_tests!(
+    a_copy_can_run_its_clusters_again,
     re_extract_rebuilds_what_the_new_version_changes,
     extend_brings_over_only_what_is_new_or_changed,
 );
