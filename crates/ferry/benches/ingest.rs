@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::text;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,31 +17,6 @@ use ferry_pipeline::{Pipeline, PipelineConfig, TRIGGER_TASK};
 use ferry_store::blobs::BlobStore;
 use ferry_store::{BucketFields, CollectionFields, NewObject, Store, StoreLocation};
 use serde_json::{json, Map, Value};
-
-fn text(i: usize) -> String {
-    const WORDS: [&str; 16] = [
-        "namespace",
-        "migration",
-        "vector",
-        "document",
-        "extractor",
-        "bucket",
-        "object",
-        "query",
-        "retriever",
-        "cluster",
-        "taxonomy",
-        "ferry",
-        "copy",
-        "index",
-        "search",
-        "batch",
-    ];
-    (0..20)
-        .map(|k| WORDS[(i * 7 + k * 13 + k * k) % 16])
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {

@@ -10,6 +10,8 @@
 
 mod common;
 
+use common::{env_usize, namespace};
+
 use std::time::{Duration, Instant};
 
 use ferry_migrate::engine::{Engine, EngineConfig};
@@ -25,36 +27,10 @@ use sqlx::any::AnyPoolOptions;
 
 const DIMENSION: usize = 384;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn vector(i: usize) -> Vec<f32> {
     (0..DIMENSION)
         .map(|k| (((i * 31 + k * 17) % 1000) as f32 / 1000.0) - 0.5)
         .collect()
-}
-
-async fn namespace(store: &Store, org: &str, name: &str) -> anyhow::Result<ferry_store::Namespace> {
-    Ok(store
-        .create_namespace(
-            org,
-            ferry_store::NewNamespace {
-                namespace_id: None,
-                namespace_name: name.into(),
-                description: None,
-                namespace_type: "standard".into(),
-                mode: "managed".into(),
-                feature_extractors: json!([]),
-                payload_indexes: json!([]),
-                auto_create_indexes: false,
-                adaptive_indexing: false,
-            },
-        )
-        .await?)
 }
 
 fn collection_fields(name: &str) -> CollectionFields {

@@ -1,0 +1,201 @@
+//! Re-extraction benchmark: a `re_extract` migration rebuilding a collection of N text
+//! objects from `text_extractor` v1 to v2 (768-d), run by the engine end to end (plan, copy
+//! the bucket's objects, extraction batches through `max_workers`, writes, verification),
+//! against v2 alone over the same texts in the same run. Reports objects/s, the ratio, and
+//! peak RSS.
+//!
+//! The source collection holds no v1 documents: a re_extract never reads them (it extracts
+//! from the source objects), so building them would only lengthen the setup.
+//!
+//! `cargo bench --bench reextract` (SQLite in a temp dir); `FERRY_BENCH_OBJECTS=N` (default
+//! 100000), `FERRY_BENCH_BATCH_SIZE=B` (default 500), `FERRY_BENCH_WORKERS=W` (default 2),
+//! `FERRY_BENCH_DATABASE_URL=postgres://…` for PostgreSQL.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{env_usize, namespace, text};
+use ferry_extract::{ExtractorInput, Registry, RemoteEmbeddingConfig};
+use ferry_migrate::engine::{Engine, EngineConfig};
+use ferry_migrate::service;
+use ferry_store::blobs::BlobStore;
+use ferry_store::{BucketFields, CollectionFields, NewObject, Store, StoreLocation};
+use ferry_wire::migration::{FeatureExtractorConfig, MigrationConfig, MigrationType};
+use serde_json::{json, Map, Value};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let n = env_usize("FERRY_BENCH_OBJECTS", 100_000);
+    let batch_size = env_usize("FERRY_BENCH_BATCH_SIZE", 500);
+    let workers = env_usize("FERRY_BENCH_WORKERS", 2);
+    let dir = tempfile::tempdir()?;
+    let location = match std::env::var("FERRY_BENCH_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => StoreLocation::Postgres(url),
+        _ => StoreLocation::SqliteFile(dir.path().join("ferry.db")),
+    };
+    let store = Store::connect(&location).await?;
+    let tag = std::process::id();
+    let org = store.ensure_organization(&format!("bench-{tag}")).await?;
+    let source = namespace(&store, &org.internal_id, &format!("src-{tag}")).await?;
+    let bucket = store
+        .create_bucket(
+            source.key,
+            None,
+            BucketFields {
+                bucket_name: "bench".into(),
+                description: None,
+                bucket_schema: json!({"properties": {"body": {"type": "text"}}}),
+                unique_key: None,
+                metadata: None,
+                storage_class: None,
+            },
+        )
+        .await?;
+    let started = Instant::now();
+    for start in (0..n).step_by(1000) {
+        let objects = (start..n.min(start + 1000))
+            .map(|i| {
+                let mut fields = Map::new();
+                fields.insert("body".into(), Value::String(text(i)));
+                NewObject {
+                    fields,
+                    blobs: json!([]),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        store
+            .insert_objects(source.key, &bucket.bucket_id, objects)
+            .await?;
+    }
+    let registry = Arc::new(Registry::builtin(RemoteEmbeddingConfig::default()));
+    let v1 = registry.get("text_extractor", "v1").expect("v1");
+    let v1_params = v1.resolve_parameters(&Map::new()).expect("defaults");
+    store
+        .create_collection(
+            source.key,
+            None,
+            CollectionFields {
+                collection_name: "texts".into(),
+                description: None,
+                source: json!({"type": "bucket", "bucket_ids": [bucket.bucket_id]}),
+                feature_extractor: json!({"feature_extractor_name": "text_extractor",
+                    "version": "v1", "parameters": v1_params,
+                    "input_mappings": {"text": "body"}}),
+                extractor_name: "text_extractor".into(),
+                extractor_version: "v1".into(),
+                input_schema: None,
+                output_schema: json!({"properties": {}}),
+                vector_indexes: serde_json::to_value(ferry_extract::collection::vector_indexes(
+                    v1.as_ref(),
+                    &v1_params,
+                ))?,
+                taxonomy_applications: None,
+                cluster_applications: None,
+                metadata: None,
+                enabled: true,
+            },
+        )
+        .await?;
+    println!(
+        "setup: {n} objects inserted in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // Baseline: v2 alone over the same texts, in batches of the same size.
+    let v2 = registry.get("text_extractor", "v2").expect("v2");
+    let v2_params = v2.resolve_parameters(&Map::new()).expect("defaults");
+    let started = Instant::now();
+    let mut chunks = 0usize;
+    for start in (0..n).step_by(batch_size) {
+        let inputs: Vec<ExtractorInput> = (start..n.min(start + batch_size))
+            .map(|i| ExtractorInput::Text(text(i)))
+            .collect();
+        chunks += v2
+            .extract(&inputs, &v2_params)
+            .await?
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>();
+    }
+    let extractor_seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(chunks == n, "{chunks} chunks of {n} texts");
+
+    // The engine: a re_extract to v2, from start to completed.
+    let mut config = MigrationConfig::new(MigrationType::ReExtract, source.namespace_id.clone());
+    config.target_namespace_name = Some(format!("v2-{tag}"));
+    config.feature_extractors = Some(vec![FeatureExtractorConfig {
+        feature_extractor_name: "text_extractor".into(),
+        version: Some("v2".into()),
+        parameters: None,
+    }]);
+    let mut batch = config.batch_options_or_default();
+    batch.batch_size = batch_size as i64;
+    batch.max_workers = workers as i64;
+    config.batch_options = Some(batch);
+    let record = service::create(&store, &registry, &org.internal_id, config, false).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let blobs = BlobStore::local(&dir.path().join("objects"))?;
+    let engine = Engine::new(
+        store.clone(),
+        blobs,
+        registry.clone(),
+        EngineConfig::default(),
+    );
+    let worker = tokio::spawn(engine.run(stopped));
+    let started = Instant::now();
+    // `force`: a re_extract always carries its RE_EXTRACT_COST warning.
+    service::start(
+        &store,
+        &registry,
+        &org.internal_id,
+        &record.migration_id,
+        true,
+    )
+    .await?;
+    let done = loop {
+        let m = store
+            .get_migration(&org.internal_id, &record.migration_id)
+            .await?;
+        if ["completed", "failed", "cancelled"].contains(&m.status.as_str()) {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let engine_seconds = started.elapsed().as_secs_f64();
+    let _ = stop.send(true);
+    worker.await?;
+    anyhow::ensure!(
+        done.status == "completed",
+        "migration ended {}: {:?}",
+        done.status,
+        done.error_message
+    );
+    let target = store
+        .get_namespace(&org.internal_id, &format!("v2-{tag}"))
+        .await?;
+    let written = store.get_collection(target.key, "texts").await?;
+    anyhow::ensure!(
+        written.document_count == n as i64,
+        "{} documents of {n}",
+        written.document_count
+    );
+    anyhow::ensure!(written.fields.extractor_version == "v2");
+
+    let alone = n as f64 / extractor_seconds;
+    let engine = n as f64 / engine_seconds;
+    println!(
+        "store: {:?}; batch_size {batch_size}, max_workers {workers}",
+        store.backend()
+    );
+    println!("text_extractor v2 alone: {alone:>10.0} texts/s ({extractor_seconds:.2}s)");
+    println!(
+        "re_extract migration:    {engine:>10.0} objects/s ({engine_seconds:.2}s, end to end: \
+         objects copied, extracted, written, verified)"
+    );
+    println!("ratio re_extract / extractor alone: {:.2}", engine / alone);
+    println!("peak RSS: {:.0} MB", common::peak_rss_mb());
+    Ok(())
+}
