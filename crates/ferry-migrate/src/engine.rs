@@ -22,7 +22,8 @@ use std::time::Duration;
 use chrono::Utc;
 use ferry_pipeline::{
     die, extract_items, next_items, ClusterDefinition, CollectionConfig, FaultPoint, Item,
-    PlanCollection, Source, TaxonomyApplication, CLUSTER_TASK, TAXONOMY_TASK,
+    PlanCollection, Source, TaxonomyApplication, CLUSTER_TASK, STATISTICS_EVERY_BATCHES,
+    TAXONOMY_TASK,
 };
 use ferry_store::blobs::BlobStore;
 use ferry_store::clusters::ExecutionListQuery;
@@ -110,6 +111,8 @@ pub struct Engine {
     config: EngineConfig,
     worker_id: String,
     batches_done: Arc<std::sync::atomic::AtomicU64>,
+    /// Extraction batches written by this process (statistics are refreshed as they grow).
+    extractions: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn now_micros() -> i64 {
@@ -174,6 +177,7 @@ impl Engine {
             config,
             worker_id: ferry_store::ids::new_id("wkr"),
             batches_done: Arc::default(),
+            extractions: Arc::default(),
         }
     }
 
@@ -1053,9 +1057,10 @@ impl Engine {
                     // Batches over upstream documents exist only once those are rebuilt.
                     resource["planned_after_upstream"] = Value::from(mine.is_empty());
                 }
-                None if run.base.as_ref().is_some_and(|b| {
-                    b.map.resource(&node.resource_id).is_some()
-                }) =>
+                None if run
+                    .base
+                    .as_ref()
+                    .is_some_and(|b| b.map.resource(&node.resource_id).is_some()) =>
                 {
                     // Every item is compared; only new or changed ones are written.
                     resource["incremental"] = Value::Bool(true);
@@ -1505,6 +1510,16 @@ impl Engine {
         }
         let sources: Vec<String> = items.iter().map(|i| i.id().to_owned()).collect();
         let failed = failures.len() as i64;
+        // As for a trigger: without fresh statistics PostgreSQL answers each batch's "delete
+        // what these items made" with a scan of the growing collection.
+        let written = self
+            .extractions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if written % STATISTICS_EVERY_BATCHES == 1 {
+            if let Err(e) = self.store.refresh_document_statistics().await {
+                tracing::warn!(error = %e, "refreshing document statistics failed");
+            }
+        }
         self.store
             .write_extracted_batch(
                 cx.target,

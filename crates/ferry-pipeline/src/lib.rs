@@ -25,4 +25,6 @@ pub use config::CollectionConfig;
 pub use fault::{die, FaultPoint};
 pub use source::{next_items, Item, Source};
 pub use taxonomy::{taxonomy_field, TaxonomyApplication, TAXONOMY_TASK};
-pub use worker::{extract_items, Pipeline, PipelineConfig, PipelineError, TRIGGER_TASK};
+pub use worker::{
+    extract_items, Pipeline, PipelineConfig, PipelineError, STATISTICS_EVERY_BATCHES, TRIGGER_TASK,
+};

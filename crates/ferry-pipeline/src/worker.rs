@@ -22,7 +22,7 @@ pub const TRIGGER_TASK: &str = "api_collections_trigger";
 
 /// How often (in batches) a task refreshes the planner's statistics of the documents table:
 /// after its first batch, then every this many. See `Store::refresh_document_statistics`.
-const STATISTICS_EVERY_BATCHES: u64 = 40;
+pub const STATISTICS_EVERY_BATCHES: u64 = 40;
 
 /// Errors kept in a task's outputs, at most; the counts stay exact.
 const MAX_REPORTED_ERRORS: usize = 100;

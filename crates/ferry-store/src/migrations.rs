@@ -789,33 +789,38 @@ impl Store {
     ) -> StoreResult<i64> {
         let mut tx = self.pool.begin().await?;
         let (mut created, mut refreshed, mut bytes) = (0i64, 0i64, 0i64);
-        for object in objects {
-            let inserted = sqlx::query(
+        let mut inserted = std::collections::HashSet::new();
+        for chunk in objects.chunks(COPY_ROWS_PER_STATEMENT) {
+            let rows = value_rows(chunk.len(), 3, 10, |p| format!("($1, $2, {p})"));
+            let sql = format!(
                 "INSERT INTO objects (ns_key, bucket_id, object_id, key_prefix, blobs, fields, \
                  size_bytes, status, error, document_count, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                 ON CONFLICT (ns_key, object_id) DO NOTHING",
-            )
-            .bind(target.0)
-            .bind(bucket_id)
-            .bind(&object.object_id)
-            .bind(&object.key_prefix)
-            .bind(object.blobs.to_string())
-            .bind(Value::Object(object.fields.clone()).to_string())
-            .bind(object.size_bytes)
-            .bind(&object.status)
-            .bind(&object.error)
-            .bind(object.document_count)
-            .bind(object.created_at)
-            .bind(object.updated_at)
-            .execute(&mut *tx)
-            .await?;
-            if inserted.rows_affected() == 1 {
-                created += 1;
-                bytes += object.size_bytes;
-                continue;
+                 VALUES {rows} ON CONFLICT (ns_key, object_id) DO NOTHING \
+                 RETURNING object_id, size_bytes"
+            );
+            let mut insert = sqlx::query(&sql).bind(target.0).bind(bucket_id);
+            for object in chunk {
+                insert = insert
+                    .bind(&object.object_id)
+                    .bind(&object.key_prefix)
+                    .bind(object.blobs.to_string())
+                    .bind(Value::Object(object.fields.clone()).to_string())
+                    .bind(object.size_bytes)
+                    .bind(&object.status)
+                    .bind(&object.error)
+                    .bind(object.document_count)
+                    .bind(object.created_at)
+                    .bind(object.updated_at);
             }
-            if !refresh_changed {
+            for row in insert.fetch_all(&mut *tx).await? {
+                let id: String = row.try_get(0)?;
+                bytes += row.try_get::<i64, _>(1)?;
+                created += 1;
+                inserted.insert(id);
+            }
+        }
+        for object in objects {
+            if !refresh_changed || inserted.contains(&object.object_id) {
                 continue;
             }
             let fields = Value::Object(object.fields.clone()).to_string();

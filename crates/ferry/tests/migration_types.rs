@@ -248,7 +248,10 @@ async fn re_extract_rebuilds_what_the_new_version_changes(backend: Backend) {
     let planned = wait_until_settled(&server, &dry_id).await;
     assert_eq!(planned["status"], "completed", "{planned}");
     let plan = &planned["additional_data"]["plan"];
-    assert_eq!(plan["items"]["extracted"], 21, "texts and label_texts read 21 objects: {plan}");
+    assert_eq!(
+        plan["items"]["extracted"], 21,
+        "texts and label_texts read 21 objects: {plan}"
+    );
     let deferred: Vec<&Value> = plan["resources"]
         .as_array()
         .unwrap()
@@ -334,9 +337,7 @@ async fn re_extract_rebuilds_what_the_new_version_changes(backend: Backend) {
     );
 
     // The cluster ran again over the new vectors; the taxonomy ran again on the new docs.
-    let clusters = data["clusters_recomputed"]
-        .as_array()
-        .unwrap();
+    let clusters = data["clusters_recomputed"].as_array().unwrap();
     assert_eq!(clusters.len(), 1, "{data}");
     let cluster_id = clusters[0]["cluster_id"].as_str().unwrap();
     let cluster = get(&server, "data_v2", &format!("/v1/clusters/{cluster_id}")).await;
@@ -601,7 +602,10 @@ async fn a_copy_can_run_its_clusters_again(backend: Backend) {
     let target_cluster = get(
         &server,
         "data_copy",
-        &format!("/v1/clusters/{}", recomputed[0]["cluster_id"].as_str().unwrap()),
+        &format!(
+            "/v1/clusters/{}",
+            recomputed[0]["cluster_id"].as_str().unwrap()
+        ),
     )
     .await;
     assert_eq!(target_cluster["status"], "COMPLETED", "{target_cluster}");
