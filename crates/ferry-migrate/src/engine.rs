@@ -12,6 +12,13 @@
 //! - `cluster_execution`, `taxonomy_enrichment`, `benchmark_evaluation` and `finalization`
 //!   follow, per the migration's options.
 //!
+//! The types differ in a few places: a `re_extract` creates its rebuilt collections with the
+//! new extractor and fills them with extraction batches (over source objects, or, a wave
+//! later, over rebuilt upstream documents) instead of copies, and re-runs the clusters and
+//! taxonomies over them; an `extend` adopts the resources its base migration created, names
+//! items as that migration did, overwrites only changed items, and reports (with `force`,
+//! applies) source deletions.
+//!
 //! Stage progress is saved as each stage advances; a stage marked completed is skipped when
 //! the task is resumed. Cancellation is noticed between batches.
 
@@ -583,39 +590,34 @@ impl Engine {
             .target_namespace_id
             .clone()
             .unwrap_or_else(|| derived(&run.migration.migration_id, &run.source.namespace_id));
-        let existing = if run.config.migration_type == MigrationType::Extend {
-            self.extend_target(run).await.map_err(|e| match e {
-                MigrateError::Store(e) => e,
-                other => StoreError::Conflict {
-                    code: "target_namespace_not_found",
-                    message: other.to_string(),
-                },
-            })
+        let target = if run.config.migration_type == MigrationType::Extend {
+            // An extend's target exists (validated); it is never created.
+            self.extend_target(run).await?
         } else {
-            self.store.get_namespace(&org, &target_id).await
-        };
-        let target = match existing {
-            Ok(ns) => ns,
-            Err(StoreError::NotFound { .. }) => {
-                let name = resolve_target_name(&self.store, &org, &run.source, &run.config).await?;
-                self.store
-                    .create_namespace(
-                        &org,
-                        NewNamespace {
-                            namespace_id: Some(target_id.clone()),
-                            namespace_name: name,
-                            description: run.source.description.clone(),
-                            namespace_type: run.source.namespace_type.clone(),
-                            mode: run.source.mode.clone(),
-                            feature_extractors: run.source.feature_extractors.clone(),
-                            payload_indexes: run.source.payload_indexes.clone(),
-                            auto_create_indexes: run.source.auto_create_indexes,
-                            adaptive_indexing: run.source.adaptive_indexing,
-                        },
-                    )
-                    .await?
+            match self.store.get_namespace(&org, &target_id).await {
+                Ok(ns) => ns,
+                Err(StoreError::NotFound { .. }) => {
+                    let name =
+                        resolve_target_name(&self.store, &org, &run.source, &run.config).await?;
+                    self.store
+                        .create_namespace(
+                            &org,
+                            NewNamespace {
+                                namespace_id: Some(target_id.clone()),
+                                namespace_name: name,
+                                description: run.source.description.clone(),
+                                namespace_type: run.source.namespace_type.clone(),
+                                mode: run.source.mode.clone(),
+                                feature_extractors: run.source.feature_extractors.clone(),
+                                payload_indexes: run.source.payload_indexes.clone(),
+                                auto_create_indexes: run.source.auto_create_indexes,
+                                adaptive_indexing: run.source.adaptive_indexing,
+                            },
+                        )
+                        .await?
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
         };
         run.migration.target_namespace_id = Some(target.namespace_id.clone());
         self.save(run, None).await?;
@@ -1054,8 +1056,13 @@ impl Engine {
                         Rebuild::Direct(_) => "direct",
                         Rebuild::Downstream => "downstream",
                     });
-                    // Batches over upstream documents exist only once those are rebuilt.
-                    resource["planned_after_upstream"] = Value::from(mine.is_empty());
+                    // Batches over upstream documents exist only once those are written.
+                    let reads_collections = node.dependencies.iter().any(|d| {
+                        run.graph.nodes.iter().any(|n| {
+                            &n.resource_id == d && n.resource_type == ResourceType::Collection
+                        })
+                    });
+                    resource["planned_after_upstream"] = Value::from(reads_collections);
                 }
                 None if run
                     .base
@@ -1566,15 +1573,16 @@ impl Engine {
     }
 
     /// A fresh k-means run of a target cluster over its (rebuilt) input collections, run by
-    /// the pipeline workers as an ordinary cluster execution; waits for it. Returns what it
-    /// reports in `additional_data.clusters`.
+    /// the pipeline workers as an ordinary cluster execution, recorded in the id map (see
+    /// [`Self::recomputed_clusters`]); waits for it. A cluster whose inputs have no documents
+    /// has nothing to run.
     async fn recompute_cluster(
         &self,
         run: &Run,
         target: &Namespace,
         source_id: &str,
         target_id: &str,
-    ) -> Result<Value, MigrateError> {
+    ) -> Result<(), MigrateError> {
         let key = format!("cluster:{source_id}");
         let task_id = match self.recorded_task(run, &key).await? {
             Some(id) => id,
@@ -1613,11 +1621,7 @@ impl Engine {
                     });
                 }
                 if collections.is_empty() {
-                    return Ok(
-                        json!({"source_cluster_id": source_id, "cluster_id": target_id,
-                                     "recomputed": false,
-                                     "reason": "its input collections have no documents"}),
-                    );
+                    return Ok(());
                 }
                 let plan = definition.plan(target_id, &target.namespace_id, collections, None);
                 // A run queued before a crash, not yet recorded, is the one to wait for.
@@ -1658,10 +1662,7 @@ impl Engine {
                 task.error.unwrap_or(task.status)
             )));
         }
-        Ok(
-            json!({"source_cluster_id": source_id, "cluster_id": target_id, "recomputed": true,
-                  "task_id": task_id}),
-        )
+        Ok(())
     }
 
     /// Stage 4: clusters' runs (centroids, metrics) and artifacts, or a fresh run.
@@ -1992,14 +1993,12 @@ impl Engine {
 
     /// `additional_data.re_extracted`: each rebuilt collection with its extractor.
     async fn rebuild_report(&self, run: &Run, map: &IdMap) -> Result<Value, MigrateError> {
+        let target_ns = self.target(run).await?;
         let mut collections = Vec::new();
         for (id, rebuild) in &run.rebuilds {
             let source = self.store.get_collection(run.source.key, id).await?;
             let target_id = map.resource(id).unwrap_or_default();
-            let target = self
-                .store
-                .get_collection(self.target(run).await?.key, target_id)
-                .await?;
+            let target = self.store.get_collection(target_ns.key, target_id).await?;
             collections.push(json!({
                 "source_collection_id": id,
                 "collection_id": target_id,

@@ -15,7 +15,7 @@ use crate::buckets::parse_json;
 use crate::documents::{DocumentRecord, NewDocument, SourceKind};
 use crate::listing::{value_rows, Listing};
 use crate::namespaces::NamespaceKey;
-use crate::objects::ObjectRecord;
+use crate::objects::{adjust_object_counts, ObjectRecord};
 use crate::tasks::{insert_task, Task};
 use crate::time::now_micros;
 use crate::{vectors, Store, StoreError, StoreResult};
@@ -1216,32 +1216,6 @@ async fn insert_copied_documents(
         created += insert.execute(&mut *conn).await?.rows_affected() as i64;
     }
     Ok((created, refreshed))
-}
-
-/// Adds `created` objects of `bytes` in all to the bucket's and namespace's counters.
-async fn adjust_object_counts(
-    conn: &mut sqlx::AnyConnection,
-    ns: NamespaceKey,
-    bucket_id: &str,
-    created: i64,
-    bytes: i64,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE buckets SET object_count = object_count + $1, \
-         total_size_bytes = total_size_bytes + $2 WHERE ns_key = $3 AND bucket_id = $4",
-    )
-    .bind(created)
-    .bind(bytes)
-    .bind(ns.0)
-    .bind(bucket_id)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE namespaces SET object_count = object_count + $1 WHERE ns_key = $2")
-        .bind(created)
-        .bind(ns.0)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// How a migration derives item (object and document) ids: kept (`tag` = `None`), or

@@ -111,6 +111,33 @@ fn not_found(identifier: &str) -> StoreError {
     }
 }
 
+/// Adds `delta` objects of `bytes` in all to the bucket's and namespace's counters, in the
+/// caller's transaction.
+pub(crate) async fn adjust_object_counts(
+    conn: &mut sqlx::AnyConnection,
+    ns: NamespaceKey,
+    bucket_id: &str,
+    delta: i64,
+    bytes: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE buckets SET object_count = object_count + $1, \
+         total_size_bytes = total_size_bytes + $2 WHERE ns_key = $3 AND bucket_id = $4",
+    )
+    .bind(delta)
+    .bind(bytes)
+    .bind(ns.0)
+    .bind(bucket_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE namespaces SET object_count = object_count + $1 WHERE ns_key = $2")
+        .bind(delta)
+        .bind(ns.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Inserts `objects` into the bucket in one transaction and returns, in order, what each
     /// became. An object whose idempotency key is already used in the bucket is not inserted;
@@ -182,21 +209,7 @@ impl Store {
                 }
             }
         }
-        sqlx::query(
-            "UPDATE buckets SET object_count = object_count + $1, \
-             total_size_bytes = total_size_bytes + $2 WHERE ns_key = $3 AND bucket_id = $4",
-        )
-        .bind(created)
-        .bind(bytes)
-        .bind(ns.0)
-        .bind(bucket_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE namespaces SET object_count = object_count + $1 WHERE ns_key = $2")
-            .bind(created)
-            .bind(ns.0)
-            .execute(&mut *tx)
-            .await?;
+        adjust_object_counts(&mut tx, ns, bucket_id, created, bytes).await?;
         tx.commit().await?;
         Ok(results)
     }
@@ -278,19 +291,7 @@ impl Store {
             Some(row) => object_from_row(&row)?,
             None => return Err(not_found(object_id)),
         };
-        sqlx::query(
-            "UPDATE buckets SET object_count = object_count - 1, \
-             total_size_bytes = total_size_bytes - $1 WHERE ns_key = $2 AND bucket_id = $3",
-        )
-        .bind(object.size_bytes)
-        .bind(ns.0)
-        .bind(bucket_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE namespaces SET object_count = object_count - 1 WHERE ns_key = $1")
-            .bind(ns.0)
-            .execute(&mut *tx)
-            .await?;
+        adjust_object_counts(&mut tx, ns, bucket_id, -1, -object.size_bytes).await?;
         tx.commit().await?;
         Ok(object)
     }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::text;
+use common::{bucket_with_texts, namespace, text};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use ferry_extract::{ExtractorInput, Registry, RemoteEmbeddingConfig};
 use ferry_pipeline::{Pipeline, PipelineConfig, TRIGGER_TASK};
 use ferry_store::blobs::BlobStore;
-use ferry_store::{BucketFields, CollectionFields, NewObject, Store, StoreLocation};
-use serde_json::{json, Map, Value};
+use ferry_store::{CollectionFields, Store, StoreLocation};
+use serde_json::{json, Map};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -33,53 +33,14 @@ async fn main() -> anyhow::Result<()> {
     let org = store
         .ensure_organization(&format!("bench-{}", std::process::id()))
         .await?;
-    let ns = store
-        .create_namespace(
-            &org.internal_id,
-            ferry_store::NewNamespace {
-                namespace_id: None,
-                namespace_name: format!("bench-{}", std::process::id()),
-                description: None,
-                namespace_type: "standard".into(),
-                mode: "managed".into(),
-                feature_extractors: json!([]),
-                payload_indexes: json!([]),
-                auto_create_indexes: false,
-                adaptive_indexing: false,
-            },
-        )
-        .await?;
-    let bucket = store
-        .create_bucket(
-            ns.key,
-            None,
-            BucketFields {
-                bucket_name: "bench".into(),
-                description: None,
-                bucket_schema: json!({"properties": {"body": {"type": "text"}}}),
-                unique_key: None,
-                metadata: None,
-                storage_class: None,
-            },
-        )
-        .await?;
+    let ns = namespace(
+        &store,
+        &org.internal_id,
+        &format!("bench-{}", std::process::id()),
+    )
+    .await?;
     let started = Instant::now();
-    for start in (0..n).step_by(1000) {
-        let objects = (start..n.min(start + 1000))
-            .map(|i| {
-                let mut fields = Map::new();
-                fields.insert("body".into(), Value::String(text(i)));
-                NewObject {
-                    fields,
-                    blobs: json!([]),
-                    ..Default::default()
-                }
-            })
-            .collect();
-        store
-            .insert_objects(ns.key, &bucket.bucket_id, objects)
-            .await?;
-    }
+    let bucket = bucket_with_texts(&store, &ns, n).await?;
     println!(
         "setup: {n} objects inserted in {:.1}s",
         started.elapsed().as_secs_f64()

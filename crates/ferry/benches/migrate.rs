@@ -10,12 +10,10 @@
 
 mod common;
 
-use common::{env_usize, namespace};
+use common::{env_usize, namespace, run_migration};
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use ferry_migrate::engine::{Engine, EngineConfig};
-use ferry_migrate::service;
 use ferry_store::blobs::BlobStore;
 use ferry_store::{
     CollectionFields, Lineage, MigrationListQuery, MigrationRecord, NewDocument, SourceKind, Store,
@@ -163,42 +161,8 @@ async fn main() -> anyhow::Result<()> {
     batch.max_workers = 4;
     config.batch_options = Some(batch);
     let registry = std::sync::Arc::new(ferry_extract::Registry::builtin(Default::default()));
-    let record = service::create(&store, &registry, &org.internal_id, config, false).await?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let engine = Engine::new(
-        store.clone(),
-        blobs,
-        registry.clone(),
-        EngineConfig::default(),
-    );
-    let worker = tokio::spawn(engine.run(stopped));
-    let started = Instant::now();
-    service::start(
-        &store,
-        &registry,
-        &org.internal_id,
-        &record.migration_id,
-        false,
-    )
-    .await?;
-    let done = loop {
-        let m = store
-            .get_migration(&org.internal_id, &record.migration_id)
-            .await?;
-        if ["completed", "failed", "cancelled"].contains(&m.status.as_str()) {
-            break m;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let engine_seconds = started.elapsed().as_secs_f64();
-    let _ = stop.send(true);
-    worker.await?;
-    anyhow::ensure!(
-        done.status == "completed",
-        "migration ended {}: {:?}",
-        done.status,
-        done.error_message
-    );
+    let (_, engine_seconds) =
+        run_migration(&store, &registry, blobs, &org.internal_id, config, false).await?;
     let target = store
         .get_namespace(&org.internal_id, &format!("copy-{tag}"))
         .await?;

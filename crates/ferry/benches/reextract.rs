@@ -14,16 +14,14 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::{env_usize, namespace, text};
+use common::{bucket_with_texts, env_usize, namespace, run_migration, text};
 use ferry_extract::{ExtractorInput, Registry, RemoteEmbeddingConfig};
-use ferry_migrate::engine::{Engine, EngineConfig};
-use ferry_migrate::service;
 use ferry_store::blobs::BlobStore;
-use ferry_store::{BucketFields, CollectionFields, NewObject, Store, StoreLocation};
+use ferry_store::{CollectionFields, Store, StoreLocation};
 use ferry_wire::migration::{FeatureExtractorConfig, MigrationConfig, MigrationType};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -39,37 +37,8 @@ async fn main() -> anyhow::Result<()> {
     let tag = std::process::id();
     let org = store.ensure_organization(&format!("bench-{tag}")).await?;
     let source = namespace(&store, &org.internal_id, &format!("src-{tag}")).await?;
-    let bucket = store
-        .create_bucket(
-            source.key,
-            None,
-            BucketFields {
-                bucket_name: "bench".into(),
-                description: None,
-                bucket_schema: json!({"properties": {"body": {"type": "text"}}}),
-                unique_key: None,
-                metadata: None,
-                storage_class: None,
-            },
-        )
-        .await?;
     let started = Instant::now();
-    for start in (0..n).step_by(1000) {
-        let objects = (start..n.min(start + 1000))
-            .map(|i| {
-                let mut fields = Map::new();
-                fields.insert("body".into(), Value::String(text(i)));
-                NewObject {
-                    fields,
-                    blobs: json!([]),
-                    ..Default::default()
-                }
-            })
-            .collect();
-        store
-            .insert_objects(source.key, &bucket.bucket_id, objects)
-            .await?;
-    }
+    let bucket = bucket_with_texts(&store, &source, n).await?;
     let registry = Arc::new(Registry::builtin(RemoteEmbeddingConfig::default()));
     let v1 = registry.get("text_extractor", "v1").expect("v1");
     let v1_params = v1.resolve_parameters(&Map::new()).expect("defaults");
@@ -135,44 +104,10 @@ async fn main() -> anyhow::Result<()> {
     batch.batch_size = batch_size as i64;
     batch.max_workers = workers as i64;
     config.batch_options = Some(batch);
-    let record = service::create(&store, &registry, &org.internal_id, config, false).await?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     let blobs = BlobStore::local(&dir.path().join("objects"))?;
-    let engine = Engine::new(
-        store.clone(),
-        blobs,
-        registry.clone(),
-        EngineConfig::default(),
-    );
-    let worker = tokio::spawn(engine.run(stopped));
-    let started = Instant::now();
     // `force`: a re_extract always carries its RE_EXTRACT_COST warning.
-    service::start(
-        &store,
-        &registry,
-        &org.internal_id,
-        &record.migration_id,
-        true,
-    )
-    .await?;
-    let done = loop {
-        let m = store
-            .get_migration(&org.internal_id, &record.migration_id)
-            .await?;
-        if ["completed", "failed", "cancelled"].contains(&m.status.as_str()) {
-            break m;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let engine_seconds = started.elapsed().as_secs_f64();
-    let _ = stop.send(true);
-    worker.await?;
-    anyhow::ensure!(
-        done.status == "completed",
-        "migration ended {}: {:?}",
-        done.status,
-        done.error_message
-    );
+    let (_, engine_seconds) =
+        run_migration(&store, &registry, blobs, &org.internal_id, config, true).await?;
     let target = store
         .get_namespace(&org.internal_id, &format!("v2-{tag}"))
         .await?;

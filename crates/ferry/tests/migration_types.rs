@@ -6,33 +6,14 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::corpus::{
-    create_retriever, scoped, search_stage, seed, seed_reference, taxonomy_body, wait_for_task,
-    FEATURE,
+    cluster_texts, create_and_trigger, create_retriever, scoped, search_stage, seed,
+    seed_reference, taxonomy_body, wait_for_task,
 };
+use common::migration::{post, wait_until_settled, MIGRATIONS};
 use common::{assert_error, send, Backend, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-const MIGRATIONS: &str = "/v1/namespaces/migrations";
-
-async fn post(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
-    send(server.request(Method::POST, path).json(&body)).await
-}
-
-async fn wait_until_settled(server: &TestServer, id: &str) -> Value {
-    for _ in 0..2400 {
-        let (status, m) = send(server.request(Method::GET, &format!("{MIGRATIONS}/{id}"))).await;
-        assert_eq!(status, 200, "{m}");
-        if ["completed", "failed", "cancelled"].contains(&m["status"].as_str().unwrap()) {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("migration {id} did not settle");
-}
 
 /// A request scoped to namespace `ns`.
 fn within(server: &TestServer, ns: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -111,25 +92,17 @@ async fn get(server: &TestServer, ns: &str, path: &str) -> Value {
 async fn seed_full(server: &TestServer) {
     seed(server).await;
     seed_reference(server).await;
-    let (status, body) = send(
-        scoped(server, Method::POST, "/v1/collections").json(&json!({
+    create_and_trigger(
+        server,
+        json!({
             "collection_name": "texts_again",
             "source": {"type": "collection", "collection_ids": ["texts"]},
             "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-                "input_mappings": {"text": "text"}, "field_passthrough": [{"source_path": "topic"}]}
-        })),
+                "input_mappings": {"text": "text"},
+                "field_passthrough": [{"source_path": "topic"}]}
+        }),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, trigger) = send(scoped(
-        server,
-        Method::POST,
-        "/v1/collections/texts_again/trigger",
-    ))
-    .await;
-    assert_eq!(status, 202, "{trigger}");
-    let task = wait_for_task(server, trigger["task_id"].as_str().unwrap()).await;
-    assert_eq!(task["status"], "COMPLETED", "{task}");
     create_retriever(
         server,
         json!({"retriever_name": "semantic", "collection_identifiers": ["texts"],
@@ -163,22 +136,7 @@ async fn seed_full(server: &TestServer) {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let (status, cluster) = send(scoped(server, Method::POST, "/v1/clusters").json(&json!({
-        "collection_ids": ["texts"], "cluster_name": "topics",
-        "vector_config": {"feature_uris": [FEATURE], "clustering_method": "kmeans",
-                          "kmeans_parameters": {"n_clusters": 3, "random_state": 7}}})))
-    .await;
-    assert_eq!(status, 200, "{cluster}");
-    let cluster_id = cluster["cluster_id"].as_str().unwrap().to_owned();
-    let (status, run) = send(scoped(
-        server,
-        Method::POST,
-        &format!("/v1/clusters/{cluster_id}/execute"),
-    ))
-    .await;
-    assert_eq!(status, 200, "{run}");
-    let run = wait_for_task(server, run["task_id"].as_str().unwrap()).await;
-    assert_eq!(run["status"], "COMPLETED", "{run}");
+    cluster_texts(server, true).await;
 }
 
 async fn re_extract_rebuilds_what_the_new_version_changes(backend: Backend) {
@@ -580,12 +538,7 @@ async fn extend_brings_over_only_what_is_new_or_changed(backend: Backend) {
 async fn a_copy_can_run_its_clusters_again(backend: Backend) {
     let server = TestServer::start(backend).await;
     seed(&server).await;
-    let (status, cluster) = send(scoped(&server, Method::POST, "/v1/clusters").json(&json!({
-        "collection_ids": ["texts"], "cluster_name": "topics",
-        "vector_config": {"feature_uris": [FEATURE], "clustering_method": "kmeans",
-                          "kmeans_parameters": {"n_clusters": 3, "random_state": 7}}})))
-    .await;
-    assert_eq!(status, 200, "{cluster}");
+    cluster_texts(&server, false).await;
     let done = run_to_completion(
         &server,
         json!({"migration_type": "copy", "source_namespace_id": "data",

@@ -6,30 +6,13 @@ mod common;
 use std::time::Duration;
 
 use common::corpus::{
-    create_retriever, documents, scoped, search_stage, seed, seed_reference, taxonomy_body,
-    wait_for_task, FEATURE, PER_TOPIC, TOPICS,
+    cluster_texts, create_retriever, documents, scoped, search_stage, seed, seed_reference,
+    taxonomy_body, wait_for_task, PER_TOPIC, TOPICS,
 };
+use common::migration::{post, wait_until_settled, MIGRATIONS};
 use common::{assert_error, send, Backend, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-const MIGRATIONS: &str = "/v1/namespaces/migrations";
-
-async fn post(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
-    send(server.request(Method::POST, path).json(&body)).await
-}
-
-async fn wait_until_settled(server: &TestServer, id: &str) -> Value {
-    for _ in 0..1200 {
-        let (status, m) = send(server.request(Method::GET, &format!("{MIGRATIONS}/{id}"))).await;
-        assert_eq!(status, 200, "{m}");
-        if ["completed", "failed", "cancelled"].contains(&m["status"].as_str().unwrap()) {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("migration {id} did not settle");
-}
 
 async fn copy_reproduces_the_namespace(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -248,22 +231,7 @@ async fn a_full_namespace_copies_with_retrievers_taxonomies_and_clusters(backend
     .await;
     assert_eq!(status, 200, "{applied}");
     wait_for_task(&server, applied["task_id"].as_str().unwrap()).await;
-    let (status, cluster) = send(scoped(&server, Method::POST, "/v1/clusters").json(&json!({
-        "collection_ids": ["texts"], "cluster_name": "topics",
-        "vector_config": {"feature_uris": [FEATURE], "clustering_method": "kmeans",
-                          "kmeans_parameters": {"n_clusters": 3, "random_state": 7}}})))
-    .await;
-    assert_eq!(status, 200, "{cluster}");
-    let cluster_id = cluster["cluster_id"].as_str().unwrap().to_owned();
-    let (status, run) = send(scoped(
-        &server,
-        Method::POST,
-        &format!("/v1/clusters/{cluster_id}/execute"),
-    ))
-    .await;
-    assert_eq!(status, 200, "{run}");
-    let run = wait_for_task(&server, run["task_id"].as_str().unwrap()).await;
-    assert_eq!(run["status"], "COMPLETED", "{run}");
+    let cluster_id = cluster_texts(&server, true).await;
     let query = "goalkeeper penalty striker stadium referee midfield";
     let (source_ids, source_texts) = search(&server, "data", "semantic", query).await;
     let (status, executions) = send(
@@ -745,7 +713,7 @@ async fn a_dry_run_writes_nothing_and_plans_what_the_run_does(backend: Backend) 
     );
     assert_eq!(
         plan["items"],
-        json!({"objects": 18, "documents": 18, "total": 36})
+        json!({"objects": 18, "documents": 18, "extracted": 0, "total": 36})
     );
     assert_eq!(plan["resources"].as_array().unwrap().len(), 2);
     // Nothing was written: no target, no new namespace.

@@ -1,8 +1,15 @@
 //! What the benchmarks share.
 #![allow(dead_code)] // each bench uses its own part
 
-use ferry_store::{Namespace, Store};
-use serde_json::json;
+use std::time::{Duration, Instant};
+
+use ferry_extract::Registry;
+use ferry_migrate::engine::{Engine, EngineConfig};
+use ferry_migrate::service;
+use ferry_store::blobs::BlobStore;
+use ferry_store::{Bucket, BucketFields, MigrationRecord, Namespace, NewObject, Store};
+use ferry_wire::migration::MigrationConfig;
+use serde_json::{json, Map, Value};
 
 /// `name` from the environment as a number, or `default`.
 pub fn env_usize(name: &str, default: usize) -> usize {
@@ -69,4 +76,80 @@ pub fn text(i: usize) -> String {
         .map(|k| WORDS[(i * 7 + k * 13 + k * k) % 16])
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Bucket `bench` of namespace `ns` holding `n` objects whose `body` field is [`text`].
+pub async fn bucket_with_texts(store: &Store, ns: &Namespace, n: usize) -> anyhow::Result<Bucket> {
+    let bucket = store
+        .create_bucket(
+            ns.key,
+            None,
+            BucketFields {
+                bucket_name: "bench".into(),
+                description: None,
+                bucket_schema: json!({"properties": {"body": {"type": "text"}}}),
+                unique_key: None,
+                metadata: None,
+                storage_class: None,
+            },
+        )
+        .await?;
+    for start in (0..n).step_by(1000) {
+        let objects = (start..n.min(start + 1000))
+            .map(|i| {
+                let mut fields = Map::new();
+                fields.insert("body".into(), Value::String(text(i)));
+                NewObject {
+                    fields,
+                    blobs: json!([]),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        store
+            .insert_objects(ns.key, &bucket.bucket_id, objects)
+            .await?;
+    }
+    Ok(bucket)
+}
+
+/// Creates the migration, runs it on an engine worker of this process from `start` to its
+/// end, and returns it settled with the seconds that took. `force` starts it despite
+/// warnings.
+pub async fn run_migration(
+    store: &Store,
+    registry: &std::sync::Arc<Registry>,
+    blobs: BlobStore,
+    org: &str,
+    config: MigrationConfig,
+    force: bool,
+) -> anyhow::Result<(MigrationRecord, f64)> {
+    let record = service::create(store, registry, org, config, false).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let engine = Engine::new(
+        store.clone(),
+        blobs,
+        registry.clone(),
+        EngineConfig::default(),
+    );
+    let worker = tokio::spawn(engine.run(stopped));
+    let started = Instant::now();
+    service::start(store, registry, org, &record.migration_id, force).await?;
+    let done = loop {
+        let m = store.get_migration(org, &record.migration_id).await?;
+        if ["completed", "failed", "cancelled"].contains(&m.status.as_str()) {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = stop.send(true);
+    worker.await?;
+    anyhow::ensure!(
+        done.status == "completed",
+        "migration ended {}: {:?}",
+        done.status,
+        done.error_message
+    );
+    Ok((done, seconds))
 }

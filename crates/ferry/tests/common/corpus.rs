@@ -85,23 +85,17 @@ pub async fn seed(server: &TestServer) {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = send(scoped(server, Method::POST, "/v1/collections").json(&json!({
-        "collection_name": "texts",
-        "source": {"type": "bucket", "bucket_ids": ["docs"]},
-        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-            "input_mappings": {"text": "content"}, "field_passthrough": [{"source_path": "topic"}]}
-    })))
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, trigger) = send(scoped(
+    create_and_trigger(
         server,
-        Method::POST,
-        "/v1/collections/texts/trigger",
-    ))
+        json!({
+            "collection_name": "texts",
+            "source": {"type": "bucket", "bucket_ids": ["docs"]},
+            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                "input_mappings": {"text": "content"},
+                "field_passthrough": [{"source_path": "topic"}]}
+        }),
+    )
     .await;
-    assert_eq!(status, 202, "{trigger}");
-    let task = wait_for_task(server, trigger["task_id"].as_str().unwrap()).await;
-    assert_eq!(task["status"], "COMPLETED", "{task}");
 }
 
 pub async fn wait_for_task(server: &TestServer, task_id: &str) -> Value {
@@ -170,23 +164,17 @@ pub async fn seed_reference(server: &TestServer) {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = send(scoped(server, Method::POST, "/v1/collections").json(&json!({
-        "collection_name": "label_texts",
-        "source": {"type": "bucket", "bucket_ids": ["labels"]},
-        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-            "input_mappings": {"text": "content"}, "field_passthrough": [{"source_path": "label"}]}
-    })))
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, trigger) = send(scoped(
+    create_and_trigger(
         server,
-        Method::POST,
-        "/v1/collections/label_texts/trigger",
-    ))
+        json!({
+            "collection_name": "label_texts",
+            "source": {"type": "bucket", "bucket_ids": ["labels"]},
+            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+                "input_mappings": {"text": "content"},
+                "field_passthrough": [{"source_path": "label"}]}
+        }),
+    )
     .await;
-    assert_eq!(status, 202, "{trigger}");
-    let task = wait_for_task(server, trigger["task_id"].as_str().unwrap()).await;
-    assert_eq!(task["status"], "COMPLETED", "{task}");
     create_retriever(
         server,
         json!({"retriever_name": "labeler", "collection_identifiers": ["label_texts"],
@@ -201,4 +189,44 @@ pub fn taxonomy_body() -> Value {
         "input_mappings": [{"input_key": "query", "source_type": "payload", "path": "text"}],
         "source_collection": {"collection_id": "label_texts",
             "enrichment_fields": [{"field_path": "label", "target_field": "topic_label"}]}}})
+}
+
+/// Creates a collection in namespace `data` from `body` and triggers it to completion.
+pub async fn create_and_trigger(server: &TestServer, body: Value) {
+    let (status, created) = send(scoped(server, Method::POST, "/v1/collections").json(&body)).await;
+    assert_eq!(status, 200, "{created}");
+    let name = body["collection_name"].as_str().unwrap();
+    let (status, trigger) = send(scoped(
+        server,
+        Method::POST,
+        &format!("/v1/collections/{name}/trigger"),
+    ))
+    .await;
+    assert_eq!(status, 202, "{trigger}");
+    let task = wait_for_task(server, trigger["task_id"].as_str().unwrap()).await;
+    assert_eq!(task["status"], "COMPLETED", "{task}");
+}
+
+/// Cluster `topics` over `texts` (3 clusters of [`FEATURE`]); executed to completion when
+/// `execute`. Returns its id.
+pub async fn cluster_texts(server: &TestServer, execute: bool) -> String {
+    let (status, cluster) = send(scoped(server, Method::POST, "/v1/clusters").json(&json!({
+        "collection_ids": ["texts"], "cluster_name": "topics",
+        "vector_config": {"feature_uris": [FEATURE], "clustering_method": "kmeans",
+                          "kmeans_parameters": {"n_clusters": 3, "random_state": 7}}})))
+    .await;
+    assert_eq!(status, 200, "{cluster}");
+    let cluster_id = cluster["cluster_id"].as_str().unwrap().to_owned();
+    if execute {
+        let (status, run) = send(scoped(
+            server,
+            Method::POST,
+            &format!("/v1/clusters/{cluster_id}/execute"),
+        ))
+        .await;
+        assert_eq!(status, 200, "{run}");
+        let run = wait_for_task(server, run["task_id"].as_str().unwrap()).await;
+        assert_eq!(run["status"], "COMPLETED", "{run}");
+    }
+    cluster_id
 }
