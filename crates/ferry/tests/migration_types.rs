@@ -574,7 +574,101 @@ async fn a_copy_can_run_its_clusters_again(backend: Backend) {
     assert!(source_cluster["last_run_id"].is_null(), "{source_cluster}");
 }
 
+/// An OpenAI-compatible `/embeddings` stub answering `dimensions`-long vectors; its first
+/// answer is a 429 with `Retry-After: 1`. Returns its base URL and how many calls it took.
+async fn throttling_embeddings(
+    dimensions: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use axum::response::IntoResponse;
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().route(
+        "/embeddings",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    return (
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        [("retry-after", "1")],
+                        "slow down",
+                    )
+                        .into_response();
+                }
+                let data: Vec<Value> = body["input"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, text)| {
+                        let len = text.as_str().unwrap().len() as f32;
+                        json!({"index": i, "embedding": vec![len; dimensions]})
+                    })
+                    .collect();
+                axum::Json(json!({"data": data})).into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, calls)
+}
+
+/// A re_extract to a remote extractor's new parameters runs it in the batch workers; the
+/// endpoint's 429 is waited out (`Retry-After`) and the migration completes.
+async fn re_extract_through_a_remote_extractor_waits_out_a_429(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    seed(&server).await;
+    let (old_endpoint, _) = throttling_embeddings(4).await;
+    // The source collection's own endpoint throttles once too; its trigger waits it out.
+    let remote = create_and_trigger(
+        &server,
+        json!({
+            "collection_name": "remote",
+            "source": {"type": "bucket", "bucket_ids": ["docs"]},
+            "feature_extractor": {"feature_extractor_name": "openai_embedding_extractor",
+                "version": "v1", "input_mappings": {"text": "content"},
+                "parameters": {"base_url": old_endpoint, "model": "small", "dimensions": 4}}
+        }),
+    )
+    .await;
+    let (new_endpoint, calls) = throttling_embeddings(8).await;
+    let done = run_to_completion(
+        &server,
+        json!({"migration_type": "re_extract", "source_namespace_id": "data",
+               "target_namespace_name": "remote_v2",
+               "filters": {"collection_ids": [remote]},
+               "feature_extractors": [{"feature_extractor_name": "openai_embedding_extractor",
+                   "parameters": {"base_url": new_endpoint, "model": "large", "dimensions": 8}}],
+               "batch_options": {"batch_size": 6, "max_workers": 2}}),
+        true,
+    )
+    .await;
+    // 18 objects in 3 extraction batches, and the one call answered 429.
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 4, "{done}");
+    let remote = get(&server, "remote_v2", "/v1/collections/remote").await;
+    assert_eq!(remote["vector_indexes"][0]["index"]["dimensions"], 8);
+    assert_eq!(remote["feature_extractor"]["parameters"]["model"], "large");
+    let docs = all_documents(&server, "remote_v2", "remote").await;
+    assert_eq!(docs.len(), 18);
+    for doc in &docs {
+        let vector = doc
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.starts_with("openai_embedding_extractor_v1_"))
+            .map(|(_, v)| v.as_array().unwrap().len());
+        assert_eq!(vector, Some(8), "{doc}");
+    }
+}
+
 store_tests!(
+    re_extract_through_a_remote_extractor_waits_out_a_429,
     a_copy_can_run_its_clusters_again,
     re_extract_rebuilds_what_the_new_version_changes,
     extend_brings_over_only_what_is_new_or_changed,

@@ -191,8 +191,9 @@ pub fn taxonomy_body() -> Value {
             "enrichment_fields": [{"field_path": "label", "target_field": "topic_label"}]}}})
 }
 
-/// Creates a collection in namespace `data` from `body` and triggers it to completion.
-pub async fn create_and_trigger(server: &TestServer, body: Value) {
+/// Creates a collection in namespace `data` from `body` and triggers it to completion;
+/// returns its id.
+pub async fn create_and_trigger(server: &TestServer, body: Value) -> String {
     let (status, created) = send(scoped(server, Method::POST, "/v1/collections").json(&body)).await;
     assert_eq!(status, 200, "{created}");
     let name = body["collection_name"].as_str().unwrap();
@@ -205,6 +206,7 @@ pub async fn create_and_trigger(server: &TestServer, body: Value) {
     assert_eq!(status, 202, "{trigger}");
     let task = wait_for_task(server, trigger["task_id"].as_str().unwrap()).await;
     assert_eq!(task["status"], "COMPLETED", "{task}");
+    created["collection_id"].as_str().unwrap().to_owned()
 }
 
 /// Cluster `topics` over `texts` (3 clusters of [`FEATURE`]); executed to completion when
