@@ -1235,8 +1235,21 @@ impl Engine {
                     None => exhausted = true,
                 }
             }
+            if in_flight.is_empty() {
+                // Nothing running and nothing claimable: done, unless a batch is still leased
+                // elsewhere (by a worker that died: its lease runs out, then it is claimable).
+                let totals = self.batch_totals(run).await?;
+                if totals.batches == totals.batches_done + totals.batches_failed {
+                    break;
+                }
+                self.ensure_running(run).await?;
+                self.renew(&run.task).await?;
+                tokio::time::sleep(self.config.retry_backoff).await;
+                exhausted = false;
+                continue;
+            }
             let Some(joined) = in_flight.join_next().await else {
-                break;
+                continue;
             };
             joined.map_err(|e| MigrateError::Plan(format!("batch worker: {e}")))??;
             if reported.elapsed() >= report_every {
@@ -1249,15 +1262,8 @@ impl Engine {
                 while in_flight.join_next().await.is_some() {}
                 return Err(stopped);
             }
-            // A batch given back for a retry becomes claimable again.
-            if in_flight.is_empty() {
-                exhausted = false;
-                let totals = self.batch_totals(run).await?;
-                if totals.batches == totals.batches_done + totals.batches_failed {
-                    break;
-                }
-                tokio::time::sleep(self.config.retry_backoff).await;
-            }
+            // A batch given back for a retry (after its backoff) is claimable again.
+            exhausted = false;
         }
         Ok(())
     }
