@@ -706,8 +706,7 @@ impl Engine {
             return Ok(None);
         };
         let kind = crate::plan::kind_of(node.resource_type);
-        let found =
-            crate::plan::target_resource_named(&self.store, target.key, kind, earlier).await?;
+        let found = crate::plan::find_resource(&self.store, target.key, kind, earlier).await?;
         Ok(found.filter(|id| id == earlier))
     }
 

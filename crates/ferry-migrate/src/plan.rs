@@ -314,22 +314,31 @@ async fn resource_name(
     })
 }
 
-/// The id of the target's resource of `kind` named `name`, if there is one.
-pub(crate) async fn target_resource_named(
+/// The id of the namespace's resource of `kind` whose id or name is `identifier`, if any.
+pub(crate) async fn find_resource(
     store: &Store,
     ns: NamespaceKey,
     kind: ResourceKind,
-    name: &str,
+    identifier: &str,
 ) -> StoreResult<Option<String>> {
     let found = match kind {
-        ResourceKind::Bucket => store.get_bucket(ns, name).await.map(|r| r.bucket_id),
+        ResourceKind::Bucket => store.get_bucket(ns, identifier).await.map(|r| r.bucket_id),
         ResourceKind::Collection => store
-            .get_collection(ns, name)
+            .get_collection(ns, identifier)
             .await
             .map(|r| r.collection_id),
-        ResourceKind::Retriever => store.get_retriever(ns, name).await.map(|r| r.retriever_id),
-        ResourceKind::Taxonomy => store.get_taxonomy(ns, name).await.map(|r| r.taxonomy_id),
-        ResourceKind::Cluster => store.get_cluster(ns, name).await.map(|r| r.cluster_id),
+        ResourceKind::Retriever => store
+            .get_retriever(ns, identifier)
+            .await
+            .map(|r| r.retriever_id),
+        ResourceKind::Taxonomy => store
+            .get_taxonomy(ns, identifier)
+            .await
+            .map(|r| r.taxonomy_id),
+        ResourceKind::Cluster => store
+            .get_cluster(ns, identifier)
+            .await
+            .map(|r| r.cluster_id),
     };
     match found {
         Ok(id) => Ok(Some(id)),
@@ -667,7 +676,7 @@ async fn check_extend(
     for node in &graph.nodes {
         let kind = kind_of(node.resource_type);
         let name = resource_name(store, source.key, kind, &node.resource_id).await?;
-        let Some(existing) = target_resource_named(store, target.key, kind, &name).await? else {
+        let Some(existing) = find_resource(store, target.key, kind, &name).await? else {
             continue;
         };
         let migrated_before = base

@@ -5,7 +5,7 @@
 //! transitions cannot both win, and a change is committed before anyone reports it. A batch's
 //! target rows and its `done` mark commit in one transaction, conditional on the caller still
 //! holding the batch's lease; inserts skip rows that already exist, so a batch replayed after a
-//! crash writes nothing twice.
+//! crash writes nothing twice (an extend overwrites the ones whose source row changed).
 
 use serde_json::Value;
 use sqlx::any::AnyRow;
