@@ -62,10 +62,16 @@ pub fn resolve_extractors(
     for (i, entry) in entries.iter().enumerate() {
         let name = &entry.feature_extractor_name;
         let versions = registry.versions(name);
-        let version = entry
-            .version
-            .clone()
-            .or_else(|| versions.iter().max().cloned());
+        // Newest by number (`v10` after `v2`), then by text for other spellings.
+        let version = entry.version.clone().or_else(|| {
+            versions
+                .iter()
+                .max_by_key(|v| {
+                    let number = v.trim_start_matches('v').parse::<u64>().ok();
+                    (number, v.to_string())
+                })
+                .cloned()
+        });
         let Some(extractor) = version.as_deref().and_then(|v| registry.get(name, v)) else {
             let (field, message) = if versions.is_empty() {
                 (
@@ -266,7 +272,23 @@ impl Repoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ferry_wire::migration::{FeatureExtractorConfig, MigrationType};
     use serde_json::json;
+
+    #[test]
+    fn an_omitted_version_means_the_newest() {
+        let registry = Registry::builtin(Default::default());
+        let mut config = MigrationConfig::new(MigrationType::ReExtract, String::from("ns"));
+        config.feature_extractors = Some(vec![FeatureExtractorConfig {
+            feature_extractor_name: "text_extractor".into(),
+            version: None,
+            parameters: None,
+        }]);
+        let mut errors = Vec::new();
+        let resolved = resolve_extractors(&registry, &config, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(resolved["text_extractor"].extractor.version(), "v2");
+    }
 
     #[test]
     fn repointing_moves_uris_and_storage_names_only() {
