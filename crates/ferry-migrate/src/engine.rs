@@ -484,18 +484,16 @@ impl Engine {
         Ok(())
     }
 
-    /// The existing namespace an extend merges into.
+    /// The existing namespace an extend merges into, found as validation finds it.
     async fn extend_target(&self, run: &Run) -> Result<Namespace, MigrateError> {
-        let identifier = run
-            .config
-            .target_namespace_id
-            .as_ref()
-            .or(run.config.target_namespace_name.as_ref())
-            .ok_or_else(|| MigrateError::Plan("an extend needs a target namespace".into()))?;
-        Ok(self
-            .store
-            .get_namespace(&run.migration.org_id, identifier)
-            .await?)
+        crate::plan::extend_target(
+            &self.store,
+            &run.migration.org_id,
+            &run.config,
+            Some(&run.source),
+        )
+        .await?
+        .map_err(|issue| MigrateError::Plan(issue.message))
     }
 
     /// Stops the run when the migration left `in_progress` (cancelled, typically).
@@ -1158,11 +1156,33 @@ impl Engine {
                 Some((n.resource_id.clone(), target.to_owned()))
             })
             .collect();
+        // Each rebuilt collection's extractor, resolved once for all its batches.
+        let mut extractions = HashMap::new();
+        for (source_id, _) in &run.rebuilds {
+            let Some(target_id) = map.resource(source_id) else {
+                continue;
+            };
+            let collection = self.store.get_collection(target.key, target_id).await?;
+            let config: CollectionConfig =
+                serde_json::from_value(collection.fields.feature_extractor)
+                    .map_err(|e| MigrateError::Plan(format!("{target_id}: {e}")))?;
+            let extractor = self
+                .registry
+                .get(&config.feature_extractor_name, &config.version)
+                .ok_or_else(|| {
+                    MigrateError::Plan(format!(
+                        "extractor {}@{} is not registered",
+                        config.feature_extractor_name, config.version
+                    ))
+                })?;
+            extractions.insert(target_id.to_owned(), (config, extractor));
+        }
         let context = Arc::new(BatchContext {
             source: run.source.key,
             target: target.key,
             map,
             root_buckets,
+            extractions,
             strip_taxonomy: !run
                 .config
                 .taxonomy_options_or_default()
@@ -1494,24 +1514,11 @@ impl Engine {
                 (items, SourceKind::Document)
             }
         };
-        let collection = self
-            .store
-            .get_collection(cx.target, target_collection)
-            .await?;
-        let config: CollectionConfig =
-            serde_json::from_value(collection.fields.feature_extractor.clone())
-                .map_err(|e| MigrateError::Plan(format!("{target_collection}: {e}")))?;
-        let extractor = self
-            .registry
-            .get(&config.feature_extractor_name, &config.version)
-            .ok_or_else(|| {
-                MigrateError::Plan(format!(
-                    "extractor {}@{} is not registered",
-                    config.feature_extractor_name, config.version
-                ))
-            })?;
+        let (config, extractor) = cx.extractions.get(target_collection).ok_or_else(|| {
+            MigrateError::Plan(format!("{target_collection} is not a rebuilt collection"))
+        })?;
         let (docs, failures) =
-            extract_items(&self.blobs, target_collection, &config, &extractor, &items).await?;
+            extract_items(&self.blobs, target_collection, config, extractor, &items).await?;
         if let Some((id, error)) = failures.first() {
             tracing::warn!(
                 item = id,
@@ -2218,6 +2225,8 @@ struct BatchContext {
     map: Arc<IdMap>,
     /// Source → target bucket ids, for documents' `root_bucket_id`.
     root_buckets: Vec<(String, String)>,
+    /// re_extract: each rebuilt target collection's configuration and extractor.
+    extractions: HashMap<String, (CollectionConfig, Arc<dyn ferry_extract::Extractor>)>,
     strip_taxonomy: bool,
     strip_clusters: bool,
     /// extend: items the target holds in an older version are overwritten.

@@ -348,7 +348,7 @@ pub(crate) async fn find_resource(
 }
 
 /// The existing target of an extend, or the error that there is none.
-async fn extend_target(
+pub(crate) async fn extend_target(
     store: &Store,
     org: &str,
     config: &MigrationConfig,
