@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{bucket_with_texts, namespace, text};
+use common::{bucket_with_texts, namespace, text, text_collection};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use ferry_extract::{ExtractorInput, Registry, RemoteEmbeddingConfig};
 use ferry_pipeline::{Pipeline, PipelineConfig, TRIGGER_TASK};
 use ferry_store::blobs::BlobStore;
-use ferry_store::{CollectionFields, Store, StoreLocation};
+use ferry_store::{Store, StoreLocation};
 use serde_json::{json, Map};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -72,22 +72,7 @@ async fn main() -> anyhow::Result<()> {
         .create_collection(
             ns.key,
             None,
-            CollectionFields {
-                collection_name: "bench".into(),
-                description: None,
-                source: json!({"type": "bucket", "bucket_ids": [bucket.bucket_id]}),
-                feature_extractor: json!({"feature_extractor_name": "text_extractor", "version": "v1",
-                    "parameters": params, "input_mappings": {"text": "body"}}),
-                extractor_name: "text_extractor".into(),
-                extractor_version: "v1".into(),
-                input_schema: None,
-                output_schema: json!({"properties": {}}),
-                vector_indexes: json!([]),
-                taxonomy_applications: None,
-                cluster_applications: None,
-                metadata: None,
-                enabled: true,
-            },
+            text_collection("bench", &[&bucket.bucket_id], extractor.as_ref())?,
         )
         .await?;
     let task = store

@@ -10,14 +10,13 @@
 
 mod common;
 
-use common::{env_usize, namespace, run_migration};
+use common::{env_usize, namespace, run_migration, text_collection};
 
 use std::time::Instant;
 
 use ferry_store::blobs::BlobStore;
 use ferry_store::{
-    CollectionFields, Lineage, MigrationListQuery, MigrationRecord, NewDocument, SourceKind, Store,
-    StoreLocation,
+    Lineage, MigrationListQuery, MigrationRecord, NewDocument, SourceKind, Store, StoreLocation,
 };
 use ferry_wire::migration::{MigrationConfig, MigrationProgress, MigrationStatus, MigrationType};
 use serde_json::{json, Map, Value};
@@ -29,25 +28,6 @@ fn vector(i: usize) -> Vec<f32> {
     (0..DIMENSION)
         .map(|k| (((i * 31 + k * 17) % 1000) as f32 / 1000.0) - 0.5)
         .collect()
-}
-
-fn collection_fields(name: &str) -> CollectionFields {
-    CollectionFields {
-        collection_name: name.into(),
-        description: None,
-        source: json!({"type": "bucket", "bucket_ids": []}),
-        feature_extractor: json!({"feature_extractor_name": "text_extractor", "version": "v1",
-            "parameters": {}, "input_mappings": {"text": "body"}}),
-        extractor_name: "text_extractor".into(),
-        extractor_version: "v1".into(),
-        input_schema: None,
-        output_schema: json!({"properties": {}}),
-        vector_indexes: json!([]),
-        taxonomy_applications: None,
-        cluster_applications: None,
-        metadata: None,
-        enabled: true,
-    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -67,8 +47,12 @@ async fn main() -> anyhow::Result<()> {
     let tag = std::process::id();
     let org = store.ensure_organization(&format!("bench-{tag}")).await?;
     let source = namespace(&store, &org.internal_id, &format!("src-{tag}")).await?;
+    let registry = std::sync::Arc::new(ferry_extract::Registry::builtin(Default::default()));
+    let v1 = registry
+        .get("text_extractor", "v1")
+        .expect("text_extractor v1");
     let collection = store
-        .create_collection(source.key, None, collection_fields("docs"))
+        .create_collection(source.key, None, text_collection("docs", &[], v1.as_ref())?)
         .await?;
 
     let started = Instant::now();
@@ -114,7 +98,11 @@ async fn main() -> anyhow::Result<()> {
     // Baseline: the same rows copied by one INSERT … SELECT in the same store.
     let raw_target = namespace(&store, &org.internal_id, &format!("raw-{tag}")).await?;
     let raw_collection = store
-        .create_collection(raw_target.key, None, collection_fields("docs"))
+        .create_collection(
+            raw_target.key,
+            None,
+            text_collection("docs", &[], v1.as_ref())?,
+        )
         .await?;
     sqlx::any::install_default_drivers();
     let pool = AnyPoolOptions::new()
@@ -160,7 +148,6 @@ async fn main() -> anyhow::Result<()> {
     batch.batch_size = env_usize("FERRY_BENCH_BATCH_SIZE", 1000) as i64;
     batch.max_workers = 4;
     config.batch_options = Some(batch);
-    let registry = std::sync::Arc::new(ferry_extract::Registry::builtin(Default::default()));
     let (_, engine_seconds) =
         run_migration(&store, &registry, blobs, &org.internal_id, config, false).await?;
     let target = store

@@ -17,10 +17,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::{bucket_with_texts, env_usize, namespace, run_migration, text};
+use common::{bucket_with_texts, env_usize, namespace, run_migration, text, text_collection};
 use ferry_extract::{ExtractorInput, Registry, RemoteEmbeddingConfig};
 use ferry_store::blobs::BlobStore;
-use ferry_store::{CollectionFields, Lineage, NewDocument, SourceKind, Store, StoreLocation};
+use ferry_store::{Lineage, NewDocument, SourceKind, Store, StoreLocation};
 use ferry_wire::migration::{FeatureExtractorConfig, MigrationConfig, MigrationType};
 use serde_json::{json, Map};
 
@@ -42,31 +42,11 @@ async fn main() -> anyhow::Result<()> {
     let bucket = bucket_with_texts(&store, &source, n).await?;
     let registry = Arc::new(Registry::builtin(RemoteEmbeddingConfig::default()));
     let v1 = registry.get("text_extractor", "v1").expect("v1");
-    let v1_params = v1.resolve_parameters(&Map::new()).expect("defaults");
     store
         .create_collection(
             source.key,
             None,
-            CollectionFields {
-                collection_name: "texts".into(),
-                description: None,
-                source: json!({"type": "bucket", "bucket_ids": [bucket.bucket_id]}),
-                feature_extractor: json!({"feature_extractor_name": "text_extractor",
-                    "version": "v1", "parameters": v1_params,
-                    "input_mappings": {"text": "body"}}),
-                extractor_name: "text_extractor".into(),
-                extractor_version: "v1".into(),
-                input_schema: None,
-                output_schema: json!({"properties": {}}),
-                vector_indexes: serde_json::to_value(ferry_extract::collection::vector_indexes(
-                    v1.as_ref(),
-                    &v1_params,
-                ))?,
-                taxonomy_applications: None,
-                cluster_applications: None,
-                metadata: None,
-                enabled: true,
-            },
+            text_collection("texts", &[&bucket.bucket_id], v1.as_ref())?,
         )
         .await?;
     println!(
@@ -100,21 +80,7 @@ async fn main() -> anyhow::Result<()> {
         .create_collection(
             scratch.key,
             None,
-            CollectionFields {
-                collection_name: "texts".into(),
-                description: None,
-                source: json!({"type": "bucket", "bucket_ids": []}),
-                feature_extractor: json!({}),
-                extractor_name: "text_extractor".into(),
-                extractor_version: "v2".into(),
-                input_schema: None,
-                output_schema: json!({"properties": {}}),
-                vector_indexes: json!([]),
-                taxonomy_applications: None,
-                cluster_applications: None,
-                metadata: None,
-                enabled: true,
-            },
+            text_collection("texts", &[], v2.as_ref())?,
         )
         .await?;
     let started = Instant::now();

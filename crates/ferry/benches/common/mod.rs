@@ -3,11 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use ferry_extract::Registry;
+use ferry_extract::{Extractor, Registry};
 use ferry_migrate::engine::{Engine, EngineConfig};
 use ferry_migrate::service;
 use ferry_store::blobs::BlobStore;
-use ferry_store::{Bucket, BucketFields, MigrationRecord, Namespace, NewObject, Store};
+use ferry_store::{
+    Bucket, BucketFields, CollectionFields, MigrationRecord, Namespace, NewObject, Store,
+};
 use ferry_wire::migration::MigrationConfig;
 use serde_json::{json, Map, Value};
 
@@ -76,6 +78,36 @@ pub fn text(i: usize) -> String {
         .map(|k| WORDS[(i * 7 + k * 13 + k * k) % 16])
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A collection `name` reading the `body` of the objects of `bucket_ids` with `extractor` at
+/// its default parameters.
+pub fn text_collection(
+    name: &str,
+    bucket_ids: &[&str],
+    extractor: &dyn Extractor,
+) -> anyhow::Result<CollectionFields> {
+    let params = extractor
+        .resolve_parameters(&Map::new())
+        .map_err(|e| anyhow::anyhow!("default parameters: {e:?}"))?;
+    let indexes = ferry_extract::collection::vector_indexes(extractor, &params);
+    Ok(CollectionFields {
+        collection_name: name.into(),
+        description: None,
+        source: json!({"type": "bucket", "bucket_ids": bucket_ids}),
+        feature_extractor: json!({"feature_extractor_name": extractor.name(),
+            "version": extractor.version(), "parameters": params,
+            "input_mappings": {"text": "body"}}),
+        extractor_name: extractor.name().into(),
+        extractor_version: extractor.version().into(),
+        input_schema: None,
+        output_schema: json!({"properties": {}}),
+        vector_indexes: serde_json::to_value(indexes)?,
+        taxonomy_applications: None,
+        cluster_applications: None,
+        metadata: None,
+        enabled: true,
+    })
 }
 
 /// Bucket `bench` of namespace `ns` holding `n` objects whose `body` field is [`text`].
