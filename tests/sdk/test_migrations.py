@@ -46,6 +46,42 @@ def config(**extra):
     }
 
 
+def wait_for_migration(migrations, migration_id):
+    for _ in range(1200):
+        migration = migrations.get_migration_namespaces(migration_id)
+        if migration.status.value in ("completed", "failed", "cancelled"):
+            return migration
+        time.sleep(0.05)
+    raise AssertionError(f"migration {migration_id} did not settle")
+
+
+
+def clustered(client, collection):
+    """A 3-cluster k-means cluster over `collection`, executed to completion."""
+    from mixpeek.api.clusters_api import ClustersApi
+    from mixpeek.models.create_cluster_request import CreateClusterRequest
+
+    from test_clusters import FEATURE, wait_for
+
+    clusters = ClustersApi(client)
+    cluster = clusters.create_cluster(
+        CreateClusterRequest.from_dict(
+            {
+                "collection_ids": [collection],
+                "cluster_name": "topics",
+                "vector_config": {
+                    "feature_uris": [FEATURE],
+                    "clustering_method": "kmeans",
+                    "kmeans_parameters": {"n_clusters": 3, "random_state": 1},
+                },
+            }
+        )
+    )
+    run = clusters.execute_clustering_clusters(cluster.cluster_id)
+    assert wait_for(client, run.task_id).status.value == "COMPLETED"
+    return cluster
+
+
 def test_copy_through_the_sdk(ferry, scoped_client):
     seed_collection(scoped_client)
     create_retriever(scoped_client, "search", ["texts"], [search_stage(12)])
@@ -69,12 +105,8 @@ def test_copy_through_the_sdk(ferry, scoped_client):
     assert isinstance(started, StartMigrationResponse)
     assert started.status.value == "pending"
 
-    for _ in range(600):
-        migration = migrations.get_migration_namespaces(created.migration_id)
-        assert isinstance(migration, GetMigrationResponse)
-        if migration.status.value in ("completed", "failed", "cancelled"):
-            break
-        time.sleep(0.05)
+    migration = wait_for_migration(migrations, created.migration_id)
+    assert isinstance(migration, GetMigrationResponse)
     assert migration.status.value == "completed", migration.error_message
     assert migration.progress.overall_progress_percent == 100
     assert [s.stage.value for s in migration.progress.stages] == [
@@ -129,17 +161,15 @@ def test_a_two_tier_namespace_of_ten_thousand_documents_copies(ferry, scoped_cli
     the copy has the same counts and the target's retriever answers like the source's."""
     from mixpeek.api.bucket_objects_api import BucketObjectsApi
     from mixpeek.api.buckets_api import BucketsApi
-    from mixpeek.api.clusters_api import ClustersApi
     from mixpeek.api.collection_taxonomies_api import CollectionTaxonomiesApi
     from mixpeek.api.taxonomies_api import TaxonomiesApi
     from mixpeek.models.apply_taxonomy_request import ApplyTaxonomyRequest
     from mixpeek.models.bucket_create_request import BucketCreateRequest
-    from mixpeek.models.create_cluster_request import CreateClusterRequest
     from mixpeek.models.create_collection_request import CreateCollectionRequest
     from mixpeek.models.create_objects_batch_request import CreateObjectsBatchRequest
     from mixpeek.models.create_taxonomy_request import CreateTaxonomyRequest
 
-    from test_clusters import FEATURE, wait_for
+    from test_clusters import wait_for
 
     topics = list(TOPICS.items())
     BucketsApi(scoped_client).create_bucket(
@@ -226,22 +256,7 @@ def test_a_two_tier_namespace_of_ten_thousand_documents_copies(ferry, scoped_cli
         "echo", ApplyTaxonomyRequest(taxonomy_id=taxonomy.taxonomy_id)
     )
     assert wait_for(scoped_client, applied.task_id).status.value == "COMPLETED"
-    clusters = ClustersApi(scoped_client)
-    cluster = clusters.create_cluster(
-        CreateClusterRequest.from_dict(
-            {
-                "collection_ids": ["words"],
-                "cluster_name": "topics",
-                "vector_config": {
-                    "feature_uris": [FEATURE],
-                    "clustering_method": "kmeans",
-                    "kmeans_parameters": {"n_clusters": 3, "random_state": 1},
-                },
-            }
-        )
-    )
-    run = clusters.execute_clustering_clusters(cluster.cluster_id)
-    assert wait_for(scoped_client, run.task_id).status.value == "COMPLETED"
+    clustered(scoped_client, "words")
 
     migrations = NamespaceMigrationsApi(scoped_client)
     created = migrations.create_migration_namespaces(
@@ -253,11 +268,7 @@ def test_a_two_tier_namespace_of_ten_thousand_documents_copies(ferry, scoped_cli
     graph = migrations.get_migration_namespaces(created.migration_id).dependency_graph
     tiers = {n.resource_id: n.tier for n in graph.nodes}
     assert sorted(tiers.values()) == [0, 0, 1, 1, 2, 2, 2, 2, 3]
-    for _ in range(1200):
-        migration = migrations.get_migration_namespaces(created.migration_id)
-        if migration.status.value in ("completed", "failed", "cancelled"):
-            break
-        time.sleep(0.05)
+    migration = wait_for_migration(migrations, created.migration_id)
     assert migration.status.value == "completed", migration.error_message
     assert migration.progress.stages[2].items_completed == 30_006
 
@@ -293,23 +304,13 @@ def test_a_taken_target_name_is_invalid(scoped_client):
     assert '"MigrationValidationError"' in refused.value.body
 
 
-def wait_for_migration(migrations, migration_id):
-    for _ in range(1200):
-        migration = migrations.get_migration_namespaces(migration_id)
-        if migration.status.value in ("completed", "failed", "cancelled"):
-            return migration
-        time.sleep(0.05)
-    raise AssertionError(f"migration {migration_id} did not settle")
-
-
 def test_re_extract_to_text_extractor_v2_through_the_sdk(ferry, scoped_client):
     """text_extractor v1 -> v2: the target's vectors have v2's dimension, counts match, the
     downstream collection and the cluster were rebuilt, and the retriever was benchmarked."""
     from mixpeek.api.clusters_api import ClustersApi
-    from mixpeek.models.create_cluster_request import CreateClusterRequest
     from mixpeek.models.create_collection_request import CreateCollectionRequest
 
-    from test_clusters import FEATURE, wait_for
+    from test_clusters import wait_for
 
     seed_collection(scoped_client)
     collections = CollectionsApi(scoped_client)
@@ -333,22 +334,7 @@ def test_re_extract_to_text_extractor_v2_through_the_sdk(ferry, scoped_client):
         "search",
         ExecuteRetrieverRequest(inputs={"query": " ".join(TOPICS["baking"])}, limit=12),
     )
-    clusters = ClustersApi(scoped_client)
-    cluster = clusters.create_cluster(
-        CreateClusterRequest.from_dict(
-            {
-                "collection_ids": ["texts"],
-                "cluster_name": "topics",
-                "vector_config": {
-                    "feature_uris": [FEATURE],
-                    "clustering_method": "kmeans",
-                    "kmeans_parameters": {"n_clusters": 3, "random_state": 1},
-                },
-            }
-        )
-    )
-    run = clusters.execute_clustering_clusters(cluster.cluster_id)
-    assert wait_for(scoped_client, run.task_id).status.value == "COMPLETED"
+    clustered(scoped_client, "texts")
 
     re_extract = config(
         migration_type="re_extract",
