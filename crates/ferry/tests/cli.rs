@@ -402,8 +402,8 @@ async fn start_re_extract(base: &str) -> String {
 }
 
 /// The target (`crash_copy`) holds exactly the source's 55 objects and 55 documents, each
-/// once.
-async fn assert_target_complete(base: &str) {
+/// once. Returns the target collection.
+async fn assert_target_complete(base: &str) -> serde_json::Value {
     let target = |path: &str| {
         reqwest::Client::new()
             .request(Method::POST, format!("{base}{path}"))
@@ -454,6 +454,7 @@ async fn assert_target_complete(base: &str) {
     )
     .await;
     assert_eq!(collection["document_count"], 55, "{collection}");
+    collection
 }
 
 /// Kills `ferry serve` at an injected point of a running copy (or re_extract), restarts it,
@@ -507,15 +508,8 @@ async fn crash_and_resume_migration(backend: Backend, fault: &str, re_extract: b
         task["additional_data"]["attempts"], 2,
         "resumed by the restarted process"
     );
-    assert_target_complete(&base).await;
+    let collection = assert_target_complete(&base).await;
     if re_extract {
-        let (_, collection) = send(
-            reqwest::Client::new()
-                .get(format!("{base}/v1/collections/col"))
-                .bearer_auth(KEY)
-                .header("X-Namespace", "crash_copy"),
-        )
-        .await;
         assert_eq!(collection["feature_extractor"]["version"], "v2");
         assert_eq!(
             collection["vector_indexes"][0]["index"]["dimensions"], 768,
