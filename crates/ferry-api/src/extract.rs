@@ -1,6 +1,10 @@
-//! Request extractors that speak the error contract: JSON bodies and query strings parsed
-//! with the failing field located (`loc`), the caller's organization from its API key, and the
-//! namespace named by `X-Namespace`.
+//! Request extractors that speak the error contract: JSON bodies, query strings and path
+//! parameters parsed with the failing field located (`loc`), the caller's organization from its
+//! API key, and the namespace named by `X-Namespace`.
+//!
+//! They also keep out the one character PostgreSQL cannot store in text or JSONB, U+0000, so
+//! both stores answer alike: a NUL in a body or query value is a 422 at that value, and a path
+//! identifier holding one names nothing (404), without reaching the store.
 
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
@@ -52,9 +56,10 @@ where
                 kind: "model_attributes_type",
             }]));
         }
+        refuse_nul_in_json(text)?;
         let mut de = serde_json::Deserializer::from_slice(text);
         let value: T = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| ApiError::Validation(vec![json_error(e)]))?;
+            .map_err(|e| ApiError::Validation(vec![json_error::<T>(e, text)]))?;
         // Trailing content after the JSON value is malformed JSON too.
         de.end()
             .map_err(|e| ApiError::Validation(vec![json_syntax_error(&e)]))?;
@@ -75,11 +80,154 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some((key, _)) = form_urlencoded::parse(query.as_bytes())
+            .find(|(key, value)| key.contains('\0') || value.contains('\0'))
+        {
+            return Err(ApiError::Validation(vec![nul_error(vec![
+                Loc::Key("query".into()),
+                Loc::Key(key.into_owned()),
+            ])]));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         let value: T = serde_path_to_error::deserialize(de)
             .map_err(|e| ApiError::Validation(vec![query_error(e)]))?;
         validated("query", value).map(QueryParams)
     }
+}
+
+/// Path parameters, as axum's `Path` extracts them, with the error contract: a parameter that
+/// is not UTF-8 is a 422 at `["path", name]`, and an identifier containing NUL is the 404 of
+/// the resource it names (no resource can have such an id).
+pub struct Path<T>(pub T);
+
+impl<T> std::ops::Deref for Path<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::rejection::RawPathParamsRejection;
+        use axum::extract::RawPathParams;
+        match RawPathParams::from_request_parts(parts, state).await {
+            Ok(params) => {
+                if let Some((key, value)) = params.iter().find(|(_, v)| v.contains('\0')) {
+                    return Err(ApiError::NotFound {
+                        resource: path_resource(key),
+                        id: value.replace('\0', "\\0"),
+                    });
+                }
+            }
+            Err(RawPathParamsRejection::InvalidUtf8InPathParam(e)) => {
+                let name = e.body_text();
+                let name = backticked(&name).unwrap_or("path").to_owned();
+                return Err(ApiError::Validation(vec![FieldError {
+                    loc: vec![Loc::Key("path".into()), Loc::Key(name)],
+                    msg: "Input should be a valid string, unable to parse raw data as a \
+                          unicode string"
+                        .into(),
+                    kind: "string_unicode",
+                }]));
+            }
+            Err(_) => {}
+        }
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|rejection| {
+                ApiError::Validation(vec![FieldError {
+                    loc: vec![Loc::Key("path".into())],
+                    msg: rejection.body_text(),
+                    kind: "value_error",
+                }])
+            })
+    }
+}
+
+/// The resource a path parameter names: `bucket_identifier` → `bucket`, `run_id` →
+/// `execution` (a cluster run is an execution), as the store's own not-found errors say.
+fn path_resource(key: &str) -> &'static str {
+    const RESOURCES: [&str; 14] = [
+        "namespace",
+        "bucket",
+        "object",
+        "collection",
+        "document",
+        "task",
+        "cluster",
+        "execution",
+        "retriever",
+        "interaction",
+        "taxonomy",
+        "migration",
+        "feature_extractor",
+        "run",
+    ];
+    let stem = key
+        .strip_suffix("_identifier")
+        .or_else(|| key.strip_suffix("_id"))
+        .unwrap_or(key);
+    match RESOURCES.iter().find(|r| **r == stem) {
+        Some(&"run") => "execution",
+        Some(resource) => resource,
+        None => "resource",
+    }
+}
+
+fn nul_error(loc: Vec<Loc>) -> FieldError {
+    FieldError {
+        loc,
+        msg: "String should not contain the NUL character (U+0000)".into(),
+        kind: "string_contains_nul",
+    }
+}
+
+/// A 422 at the first key or string value of `text` holding U+0000, if any. JSON can only
+/// carry NUL escaped, so bodies without `\u0000` skip the walk.
+fn refuse_nul_in_json(text: &[u8]) -> Result<(), ApiError> {
+    const ESCAPED_NUL: &[u8] = b"\\u0000";
+    if !text.windows(ESCAPED_NUL.len()).any(|w| w == ESCAPED_NUL) {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(text) else {
+        return Ok(()); // malformed: the typed parse reports where
+    };
+    fn find(value: &serde_json::Value, loc: &mut Vec<Loc>) -> bool {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+                loc.push(Loc::Index(i));
+                let found = find(item, loc);
+                if !found {
+                    loc.pop();
+                }
+                found
+            }),
+            serde_json::Value::Object(map) => map.iter().any(|(key, item)| {
+                loc.push(Loc::Key(key.clone()));
+                let found = key.contains('\0') || find(item, loc);
+                if !found {
+                    loc.pop();
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut loc = vec![Loc::Key("body".into())];
+    if find(&value, &mut loc) {
+        return Err(ApiError::Validation(vec![nul_error(loc)]));
+    }
+    Ok(())
 }
 
 fn validated<T: Validate>(root: &str, value: T) -> Result<T, ApiError> {
@@ -244,12 +392,21 @@ fn data_error(mut loc: Vec<Loc>, message: &str) -> FieldError {
     }
 }
 
-fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+fn json_error<T: DeserializeOwned>(
+    e: serde_path_to_error::Error<serde_json::Error>,
+    text: &[u8],
+) -> FieldError {
     let loc = path_locs("body", e.path());
     let inner = e.into_inner();
     match inner.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-            json_syntax_error(&inner)
+            // serde_json reports a number, `null` or array where an enum belongs as a syntax
+            // error ("expected value") at a column; on well-formed JSON the same parse from a
+            // `Value` says which field it was.
+            serde_json::from_slice::<serde_json::Value>(text)
+                .ok()
+                .and_then(located_data_error::<T>)
+                .unwrap_or_else(|| json_syntax_error(&inner))
         }
         _ => {
             let text = inner.to_string();
@@ -260,6 +417,42 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> FieldError {
             data_error(loc, message)
         }
     }
+}
+
+/// The located error of parsing `value` as `T`, if it fails. A wrong-typed enum value
+/// (serde says "expected string or map") is reported as an `enum` error listing the accepted
+/// values, learned by parsing again with a string no enum accepts in its place.
+fn located_data_error<T: DeserializeOwned>(value: serde_json::Value) -> Option<FieldError> {
+    const PROBE: &str = "\u{1}";
+    let error = serde_path_to_error::deserialize::<_, T>(value.clone()).err()?;
+    let loc = path_locs("body", error.path());
+    let message = error.into_inner().to_string();
+    if message.contains("expected string or map") {
+        let pointer: String = loc[1..]
+            .iter()
+            .map(|segment| match segment {
+                Loc::Key(k) => format!("/{}", k.replace('~', "~0").replace('/', "~1")),
+                Loc::Index(i) => format!("/{i}"),
+            })
+            .collect();
+        let mut probed = value;
+        if let Some(slot) = probed.pointer_mut(&pointer) {
+            *slot = serde_json::Value::String(PROBE.into());
+            if let Some(again) = serde_path_to_error::deserialize::<_, T>(probed).err() {
+                let same_place = path_locs("body", again.path()) == loc;
+                let text = again.into_inner().to_string();
+                if same_place && text.starts_with("unknown variant") {
+                    return Some(data_error(loc, &text));
+                }
+            }
+        }
+        return Some(FieldError {
+            loc,
+            msg: "Input should be a valid enumeration member".into(),
+            kind: "enum",
+        });
+    }
+    Some(data_error(loc, &message))
 }
 
 fn json_syntax_error(e: &serde_json::Error) -> FieldError {

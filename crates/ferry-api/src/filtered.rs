@@ -54,7 +54,7 @@ where
     Fetch: FnMut(Option<(i64, String)>, i64) -> Fut,
     Fut: Future<Output = StoreResult<Vec<R>>>,
 {
-    let keep = usize::try_from(page.offset + page.limit).unwrap_or(usize::MAX);
+    let keep = usize::try_from(page.offset.saturating_add(page.limit)).unwrap_or(usize::MAX);
     let compare = |a: &Candidate<T>, b: &Candidate<T>| {
         let by_key = sort_order(&a.key, &b.key).then_with(|| a.cursor.cmp(&b.cursor));
         if order.descending {

@@ -1,6 +1,9 @@
 //! `GET /openapi.json`: the document describing what this server serves.
 
+use std::sync::OnceLock;
+
 use axum::Json;
+use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
 use crate::routes::{
@@ -93,6 +96,7 @@ use crate::routes::{
         migrations::cancel_migration,
         migrations::delete_migration,
     ),
+    components(schemas(ferry_wire::namespace::ListView)),
     modifiers(&BearerAuth),
     security(("BearerAuth" = []))
 )]
@@ -111,6 +115,146 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// Paths anyone may call without a key (see `extract::Authenticated`'s callers): health and the
+/// extractor registry, which the SDK reads without a key.
+const PUBLIC_PATH_PREFIXES: [&str; 3] = [
+    "/v1/health",
+    "/v1/collections/features/extractors",
+    "/openapi.json",
+];
+
+/// Path prefixes whose operations are scoped by `X-Namespace` and so can answer 400
+/// `namespace_required` and 404 for an unknown namespace.
+const NAMESPACE_SCOPED_PREFIXES: [&str; 6] = [
+    "/v1/buckets",
+    "/v1/collections",
+    "/v1/retrievers",
+    "/v1/taxonomies",
+    "/v1/clusters",
+    "/v1/namespaces/{namespace_identifier}",
+];
+
+/// The served document, built once: utoipa's output with the responses every operation can
+/// really give added, so a client (or a fuzzer) validating against it sees no surprise.
+pub fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+        complete_responses(&mut doc);
+        open_flattened_schemas(&mut doc);
+        doc
+    })
+}
+
+pub async fn serve() -> Json<&'static Value> {
+    Json(document())
+}
+
+fn response_ref(schema: &str) -> Value {
+    json!({"description": "", "content": {"application/json": {"schema": {
+        "$ref": format!("#/components/schemas/{schema}")}}}})
+}
+
+/// Adds what the shared extractors can answer on any operation: 401 for a missing or bad key
+/// (public operations instead say they need no security), 422 for a malformed body, query or
+/// path, 404 where a path or `X-Namespace` names something, 400 for a missing `X-Namespace`.
+fn complete_responses(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        let public = PUBLIC_PATH_PREFIXES.iter().any(|p| path.starts_with(p));
+        let scoped = !public
+            && NAMESPACE_SCOPED_PREFIXES
+                .iter()
+                .any(|p| path.starts_with(p));
+        for operation in item.values_mut().filter_map(Value::as_object_mut) {
+            if public {
+                operation.insert("security".into(), json!([]));
+            }
+            let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            let mut add = |status: &str, schema: &str| {
+                responses
+                    .entry(status)
+                    .or_insert_with(|| response_ref(schema));
+            };
+            add("422", "HTTPValidationError");
+            if !public {
+                add("401", "ErrorResponse");
+            }
+            if path.contains('{') || scoped {
+                add("404", "ErrorResponse");
+            }
+            if scoped {
+                add("400", "ErrorResponse");
+            }
+        }
+    }
+}
+
+/// utoipa renders `#[serde(flatten)]` of a struct that denies unknown fields as `allOf` of that
+/// closed schema and the outer fields, which no value can satisfy. Such an `allOf` becomes one
+/// object with the properties and required names of all its parts.
+fn open_flattened_schemas(doc: &mut Value) {
+    let Some(schemas) = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+    else {
+        return;
+    };
+    let resolve = |part: &Value| -> Value {
+        match part.get("$ref").and_then(Value::as_str) {
+            Some(reference) => reference
+                .strip_prefix("#/components/schemas/")
+                .and_then(|name| schemas.get(name))
+                .cloned()
+                .unwrap_or(Value::Null),
+            None => part.clone(),
+        }
+    };
+    let Some(targets) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for schema in targets.values_mut() {
+        let Some(parts) = schema.get("allOf").and_then(Value::as_array) else {
+            continue;
+        };
+        let resolved: Vec<Value> = parts.iter().map(resolve).collect();
+        let closed = resolved
+            .iter()
+            .any(|p| p.get("additionalProperties") == Some(&Value::Bool(false)));
+        if !closed || resolved.iter().any(|p| p.get("properties").is_none()) {
+            continue;
+        }
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        for part in &resolved {
+            if let Some(props) = part.get("properties").and_then(Value::as_object) {
+                properties.extend(props.clone());
+            }
+            if let Some(names) = part.get("required").and_then(Value::as_array) {
+                required.extend(names.iter().cloned());
+            }
+        }
+        let mut merged = Map::new();
+        merged.insert("type".into(), "object".into());
+        merged.insert("properties".into(), Value::Object(properties));
+        merged.insert("required".into(), Value::Array(required));
+        if let Some(description) = schema.get("description") {
+            merged.insert("description".into(), description.clone());
+        }
+        *schema = Value::Object(merged);
+    }
 }

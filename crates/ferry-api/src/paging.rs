@@ -23,6 +23,8 @@ pub struct BodyPaging {
 pub struct Page {
     pub limit: i64,
     pub offset: i64,
+    /// The page number asked for, when the window came from `page`.
+    page: Option<i64>,
     include_total: bool,
 }
 
@@ -61,26 +63,36 @@ impl Page {
             })?),
             None => None,
         };
+        // `page` has no upper bound in the SDK's schema, so its offset saturates: a page past
+        // the largest offset is simply past the end, and stays the page the caller named.
+        let page_offset = |page: i64| (page - 1).saturating_mul(limit);
+        let page = match (body.offset, body.page, query.offset) {
+            (Some(_), _, _) => None,
+            (None, Some(page), _) => Some(page),
+            (None, None, Some(_)) => None,
+            (None, None, None) => query.page,
+        };
         let offset = body
             .offset
-            .or(body.page.map(|p| (p - 1) * limit))
+            .or(body.page.map(page_offset))
             .or(query.offset)
-            .or(query.page.map(|p| (p - 1) * limit))
+            .or(query.page.map(page_offset))
             .or(cursor_offset)
             .unwrap_or(0);
         Ok(Page {
             limit,
             offset,
+            page,
             include_total: query.include_total.unwrap_or(false),
         })
     }
 
     /// Describes this window after `returned` of `total` matches came back.
     pub fn pagination(&self, returned: usize, total: i64) -> PaginationResponse {
-        let next_offset = self.offset + returned as i64;
+        let next_offset = self.offset.saturating_add(returned as i64);
         PaginationResponse {
             total: self.include_total.then_some(total),
-            page: Some(self.offset / self.limit + 1),
+            page: Some(self.page.unwrap_or(self.offset / self.limit + 1)),
             page_size: Some(self.limit),
             total_pages: self
                 .include_total

@@ -243,9 +243,21 @@ impl Engine {
             .as_str()
             .ok_or_else(|| MigrateError::Plan("migration task without a migration_id".into()))?
             .to_owned();
-        let mut notifier = self.notifier(&migration_id).await?;
+        // A migration deleted before or while its task ran leaves nothing to drive, but the
+        // task must still end: left open, every lease expiry would claim it again.
+        let mut notifier = match self.notifier(&migration_id).await {
+            Err(MigrateError::Store(StoreError::NotFound { .. })) => {
+                return self.settle_deleted(&task, &migration_id).await
+            }
+            other => other?,
+        };
         let outcome = self.drive(&task, &migration_id, &mut notifier).await;
-        let migration = self.store.load_migration(&migration_id).await?;
+        let migration = match self.store.load_migration(&migration_id).await {
+            Err(StoreError::NotFound { .. }) => {
+                return self.settle_deleted(&task, &migration_id).await
+            }
+            other => other?,
+        };
         let event = |status: &str, error: Option<String>| json!({"migration_id": migration_id, "status": status, "error_message": error});
         // The task mirrors the migration, whatever this run saw: a run that finds its
         // migration already completed (its worker died after completing it, before settling
@@ -284,6 +296,23 @@ impl Engine {
             )
             .await?;
         outcome
+    }
+
+    /// Ends the task of a migration that no longer exists. Only a migration that is not
+    /// running can be deleted (draft, completed, failed or cancelled), so its task is over:
+    /// `CANCELED`, saying why.
+    async fn settle_deleted(&self, task: &Task, migration_id: &str) -> Result<(), MigrateError> {
+        tracing::info!(migration_id, task_id = %task.task_id, "migration deleted; ending its task");
+        self.store
+            .finish_task(
+                &task.task_id,
+                &self.worker_id,
+                "CANCELED",
+                Some(&json!({"migration_id": migration_id, "status": "deleted"})),
+                Some("the migration was deleted"),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Marks a running migration failed with `message`; the stage that was running reports

@@ -283,13 +283,6 @@ fn check_enum(errors: &mut Errors, field: &str, value: Option<&str>, allowed: &[
 
 impl Validate for VectorBasedConfig {
     fn validate(&self, errors: &mut Errors) {
-        if self.resolved_feature_uris().is_empty() {
-            errors.push(
-                "feature_uris",
-                "missing",
-                "Field required: give feature_uris (or the deprecated feature_uri)",
-            );
-        }
         if let Some(uris) = &self.feature_uris {
             if uris.is_empty() {
                 errors.push(
@@ -756,7 +749,8 @@ mod tests {
         .unwrap();
         let errors = req.validation_errors();
         let kinds: Vec<&str> = errors.iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, ["too_short", "missing", "greater_than_equal"]);
+        // No `feature_uris` is no error here: the route infers the one feature there is.
+        assert_eq!(kinds, ["too_short", "greater_than_equal"]);
         assert!(
             serde_json::from_value::<CreateClusterRequest>(json!({"vector_config": {
                 "clustering_method": "kmeanz"}}))

@@ -40,7 +40,7 @@ pub struct ErrorResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[schema(as = ValidationError)]
 pub struct ValidationErrorItem {
-    #[schema(value_type = Vec<Object>)]
+    #[schema(schema_with = location_schema)]
     pub loc: Vec<Value>,
     pub msg: String,
     #[serde(rename = "type")]
@@ -55,6 +55,19 @@ pub struct ValidationErrorItem {
     pub resource_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<String>,
+}
+
+/// `loc` as the spec declares it: an array of strings (keys) and integers (indexes).
+pub(crate) fn location_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .title(Some("Location"))
+        .items(
+            AnyOfBuilder::new()
+                .item(ObjectBuilder::new().schema_type(Type::String))
+                .item(ObjectBuilder::new().schema_type(Type::Integer)),
+        )
+        .build()
 }
 
 impl From<&FieldError> for ValidationErrorItem {

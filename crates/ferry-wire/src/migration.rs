@@ -764,7 +764,7 @@ pub enum IssueSeverity {
 #[schema(as = ValidationError)]
 pub struct ValidationIssue {
     /// Location: the path into the request body.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(schema_with = crate::error::location_schema)]
     pub loc: Vec<Value>,
     /// Message (same as `message`).
     pub msg: String,

@@ -171,6 +171,27 @@ pub fn validate_namespace_name(errors: &mut Errors, field: &str, name: Option<&s
     }
 }
 
+/// Checks a namespace id given by a client: `ns_` and 1–64 letters, digits, `_` or `-`. The
+/// prefix keeps ids and names apart (names may not start with `ns_`), so an id can never
+/// shadow a name in `X-Namespace` or a path.
+pub fn validate_namespace_id(errors: &mut Errors, field: &str, id: Option<&str>) {
+    let Some(id) = id else { return };
+    let ok = id.strip_prefix("ns_").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest.len() <= 64
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    });
+    if !ok {
+        errors.push(
+            field,
+            "string_pattern_mismatch",
+            "String should match pattern '^ns_[A-Za-z0-9_-]{1,64}$'",
+        );
+    }
+}
+
 /// Request schema for creating a new namespace.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -214,22 +235,7 @@ pub struct CreateNamespaceRequest {
 impl Validate for CreateNamespaceRequest {
     fn validate(&self, errors: &mut Errors) {
         validate_namespace_name(errors, "namespace_name", Some(&self.namespace_name));
-        if let Some(id) = &self.namespace_id {
-            let ok = id.strip_prefix("ns_").is_some_and(|rest| {
-                !rest.is_empty()
-                    && rest.len() <= 64
-                    && rest
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            });
-            if !ok {
-                errors.push(
-                    "namespace_id",
-                    "string_pattern_mismatch",
-                    "String should match pattern '^ns_[A-Za-z0-9_-]{1,64}$'",
-                );
-            }
-        }
+        validate_namespace_id(errors, "namespace_id", self.namespace_id.as_deref());
         if self.scope == Some(NamespaceScope::System) {
             errors.push(
                 "scope",

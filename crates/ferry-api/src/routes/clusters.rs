@@ -6,7 +6,8 @@
 //! names into a [`ClusterPlan`] and queues it as an `engine_cluster_build` task that the
 //! pipeline workers run (see `ferry_pipeline`).
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferry_pipeline::{ClusterDefinition as Definition, PlanCollection, CLUSTER_TASK};
@@ -113,6 +114,47 @@ fn kmeans_params(
         ));
     }
     Ok(params)
+}
+
+/// The feature to cluster when a request names none (the reference spec requires only
+/// `clustering_method`): the one dense feature the collections have. None or several is a
+/// 422 at `vector_config.feature_uris`, listing the candidates.
+async fn only_feature_uri(
+    state: &AppState,
+    ns: NamespaceKey,
+    identifiers: &[String],
+) -> ApiResult<Vec<String>> {
+    let mut candidates: Vec<String> = Vec::new();
+    for identifier in identifiers {
+        let Ok(collection) = state.store.get_collection(ns, identifier).await else {
+            continue; // `resolve_inputs` reports a missing collection
+        };
+        let indexes: Vec<CollectionVectorIndex> =
+            from_json("vector_indexes", &collection.fields.vector_indexes)?;
+        for index in indexes {
+            if !candidates.contains(&index.feature_uri) {
+                candidates.push(index.feature_uri);
+            }
+        }
+    }
+    if let [only] = candidates.as_slice() {
+        return Ok(vec![only.clone()]);
+    }
+    let msg = if candidates.is_empty() {
+        "Field required: the collections have no vector feature to cluster; give \
+         feature_uris"
+            .to_owned()
+    } else {
+        format!(
+            "Field required: the collections have several vector features, choose among: {}",
+            candidates.join(", ")
+        )
+    };
+    Err(ApiError::Validation(vec![FieldError {
+        loc: body_loc(&["vector_config", "feature_uris"]),
+        msg,
+        kind: "missing",
+    }]))
 }
 
 /// Resolves each collection (id or name) and the stored vector names of `feature_uris` in it:
@@ -289,8 +331,11 @@ async fn create_cluster(
         config.algorithm_params.as_ref(),
         &["vector_config", "algorithm_params"],
     )?;
-    let feature_uris = config.resolved_feature_uris();
     let collection_ids = req.collection_ids.clone().unwrap_or_default();
+    let mut feature_uris = config.resolved_feature_uris();
+    if feature_uris.is_empty() {
+        feature_uris = only_feature_uri(&state, ns, &collection_ids).await?;
+    }
     let inputs = resolve_inputs(&state, ns, &collection_ids, &feature_uris).await?;
     config.clustering_method = ClusteringAlgorithm::Kmeans;
     config.feature_uris = Some(feature_uris);

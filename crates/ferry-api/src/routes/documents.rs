@@ -2,7 +2,8 @@
 //! delete. Custom fields travel at the document's root; lineage and times under `_internal`;
 //! vectors, on request, as root fields named by their index.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferry_store::{DocumentListQuery, DocumentRecord, DocumentSortKey, Lineage, NewDocument};

@@ -3,7 +3,8 @@
 //! Served without authentication, as the spec and SDK declare these operations (no security
 //! scheme, so the SDK sends no key): the registry is the server's, not an organization's data.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use ferry_wire::extractor::FeatureExtractorResponseModel;

@@ -5,7 +5,8 @@
 //! References are checked when an interaction is recorded: a named execution or retriever
 //! must exist (400 naming the id), and an execution must belong to the retriever named with it.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferry_store::{Interaction, InteractionListQuery};

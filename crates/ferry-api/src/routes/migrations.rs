@@ -2,7 +2,8 @@
 //! of the Namespace Migrations API. Handlers parse and map errors; the rules live in
 //! `ferry_migrate` (`service`, `lifecycle`, `plan`).
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};

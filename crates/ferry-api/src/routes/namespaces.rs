@@ -1,6 +1,7 @@
 //! `/v1/namespaces…`: create, get, patch, put, delete and list.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferry_store::{Namespace, NamespaceListQuery, NamespaceSortKey, NewNamespace};

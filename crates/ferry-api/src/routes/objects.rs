@@ -2,7 +2,8 @@
 //! 100), get, patch, put, delete and list. Objects are checked against their bucket's schema;
 //! blob bytes go to the content-addressed blob store before the row is written.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferry_store::{

@@ -9,7 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferry_retrieve::{prepare_inputs, Pipeline, RetrieveError};
@@ -535,7 +536,11 @@ fn execution_page(req: &ExecuteRetrieverRequest) -> ApiResult<(i64, i64, &'stati
         Some(ExecutionPagination::Offset {
             page_size,
             page_number,
-        }) => (*page_size, (page_number - 1) * page_size, "offset"),
+        }) => (
+            *page_size,
+            (page_number - 1).saturating_mul(*page_size),
+            "offset",
+        ),
         Some(ExecutionPagination::Cursor { limit, cursor }) => {
             let offset = match cursor {
                 None => 0,
@@ -624,8 +629,8 @@ async fn execute_retriever(
     for (rank, scored) in results
         .into_iter()
         .enumerate()
-        .skip(offset as usize)
-        .take(limit as usize)
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
     {
         let shown = if with_vectors {
             VectorsShown::All
@@ -644,8 +649,9 @@ async fn execute_retriever(
         documents.push(doc);
     }
     let returned = documents.len() as i64;
-    let has_next = offset + returned < total;
-    let next_cursor = has_next.then(|| format!("off_{}", offset + returned));
+    let next_offset = offset.saturating_add(returned);
+    let has_next = next_offset < total;
+    let next_cursor = has_next.then(|| format!("off_{next_offset}"));
     let pagination = match method {
         "cursor" => json!({"method": "cursor", "limit": limit, "total": total,
                            "has_next": has_next, "next_cursor": next_cursor}),
@@ -837,7 +843,7 @@ async fn list_executions(
             total,
             limit: page.limit,
             offset: page.offset,
-            has_next: page.offset + (results.len() as i64) < total,
+            has_next: page.offset.saturating_add(results.len() as i64) < total,
         },
         results,
     }))

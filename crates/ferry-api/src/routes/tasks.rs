@@ -1,6 +1,7 @@
 //! `/v1/tasks…`: asynchronous work and its progress.
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferry_store::{Task, TaskListQuery};

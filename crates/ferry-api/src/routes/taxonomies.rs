@@ -8,7 +8,8 @@
 //! (400 `retriever_cannot_search_source`), and every input the retriever's stages read is
 //! mapped or has a default (400 `unmapped_input`).
 
-use axum::extract::{Path, State};
+use crate::extract::Path;
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferry_pipeline::{TaxonomyApplication, TAXONOMY_TASK};
