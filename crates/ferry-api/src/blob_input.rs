@@ -60,7 +60,14 @@ fn binary_blob(
         blob_type,
         BucketSchemaFieldType::Text | BucketSchemaFieldType::String
     ) {
-        Some(String::from_utf8(bytes.clone()).map_err(|_| "text content is not UTF-8".to_owned())?)
+        let text =
+            String::from_utf8(bytes.clone()).map_err(|_| "text content is not UTF-8".to_owned())?;
+        // Extracted text lands in documents, and PostgreSQL stores no NUL (the same rule
+        // `extract` applies to inline JSON strings).
+        if text.contains('\0') {
+            return Err("text content contains the NUL character (U+0000)".into());
+        }
+        Some(text)
     } else {
         None
     };

@@ -115,6 +115,19 @@ async fn nul_characters_get_the_same_answer_on_both_stores(backend: Backend) {
         json!(["body", "metadata", "k\u{0}"]),
         "string_contains_nul",
     );
+    // Text that arrives encoded (base64 `AGI=` is "\0b") is checked once decoded.
+    let (status, body) = send(
+        scoped(&server, Method::POST, "/v1/buckets/docs/objects").json(&json!({
+            "topic": "x", "blobs": [{"property": "content", "type": "text",
+                                      "data": {"base64": "AGI="}}]})),
+    )
+    .await;
+    assert_invalid(
+        status,
+        &body,
+        json!(["body", "blobs", 0, "data"]),
+        "value_error",
+    );
     let (status, body) = send(scoped(&server, Method::GET, "/v1/buckets?cursor=a%00b")).await;
     assert_invalid(
         status,
