@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 mod filtered;
 mod json;
+pub mod metrics;
 mod openapi;
 pub mod paging;
 mod routes;
@@ -52,6 +53,7 @@ impl AppState {
 
 /// The whole API as one router.
 pub fn router(state: AppState) -> Router {
+    metrics::install();
     Router::new()
         .merge(routes::health::router())
         .merge(routes::namespaces::router())
@@ -67,9 +69,11 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::taxonomies::router())
         .merge(routes::migrations::router())
         .route("/openapi.json", get(openapi::serve))
+        .route("/metrics", get(metrics::serve))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
