@@ -1,7 +1,9 @@
 //! Ferry's HTTP layer. Handlers are thin: parse (extractors), authorize, call the store, map
-//! errors once ([`error::ApiError`]). It owns routing, the error contract and `/openapi.json`.
+//! errors once ([`error::ApiError`]). It owns routing, the error contract and `/openapi.json`,
+//! and Ferry's own surfaces beside the API: `/metrics` and the web console at `/console`.
 
 mod blob_input;
+mod console;
 pub mod error;
 pub mod extract;
 mod filtered;
@@ -68,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::interactions::router())
         .merge(routes::taxonomies::router())
         .merge(routes::migrations::router())
+        .merge(console::router())
         .route("/openapi.json", get(openapi::serve))
         .route("/metrics", get(metrics::serve))
         .fallback(route_not_found)
