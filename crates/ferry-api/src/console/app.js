@@ -238,7 +238,8 @@ async function renderMigration(id) {
       <div>Type <strong>${esc(m.config.migration_type)}</strong> · status <span id="status" class="status">${esc(m.status)}</span>
         · ${esc(m.config.source_namespace_id)} → ${esc(data.target_namespace_name || m.config.target_namespace_name || "(named at start)")}</div>
       <div id="overall">${bar(p.overall_progress_percent, m.status === "completed")}</div>
-      <div class="muted">created ${esc(m.created_at)}${m.estimated_completion ? "" : ""}${p.estimated_completion ? ` · ETA ${esc(p.estimated_completion)}` : ""}
+      <div class="muted">created ${esc(m.created_at)}${m.completed_at ? ` · ended ${esc(m.completed_at)}`
+        : p.estimated_completion ? ` · ETA ${esc(p.estimated_completion)}` : ""}
         ${m.task_id ? ` · task ${esc(m.task_id)}` : ""}</div>
       ${m.error_message ? `<div class="bad">${esc(m.error_message)}</div>` : ""}
       <div class="actions">
