@@ -48,6 +48,16 @@ fn quickstart_lines() -> Vec<String> {
     lines
 }
 
+/// The quickstart's server, stopped however the test ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn storage_env(command: &mut Command, db: &TestDatabase) {
     command.env("FERRY_DATA_DIR", &db.storage.data_dir);
     if let Some(url) = &db.storage.database_url {
@@ -74,9 +84,9 @@ async fn the_readme_quickstart_runs_as_printed(backend: Backend) {
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     storage_env(&mut command, &db);
-    let mut server = command.spawn().expect("serve");
+    let mut server = Server(command.spawn().expect("serve"));
     let (tx, printed) = mpsc::channel();
-    let stdout = server.stdout.take().unwrap();
+    let stdout = server.0.stdout.take().unwrap();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = tx.send(line);
@@ -120,8 +130,7 @@ async fn the_readme_quickstart_runs_as_printed(backend: Backend) {
         assert_eq!(run.code, 0, "`{line}` failed: {run:?}");
         outputs.push((line.clone(), run));
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 
     // What a newcomer sees: sample data loaded, a migration watched to completion with its
     // verification and benchmark, and the migration listed.
