@@ -1,11 +1,14 @@
 //! Ferry's HTTP layer. Handlers are thin: parse (extractors), authorize, call the store, map
-//! errors once ([`error::ApiError`]). It owns routing, the error contract and `/openapi.json`.
+//! errors once ([`error::ApiError`]). It owns routing, the error contract and `/openapi.json`,
+//! and Ferry's own surfaces beside the API: `/metrics` and the web console at `/console`.
 
 mod blob_input;
+mod console;
 pub mod error;
 pub mod extract;
 mod filtered;
 mod json;
+pub mod metrics;
 mod openapi;
 pub mod paging;
 mod routes;
@@ -52,6 +55,7 @@ impl AppState {
 
 /// The whole API as one router.
 pub fn router(state: AppState) -> Router {
+    metrics::install();
     Router::new()
         .merge(routes::health::router())
         .merge(routes::namespaces::router())
@@ -66,10 +70,13 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::interactions::router())
         .merge(routes::taxonomies::router())
         .merge(routes::migrations::router())
+        .merge(console::router())
         .route("/openapi.json", get(openapi::serve))
+        .route("/metrics", get(metrics::serve))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())

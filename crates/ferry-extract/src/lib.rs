@@ -10,6 +10,7 @@
 mod chunk;
 pub mod collection;
 mod image_v1;
+mod metered;
 mod params;
 mod remote;
 mod text;
@@ -244,6 +245,7 @@ impl Registry {
             extractors: all
                 .into_iter()
                 .map(|e| ((e.name().to_owned(), e.version().to_owned()), e))
+                .map(|(key, e)| (key, Arc::new(metered::Metered(e)) as Arc<dyn Extractor>))
                 .collect(),
         }
     }

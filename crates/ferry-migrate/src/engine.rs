@@ -1391,7 +1391,9 @@ impl Engine {
         context: &BatchContext,
         retry: bool,
     ) -> Result<(), MigrateError> {
+        let started = std::time::Instant::now();
         let written = self.copy_batch(&batch, context).await;
+        crate::metered::batch(&batch.batch, started, written.is_ok());
         match written {
             Ok(()) => Ok(()),
             Err(MigrateError::Store(StoreError::Conflict {

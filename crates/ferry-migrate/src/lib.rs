@@ -7,6 +7,7 @@ pub mod engine;
 pub mod graph;
 pub mod ids;
 pub mod lifecycle;
+mod metered;
 pub mod plan;
 pub mod reextract;
 pub mod service;

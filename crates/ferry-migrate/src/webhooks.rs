@@ -166,6 +166,10 @@ async fn deliver(
         if let Err(e) = store.record_webhook_delivery(&record).await {
             tracing::warn!(error = %e, delivery = id, "recording a webhook delivery failed");
         }
+        crate::metered::webhook(match record.status.as_str() {
+            "pending" => "retried",
+            final_status => final_status,
+        });
         if record.status != "pending" {
             return;
         }

@@ -14,6 +14,7 @@ mod cluster;
 mod config;
 mod fault;
 mod kmeans;
+mod metered;
 mod source;
 mod taxonomy;
 mod worker;

@@ -235,6 +235,7 @@ impl Pipeline {
             }
             let source = &sources[cursor.source];
             let after = cursor.created_at.zip(cursor.id.as_deref());
+            let started = std::time::Instant::now();
             let items = next_items(
                 &self.store,
                 ns,
@@ -286,7 +287,9 @@ impl Pipeline {
                         resume_cursor: serde_json::to_string(&next).unwrap_or_default(),
                     }),
                 )
-                .await?;
+                .await
+                .inspect_err(|_| crate::metered::batch_failed())?;
+            crate::metered::batch_committed(started, docs.len());
             if self.config.fault == Some(FaultPoint::ExitAfterCommit(*batches_done)) {
                 die(FaultPoint::ExitAfterCommit(*batches_done));
             }

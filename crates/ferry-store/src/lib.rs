@@ -21,6 +21,7 @@ mod namespaces;
 mod objects;
 mod organizations;
 mod retrievers;
+pub mod stats;
 pub mod tasks;
 mod taxonomies;
 pub mod time;

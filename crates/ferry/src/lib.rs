@@ -1,6 +1,9 @@
 //! Ferry's process wiring: configuration, first-start bootstrap, and the server's run loop.
 //! `main.rs` is only the command line over these functions, and tests call them directly to
-//! run the real server on a random port with a fresh database.
+//! run the real server on a random port with a fresh database. [`cli`] is the client side:
+//! the commands that speak HTTP to a running server.
+
+pub mod cli;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,8 +1,10 @@
-//! The `ferry` command line: `serve`, `worker`, `admin create-key` and `admin webhook-secret`. Its flags are a stable interface
-//! that scripts rely on.
+//! The `ferry` command line: `serve`, `worker`, `admin create-key` and `admin webhook-secret`
+//! on the store, and `migrations …` against a running server. Its flags and exit codes are a
+//! stable interface that scripts rely on.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use ferry::{
@@ -31,6 +33,11 @@ enum Command {
     /// Administrative commands on the store.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Validate, create, start, watch, list, get, cancel and delete migrations on a running
+    /// server (`--url`, `--api-key`).
+    Migrations(ferry::cli::MigrationsArgs),
+    /// Sample data for trying Ferry: `demo load` fills a running server with real text.
+    Demo(ferry::cli::demo::DemoArgs),
 }
 
 #[derive(Args)]
@@ -99,7 +106,7 @@ enum AdminCommand {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
@@ -109,6 +116,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     match Cli::parse().command {
+        Command::Migrations(args) => return Ok(ferry::cli::run(args).await.into()),
+        Command::Demo(args) => return Ok(ferry::cli::demo::run(args).await.into()),
         Command::Serve(args) => {
             let storage = args.storage.config();
             let location = storage.location()?;
@@ -172,5 +181,5 @@ async fn main() -> anyhow::Result<()> {
             println!("{secret}");
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

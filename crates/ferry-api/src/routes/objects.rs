@@ -207,6 +207,7 @@ async fn create_object(
         .store
         .insert_objects(ns, &bucket.bucket_id, vec![new])
         .await?;
+    crate::metrics::objects_written(&inserted);
     match inserted.into_iter().next() {
         Some(Inserted::Created(object) | Inserted::Replayed(object)) => {
             Ok(Json(object_response(object)?))
@@ -268,6 +269,7 @@ async fn create_objects_batch(
             .insert_objects(ns, &bucket.bucket_id, ready)
             .await?
     };
+    crate::metrics::objects_written(&inserted);
     let mut succeeded = Vec::with_capacity(inserted.len());
     for (object_index, row) in indexes.into_iter().zip(inserted) {
         let (object, replayed) = match row {

@@ -4,6 +4,7 @@
 //! a database created for the test when `FERRY_TEST_DATABASE_URL` is set (dropped afterwards).
 #![allow(dead_code)]
 
+pub mod client;
 pub mod corpus;
 pub mod migration;
 
