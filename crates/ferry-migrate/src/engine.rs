@@ -51,8 +51,9 @@ use tokio::task::JoinSet;
 
 use crate::ids::{derived, IdMap, ITEMS_ROW, TASK_ROW};
 use crate::lifecycle::Action;
-use crate::plan::{resolve_target_name, ExtendBase};
+use crate::plan::ExtendBase;
 use crate::reextract::{Rebuild, Repoint};
+use crate::target_name::resolve_target_name;
 use crate::webhooks::Notifier;
 
 /// Task type of a migration run, as the SDK's `TaskType` names it.

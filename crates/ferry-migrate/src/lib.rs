@@ -11,4 +11,5 @@ mod metered;
 pub mod plan;
 pub mod reextract;
 pub mod service;
+pub mod target_name;
 pub mod webhooks;

@@ -10,7 +10,7 @@ use crate::extract::Path;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ferry_pipeline::{ClusterDefinition as Definition, PlanCollection, CLUSTER_TASK};
+use ferry_pipeline::{ClusterDefinition as Definition, CLUSTER_TASK};
 use ferry_store::{
     Cluster, ClusterExecution, ClusterFields, ClusterListQuery, ClusterSortKey, ExecutionListQuery,
     NamespaceKey, StoreError,
@@ -19,10 +19,9 @@ use ferry_wire::cluster::{
     ClusterExecutionCentroid, ClusterExecutionListStats, ClusterExecutionMetrics,
     ClusterExecutionResult, ClusterListStats, ClusterMetadata, ClusterModel, ClusterType,
     ClusteringAlgorithm, CreateClusterRequest, DeleteClusterResponse, ExecuteClusterByIdRequest,
-    KMeansParams, ListClusterExecutionsRequest, ListClusterExecutionsResponse, ListClustersRequest,
+    ListClusterExecutionsRequest, ListClusterExecutionsResponse, ListClustersRequest,
     ListClustersResponse, PatchClusterRequest,
 };
-use ferry_wire::collection::CollectionVectorIndex;
 use ferry_wire::filter::LogicalOperator;
 use ferry_wire::namespace::SortDirection;
 use ferry_wire::paging::PageQuery;
@@ -37,6 +36,7 @@ use crate::extract::{JsonBody, NamespaceScope, QueryParams};
 use crate::filtered::refuse_list_filters;
 use crate::json::{from_json, to_json, wire_enum};
 use crate::paging::{sort_key, BodyPaging, Page};
+use crate::routes::cluster_inputs::{kmeans_params, only_feature_uri, resolve_inputs};
 use crate::routes::tasks::task_response;
 use crate::AppState;
 
@@ -80,144 +80,6 @@ fn refuse_filters(given: bool) -> ApiResult<()> {
         ));
     }
     Ok(())
-}
-
-/// `kmeans_parameters` with `algorithm_params` laid over it; a bad key or value is a 422
-/// located at `loc`.
-fn kmeans_params(
-    base: Option<&KMeansParams>,
-    overrides: Option<&Map<String, Value>>,
-    loc: &[&str],
-) -> ApiResult<KMeansParams> {
-    let mut merged = to_json(&base.cloned().unwrap_or_default())?;
-    if let (Value::Object(m), Some(overrides)) = (&mut merged, overrides) {
-        m.extend(overrides.clone());
-    }
-    let params: KMeansParams = serde_json::from_value(merged).map_err(|e| {
-        ApiError::Validation(vec![FieldError {
-            loc: body_loc(loc),
-            msg: format!("Value error, {e}"),
-            kind: "value_error",
-        }])
-    })?;
-    let errors = params.validation_errors();
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(
-            errors
-                .into_iter()
-                .map(|e| {
-                    let mut full = body_loc(loc);
-                    full.extend(e.loc);
-                    FieldError { loc: full, ..e }
-                })
-                .collect(),
-        ));
-    }
-    Ok(params)
-}
-
-/// The feature to cluster when a request names none (the reference spec requires only
-/// `clustering_method`): the one dense feature the collections have. None or several is a
-/// 422 at `vector_config.feature_uris`, listing the candidates.
-async fn only_feature_uri(
-    state: &AppState,
-    ns: NamespaceKey,
-    identifiers: &[String],
-) -> ApiResult<Vec<String>> {
-    let mut candidates: Vec<String> = Vec::new();
-    for identifier in identifiers {
-        let Ok(collection) = state.store.get_collection(ns, identifier).await else {
-            continue; // `resolve_inputs` reports a missing collection
-        };
-        let indexes: Vec<CollectionVectorIndex> =
-            from_json("vector_indexes", &collection.fields.vector_indexes)?;
-        for index in indexes {
-            if !candidates.contains(&index.feature_uri) {
-                candidates.push(index.feature_uri);
-            }
-        }
-    }
-    if let [only] = candidates.as_slice() {
-        return Ok(vec![only.clone()]);
-    }
-    let msg = if candidates.is_empty() {
-        "Field required: the collections have no vector feature to cluster; give \
-         feature_uris"
-            .to_owned()
-    } else {
-        format!(
-            "Field required: the collections have several vector features, choose among: {}",
-            candidates.join(", ")
-        )
-    };
-    Err(ApiError::Validation(vec![FieldError {
-        loc: body_loc(&["vector_config", "feature_uris"]),
-        msg,
-        kind: "missing",
-    }]))
-}
-
-/// Resolves each collection (id or name) and the stored vector names of `feature_uris` in it:
-/// a 400 naming the collection when it is missing, lacks a feature, or has no documents.
-async fn resolve_inputs(
-    state: &AppState,
-    ns: NamespaceKey,
-    identifiers: &[String],
-    feature_uris: &[String],
-) -> ApiResult<Vec<PlanCollection>> {
-    let mut resolved = Vec::with_capacity(identifiers.len());
-    for identifier in identifiers {
-        let collection = state
-            .store
-            .get_collection(ns, identifier)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound { .. } => bad_request(
-                    "collection_not_found",
-                    format!("Collection '{identifier}' does not exist in this namespace"),
-                    json!({"collection_id": identifier}),
-                ),
-                other => other.into(),
-            })?;
-        let indexes: Vec<CollectionVectorIndex> =
-            from_json("vector_indexes", &collection.fields.vector_indexes)?;
-        let mut vector_names = Vec::with_capacity(feature_uris.len());
-        for uri in feature_uris {
-            let Some(index) = indexes.iter().find(|i| &i.feature_uri == uri) else {
-                let known: Vec<&str> = indexes.iter().map(|i| i.feature_uri.as_str()).collect();
-                return Err(bad_request(
-                    "feature_not_found",
-                    format!(
-                        "Collection '{}' has no vectors of feature '{uri}' (its features: {})",
-                        collection.collection_id,
-                        if known.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            known.join(", ")
-                        }
-                    ),
-                    json!({"collection_id": collection.collection_id, "feature_uri": uri,
-                           "available_feature_uris": known}),
-                ));
-            };
-            vector_names.push(index.index.name.clone());
-        }
-        if collection.document_count == 0 {
-            return Err(bad_request(
-                "collection_has_no_vectors",
-                format!(
-                    "Collection '{}' has no documents with vectors to cluster; trigger it first",
-                    collection.collection_id
-                ),
-                json!({"collection_id": collection.collection_id}),
-            ));
-        }
-        resolved.push(PlanCollection {
-            collection_id: collection.collection_id,
-            vector_names,
-        });
-    }
-    Ok(resolved)
 }
 
 fn definition(cluster: &Cluster) -> ApiResult<Definition> {

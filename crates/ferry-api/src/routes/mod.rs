@@ -1,6 +1,7 @@
 //! One module per resource, each exposing `router()`.
 
 pub(crate) mod buckets;
+mod cluster_inputs;
 pub(crate) mod clusters;
 pub(crate) mod collections;
 pub(crate) mod documents;
