@@ -1,4 +1,4 @@
-//! The `ferry` command line: `serve`, `worker`, `admin create-key` and `admin webhook-secret`. Its flags are a stable interface
+//! The `ferry` command line: `serve`, `worker`, `models list`, `admin create-key` and `admin webhook-secret`. Its flags are a stable interface
 //! that scripts rely on.
 
 use std::net::SocketAddr;
@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use ferry::{
-    bind, bootstrap, describe, pipeline_config, registry, serve, shutdown_signal, spawn_workers,
-    StorageConfig,
+    bind, bootstrap, describe, models_dir, models_listing, pipeline_config, registry, serve,
+    shutdown_signal, spawn_workers, StorageConfig,
 };
 use ferry_api::AppState;
 
@@ -31,6 +31,29 @@ enum Command {
     /// Administrative commands on the store.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The local models `text_extractor` v3 runs.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// List the models installed in the models directory.
+    List {
+        #[command(flatten)]
+        models: ModelsArgs,
+        /// Directory whose `models` sub-directory is the default models directory.
+        #[arg(long, env = "FERRY_DATA_DIR", default_value = "./ferry-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct ModelsArgs {
+    /// Directory of sentence-transformers snapshots for `text_extractor` v3, one
+    /// sub-directory per model; DATA_DIR/models by default.
+    #[arg(long, env = "FERRY_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -67,6 +90,8 @@ struct ServeArgs {
     workers: usize,
     #[command(flatten)]
     storage: StorageArgs,
+    #[command(flatten)]
+    models: ModelsArgs,
 }
 
 #[derive(Args)]
@@ -76,6 +101,8 @@ struct WorkerArgs {
     workers: usize,
     #[command(flatten)]
     storage: StorageArgs,
+    #[command(flatten)]
+    models: ModelsArgs,
 }
 
 #[derive(Subcommand)]
@@ -110,6 +137,7 @@ async fn main() -> anyhow::Result<()> {
 
     match Cli::parse().command {
         Command::Serve(args) => {
+            let models = models_dir(args.models.models_dir, &args.storage.data_dir);
             let storage = args.storage.config();
             let location = storage.location()?;
             let store = storage.open().await?;
@@ -129,18 +157,19 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState {
                 store,
                 blobs,
-                registry: registry(),
+                registry: registry(models.clone()),
             };
             serve(state, listener, args.workers, shutdown_signal()).await?;
             println!("ferry stopped");
         }
         Command::Worker(args) => {
+            let models = models_dir(args.models.models_dir, &args.storage.data_dir);
             let storage = args.storage.config();
             let location = storage.location()?;
             let state = AppState {
                 store: storage.open().await?,
                 blobs: storage.blobs()?,
-                registry: registry(),
+                registry: registry(models.clone()),
             };
             println!(
                 "ferry worker running {} worker(s) (store: {})",
@@ -156,6 +185,12 @@ async fn main() -> anyhow::Result<()> {
             }
             state.store.close().await;
             println!("ferry worker stopped");
+        }
+        Command::Models(ModelsCommand::List { models, data_dir }) => {
+            print!(
+                "{}",
+                models_listing(&models_dir(models.models_dir, &data_dir))
+            );
         }
         Command::Admin(AdminCommand::CreateKey { org, storage }) => {
             let store = storage.config().open().await?;
