@@ -1,6 +1,6 @@
 """text_extractor v3, the in-process neural model, through the official SDK, unmodified: a
-collection on it ranks paraphrases above unrelated texts, a model that is not installed is a
-422 naming it, and a re_extract from text_extractor v1 to the model completes with its
+collection on it ranks paraphrases above unrelated texts, a model that is not installed is
+named by a re_extract's validation, and a re_extract from text_extractor v1 to the model completes with its
 benchmark in additional_data.
 
 The model comes from FERRY_MODELS_DIR (scripts/test runs scripts/fetch-models and exports
@@ -15,13 +15,13 @@ from mixpeek.api.buckets_api import BucketsApi
 from mixpeek.api.collections_api import CollectionsApi
 from mixpeek.api.namespace_migrations_api import NamespaceMigrationsApi
 from mixpeek.api.retrievers_api import RetrieversApi
-from mixpeek.exceptions import ApiException
 from mixpeek.models.bucket_create_request import BucketCreateRequest
 from mixpeek.models.create_collection_request import CreateCollectionRequest
 from mixpeek.models.create_migration_request import CreateMigrationRequest
 from mixpeek.models.create_objects_batch_request import CreateObjectsBatchRequest
 from mixpeek.models.execute_retriever_request import ExecuteRetrieverRequest
 from mixpeek.models.start_migration_request import StartMigrationRequest
+from mixpeek.models.validate_migration_request import ValidateMigrationRequest
 
 from test_clusters import wait_for
 from test_migrations import config, target_client, wait_for_migration
@@ -130,7 +130,9 @@ def search(feature, top_k):
 
 def test_a_neural_collection_ranks_paraphrases_above_unrelated_texts(scoped_client):
     seed(scoped_client)
-    created = collection(scoped_client, "meaning", "v3", {"model": MODEL})
+    # No `parameters`: the SDK coerces a collection's parameters into one of its own
+    # extractors' parameter models, so the default model is what it can ask for.
+    created = collection(scoped_client, "meaning", "v3")
     assert created.vector_indexes[0].index["dimensions"] == 384
     create_retriever(scoped_client, "paraphrase", ["meaning"], [search(NEURAL, 12)])
     retrievers = RetrieversApi(scoped_client)
@@ -146,15 +148,31 @@ def test_a_neural_collection_ranks_paraphrases_above_unrelated_texts(scoped_clie
         assert min(unrelated) > 1, ranked
 
 
-def test_a_model_that_is_not_installed_is_a_422_naming_it(scoped_client):
+def test_a_model_that_is_not_installed_is_named_by_validation(scoped_client):
     seed(scoped_client)
-    with pytest.raises(ApiException) as refused:
-        collection(scoped_client, "missing", "v3", {"model": "e5-small-v2"})
-    assert refused.value.status == 422
-    body = refused.value.body
-    assert "model_not_installed" in body
-    assert "e5-small-v2" in body
-    assert "FERRY_MODELS_DIR" in body
+    collection(scoped_client, "words", "v1")
+    validated = NamespaceMigrationsApi(scoped_client).validate_migration_namespaces(
+        ValidateMigrationRequest.from_dict(
+            {
+                "config": config(
+                    migration_type="re_extract",
+                    target_namespace_name="sdk-e5",
+                    feature_extractors=[
+                        {
+                            "feature_extractor_name": "text_extractor",
+                            "version": "v3",
+                            "parameters": {"model": "e5-small-v2"},
+                        }
+                    ],
+                )
+            }
+        )
+    )
+    assert not validated.validation_result.valid
+    [error] = [e for e in validated.validation_result.errors if e.error_code == "model_not_installed"]
+    assert "e5-small-v2" in error.message
+    assert os.environ["FERRY_MODELS_DIR"] in error.message
+    assert "scripts/fetch-models" in error.message
 
 
 def test_re_extract_from_text_extractor_v1_to_the_neural_model(ferry, scoped_client):
@@ -192,7 +210,6 @@ def test_re_extract_from_text_extractor_v1_to_the_neural_model(ferry, scoped_cli
     with target_client(ferry, "sdk-neural") as target:
         words = CollectionsApi(target).get_collection("words")
         assert words.feature_extractor.version == "v3"
-        assert words.feature_extractor.parameters["model"] == MODEL
         assert words.vector_indexes[0].index["dimensions"] == 384
         assert words.document_count == len(PARAPHRASES) * 2 + len(UNRELATED)
         # The retriever now searches the model's vectors: a paraphrase finds its pair.
