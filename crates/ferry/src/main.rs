@@ -157,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState {
                 store,
                 blobs,
-                registry: registry(models.clone()),
+                registry: registry(models),
             };
             serve(state, listener, args.workers, shutdown_signal()).await?;
             println!("ferry stopped");
@@ -169,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
             let state = AppState {
                 store: storage.open().await?,
                 blobs: storage.blobs()?,
-                registry: registry(models.clone()),
+                registry: registry(models),
             };
             println!(
                 "ferry worker running {} worker(s) (store: {})",
