@@ -1,21 +1,28 @@
 //! Ferry's feature extractors: a registry of named, versioned extractors that turn an input
 //! (text or image bytes) into documents with embedding vectors.
 //!
-//! The built-ins are real and deterministic and need no network and no model weights:
-//! `text_extractor` v1 and v2 (two different hashed n-gram schemes of different dimensions),
-//! and `image_extractor` v1 (colour histogram + perceptual hash). `openai_embedding_extractor`
-//! v1 calls an OpenAI-compatible `/embeddings` endpoint so users can plug in real models.
-//! Versions are pinned per collection; rolling a collection forward is a migration's job.
+//! The hashing built-ins are real and deterministic and need no network and no model
+//! weights: `text_extractor` v1 and v2 (two different hashed n-gram schemes of different
+//! dimensions), and `image_extractor` v1 (colour histogram + perceptual hash).
+//! `text_extractor` v3 runs a BERT-family sentence-transformer in process on CPU from a local
+//! snapshot in the models directory (`models`, `encoder`, `neural`).
+//! `openai_embedding_extractor` v1 calls an OpenAI-compatible `/embeddings` endpoint so users
+//! can plug in remote models. Versions are pinned per collection; rolling a collection
+//! forward is a migration's job.
 
 mod chunk;
 pub mod collection;
+pub mod encoder;
 mod image_v1;
 mod metered;
+pub mod models;
+mod neural;
 mod params;
 mod remote;
 mod text;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use ferry_wire::extractor::{FeatureExtractorResponseModel, VectorIndex, VectorIndexDefinition};
@@ -92,6 +99,9 @@ pub enum ExtractError {
     },
     #[error("invalid parameters: {0}")]
     Parameters(String),
+    /// A local model cannot be loaded or run (not installed, corrupt, failed inference).
+    #[error("model unavailable: {0}")]
+    Model(String),
 }
 
 /// A named, versioned feature extractor.
@@ -149,81 +159,91 @@ pub trait Extractor: Send + Sync {
 
     /// The registry's description of this extractor.
     fn describe(&self) -> FeatureExtractorResponseModel {
-        let defaults = self.resolve_parameters(&Map::new()).unwrap_or_default();
-        let input = match self.input_kind() {
-            InputKind::Text => "text",
-            InputKind::Image => "image",
-        };
-        let outputs = self.vector_outputs(&defaults);
-        let mut output_properties = self.output_fields();
-        for output in &outputs {
-            output_properties.insert(
-                self.storage_name(&output.name),
-                serde_json::json!({"type": "array", "items": {"type": "number"},
+        describe_extractor(self)
+    }
+}
+
+/// The registry's description of `extractor` from its trait methods: what
+/// [`Extractor::describe`] returns unless an extractor adds to it.
+pub(crate) fn describe_extractor<E: Extractor + ?Sized>(
+    extractor: &E,
+) -> FeatureExtractorResponseModel {
+    let defaults = extractor
+        .resolve_parameters(&Map::new())
+        .unwrap_or_default();
+    let input = match extractor.input_kind() {
+        InputKind::Text => "text",
+        InputKind::Image => "image",
+    };
+    let outputs = extractor.vector_outputs(&defaults);
+    let mut output_properties = extractor.output_fields();
+    for output in &outputs {
+        output_properties.insert(
+            extractor.storage_name(&output.name),
+            serde_json::json!({"type": "array", "items": {"type": "number"},
                                    "minItems": output.dimension, "maxItems": output.dimension}),
-            );
+        );
+    }
+    FeatureExtractorResponseModel {
+        feature_extractor_name: extractor.name().to_owned(),
+        version: extractor.version().to_owned(),
+        feature_extractor_id: extractor.id(),
+        description: extractor.description().to_owned(),
+        icon: if input == "text" {
+            "file-text"
+        } else {
+            "image"
         }
-        FeatureExtractorResponseModel {
-            feature_extractor_name: self.name().to_owned(),
-            version: self.version().to_owned(),
-            feature_extractor_id: self.id(),
-            description: self.description().to_owned(),
-            icon: if input == "text" {
-                "file-text"
-            } else {
-                "image"
-            }
-            .to_owned(),
-            category: input.to_owned(),
-            source: "builtin".into(),
-            type_mode: "type_specific".into(),
-            expected_input_types: [(input.to_owned(), Value::from(input))]
-                .into_iter()
-                .collect(),
-            inference_type: "embedding".into(),
-            input_schema: serde_json::json!({
-                "type": "object",
-                "properties": {input: {"type": "string",
-                                       "description": format!("The {input} to embed")}},
-                "required": [input],
-            }),
-            output_schema: serde_json::json!({"type": "object", "properties": output_properties}),
-            parameter_schema: Some(self.parameter_schema()),
-            supported_input_types: vec![input.to_owned()],
-            max_inputs: [(input.to_owned(), Value::from(1))].into_iter().collect(),
-            default_parameters: defaults,
-            required_vector_indexes: Some(
-                outputs
-                    .iter()
-                    .map(|o| VectorIndexDefinition {
-                        feature_uri: self.feature_uri(&o.name),
-                        name: o.name.clone(),
+        .to_owned(),
+        category: input.to_owned(),
+        source: "builtin".into(),
+        type_mode: "type_specific".into(),
+        expected_input_types: [(input.to_owned(), Value::from(input))]
+            .into_iter()
+            .collect(),
+        inference_type: "embedding".into(),
+        input_schema: serde_json::json!({
+            "type": "object",
+            "properties": {input: {"type": "string",
+                                   "description": format!("The {input} to embed")}},
+            "required": [input],
+        }),
+        output_schema: serde_json::json!({"type": "object", "properties": output_properties}),
+        parameter_schema: Some(extractor.parameter_schema()),
+        supported_input_types: vec![input.to_owned()],
+        max_inputs: [(input.to_owned(), Value::from(1))].into_iter().collect(),
+        default_parameters: defaults,
+        required_vector_indexes: Some(
+            outputs
+                .iter()
+                .map(|o| VectorIndexDefinition {
+                    feature_uri: extractor.feature_uri(&o.name),
+                    name: o.name.clone(),
+                    description: format!(
+                        "{}-dimensional {} embedding from {}@{}",
+                        o.dimension,
+                        input,
+                        extractor.name(),
+                        extractor.version()
+                    ),
+                    index_type: "single".into(),
+                    index: VectorIndex {
+                        name: extractor.storage_name(&o.name),
                         description: format!(
-                            "{}-dimensional {} embedding from {}@{}",
-                            o.dimension,
-                            input,
-                            self.name(),
-                            self.version()
+                            "Dense {input} vectors searched by {}",
+                            o.metric.name()
                         ),
-                        index_type: "single".into(),
-                        index: VectorIndex {
-                            name: self.storage_name(&o.name),
-                            description: format!(
-                                "Dense {input} vectors searched by {}",
-                                o.metric.name()
-                            ),
-                            dimensions: (o.dimension > 0).then_some(o.dimension as i64),
-                            vector_type: "dense".into(),
-                            distance: o.metric.name().into(),
-                        },
-                    })
-                    .collect(),
-            ),
-            required_payload_indexes: Some(vec![]),
-            position_fields: vec!["chunk_index".into()],
-            capabilities: vec!["batch".into(), "realtime".into()],
-            realtime_available: true,
-        }
+                        dimensions: (o.dimension > 0).then_some(o.dimension as i64),
+                        vector_type: "dense".into(),
+                        distance: o.metric.name().into(),
+                    },
+                })
+                .collect(),
+        ),
+        required_payload_indexes: Some(vec![]),
+        position_fields: vec!["chunk_index".into()],
+        capabilities: vec!["batch".into(), "realtime".into()],
+        realtime_available: true,
     }
 }
 
@@ -233,11 +253,13 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// The built-in extractors; `remote` configures the OpenAI-compatible one.
-    pub fn builtin(remote: RemoteEmbeddingConfig) -> Registry {
+    /// The built-in extractors; `remote` configures the OpenAI-compatible one, and
+    /// `models_dir` is where `text_extractor` v3 finds its models (`FERRY_MODELS_DIR`).
+    pub fn builtin(remote: RemoteEmbeddingConfig, models_dir: PathBuf) -> Registry {
         let all: Vec<Arc<dyn Extractor>> = vec![
             Arc::new(text::TextExtractor::v1()),
             Arc::new(text::TextExtractor::v2()),
+            Arc::new(neural::NeuralTextExtractor::new(models_dir)),
             Arc::new(image_v1::ImageExtractor),
             Arc::new(remote::RemoteEmbeddingExtractor::new(remote)),
         ];

@@ -115,12 +115,16 @@ pub fn resolve_extractors(
                 for p in problems {
                     let mut loc = at(i, "parameters");
                     loc.extend(p.loc.into_iter().map(Loc::Key));
+                    // A local model's problem (not installed, corrupt, unsupported) keeps its
+                    // own code: the fix is an install, not a different parameter value.
+                    let code = if p.kind.starts_with("model_") {
+                        p.kind
+                    } else {
+                        "invalid_extractor_parameters"
+                    };
                     errors.push(
-                        ValidationIssue::error(
-                            "invalid_extractor_parameters",
-                            format!("Parameters of '{name}': {}", p.msg),
-                        )
-                        .at(loc),
+                        ValidationIssue::error(code, format!("Parameters of '{name}': {}", p.msg))
+                            .at(loc),
                     );
                 }
             }
@@ -275,9 +279,12 @@ mod tests {
     use ferry_wire::migration::{FeatureExtractorConfig, MigrationType};
     use serde_json::json;
 
+    /// An omitted version means the newest, v3, the neural one; with no model installed its
+    /// validation names the directory and the model, under a code of its own.
     #[test]
     fn an_omitted_version_means_the_newest() {
-        let registry = Registry::builtin(Default::default());
+        let models = std::env::temp_dir().join("ferry-no-models-here");
+        let registry = Registry::builtin(Default::default(), models.clone());
         let mut config = MigrationConfig::new(MigrationType::ReExtract, String::from("ns"));
         config.feature_extractors = Some(vec![FeatureExtractorConfig {
             feature_extractor_name: "text_extractor".into(),
@@ -286,8 +293,12 @@ mod tests {
         }]);
         let mut errors = Vec::new();
         let resolved = resolve_extractors(&registry, &config, &mut errors);
-        assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(resolved["text_extractor"].extractor.version(), "v2");
+        assert!(resolved.is_empty());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].error_code, "model_not_installed");
+        assert_eq!(errors[0].loc.last(), Some(&json!("model")));
+        assert!(errors[0].message.contains("all-MiniLM-L6-v2"));
+        assert!(errors[0].message.contains(&models.display().to_string()));
     }
 
     #[test]

@@ -47,7 +47,10 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Baseline: the extractor alone over the same texts, in batches of the same size.
-    let registry = Arc::new(Registry::builtin(RemoteEmbeddingConfig::default()));
+    let registry = Arc::new(Registry::builtin(
+        RemoteEmbeddingConfig::default(),
+        std::path::PathBuf::new(),
+    ));
     let extractor = registry
         .get("text_extractor", "v1")
         .expect("text_extractor v1");

@@ -47,7 +47,10 @@ async fn main() -> anyhow::Result<()> {
     let tag = std::process::id();
     let org = store.ensure_organization(&format!("bench-{tag}")).await?;
     let source = namespace(&store, &org.internal_id, &format!("src-{tag}")).await?;
-    let registry = std::sync::Arc::new(ferry_extract::Registry::builtin(Default::default()));
+    let registry = std::sync::Arc::new(ferry_extract::Registry::builtin(
+        Default::default(),
+        std::path::PathBuf::new(),
+    ));
     let v1 = registry
         .get("text_extractor", "v1")
         .expect("text_extractor v1");

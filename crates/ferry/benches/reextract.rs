@@ -40,7 +40,10 @@ async fn main() -> anyhow::Result<()> {
     let source = namespace(&store, &org.internal_id, &format!("src-{tag}")).await?;
     let started = Instant::now();
     let bucket = bucket_with_texts(&store, &source, n).await?;
-    let registry = Arc::new(Registry::builtin(RemoteEmbeddingConfig::default()));
+    let registry = Arc::new(Registry::builtin(
+        RemoteEmbeddingConfig::default(),
+        std::path::PathBuf::new(),
+    ));
     let v1 = registry.get("text_extractor", "v1").expect("v1");
     store
         .create_collection(

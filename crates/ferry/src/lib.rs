@@ -7,7 +7,7 @@ pub mod cli;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use ferry_api::AppState;
@@ -98,16 +98,70 @@ pub async fn bootstrap(store: &Store, env_key: Option<&str>) -> anyhow::Result<B
     Ok(outcome)
 }
 
+/// The directory of local models (`text_extractor` v3): the configured one
+/// (`FERRY_MODELS_DIR`), else `DATA_DIR/models`.
+pub fn models_dir(configured: Option<PathBuf>, data_dir: &Path) -> PathBuf {
+    configured
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| data_dir.join("models"))
+}
+
 /// The built-in extractor registry, with the remote extractor's defaults from the
-/// environment (`FERRY_EMBEDDINGS_URL`, `FERRY_EMBEDDINGS_MODEL`, `FERRY_EMBEDDINGS_API_KEY`).
-pub fn registry() -> Arc<Registry> {
+/// environment (`FERRY_EMBEDDINGS_URL`, `FERRY_EMBEDDINGS_MODEL`, `FERRY_EMBEDDINGS_API_KEY`)
+/// and the local models of `models_dir` (see [`models_dir`]).
+pub fn registry(models_dir: PathBuf) -> Arc<Registry> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    Arc::new(Registry::builtin(RemoteEmbeddingConfig {
-        base_url: var("FERRY_EMBEDDINGS_URL"),
-        model: var("FERRY_EMBEDDINGS_MODEL"),
-        api_key: var("FERRY_EMBEDDINGS_API_KEY"),
-        ..Default::default()
-    }))
+    Arc::new(Registry::builtin(
+        RemoteEmbeddingConfig {
+            base_url: var("FERRY_EMBEDDINGS_URL"),
+            model: var("FERRY_EMBEDDINGS_MODEL"),
+            api_key: var("FERRY_EMBEDDINGS_API_KEY"),
+            ..Default::default()
+        },
+        models_dir,
+    ))
+}
+
+/// What `ferry models list` prints: one line per model directory under `models_dir`.
+pub fn models_listing(models_dir: &Path) -> String {
+    use std::fmt::Write;
+    let installed = ferry_extract::models::installed(models_dir);
+    let mut out = String::new();
+    if installed.is_empty() {
+        let _ = writeln!(
+            out,
+            "No models in {}. {}",
+            models_dir.display(),
+            ferry_extract::models::install_hint(ferry_extract::models::DEFAULT_MODEL, models_dir)
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:<28} {:<6} {:>9} {:>11} {:<14} {:<9} path",
+        "model", "arch", "dimension", "max_seq_len", "pooling", "normalize"
+    );
+    for (name, spec) in installed {
+        match spec {
+            Ok(s) => {
+                let _ = writeln!(
+                    out,
+                    "{:<28} {:<6} {:>9} {:>11} {:<14} {:<9} {}",
+                    name,
+                    s.model_type,
+                    s.dimension,
+                    s.max_seq_length,
+                    s.pooling.name(),
+                    s.normalize,
+                    s.dir.display()
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(out, "{name:<28} unusable: {e}");
+            }
+        }
+    }
+    out
 }
 
 /// Worker settings from the environment: `FERRY_BATCH_SIZE`, `FERRY_TASK_LEASE_SECONDS`, and

@@ -1,6 +1,6 @@
-//! The `ferry` command line: `serve`, `worker`, `admin create-key` and `admin webhook-secret`
-//! on the store, and `migrations …` against a running server. Its flags and exit codes are a
-//! stable interface that scripts rely on.
+//! The `ferry` command line: `serve`, `worker`, `models list`, `admin create-key` and
+//! `admin webhook-secret` on the store, and `migrations …` and `demo load` against a running
+//! server. Its flags and exit codes are a stable interface that scripts rely on.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use ferry::{
-    bind, bootstrap, describe, pipeline_config, registry, serve, shutdown_signal, spawn_workers,
-    StorageConfig,
+    bind, bootstrap, describe, models_dir, models_listing, pipeline_config, registry, serve,
+    shutdown_signal, spawn_workers, StorageConfig,
 };
 use ferry_api::AppState;
 
@@ -38,6 +38,29 @@ enum Command {
     Migrations(ferry::cli::MigrationsArgs),
     /// Sample data for trying Ferry: `demo load` fills a running server with real text.
     Demo(ferry::cli::demo::DemoArgs),
+    /// The local models `text_extractor` v3 runs.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// List the models installed in the models directory.
+    List {
+        #[command(flatten)]
+        models: ModelsArgs,
+        /// Directory whose `models` sub-directory is the default models directory.
+        #[arg(long, env = "FERRY_DATA_DIR", default_value = "./ferry-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct ModelsArgs {
+    /// Directory of sentence-transformers snapshots for `text_extractor` v3, one
+    /// sub-directory per model; DATA_DIR/models by default.
+    #[arg(long, env = "FERRY_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -74,6 +97,8 @@ struct ServeArgs {
     workers: usize,
     #[command(flatten)]
     storage: StorageArgs,
+    #[command(flatten)]
+    models: ModelsArgs,
 }
 
 #[derive(Args)]
@@ -83,6 +108,8 @@ struct WorkerArgs {
     workers: usize,
     #[command(flatten)]
     storage: StorageArgs,
+    #[command(flatten)]
+    models: ModelsArgs,
 }
 
 #[derive(Subcommand)]
@@ -119,6 +146,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Migrations(args) => return Ok(ferry::cli::run(args).await.into()),
         Command::Demo(args) => return Ok(ferry::cli::demo::run(args).await.into()),
         Command::Serve(args) => {
+            let models = models_dir(args.models.models_dir, &args.storage.data_dir);
             let storage = args.storage.config();
             let location = storage.location()?;
             let store = storage.open().await?;
@@ -138,18 +166,19 @@ async fn main() -> anyhow::Result<ExitCode> {
             let state = AppState {
                 store,
                 blobs,
-                registry: registry(),
+                registry: registry(models),
             };
             serve(state, listener, args.workers, shutdown_signal()).await?;
             println!("ferry stopped");
         }
         Command::Worker(args) => {
+            let models = models_dir(args.models.models_dir, &args.storage.data_dir);
             let storage = args.storage.config();
             let location = storage.location()?;
             let state = AppState {
                 store: storage.open().await?,
                 blobs: storage.blobs()?,
-                registry: registry(),
+                registry: registry(models),
             };
             println!(
                 "ferry worker running {} worker(s) (store: {})",
@@ -165,6 +194,12 @@ async fn main() -> anyhow::Result<ExitCode> {
             }
             state.store.close().await;
             println!("ferry worker stopped");
+        }
+        Command::Models(ModelsCommand::List { models, data_dir }) => {
+            print!(
+                "{}",
+                models_listing(&models_dir(models.models_dir, &data_dir))
+            );
         }
         Command::Admin(AdminCommand::CreateKey { org, storage }) => {
             let store = storage.config().open().await?;

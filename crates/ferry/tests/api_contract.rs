@@ -325,7 +325,7 @@ async fn x_namespace_header_resolves_by_id_or_name(backend: Backend) {
         .with_state(ferry_api::AppState {
             store: server.store.clone(),
             blobs: server.db.storage.blobs().unwrap(),
-            registry: ferry::registry(),
+            registry: ferry::registry(common::models_dir(&server.db.storage.data_dir)),
         });
     let listener = ferry::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();

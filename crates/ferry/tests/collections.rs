@@ -375,7 +375,7 @@ async fn bad_collections_are_refused_naming_the_problem(backend: Backend) {
     );
     assert_eq!(
         body["error"]["details"]["known_versions"],
-        json!(["v1", "v2"])
+        json!(["v1", "v2", "v3"])
     );
 
     let (status, body) = create(json!({"collection_name": "coll",

@@ -13,6 +13,7 @@ use crate::extract::Path;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use ferry_extract::ExtractError;
 use ferry_retrieve::{prepare_inputs, Pipeline, RetrieveError};
 use ferry_store::{
     NamespaceKey, Retriever, RetrieverExecution, RetrieverExecutionListQuery, RetrieverFields,
@@ -525,6 +526,14 @@ pub(crate) fn retrieve_error(e: RetrieveError) -> ApiError {
     match e {
         RetrieveError::Invalid { code, message } => bad_request(code, message, json!({})),
         RetrieveError::Store(e) => e.into(),
+        // A query the extractor cannot embed, or a local model that is not usable, is the
+        // caller's or the operator's to fix: a 400 that says which, not a 500.
+        RetrieveError::Extract(ExtractError::InvalidInput(message)) => {
+            bad_request("invalid_query", message, json!({}))
+        }
+        RetrieveError::Extract(e @ ExtractError::Model(_)) => {
+            bad_request("model_unavailable", e.to_string(), json!({}))
+        }
         RetrieveError::Extract(e) => ApiError::Internal(e.to_string()),
     }
 }

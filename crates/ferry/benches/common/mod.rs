@@ -112,6 +112,16 @@ pub fn text_collection(
 
 /// Bucket `bench` of namespace `ns` holding `n` objects whose `body` field is [`text`].
 pub async fn bucket_with_texts(store: &Store, ns: &Namespace, n: usize) -> anyhow::Result<Bucket> {
+    bucket_with(store, ns, n, text).await
+}
+
+/// Bucket `bench` of namespace `ns` holding `n` objects whose `body` field is `text(i)`.
+pub async fn bucket_with(
+    store: &Store,
+    ns: &Namespace,
+    n: usize,
+    text: impl Fn(usize) -> String,
+) -> anyhow::Result<Bucket> {
     let bucket = store
         .create_bucket(
             ns.key,

@@ -65,6 +65,32 @@ pub fn postgres_url() -> Option<String> {
     url
 }
 
+/// The models directory a test server uses: `FERRY_MODELS_DIR` as `ferry serve` reads it
+/// (`scripts/test` exports it after `scripts/fetch-models`), else `DATA_DIR/models`.
+pub fn models_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    ferry::models_dir(
+        std::env::var_os("FERRY_MODELS_DIR").map(std::path::PathBuf::from),
+        data_dir,
+    )
+}
+
+/// The installed all-MiniLM-L6-v2 snapshot, for tests that run the neural extractor. Absent,
+/// such a test is skipped with a note, except under CI, where a missing model fails it: CI
+/// runs `scripts/test`, which installs the model first.
+pub fn installed_model() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("FERRY_MODELS_DIR").map(std::path::PathBuf::from);
+    let found = dir.filter(|d| d.join("all-MiniLM-L6-v2").join("config.json").is_file());
+    if found.is_none() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!(
+                "CI=true but FERRY_MODELS_DIR holds no all-MiniLM-L6-v2: run scripts/fetch-models"
+            );
+        }
+        eprintln!("FERRY_MODELS_DIR has no all-MiniLM-L6-v2 (run scripts/fetch-models): skipped");
+    }
+    found
+}
+
 /// A fresh, empty database that lives as long as the value.
 pub struct TestDatabase {
     pub storage: StorageConfig,
@@ -181,8 +207,15 @@ impl TestServer {
         Self::start_on(db).await
     }
 
-    /// Starts the server over an existing database.
+    /// Starts the server over an existing database, with the models directory of
+    /// [`models_dir`].
     pub async fn start_on(db: TestDatabase) -> TestServer {
+        let models = models_dir(&db.storage.data_dir);
+        Self::start_with_models(db, models).await
+    }
+
+    /// Starts the server over an existing database with `models` as its models directory.
+    pub async fn start_with_models(db: TestDatabase, models: std::path::PathBuf) -> TestServer {
         let store = db.open().await;
         ferry::bootstrap(&store, Some(TEST_KEY))
             .await
@@ -195,7 +228,7 @@ impl TestServer {
         let state = ferry_api::AppState {
             store: store.clone(),
             blobs: db.storage.blobs().expect("blob store"),
-            registry: ferry::registry(),
+            registry: ferry::registry(models),
         };
         let task = tokio::spawn(ferry::serve(state, listener, 1, async move {
             let _ = stopped.await;
