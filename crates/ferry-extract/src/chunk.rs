@@ -22,6 +22,22 @@ impl SplitBy {
     }
 }
 
+/// How resolved text parameters ask for chunking: `split_by` (default `none`) and
+/// `chunk_size` (default 1000), shared by every text extractor.
+pub fn settings(resolved: &serde_json::Map<String, serde_json::Value>) -> (SplitBy, usize) {
+    let split_by = SplitBy::parse(
+        resolved
+            .get("split_by")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("none"),
+    );
+    let size = resolved
+        .get("chunk_size")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(1000) as usize;
+    (split_by, size)
+}
+
 pub const SPLIT_NAMES: &[&str] = &["none", "characters", "words", "sentences", "paragraphs"];
 
 /// Groups `units` by `size` into chunks joined with `sep`.

@@ -149,16 +149,7 @@ impl Extractor for NeuralTextExtractor {
         inputs: &[ExtractorInput],
         resolved: &Map<String, Value>,
     ) -> Result<Vec<Vec<ExtractedChunk>>, ExtractError> {
-        let split_by = SplitBy::parse(
-            resolved
-                .get("split_by")
-                .and_then(Value::as_str)
-                .unwrap_or("none"),
-        );
-        let size = resolved
-            .get("chunk_size")
-            .and_then(Value::as_u64)
-            .unwrap_or(1000) as usize;
+        let (split_by, size) = chunk::settings(resolved);
         let chunks = chunks_of(inputs, split_by, size)?;
         let spec = self
             .spec(resolved)

@@ -10,7 +10,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::chunk::{self, SplitBy, SPLIT_NAMES};
+use crate::chunk::{self, SPLIT_NAMES};
 use crate::params::{int_at_least, known_keys, one_of, ParamError};
 use crate::{
     l2_normalize, ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, Metric,
@@ -189,16 +189,7 @@ impl Extractor for TextExtractor {
         inputs: &[ExtractorInput],
         resolved: &Map<String, Value>,
     ) -> Result<Vec<Vec<ExtractedChunk>>, ExtractError> {
-        let split_by = SplitBy::parse(
-            resolved
-                .get("split_by")
-                .and_then(Value::as_str)
-                .unwrap_or("none"),
-        );
-        let size = resolved
-            .get("chunk_size")
-            .and_then(Value::as_u64)
-            .unwrap_or(1000) as usize;
+        let (split_by, size) = chunk::settings(resolved);
         inputs
             .iter()
             .map(|input| match input {
