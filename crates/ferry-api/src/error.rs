@@ -185,6 +185,12 @@ impl From<StoreError> for ApiError {
                 message,
                 details: None,
             },
+            e @ StoreError::StatusChanged { .. } => ApiError::BadRequest {
+                error_type: "BadRequestError",
+                code: "status_changed",
+                message: e.to_string(),
+                details: None,
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -10,7 +10,7 @@ use ferry_store::{InteractionListQuery, NamespaceKey, RetrieverExecutionListQuer
 use ferry_wire::retriever::{RetrieverInputSchemaField, StageConfig};
 use serde_json::{json, Map, Value};
 
-use crate::engine::MigrateError;
+use crate::error::MigrateError;
 use crate::ids::IdMap;
 
 /// Most recorded executions replayed per retriever (newest first).
@@ -28,8 +28,9 @@ const POSITIVE: [&str; 6] = [
     "long_view",
 ];
 
+/// A retriever the benchmark cannot run (its stored stages no longer parse).
 fn plan_error(e: impl std::fmt::Display) -> MigrateError {
-    MigrateError::Plan(format!("benchmark: {e}"))
+    MigrateError::Corrupt(format!("benchmark: {e}"))
 }
 
 /// `(stages, input schema, collections)` of a retriever, parsed.

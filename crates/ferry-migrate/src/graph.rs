@@ -1,4 +1,4 @@
-//! The dependency graph of a namespace's resources (DESIGN §2): which resources a migration
+//! The dependency graph of a namespace's resources: which resources a migration
 //! takes, in which tier, and in which order the target receives them.
 //!
 //! An edge A → B means "B must exist in the target before A". `tier` is 0 without
@@ -8,6 +8,8 @@
 //! `cluster_applications` are attachments, applied after the fact, and never edges.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value;
 
 /// Resource types, in the order the execution order ranks them within a tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -213,6 +215,27 @@ pub fn counts(graph: &Graph) -> BTreeMap<ResourceKind, i64> {
         *counts.entry(p.node.kind).or_insert(0) += 1;
     }
     counts
+}
+
+/// The collection ids a collection's `source` reads from, or its bucket ids.
+pub fn source_ids(source: &Value) -> Vec<String> {
+    let list = |key: &str| -> Vec<String> {
+        source
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut ids = list("bucket_ids");
+    ids.extend(list("collection_ids"));
+    if let Some(id) = source.get("collection_id").and_then(Value::as_str) {
+        ids.push(id.to_owned());
+    }
+    ids
 }
 
 #[cfg(test)]

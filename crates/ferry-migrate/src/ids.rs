@@ -44,7 +44,7 @@ impl IdMap {
     pub async fn load(store: &Store, migration: &MigrationRecord) -> StoreResult<IdMap> {
         let mut resources = HashMap::new();
         let mut recorded = None;
-        for (kind, source, target) in store.migration_id_map(&migration.migration_id).await? {
+        for (kind, source, target) in store.migration_id_map(&migration.key).await? {
             match kind.as_str() {
                 ITEMS_ROW => recorded = Some((!target.is_empty()).then_some(target)),
                 TASK_ROW => {}
@@ -57,9 +57,9 @@ impl IdMap {
             .as_bool()
             .unwrap_or(false);
         let tag =
-            recorded.unwrap_or_else(|| (!preserved).then(|| item_tag(&migration.migration_id)));
+            recorded.unwrap_or_else(|| (!preserved).then(|| item_tag(migration.migration_id())));
         Ok(IdMap {
-            migration_id: migration.migration_id.clone(),
+            migration_id: migration.migration_id().to_owned(),
             items: ItemIds { tag },
             resources,
         })

@@ -1,9 +1,10 @@
-//! Namespace migrations (DESIGN §3): planning a migration over the source's dependency graph
+//! Namespace migrations: planning a migration over the source's dependency graph
 //! ([`graph`]), the lifecycle state machine ([`lifecycle`]), and the engine that runs a started
 //! migration's stages as a leased, resumable task.
 
 pub mod benchmark;
 pub mod engine;
+pub mod error;
 pub mod graph;
 pub mod ids;
 pub mod lifecycle;

@@ -1,4 +1,4 @@
-//! The migration state machine (DESIGN §3 Lifecycle), in one place: which action is allowed
+//! The migration state machine, in one place: which action is allowed
 //! from which status, what it leads to, and the stable code of each refusal.
 //!
 //! | action | allowed from | to |
@@ -70,11 +70,6 @@ impl Action {
         }
     }
 
-    /// `from` as store strings.
-    pub fn allowed_from_names(self) -> Vec<&'static str> {
-        self.allowed_from().iter().map(|s| s.as_str()).collect()
-    }
-
     /// Checks the action against the current status.
     pub fn check(self, current: MigrationStatus) -> Result<Option<MigrationStatus>, Refusal> {
         if self.allowed_from().contains(&current) {
@@ -90,7 +85,7 @@ impl Action {
             (Action::Delete, _) => "migration_running",
             _ => "invalid_transition",
         };
-        let allowed: Vec<&str> = self.allowed_from_names();
+        let allowed: Vec<&str> = self.allowed_from().iter().map(|s| s.as_str()).collect();
         Err(Refusal {
             code,
             message: format!(

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use ferry_store::migrations::NewBatch;
+use ferry_store::{BatchKind, NewBatch};
 
 /// One migration batch attempt ended, `committed` or not.
 pub(crate) fn batch(batch: &NewBatch, started: Instant, committed: bool) {
@@ -15,7 +15,7 @@ pub(crate) fn batch(batch: &NewBatch, started: Instant, committed: bool) {
         .record(started.elapsed().as_secs_f64());
     if committed {
         let items = u64::try_from(batch.item_count).unwrap_or(0);
-        let name = if batch.resource_type == "objects" {
+        let name = if batch.kind == BatchKind::Objects {
             "ferry_objects_written_total"
         } else {
             "ferry_documents_written_total"

@@ -1,4 +1,4 @@
-//! Validation and planning (DESIGN §3 Validation, Filters): reads the source namespace's
+//! Validation and planning: reads the source namespace's
 //! resources, selects what the filters ask for, places it in the dependency graph, and checks
 //! the configuration against the source and target. The result is what `validate` answers,
 //! what `create` stores, and what the engine later runs from (the stored graph), so the plan
@@ -13,7 +13,6 @@ use ferry_wire::migration::{
     ValidationIssue, ValidationResult,
 };
 use ferry_wire::Loc;
-use serde_json::Value;
 
 use crate::graph::{self, GraphError, Node, ResourceKind, Selection};
 
@@ -53,7 +52,7 @@ pub async fn extend_base(
         return Ok(None);
     };
     Ok(Some(ExtendBase {
-        migration_id: base.migration_id.clone(),
+        migration_id: base.migration_id().to_owned(),
         map: crate::ids::IdMap::load(store, &base).await?,
     }))
 }
@@ -119,27 +118,6 @@ pub fn kind_of(resource_type: ResourceType) -> ResourceKind {
     }
 }
 
-/// The collection ids a collection's `source` reads from, or its bucket ids.
-pub fn source_ids(source: &Value) -> Vec<String> {
-    let list = |key: &str| -> Vec<String> {
-        source
-            .get(key)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut ids = list("bucket_ids");
-    ids.extend(list("collection_ids"));
-    if let Some(id) = source.get("collection_id").and_then(Value::as_str) {
-        ids.push(id.to_owned());
-    }
-    ids
-}
-
 /// Every resource of the namespace as a graph node, with the counts of items to move.
 pub async fn source_nodes(
     store: &Store,
@@ -174,7 +152,7 @@ pub async fn source_nodes(
         items.insert(c.collection_id.clone(), c.document_count);
         nodes.push(Node {
             kind: ResourceKind::Collection,
-            dependencies: source_ids(&c.fields.source),
+            dependencies: graph::source_ids(&c.fields.source),
             id: c.collection_id,
             created_at: c.created_at,
         });

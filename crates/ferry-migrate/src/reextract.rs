@@ -1,4 +1,4 @@
-//! What a `re_extract` migration rebuilds (DESIGN §3 Types): the collections whose extractor
+//! What a `re_extract` migration rebuilds: the collections whose extractor
 //! `feature_extractors` names (run again with the new version and parameters), the
 //! collections downstream of them (run again with their own extractor over the rebuilt
 //! documents), and how resources that name the old version's vectors are re-pointed.
@@ -155,7 +155,7 @@ pub async fn rebuilds(
         let c = store.get_collection(ns, id).await?;
         let rebuild = if let Some(new) = extractors.get(&c.fields.extractor_name) {
             Some(Rebuild::Direct(new.clone()))
-        } else if crate::plan::source_ids(&c.fields.source)
+        } else if crate::graph::source_ids(&c.fields.source)
             .iter()
             .any(|s| ids.contains(s))
         {

@@ -4,7 +4,9 @@
 
 use chrono::Utc;
 use ferry_extract::Registry;
-use ferry_store::{MigrationListQuery, MigrationRecord, StatusChange, Store, StoreError};
+use ferry_store::{
+    MigrationListQuery, MigrationRecord, NewMigration, StatusChange, Store, StoreError,
+};
 use ferry_wire::migration::{
     DependencyGraph, GetMigrationResponse, MigrationConfig, MigrationProgress, MigrationStatus,
     ValidationResult,
@@ -62,10 +64,6 @@ pub async fn validate(
     Ok(plan::validate(store, registry, org, config).await?)
 }
 
-fn status_of(record: &MigrationRecord) -> Result<MigrationStatus, ServiceError> {
-    record.status.parse().map_err(corrupt)
-}
-
 fn refuse_invalid(planned: &Planned, what: &str) -> Result<(), ServiceError> {
     if planned.result.valid {
         return Ok(());
@@ -110,34 +108,25 @@ pub async fn create(
             result: Box::new(planned.result.clone()),
         });
     }
-    let now = ferry_store::time::now_micros();
-    let record = MigrationRecord {
+    let new = NewMigration {
         migration_id: ferry_store::ids::new_id("mig"),
-        org_id: org.to_owned(),
         source_namespace_id: planned
             .source
             .as_ref()
             .map(|s| s.namespace_id.clone())
             .unwrap_or_default(),
-        target_namespace_id: None,
-        migration_type: config.migration_type.as_str().to_owned(),
-        status: MigrationStatus::Draft.as_str().to_owned(),
+        migration_type: config.migration_type,
+        status: MigrationStatus::Draft,
         config: to_value(&config)?,
         validation_result: Some(to_value(&planned.result)?),
         dependency_graph: planned.graph.as_ref().map(to_value).transpose()?,
         progress: to_value(&MigrationProgress::new(MigrationStatus::Draft))?,
-        task_id: None,
-        error_message: None,
-        additional_data: None,
-        created_at: now,
-        started_at: None,
-        completed_at: None,
-        updated_at: now,
+        created_at: ferry_store::time::now_micros(),
     };
-    store.insert_migration(&record).await?;
+    let record = store.insert_migration(org, new).await?;
     if start_immediately {
         // Just validated above (warnings refused): no second pass over the source.
-        return start_checked(store, registry, org, &record.migration_id, false, false).await;
+        return start_checked(store, registry, org, record.migration_id(), false, false).await;
     }
     Ok(record)
 }
@@ -164,7 +153,7 @@ async fn start_checked(
     revalidate: bool,
 ) -> Result<MigrationRecord, ServiceError> {
     let record = store.get_migration(org, migration_id).await?;
-    let status = status_of(&record)?;
+    let status = record.status;
     Action::Start.check(status).map_err(ServiceError::State)?;
     let config: MigrationConfig = serde_json::from_value(record.config.clone()).map_err(corrupt)?;
     let restart = status == MigrationStatus::Failed;
@@ -179,7 +168,7 @@ async fn start_checked(
             });
         }
     } else {
-        store.reset_failed_batches(migration_id).await?;
+        store.reset_failed_batches(&record.key).await?;
     }
     let mut progress: MigrationProgress =
         serde_json::from_value(record.progress.clone()).map_err(corrupt)?;
@@ -199,8 +188,8 @@ async fn start_checked(
     }
     let (migration, _task) = store
         .start_migration(
-            migration_id,
-            &Action::Start.allowed_from_names(),
+            &record.key,
+            Action::Start.allowed_from(),
             MIGRATION_TASK,
             force,
             StatusChange {
@@ -217,15 +206,9 @@ async fn start_checked(
 /// A compare-and-set that lost a race reports the rule against the status it met.
 fn state_error(e: StoreError, action: Action) -> ServiceError {
     match e {
-        StoreError::Conflict {
-            code: "status_changed",
-            message,
-        } => {
-            let status = message
-                .rsplit(' ')
-                .next()
-                .and_then(|s| s.parse::<MigrationStatus>().ok());
-            match status.map(|s| action.check(s)) {
+        StoreError::StatusChanged { current, .. } => {
+            let message = e.to_string();
+            match current.map(|status| action.check(status)) {
                 Some(Err(refusal)) => ServiceError::State(refusal),
                 _ => ServiceError::State(Refusal {
                     code: "concurrent_transition",
@@ -246,7 +229,7 @@ pub async fn cancel(
 ) -> Result<MigrationRecord, ServiceError> {
     let record = store.get_migration(org, migration_id).await?;
     Action::Cancel
-        .check(status_of(&record)?)
+        .check(record.status)
         .map_err(ServiceError::State)?;
     let mut additional = record
         .additional_data
@@ -263,9 +246,9 @@ pub async fn cancel(
     progress.overall_status = MigrationStatus::Cancelled;
     store
         .set_migration_status(
-            migration_id,
-            &Action::Cancel.allowed_from_names(),
-            MigrationStatus::Cancelled.as_str(),
+            &record.key,
+            Action::Cancel.allowed_from(),
+            MigrationStatus::Cancelled,
             StatusChange {
                 completed_at: Some(ferry_store::time::now_micros()),
                 additional_data: Some(additional),
@@ -280,10 +263,10 @@ pub async fn cancel(
 pub async fn delete(store: &Store, org: &str, migration_id: &str) -> Result<(), ServiceError> {
     let record = store.get_migration(org, migration_id).await?;
     Action::Delete
-        .check(status_of(&record)?)
+        .check(record.status)
         .map_err(ServiceError::State)?;
     store
-        .delete_migration(org, migration_id, &Action::Delete.allowed_from_names())
+        .delete_migration(&record.key, Action::Delete.allowed_from())
         .await
         .map_err(|e| state_error(e, Action::Delete))
 }
@@ -299,7 +282,7 @@ pub async fn list(
 /// The record as `GetMigrationResponse`.
 pub fn response(record: MigrationRecord) -> Result<GetMigrationResponse, ServiceError> {
     let config: MigrationConfig = serde_json::from_value(record.config).map_err(corrupt)?;
-    let status: MigrationStatus = record.status.parse().map_err(corrupt)?;
+    let status = record.status;
     let mut progress: MigrationProgress =
         serde_json::from_value(record.progress).map_err(corrupt)?;
     progress.overall_status = status;
@@ -318,8 +301,8 @@ pub fn response(record: MigrationRecord) -> Result<GetMigrationResponse, Service
         .map_err(corrupt)?;
     let from_micros = ferry_store::time::from_micros;
     Ok(GetMigrationResponse {
-        migration_id: record.migration_id,
-        internal_id: record.org_id,
+        migration_id: record.key.id().to_owned(),
+        internal_id: record.key.org().to_owned(),
         namespace_id: record.source_namespace_id,
         config,
         status,
@@ -346,8 +329,8 @@ pub async fn get(
     migration_id: &str,
 ) -> Result<GetMigrationResponse, ServiceError> {
     let record = store.get_migration(org, migration_id).await?;
+    let deliveries = store.webhook_deliveries(&record.key).await?;
     let mut response = response(record)?;
-    let deliveries = store.webhook_deliveries(migration_id).await?;
     if !deliveries.is_empty() {
         let listed: Vec<Value> = deliveries
             .into_iter()

@@ -1,4 +1,4 @@
-//! Migration webhooks (DESIGN §3 Webhooks): `migration.started`, `migration.stage_completed`,
+//! Migration webhooks: `migration.started`, `migration.stage_completed`,
 //! `migration.completed`, `migration.failed` and `migration.cancelled`, POSTed to the
 //! migration's `webhook_url` and signed the Standard Webhooks way: headers `webhook-id`,
 //! `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of

@@ -278,14 +278,9 @@ impl Pipeline {
                 Ok(())
             }
             // Another worker owns the run now; it records the outcome.
-            Err(PipelineError::Store(StoreError::Conflict {
-                code: "lease_lost",
-                message,
-            })) => Err(StoreError::Conflict {
-                code: "lease_lost",
-                message,
+            Err(PipelineError::Store(StoreError::LeaseLost(message))) => {
+                Err(StoreError::LeaseLost(message).into())
             }
-            .into()),
             Err(e) => {
                 let message = e.to_string();
                 let failed = ExecutionOutcome {

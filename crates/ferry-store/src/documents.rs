@@ -254,7 +254,7 @@ pub(crate) async fn replace_source_documents(
 
 impl Store {
     /// Replaces the documents that `sources` produced in the collection with `docs`, and
-    /// commits `progress` with them. Fails with `Conflict { code: "lease_lost" }` and writes
+    /// commits `progress` with them. Fails with [`StoreError::LeaseLost`] and writes
     /// nothing if the task's lease now belongs to another worker.
     pub async fn replace_documents(
         &self,
@@ -284,10 +284,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if owned.rows_affected() == 0 {
-                return Err(StoreError::Conflict {
-                    code: "lease_lost",
-                    message: format!("task {} is no longer leased to this worker", p.task_id),
-                });
+                return Err(StoreError::LeaseLost(format!(
+                    "task {} is no longer leased to this worker",
+                    p.task_id
+                )));
             }
         }
         replace_source_documents(&mut tx, ns, collection_id, kind, sources, docs, now).await?;

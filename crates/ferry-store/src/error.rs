@@ -1,7 +1,10 @@
 //! The store's one error type.
 
-/// What can go wrong in the store. Callers branch on `NotFound` and `Conflict`; everything
-/// else is an internal failure to be logged, never shown to a client.
+use ferry_wire::migration::MigrationStatus;
+
+/// What can go wrong in the store. Callers branch on `NotFound`, `Conflict`, `StatusChanged`
+/// and `LeaseLost`; everything else is an internal failure to be logged, never shown to a
+/// client.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{resource} {id} not found")]
@@ -9,6 +12,18 @@ pub enum StoreError {
     /// A uniqueness rule was broken; `code` is the stable machine code for clients.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A migration's status change lost a race: the migration is no longer in a status the
+    /// change allows. `current` is the status met; `None` when another change was committing
+    /// at that moment.
+    #[error("migration {migration_id} is {}", current.map_or("being changed by another request", MigrationStatus::as_str))]
+    StatusChanged {
+        migration_id: String,
+        current: Option<MigrationStatus>,
+    },
+    /// A task's or batch's lease passed to another worker (this one was presumed dead): its
+    /// write was not applied, and the new owner does the work.
+    #[error("{0}")]
+    LeaseLost(String),
     #[error("configuration: {0}")]
     Config(String),
     #[error("blob store: {0}")]

@@ -46,8 +46,8 @@ pub use documents::{
 };
 pub use error::{StoreError, StoreResult};
 pub use migrations::{
-    BatchDone, BatchSummary, ItemIds, MigrationBatch, MigrationListQuery, MigrationRecord,
-    NewBatch, StatusChange,
+    BatchDone, BatchKind, BatchStatus, BatchSummary, ItemIds, MigrationBatch, MigrationKey,
+    MigrationListQuery, MigrationRecord, NewBatch, NewMigration, StatusChange,
 };
 pub use namespaces::{
     Namespace, NamespaceChanges, NamespaceKey, NamespaceListPage, NamespaceListQuery,

@@ -20,6 +20,7 @@ pub const STATUS_IN_PROGRESS: &str = "IN_PROGRESS";
 pub const STATUS_COMPLETED: &str = "COMPLETED";
 pub const STATUS_COMPLETED_WITH_ERRORS: &str = "COMPLETED_WITH_ERRORS";
 pub const STATUS_FAILED: &str = "FAILED";
+pub const STATUS_CANCELED: &str = "CANCELED";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
@@ -132,13 +133,10 @@ pub(crate) async fn renew_lease(
     .execute(conn)
     .await?;
     if owned.rows_affected() == 0 {
-        return Err(StoreError::Conflict {
-            code: "lease_lost",
-            message: format!(
-                "task {} is no longer leased to this worker",
-                renewal.task_id
-            ),
-        });
+        return Err(StoreError::LeaseLost(format!(
+            "task {} is no longer leased to this worker",
+            renewal.task_id
+        )));
     }
     Ok(())
 }
@@ -265,7 +263,7 @@ impl Store {
     }
 
     /// Extends the lease of a running task and records its absolute progress. Fails with
-    /// `Conflict { code: "lease_lost" }` when another worker now owns the task.
+    /// [`StoreError::LeaseLost`] when another worker now owns the task.
     pub async fn renew_task_lease(&self, renewal: &LeaseRenewal<'_>) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await?;
         renew_lease(&mut conn, renewal).await
@@ -306,10 +304,9 @@ impl Store {
         .execute(&self.pool)
         .await?;
         if updated.rows_affected() == 0 {
-            return Err(StoreError::Conflict {
-                code: "lease_lost",
-                message: format!("task {task_id} is no longer leased to this worker"),
-            });
+            return Err(StoreError::LeaseLost(format!(
+                "task {task_id} is no longer leased to this worker"
+            )));
         }
         Ok(())
     }

@@ -82,14 +82,14 @@ impl Store {
     /// A migration's deliveries, in event order.
     pub async fn webhook_deliveries(
         &self,
-        migration_id: &str,
+        migration: &crate::MigrationKey,
     ) -> StoreResult<Vec<WebhookDelivery>> {
         let rows = sqlx::query(
             "SELECT delivery_id, migration_id, sequence, event, url, status, attempts, \
              last_status_code, last_error, created_at FROM webhook_deliveries \
              WHERE migration_id = $1 ORDER BY sequence",
         )
-        .bind(migration_id)
+        .bind(migration.id())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

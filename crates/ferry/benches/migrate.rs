@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use ferry_store::blobs::BlobStore;
 use ferry_store::{
-    Lineage, MigrationListQuery, MigrationRecord, NewDocument, SourceKind, Store, StoreLocation,
+    Lineage, MigrationListQuery, NewDocument, NewMigration, SourceKind, Store, StoreLocation,
 };
 use ferry_wire::migration::{MigrationConfig, MigrationProgress, MigrationStatus, MigrationType};
 use serde_json::{json, Map, Value};
@@ -172,29 +172,29 @@ async fn main() -> anyhow::Result<()> {
 
     // List latency with M migrations in the organization.
     let progress = serde_json::to_value(MigrationProgress::new(MigrationStatus::Draft))?;
-    let statuses = ["draft", "completed", "failed", "cancelled"];
+    let statuses = [
+        MigrationStatus::Draft,
+        MigrationStatus::Completed,
+        MigrationStatus::Failed,
+        MigrationStatus::Cancelled,
+    ];
     let started = Instant::now();
     for i in 0..migrations {
         store
-            .insert_migration(&MigrationRecord {
-                migration_id: format!("mig_b{tag}x{i:08}"),
-                org_id: org.internal_id.clone(),
-                source_namespace_id: format!("ns_src{}", i % 10),
-                target_namespace_id: None,
-                migration_type: "copy".into(),
-                status: statuses[i % 4].into(),
-                config: json!({"migration_type": "copy", "source_namespace_id": "x"}),
-                validation_result: None,
-                dependency_graph: None,
-                progress: progress.clone(),
-                task_id: None,
-                error_message: None,
-                additional_data: None,
-                created_at: i as i64,
-                started_at: None,
-                completed_at: None,
-                updated_at: i as i64,
-            })
+            .insert_migration(
+                &org.internal_id,
+                NewMigration {
+                    migration_id: format!("mig_b{tag}x{i:08}"),
+                    source_namespace_id: format!("ns_src{}", i % 10),
+                    migration_type: MigrationType::Copy,
+                    status: statuses[i % 4],
+                    config: json!({"migration_type": "copy", "source_namespace_id": "x"}),
+                    validation_result: None,
+                    dependency_graph: None,
+                    progress: progress.clone(),
+                    created_at: i as i64,
+                },
+            )
             .await?;
     }
     println!(
@@ -206,7 +206,7 @@ async fn main() -> anyhow::Result<()> {
         (
             "status",
             MigrationListQuery {
-                status: Some("failed".into()),
+                status: Some(MigrationStatus::Failed),
                 ..Default::default()
             },
         ),

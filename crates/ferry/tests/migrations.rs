@@ -3,6 +3,7 @@
 
 mod common;
 
+use ferry_wire::migration::MigrationStatus;
 use std::time::Duration;
 
 use common::corpus::{
@@ -488,28 +489,23 @@ async fn lists_filter_page_and_count_within_the_organization(backend: Backend) {
         let config = json!({"migration_type": migration_type, "source_namespace_id": format!("ns_src{}", i % 4)});
         server
             .store
-            .insert_migration(&ferry_store::MigrationRecord {
-                migration_id: format!("mig_{i:05}"),
-                org_id: org.internal_id.clone(),
-                source_namespace_id: format!("ns_src{}", i % 4),
-                target_namespace_id: None,
-                migration_type: migration_type.into(),
-                status: statuses[(i % 7 % 4) as usize].into(),
-                config: serde_json::to_value(ferry_migrate::service::with_defaults(
-                    serde_json::from_value(config).unwrap(),
-                ))
-                .unwrap(),
-                validation_result: None,
-                dependency_graph: None,
-                progress: progress.clone(),
-                task_id: None,
-                error_message: None,
-                additional_data: None,
-                created_at: base + i,
-                started_at: None,
-                completed_at: None,
-                updated_at: base + i,
-            })
+            .insert_migration(
+                &org.internal_id,
+                ferry_store::NewMigration {
+                    migration_id: format!("mig_{i:05}"),
+                    source_namespace_id: format!("ns_src{}", i % 4),
+                    migration_type: migration_type.parse().unwrap(),
+                    status: statuses[(i % 7 % 4) as usize].parse().unwrap(),
+                    config: serde_json::to_value(ferry_migrate::service::with_defaults(
+                        serde_json::from_value(config).unwrap(),
+                    ))
+                    .unwrap(),
+                    validation_result: None,
+                    dependency_graph: None,
+                    progress: progress.clone(),
+                    created_at: base + i,
+                },
+            )
             .await
             .unwrap();
     }
@@ -666,9 +662,17 @@ async fn every_illegal_transition_is_refused(backend: Backend) {
         .await;
         let id = created["migration_id"].as_str().unwrap().to_owned();
         // Put the migration in `status` directly: the engine never sees it (no task).
+        let org = server.store.ensure_organization("default").await.unwrap();
+        let key = server
+            .store
+            .get_migration(&org.internal_id, &id)
+            .await
+            .unwrap()
+            .key;
+        let all: Vec<MigrationStatus> = all.iter().map(|s| s.parse().unwrap()).collect();
         server
             .store
-            .set_migration_status(&id, &all, status, Default::default())
+            .set_migration_status(&key, &all, status.parse().unwrap(), Default::default())
             .await
             .unwrap();
         let (http, body) = match action {

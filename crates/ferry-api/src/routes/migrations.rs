@@ -74,13 +74,6 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-fn status_of(record: &ferry_store::MigrationRecord) -> ApiResult<MigrationStatus> {
-    record
-        .status
-        .parse()
-        .map_err(|e: ferry_wire::migration::UnknownVariant| ApiError::Internal(e.to_string()))
-}
-
 /// Create Migration: validated, then `draft` (or started with `start_immediately`).
 ///
 /// Answers 200, not the spec's 201: the official SDK maps only a 200 to
@@ -102,13 +95,13 @@ async fn create_migration(
         req.start_immediately,
     )
     .await?;
-    let status = status_of(&record)?;
+    let status = record.status;
     let message = match status {
         MigrationStatus::Draft => "Migration created; start it to run",
         _ => "Migration created and started",
     };
     Ok(Json(CreateMigrationResponse {
-        migration_id: record.migration_id.clone(),
+        migration_id: record.migration_id().to_owned(),
         status,
         validation_result: record
             .validation_result
@@ -158,8 +151,8 @@ async fn list_migrations(
         &state.store,
         &org.internal_id,
         &MigrationListQuery {
-            status: req.status.map(|s| s.as_str().to_owned()),
-            migration_type: req.migration_type.map(|t| t.as_str().to_owned()),
+            status: req.status,
+            migration_type: req.migration_type,
             source_namespace_id: req.source_namespace_id.clone(),
             limit: req.limit,
             offset: req.offset,
@@ -213,11 +206,11 @@ async fn start_migration(
     )
     .await?;
     Ok(Json(StartMigrationResponse {
-        status: status_of(&record)?,
+        status: record.status,
         task_id: record.task_id.clone().unwrap_or_default(),
         started_at: service::started_or_now(&record),
         message: "Migration started".into(),
-        migration_id: record.migration_id,
+        migration_id: record.migration_id().to_owned(),
     }))
 }
 
@@ -241,13 +234,13 @@ async fn cancel_migration(
     )
     .await?;
     Ok(Json(CancelMigrationResponse {
-        status: status_of(&record)?,
+        status: record.status,
         cancelled_at: record
             .completed_at
             .map(ferry_store::time::from_micros)
             .unwrap_or_else(chrono::Utc::now),
         message: "Migration cancelled".into(),
-        migration_id: record.migration_id,
+        migration_id: record.migration_id().to_owned(),
     }))
 }
 

@@ -10,7 +10,7 @@ use ferry_store::blobs::BlobStore;
 use ferry_store::{
     Bucket, BucketFields, CollectionFields, MigrationRecord, Namespace, NewObject, Store,
 };
-use ferry_wire::migration::MigrationConfig;
+use ferry_wire::migration::{MigrationConfig, MigrationStatus};
 use serde_json::{json, Map, Value};
 
 /// `name` from the environment as a number, or `default`.
@@ -176,10 +176,10 @@ pub async fn run_migration(
     );
     let worker = tokio::spawn(engine.run(stopped));
     let started = Instant::now();
-    service::start(store, registry, org, &record.migration_id, force).await?;
+    service::start(store, registry, org, record.migration_id(), force).await?;
     let done = loop {
-        let m = store.get_migration(org, &record.migration_id).await?;
-        if ["completed", "failed", "cancelled"].contains(&m.status.as_str()) {
+        let m = store.get_migration(org, record.migration_id()).await?;
+        if m.status.is_terminal() {
             break m;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -188,7 +188,7 @@ pub async fn run_migration(
     let _ = stop.send(true);
     worker.await?;
     anyhow::ensure!(
-        done.status == "completed",
+        done.status == MigrationStatus::Completed,
         "migration ended {}: {:?}",
         done.status,
         done.error_message

@@ -1,0 +1,313 @@
+//! One batch: a copy of objects or documents, or an extraction, written with its done mark
+//! in one transaction.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_pipeline::{
+    die, extract_items, next_items, CollectionConfig, FaultPoint, Item, Source,
+    STATISTICS_EVERY_BATCHES,
+};
+use ferry_store::{
+    BatchDone, BatchKind, DocumentRecord, MigrationBatch, MigrationKey, NamespaceKey, SourceKind,
+};
+use ferry_wire::migration::{MigrationType, ResourceType};
+use serde_json::Value;
+
+use super::run::{not_set_up, Run};
+use super::Engine;
+use crate::error::MigrateError;
+use crate::ids::IdMap;
+
+impl Engine {
+    /// What every batch of the run needs, resolved once: the id map, the target bucket of
+    /// each source bucket, and each rebuilt collection's extractor.
+    pub(super) async fn batch_context(&self, run: &Run) -> Result<BatchContext, MigrateError> {
+        let target = self.target(run).await?;
+        let map = Arc::new(self.id_map(run).await?);
+        let root_buckets = run
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| n.resource_type == ResourceType::Bucket)
+            .filter_map(|n| {
+                let target = map.resource(&n.resource_id)?;
+                Some((n.resource_id.clone(), target.to_owned()))
+            })
+            .collect();
+        // Each rebuilt collection's extractor, resolved once for all its batches.
+        let mut extractions = HashMap::new();
+        for (source_id, _) in &run.rebuilds {
+            let Some(target_id) = map.resource(source_id) else {
+                continue;
+            };
+            let collection = self.store.get_collection(target.key, target_id).await?;
+            let config: CollectionConfig =
+                serde_json::from_value(collection.fields.feature_extractor)
+                    .map_err(|e| MigrateError::Corrupt(format!("{target_id}: {e}")))?;
+            let extractor = self
+                .registry
+                .get(&config.feature_extractor_name, &config.version)
+                .ok_or_else(|| {
+                    MigrateError::Unrunnable(format!(
+                        "extractor {}@{} is not registered",
+                        config.feature_extractor_name, config.version
+                    ))
+                })?;
+            extractions.insert(target_id.to_owned(), (config, extractor));
+        }
+        Ok(BatchContext {
+            key: run.key().clone(),
+            source: run.source.key,
+            target: target.key,
+            map,
+            root_buckets,
+            extractions,
+            strip_taxonomy: !run
+                .config
+                .taxonomy_options_or_default()
+                .preserve_enrichment_fields,
+            strip_clusters: !run.config.cluster_options_or_default().preserve_assignments,
+            refresh_changed: run.config.migration_type == MigrationType::Extend,
+        })
+    }
+
+    /// One batch: checks the injected faults (tests), then copies or extracts it. Its rows
+    /// and its done mark commit in one transaction.
+    pub(super) async fn copy_batch(
+        &self,
+        batch: &MigrationBatch,
+        cx: &BatchContext,
+    ) -> Result<(), MigrateError> {
+        let n = self.batches_started.fetch_add(1, Ordering::SeqCst) + 1;
+        match self.config.fault {
+            Some(FaultPoint::FailBatch(f)) if f == n => {
+                return Err(MigrateError::InjectedFault(n));
+            }
+            Some(FaultPoint::SlowBatches(ms)) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await
+            }
+            _ => {}
+        }
+        let b = &batch.batch;
+        let after = b.after.as_ref().map(|(t, id)| (*t, id.as_str()));
+        let last = (b.last.0, b.last.1.as_str());
+        let target_resource = cx
+            .map
+            .resource(&b.resource_id)
+            .ok_or_else(|| not_set_up(&b.resource_id))?
+            .to_owned();
+        let done = BatchDone {
+            migration: &cx.key,
+            batch_no: batch.batch_no,
+            owner: &self.worker_id,
+            items_written: b.item_count,
+            items_failed: 0,
+        };
+        if self.config.fault == Some(FaultPoint::ExitBeforeCommit(n)) {
+            die(FaultPoint::ExitBeforeCommit(n));
+        }
+        match b.kind {
+            BatchKind::Extract => {
+                self.extract_batch(batch, cx, &target_resource, done)
+                    .await?;
+            }
+            BatchKind::Objects => {
+                let mut objects = self
+                    .store
+                    .objects_between(cx.source, &b.resource_id, after, last)
+                    .await?;
+                for o in &mut objects {
+                    o.object_id = cx.map.item(&o.object_id);
+                    o.bucket_id = target_resource.clone();
+                }
+                self.store
+                    .copy_objects_batch(
+                        cx.target,
+                        &target_resource,
+                        &objects,
+                        cx.refresh_changed,
+                        &done,
+                    )
+                    .await?;
+            }
+            BatchKind::Documents => {
+                // Rows that carry taxonomy results (ids to remap) or cluster assignments to drop
+                // are rewritten here; every other row is copied by the database as it is.
+                let mut rewrite_when = vec![r#"%"_taxonomy_%"#];
+                if cx.strip_clusters {
+                    rewrite_when.push(r#"%"cluster_id"%"#);
+                }
+                self.store
+                    .copy_documents_range(
+                        (cx.source, &b.resource_id),
+                        (cx.target, &target_resource),
+                        (after, last),
+                        &cx.map.items,
+                        &cx.root_buckets,
+                        &rewrite_when,
+                        |d| cx.transform_document(d, &target_resource),
+                        cx.refresh_changed,
+                        &done,
+                    )
+                    .await?;
+            }
+        }
+        if self.config.fault == Some(FaultPoint::ExitAfterCommit(n)) {
+            die(FaultPoint::ExitAfterCommit(n));
+        }
+        Ok(())
+    }
+
+    /// Runs the target collection's extractor over one batch of its inputs (source objects
+    /// renamed as the target names them, or target documents of an upstream collection) and
+    /// writes the documents, replacing what the same items made before, with the done mark.
+    pub(super) async fn extract_batch(
+        &self,
+        batch: &MigrationBatch,
+        cx: &BatchContext,
+        target_collection: &str,
+        done: BatchDone<'_>,
+    ) -> Result<(), MigrateError> {
+        let b = &batch.batch;
+        let input = b
+            .input_id
+            .as_deref()
+            .ok_or_else(|| MigrateError::Corrupt("an extraction batch without an input".into()))?;
+        let after = b.after.as_ref().map(|(t, id)| (*t, id.as_str()));
+        let in_range = |i: &Item| (i.created_at(), i.id()) <= (b.last.0, b.last.1.as_str());
+        let bucket = cx.root_buckets.iter().find(|(source, _)| source == input);
+        let (items, kind) = match bucket {
+            Some((source_bucket, target_bucket)) => {
+                let source = Source::Bucket(source_bucket.clone());
+                let mut items =
+                    next_items(&self.store, cx.source, &source, after, b.item_count).await?;
+                items.retain(in_range);
+                for item in &mut items {
+                    if let Item::Object { bucket_id, object } = item {
+                        object.object_id = cx.map.item(&object.object_id);
+                        bucket_id.clone_from(target_bucket);
+                    }
+                }
+                (items, SourceKind::Object)
+            }
+            None => {
+                let source = Source::Collection(input.to_owned());
+                let mut items =
+                    next_items(&self.store, cx.target, &source, after, b.item_count).await?;
+                items.retain(in_range);
+                (items, SourceKind::Document)
+            }
+        };
+        let (config, extractor) = cx.extractions.get(target_collection).ok_or_else(|| {
+            MigrateError::Unrunnable(format!("{target_collection} is not a rebuilt collection"))
+        })?;
+        let (docs, failures) =
+            extract_items(&self.blobs, target_collection, config, extractor, &items).await?;
+        if let Some((id, error)) = failures.first() {
+            tracing::warn!(
+                item = id,
+                error,
+                failed = failures.len(),
+                "items failed extraction"
+            );
+        }
+        let sources: Vec<String> = items.iter().map(|i| i.id().to_owned()).collect();
+        let failed = failures.len() as i64;
+        // As for a trigger: without fresh statistics PostgreSQL answers each batch's "delete
+        // what these items made" with a scan of the growing collection.
+        let written = self.extractions.fetch_add(1, Ordering::Relaxed);
+        if written % STATISTICS_EVERY_BATCHES == 1 {
+            if let Err(e) = self.store.refresh_document_statistics().await {
+                tracing::warn!(error = %e, "refreshing document statistics failed");
+            }
+        }
+        self.store
+            .write_extracted_batch(
+                cx.target,
+                target_collection,
+                kind,
+                &sources,
+                &docs,
+                &BatchDone {
+                    items_written: items.len() as i64 - failed,
+                    items_failed: failed,
+                    ..done
+                },
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// What every batch of one migration needs.
+pub(super) struct BatchContext {
+    /// The migration whose batches these are.
+    pub key: MigrationKey,
+    source: NamespaceKey,
+    target: NamespaceKey,
+    map: Arc<IdMap>,
+    /// Source → target bucket ids, for documents' `root_bucket_id`.
+    root_buckets: Vec<(String, String)>,
+    /// re_extract: each rebuilt target collection's configuration and extractor.
+    extractions: HashMap<String, (CollectionConfig, Arc<dyn ferry_extract::Extractor>)>,
+    strip_taxonomy: bool,
+    strip_clusters: bool,
+    /// extend: items the target holds in an older version are overwritten.
+    refresh_changed: bool,
+}
+
+impl BatchContext {
+    /// A source document as the target holds it: ids and lineage remapped, enrichment fields
+    /// kept (re-keyed to the target taxonomy, matches remapped) or dropped per the options.
+    fn transform_document(&self, mut d: DocumentRecord, collection_id: &str) -> DocumentRecord {
+        let map = &self.map;
+        d.document_id = map.item(&d.document_id);
+        d.collection_id = collection_id.to_owned();
+        let l = &mut d.lineage;
+        l.source_object_id = l.source_object_id.as_ref().map(|id| map.item(id));
+        l.root_object_id = l.root_object_id.as_ref().map(|id| map.item(id));
+        l.source_document_id = l.source_document_id.as_ref().map(|id| map.item(id));
+        l.root_bucket_id = l
+            .root_bucket_id
+            .as_ref()
+            .map(|id| map.resource(id).unwrap_or(id).to_owned());
+        if self.strip_clusters {
+            d.fields.remove("cluster_id");
+        }
+        let taxonomy_keys: Vec<String> = d
+            .fields
+            .keys()
+            .filter(|k| k.starts_with("_taxonomy_"))
+            .cloned()
+            .collect();
+        for key in taxonomy_keys {
+            let Some(mut value) = d.fields.remove(&key) else {
+                continue;
+            };
+            if self.strip_taxonomy {
+                continue;
+            }
+            let source_taxonomy = key.trim_start_matches("_taxonomy_");
+            let Some(target_taxonomy) = map.resource(source_taxonomy) else {
+                continue;
+            };
+            value["taxonomy_id"] = Value::from(target_taxonomy);
+            if let Some(matches) = value.get_mut("matches").and_then(Value::as_array_mut) {
+                for m in matches {
+                    if let Some(id) = m["document_id"].as_str().map(|id| map.item(id)) {
+                        m["document_id"] = Value::from(id);
+                    }
+                    if let Some(c) = m["collection_id"].as_str().and_then(|c| map.resource(c)) {
+                        m["collection_id"] = Value::from(c);
+                    }
+                }
+            }
+            d.fields
+                .insert(format!("_taxonomy_{target_taxonomy}"), value);
+        }
+        d
+    }
+}
