@@ -77,8 +77,17 @@ pub enum StorageClass {
     Archive,
 }
 
-fn validate_bucket_name(errors: &mut Errors, name: Option<&str>) {
+/// The checks create, update (PUT) and patch share, on whichever of the fields a body sets:
+/// the name's length, the schema, and the unique key against that schema.
+fn validate_bucket_settings(
+    errors: &mut Errors,
+    name: Option<&str>,
+    schema: Option<&BucketSchema>,
+    unique_key: &Option<UniqueKeyConfig>,
+) {
     errors.str_len("bucket_name", name, 1, 255);
+    errors.nested("bucket_schema", schema);
+    validate_unique_key(errors, unique_key, schema);
 }
 
 fn validate_unique_key(
@@ -88,13 +97,7 @@ fn validate_unique_key(
 ) {
     let Some(key) = key else { return };
     errors.at("unique_key", |errors| {
-        if key.fields.is_empty() {
-            errors.push(
-                "fields",
-                "too_short",
-                "List should have at least 1 item after validation, not 0",
-            );
-        }
+        errors.list_not_empty("fields", Some(key.fields.len()));
         if let Some(schema) = schema {
             errors.at("fields", |errors| {
                 for (i, field) in key.fields.iter().enumerate() {
@@ -146,11 +149,12 @@ pub struct BucketCreateRequest {
 
 impl Validate for BucketCreateRequest {
     fn validate(&self, errors: &mut Errors) {
-        validate_bucket_name(errors, Some(&self.bucket_name));
-        errors.at("bucket_schema", |errors| {
-            self.bucket_schema.validate(errors)
-        });
-        validate_unique_key(errors, &self.unique_key, Some(&self.bucket_schema));
+        validate_bucket_settings(
+            errors,
+            Some(&self.bucket_name),
+            Some(&self.bucket_schema),
+            &self.unique_key,
+        );
     }
 }
 
@@ -176,11 +180,12 @@ pub struct BucketUpdateRequest {
 
 impl Validate for BucketUpdateRequest {
     fn validate(&self, errors: &mut Errors) {
-        validate_bucket_name(errors, self.bucket_name.as_deref());
-        if let Some(schema) = &self.bucket_schema {
-            errors.at("bucket_schema", |errors| schema.validate(errors));
-        }
-        validate_unique_key(errors, &self.unique_key, self.bucket_schema.as_ref());
+        validate_bucket_settings(
+            errors,
+            self.bucket_name.as_deref(),
+            self.bucket_schema.as_ref(),
+            &self.unique_key,
+        );
     }
 }
 
@@ -223,11 +228,12 @@ impl From<BucketPatchRequest> for BucketUpdateRequest {
 
 impl Validate for BucketPatchRequest {
     fn validate(&self, errors: &mut Errors) {
-        validate_bucket_name(errors, self.bucket_name.as_deref());
-        if let Some(schema) = &self.bucket_schema {
-            errors.at("bucket_schema", |errors| schema.validate(errors));
-        }
-        validate_unique_key(errors, &self.unique_key, self.bucket_schema.as_ref());
+        validate_bucket_settings(
+            errors,
+            self.bucket_name.as_deref(),
+            self.bucket_schema.as_ref(),
+            &self.unique_key,
+        );
     }
 }
 

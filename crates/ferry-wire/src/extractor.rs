@@ -5,6 +5,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+/// The id of an extractor at one version, as namespaces and collections show it:
+/// `{name}_{version}` (e.g. `text_extractor_v1`).
+pub fn feature_extractor_id(name: &str, version: &str) -> String {
+    format!("{name}_{version}")
+}
+
 /// The storage configuration of one dense vector index (`VectorIndex`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VectorIndex {

@@ -4,6 +4,9 @@
 //! This crate owns the *shape* of the contract and the request-level checks the spec states
 //! (bounds, lengths, enums). It does no I/O and knows nothing of storage or HTTP, so the same
 //! types serve the server, the OpenAPI document and the tests.
+//!
+//! Where this crate sits among the layers, and which rules of the contract it enforces, is
+//! described in `docs/ARCHITECTURE.md` ("Layers", "The wire contract").
 
 pub mod bucket;
 pub mod cluster;

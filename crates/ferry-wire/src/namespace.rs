@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::extractor::feature_extractor_id;
 use crate::paging::validate_paging;
 pub use crate::paging::PaginationResponse;
 use crate::validate::{Errors, Validate};
@@ -69,7 +70,7 @@ pub struct FeatureExtractorOut {
 impl From<FeatureExtractorRef> for FeatureExtractorOut {
     fn from(r: FeatureExtractorRef) -> Self {
         FeatureExtractorOut {
-            feature_extractor_id: format!("{}_{}", r.feature_extractor_name, r.version),
+            feature_extractor_id: feature_extractor_id(&r.feature_extractor_name, &r.version),
             feature_extractor_name: r.feature_extractor_name,
             version: r.version,
             params: r.params,

@@ -396,8 +396,6 @@ pub struct ListObjectsRequest {
 
 impl Validate for ListObjectsRequest {
     fn validate(&self, errors: &mut Errors) {
-        if let Some(filters) = &self.filters {
-            errors.at("filters", |errors| filters.validate(errors));
-        }
+        errors.nested("filters", self.filters.as_ref());
     }
 }

@@ -166,18 +166,8 @@ pub struct FeatureAddress {
 }
 
 fn validate_stages(errors: &mut Errors, stages: &[StageConfig]) {
-    if stages.is_empty() {
-        errors.push(
-            "stages",
-            "too_short",
-            "List should have at least 1 item after validation, not 0",
-        );
-    }
-    errors.at("stages", |errors| {
-        for (i, stage) in stages.iter().enumerate() {
-            errors.at(i, |errors| stage.validate(errors));
-        }
-    });
+    errors.list_not_empty("stages", Some(stages.len()));
+    errors.each("stages", Some(stages));
 }
 
 /// Request to create a retriever.
@@ -217,9 +207,7 @@ impl Validate for CreateRetrieverRequest {
     fn validate(&self, errors: &mut Errors) {
         errors.str_len("retriever_name", Some(&self.retriever_name), 1, 255);
         validate_stages(errors, &self.stages);
-        if let Some(budget) = &self.budget_limits {
-            errors.at("budget_limits", |errors| budget.validate(errors));
-        }
+        errors.nested("budget_limits", self.budget_limits.as_ref());
     }
 }
 
@@ -319,9 +307,7 @@ pub struct ListRetrieversRequest {
 
 impl Validate for ListRetrieversRequest {
     fn validate(&self, errors: &mut Errors) {
-        if let Some(filters) = &self.filters {
-            errors.at("filters", |errors| filters.validate(errors));
-        }
+        errors.nested("filters", self.filters.as_ref());
     }
 }
 
@@ -406,9 +392,7 @@ pub struct ExecuteRetrieverRequest {
 impl Validate for ExecuteRetrieverRequest {
     fn validate(&self, errors: &mut Errors) {
         errors.int_range("limit", self.limit, Some(1), Some(MAX_EXECUTION_PAGE));
-        if let Some(filters) = &self.filters {
-            errors.at("filters", |errors| filters.validate(errors));
-        }
+        errors.nested("filters", self.filters.as_ref());
         match &self.pagination {
             Some(ExecutionPagination::Offset {
                 page_size,
@@ -594,13 +578,7 @@ pub struct SearchInteraction {
 
 impl Validate for SearchInteraction {
     fn validate(&self, errors: &mut Errors) {
-        if self.interaction_type.is_empty() {
-            errors.push(
-                "interaction_type",
-                "too_short",
-                "List should have at least 1 item after validation, not 0",
-            );
-        }
+        errors.list_not_empty("interaction_type", Some(self.interaction_type.len()));
         errors.int_range("position", Some(self.position), Some(0), None);
         errors.int_range("result_set_size", self.result_set_size, Some(0), None);
         errors.str_len("feature_id", Some(&self.feature_id), 1, 255);
@@ -645,9 +623,7 @@ pub struct ListInteractionsRequest {
 
 impl Validate for ListInteractionsRequest {
     fn validate(&self, errors: &mut Errors) {
-        if let Some(filters) = &self.filters {
-            errors.at("filters", |errors| filters.validate(errors));
-        }
+        errors.nested("filters", self.filters.as_ref());
     }
 }
 

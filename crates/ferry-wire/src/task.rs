@@ -133,9 +133,7 @@ pub struct ListTasksRequest {
 
 impl Validate for ListTasksRequest {
     fn validate(&self, errors: &mut Errors) {
-        if let Some(filters) = &self.filters {
-            errors.at("filters", |errors| filters.validate(errors));
-        }
+        errors.nested("filters", self.filters.as_ref());
     }
 }
 

@@ -138,18 +138,8 @@ impl Validate for FlatTaxonomyConfig {
             );
         }
         errors.int_range("top_k", Some(self.top_k), Some(1), Some(50));
-        if self.input_mappings.is_empty() {
-            errors.push(
-                "input_mappings",
-                "too_short",
-                "List should have at least 1 item after validation, not 0",
-            );
-        }
-        errors.at("input_mappings", |errors| {
-            for (i, mapping) in self.input_mappings.iter().enumerate() {
-                errors.at(i, |errors| mapping.validate(errors));
-            }
-        });
+        errors.list_not_empty("input_mappings", Some(self.input_mappings.len()));
+        errors.each("input_mappings", Some(self.input_mappings.as_slice()));
     }
 }
 
@@ -233,9 +223,7 @@ pub struct CreateTaxonomyVersionRequest {
 
 impl Validate for CreateTaxonomyVersionRequest {
     fn validate(&self, errors: &mut Errors) {
-        if let Some(config) = &self.config {
-            errors.at("config", |errors| config.validate(errors));
-        }
+        errors.nested("config", self.config.as_ref());
     }
 }
 
@@ -266,9 +254,7 @@ pub struct ListTaxonomiesRequest {
 impl Validate for ListTaxonomiesRequest {
     fn validate(&self, errors: &mut Errors) {
         crate::paging::validate_paging(errors, self.limit, self.page_size, self.offset, self.page);
-        if let Some(filters) = &self.filters {
-            errors.at("filters", |errors| filters.validate(errors));
-        }
+        errors.nested("filters", self.filters.as_ref());
     }
 }
 
@@ -319,9 +305,7 @@ impl Validate for ApplyTaxonomyRequest {
     fn validate(&self, errors: &mut Errors) {
         errors.int_range("batch_size", Some(self.batch_size), Some(100), Some(5000));
         errors.int_range("parallelism", Some(self.parallelism), Some(1), Some(20));
-        if let Some(filters) = &self.scroll_filters {
-            errors.at("scroll_filters", |errors| filters.validate(errors));
-        }
+        errors.nested("scroll_filters", self.scroll_filters.as_ref());
     }
 }
 

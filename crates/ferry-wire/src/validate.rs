@@ -26,6 +26,16 @@ impl From<usize> for Loc {
     }
 }
 
+impl From<&Loc> for serde_json::Value {
+    /// A segment as it stands in a JSON `loc` array: a string or an integer.
+    fn from(segment: &Loc) -> Self {
+        match segment {
+            Loc::Key(k) => serde_json::Value::String(k.clone()),
+            Loc::Index(i) => serde_json::Value::from(*i),
+        }
+    }
+}
+
 /// A violation found in a request, located relative to the request body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
@@ -33,6 +43,13 @@ pub struct FieldError {
     pub msg: String,
     /// Pydantic's error type, e.g. `greater_than_equal`, `string_too_short`, `missing`.
     pub kind: &'static str,
+}
+
+impl FieldError {
+    /// The location as a JSON `loc` array: strings for keys, integers for indexes.
+    pub fn loc_values(&self) -> Vec<serde_json::Value> {
+        self.loc.iter().map(serde_json::Value::from).collect()
+    }
 }
 
 /// Collects violations while walking a request. `at` scopes the location of nested checks.
@@ -52,6 +69,23 @@ impl Errors {
         self.prefix.push(segment.into());
         f(self);
         self.prefix.pop();
+    }
+
+    /// Validates `value`, when there is one, with its errors located below `segment`.
+    pub fn nested<T: Validate>(&mut self, segment: impl Into<Loc>, value: Option<&T>) {
+        if let Some(value) = value {
+            self.at(segment, |errors| value.validate(errors));
+        }
+    }
+
+    /// Validates each of `items`, when there are any, located below `segment` and its index.
+    pub fn each<T: Validate>(&mut self, segment: impl Into<Loc>, items: Option<&[T]>) {
+        let Some(items) = items else { return };
+        self.at(segment, |errors| {
+            for (i, item) in items.iter().enumerate() {
+                errors.at(i, |errors| item.validate(errors));
+            }
+        });
     }
 
     /// The current location, for errors about the value at it rather than a field below it.
@@ -122,6 +156,17 @@ impl Errors {
                 field,
                 "string_too_long",
                 format!("String should have at most {max} characters"),
+            );
+        }
+    }
+
+    /// Pydantic's `min_length=1` on a list: an empty list (a `len` of 0) is `too_short`.
+    pub fn list_not_empty(&mut self, field: &str, len: Option<usize>) {
+        if len == Some(0) {
+            self.push(
+                field,
+                "too_short",
+                "List should have at least 1 item after validation, not 0",
             );
         }
     }
