@@ -28,9 +28,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use ferry_pipeline::{
-    die, extract_items, next_items, ClusterDefinition, CollectionConfig, FaultPoint, Item,
-    PlanCollection, Source, TaxonomyApplication, CLUSTER_TASK, STATISTICS_EVERY_BATCHES,
-    TAXONOMY_TASK,
+    checkpoint, extract_items, next_items, Breakpoint, Breakpoints, ClusterDefinition,
+    CollectionConfig, FaultPoint, Item, PlanCollection, Source, TaxonomyApplication, CLUSTER_TASK,
+    STATISTICS_EVERY_BATCHES, TAXONOMY_TASK,
 };
 use ferry_store::blobs::BlobStore;
 use ferry_store::clusters::ExecutionListQuery;
@@ -91,6 +91,8 @@ pub struct EngineConfig {
     pub retry_backoff: Duration,
     /// Test-only: where this process dies on purpose (counted in migration batches).
     pub fault: Option<FaultPoint>,
+    /// Test-only: where an in-process test holds the engine (counted as `fault` is).
+    pub breakpoints: Breakpoints,
     /// Wait before a webhook delivery's first retry; doubled for each further one.
     pub webhook_backoff: Duration,
 }
@@ -102,6 +104,7 @@ impl Default for EngineConfig {
             poll_interval: Duration::from_millis(200),
             retry_backoff: Duration::from_millis(200),
             fault: None,
+            breakpoints: Breakpoints::default(),
             webhook_backoff: Duration::from_millis(500),
         }
     }
@@ -1455,9 +1458,12 @@ impl Engine {
             items_written: b.item_count,
             items_failed: 0,
         };
-        if self.config.fault == Some(FaultPoint::ExitBeforeCommit(n)) {
-            die(FaultPoint::ExitBeforeCommit(n));
-        }
+        checkpoint(
+            self.config.fault,
+            &self.config.breakpoints,
+            Breakpoint::BeforeCommit(n),
+        )
+        .await;
         if b.resource_type == "extract" {
             self.extract_batch(batch, cx, &target_resource, done)
                 .await?;
@@ -1500,9 +1506,12 @@ impl Engine {
                 )
                 .await?;
         }
-        if self.config.fault == Some(FaultPoint::ExitAfterCommit(n)) {
-            die(FaultPoint::ExitAfterCommit(n));
-        }
+        checkpoint(
+            self.config.fault,
+            &self.config.breakpoints,
+            Breakpoint::AfterCommit(n),
+        )
+        .await;
         Ok(())
     }
 
