@@ -23,7 +23,7 @@ pub use cluster::{
     ClusterDefinition, ClusterPlan, PlanCollection, CLUSTER_TASK, DEFAULT_TRAINING_SAMPLE,
 };
 pub use config::CollectionConfig;
-pub use fault::{die, FaultPoint};
+pub use fault::{checkpoint, die, Breakpoint, Breakpoints, FaultPoint, Pause};
 pub use source::{next_items, Item, Source};
 pub use taxonomy::{taxonomy_field, TaxonomyApplication, TAXONOMY_TASK};
 pub use worker::{

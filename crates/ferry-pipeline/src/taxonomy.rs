@@ -29,7 +29,7 @@ use ferry_wire::Errors;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::fault::{die, FaultPoint};
+use crate::fault::Breakpoint;
 use crate::worker::{Pipeline, PipelineError};
 
 /// Task type of a taxonomy application, as the SDK's `TaskType` names it.
@@ -278,9 +278,8 @@ impl Pipeline {
             let cursor = serde_json::to_string(&progress)
                 .map_err(|e| config_error(format!("cursor: {e}")))?;
             *batches_done += 1;
-            if self.config().fault == Some(FaultPoint::ExitBeforeCommit(*batches_done)) {
-                die(FaultPoint::ExitBeforeCommit(*batches_done));
-            }
+            self.checkpoint(Breakpoint::BeforeCommit(*batches_done))
+                .await;
             store
                 .merge_document_fields(
                     ns,
@@ -295,9 +294,8 @@ impl Pipeline {
                     },
                 )
                 .await?;
-            if self.config().fault == Some(FaultPoint::ExitAfterCommit(*batches_done)) {
-                die(FaultPoint::ExitAfterCommit(*batches_done));
-            }
+            self.checkpoint(Breakpoint::AfterCommit(*batches_done))
+                .await;
         }
         let outputs = json!({
             "taxonomy_id": taxonomy.taxonomy_id,

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::cluster::CLUSTER_TASK;
 use crate::config::{lookup, CollectionConfig};
-use crate::fault::{die, FaultPoint};
+use crate::fault::{checkpoint, Breakpoint, Breakpoints, FaultPoint};
 use crate::source::{next_items, Cursor, Item, Source};
 use crate::taxonomy::{TaxonomyApplication, TAXONOMY_TASK};
 
@@ -49,6 +49,8 @@ pub struct PipelineConfig {
     pub poll_interval: Duration,
     /// Test-only: where this process dies on purpose.
     pub fault: Option<FaultPoint>,
+    /// Test-only: where an in-process test holds the worker.
+    pub breakpoints: Breakpoints,
 }
 
 impl Default for PipelineConfig {
@@ -58,6 +60,7 @@ impl Default for PipelineConfig {
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_millis(200),
             fault: None,
+            breakpoints: Breakpoints::default(),
         }
     }
 }
@@ -114,6 +117,11 @@ impl Pipeline {
 
     pub(crate) fn worker_id(&self) -> &str {
         &self.worker_id
+    }
+
+    /// A batch reaching `at`: the configured fault or breakpoint acts there (see `fault`).
+    pub(crate) async fn checkpoint(&self, at: Breakpoint) {
+        checkpoint(self.config.fault, &self.config.breakpoints, at).await;
     }
 
     /// When a lease renewed now runs out.
@@ -260,9 +268,8 @@ impl Pipeline {
             let (docs, failures) =
                 extract_items(self.blobs(), &collection_id, &config, &extractor, &items).await?;
             *batches_done += 1;
-            if self.config.fault == Some(FaultPoint::ExitBeforeCommit(*batches_done)) {
-                die(FaultPoint::ExitBeforeCommit(*batches_done));
-            }
+            self.checkpoint(Breakpoint::BeforeCommit(*batches_done))
+                .await;
             let batch_failed = failures.len() as i64;
             failed_total += batch_failed;
             for (id, message) in failures {
@@ -290,9 +297,8 @@ impl Pipeline {
                 .await
                 .inspect_err(|_| crate::metered::batch_failed())?;
             crate::metered::batch_committed(started, docs.len());
-            if self.config.fault == Some(FaultPoint::ExitAfterCommit(*batches_done)) {
-                die(FaultPoint::ExitAfterCommit(*batches_done));
-            }
+            self.checkpoint(Breakpoint::AfterCommit(*batches_done))
+                .await;
             task_batches += 1;
             if task_batches % STATISTICS_EVERY_BATCHES == 1 {
                 if let Err(e) = self.store.refresh_document_statistics().await {

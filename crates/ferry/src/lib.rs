@@ -1,9 +1,11 @@
-//! Ferry's process wiring: configuration, first-start bootstrap, and the server's run loop.
+//! Ferry's process wiring: configuration ([`config`]), first-start bootstrap, and the
+//! server's run loop with its [`Workers`].
 //! `main.rs` is only the command line over these functions, and tests call them directly to
 //! run the real server on a random port with a fresh database. [`cli`] is the client side:
 //! the commands that speak HTTP to a running server.
 
 pub mod cli;
+pub mod config;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,53 +13,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use ferry_api::AppState;
-use ferry_store::blobs::BlobStore;
 use ferry_store::{Store, StoreLocation, DEFAULT_ORGANIZATION};
-use std::sync::Arc;
 
-use ferry_extract::{Registry, RemoteEmbeddingConfig};
-use ferry_migrate::engine::{Engine, EngineConfig};
-use ferry_pipeline::{FaultPoint, Pipeline, PipelineConfig};
+use ferry_migrate::engine::Engine;
+use ferry_pipeline::Pipeline;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::{AbortHandle, JoinHandle};
 
-/// Where the store lives.
-#[derive(Debug, Clone)]
-pub struct StorageConfig {
-    /// SQLite's directory (`ferry.db` inside), and later blobs and artifacts.
-    pub data_dir: PathBuf,
-    /// A `postgres://` URL selects PostgreSQL; absent means SQLite in `data_dir`.
-    pub database_url: Option<String>,
-    /// An object store URL (`s3://bucket/prefix`) for blobs; absent means `data_dir/objects`.
-    pub object_store_url: Option<String>,
-}
-
-impl StorageConfig {
-    pub fn location(&self) -> anyhow::Result<StoreLocation> {
-        Ok(StoreLocation::resolve(
-            self.database_url.as_deref(),
-            &self.data_dir,
-        )?)
-    }
-
-    /// The blob store: the URL's, or a directory under `data_dir`.
-    pub fn blobs(&self) -> anyhow::Result<BlobStore> {
-        Ok(
-            match self.object_store_url.as_deref().filter(|u| !u.is_empty()) {
-                Some(url) => BlobStore::from_url(url)?,
-                None => BlobStore::local(&self.data_dir.join("objects"))?,
-            },
-        )
-    }
-
-    /// Connects and applies schema migrations.
-    pub async fn open(&self) -> anyhow::Result<Store> {
-        let location = self.location()?;
-        Store::connect(&location)
-            .await
-            .with_context(|| format!("opening the store at {}", describe(&location)))
-    }
-}
+pub use config::{Config, EmbeddingDefaults, ModelsConfig, StorageConfig, TaskConfig};
 
 /// A human description of a store location, without credentials.
 pub fn describe(location: &StoreLocation) -> String {
@@ -106,22 +70,6 @@ pub fn models_dir(configured: Option<PathBuf>, data_dir: &Path) -> PathBuf {
         .unwrap_or_else(|| data_dir.join("models"))
 }
 
-/// The built-in extractor registry, with the remote extractor's defaults from the
-/// environment (`FERRY_EMBEDDINGS_URL`, `FERRY_EMBEDDINGS_MODEL`, `FERRY_EMBEDDINGS_API_KEY`)
-/// and the local models of `models_dir` (see [`models_dir`]).
-pub fn registry(models_dir: PathBuf) -> Arc<Registry> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    Arc::new(Registry::builtin(
-        RemoteEmbeddingConfig {
-            base_url: var("FERRY_EMBEDDINGS_URL"),
-            model: var("FERRY_EMBEDDINGS_MODEL"),
-            api_key: var("FERRY_EMBEDDINGS_API_KEY"),
-            ..Default::default()
-        },
-        models_dir,
-    ))
-}
-
 /// What `ferry models list` prints: one line per model directory under `models_dir`.
 pub fn models_listing(models_dir: &Path) -> String {
     use std::fmt::Write;
@@ -164,87 +112,67 @@ pub fn models_listing(models_dir: &Path) -> String {
     out
 }
 
-/// Worker settings from the environment: `FERRY_BATCH_SIZE`, `FERRY_TASK_LEASE_SECONDS`, and
-/// the test-only `FERRY_FAULT_INJECT` (`after_commit:N` / `before_commit:N`).
-pub fn pipeline_config() -> anyhow::Result<PipelineConfig> {
-    let mut config = PipelineConfig::default();
-    if let Ok(n) = std::env::var("FERRY_BATCH_SIZE") {
-        config.batch_size = n.parse().context("FERRY_BATCH_SIZE must be a number")?;
-    }
-    if let Ok(s) = std::env::var("FERRY_TASK_LEASE_SECONDS") {
-        let seconds: f64 = s
-            .parse()
-            .context("FERRY_TASK_LEASE_SECONDS must be a number")?;
-        config.lease = std::time::Duration::from_secs_f64(seconds);
-    }
-    if let Ok(fault) = std::env::var("FERRY_FAULT_INJECT") {
-        config.fault = Some(fault.parse::<FaultPoint>().map_err(anyhow::Error::msg)?);
-    }
-    Ok(config)
+/// The pipeline workers and migration engines of one process, running until stopped.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
 }
 
-/// Migration engine settings: the task lease of `FERRY_TASK_LEASE_SECONDS`, and the test-only
-/// `FERRY_MIGRATION_FAULT_INJECT` (`after_commit:N`, `before_commit:N`, `fail_batch:N`,
-/// counted in migration batches of this process).
-pub fn engine_config(pipeline: &PipelineConfig) -> anyhow::Result<EngineConfig> {
-    let mut config = EngineConfig {
-        lease: pipeline.lease,
-        ..EngineConfig::default()
-    };
-    if let Ok(fault) = std::env::var("FERRY_MIGRATION_FAULT_INJECT") {
-        config.fault = Some(fault.parse::<FaultPoint>().map_err(anyhow::Error::msg)?);
+impl Workers {
+    /// Starts `count` pipeline workers and `count` migration engines over `state`'s store.
+    pub fn spawn(state: &AppState, tasks: &TaskConfig, count: usize) -> Workers {
+        let (stop, stopped) = watch::channel(false);
+        let (pipeline, engine) = (tasks.pipeline(), tasks.engine());
+        let mut handles = Vec::with_capacity(2 * count);
+        for _ in 0..count {
+            let worker = Pipeline::new(
+                state.store.clone(),
+                state.blobs.clone(),
+                state.registry.clone(),
+                pipeline.clone(),
+            );
+            handles.push(tokio::spawn(worker.run(stopped.clone())));
+            let migrations = Engine::new(
+                state.store.clone(),
+                state.blobs.clone(),
+                state.registry.clone(),
+                engine.clone(),
+            );
+            handles.push(tokio::spawn(migrations.run(stopped.clone())));
+        }
+        Workers { stop, handles }
     }
-    Ok(config)
+
+    /// Handles that end every worker at once, wherever it is, as a crash would: what a batch
+    /// had not committed is rolled back, and its task is taken over once its lease runs out.
+    pub fn abort_handles(&self) -> Vec<AbortHandle> {
+        self.handles.iter().map(JoinHandle::abort_handle).collect()
+    }
+
+    /// Asks every worker to stop between batches, and waits until they have.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
 }
 
-/// Runs `workers` pipeline workers and `workers` migration engines until `shutdown` flips.
-pub fn spawn_workers(
-    state: &AppState,
-    config: PipelineConfig,
-    workers: usize,
-    shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let engine = engine_config(&config)?;
-    let mut handles = Vec::with_capacity(2 * workers);
-    for _ in 0..workers {
-        let pipeline = Pipeline::new(
-            state.store.clone(),
-            state.blobs.clone(),
-            state.registry.clone(),
-            config.clone(),
-        );
-        handles.push(tokio::spawn(pipeline.run(shutdown.clone())));
-        let migrations = Engine::new(
-            state.store.clone(),
-            state.blobs.clone(),
-            state.registry.clone(),
-            engine.clone(),
-        );
-        handles.push(tokio::spawn(migrations.run(shutdown.clone())));
-    }
-    Ok(handles)
-}
-
-/// Serves the API on `listener`, with `workers` pipeline workers beside it, until `shutdown`
-/// resolves; then drains in-flight requests and stops the workers between batches.
+/// Serves the API on `listener`, with `workers` beside it, until `shutdown` resolves; then
+/// drains in-flight requests, stops the workers between batches and closes the store.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
-    workers: usize,
+    workers: Workers,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = state.store.clone();
-    let (stop_workers, stopped) = watch::channel(false);
-    let handles = spawn_workers(&state, pipeline_config()?, workers, stopped)?;
     let app = ferry_api::router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
-    let _ = stop_workers.send(true);
-    for handle in handles {
-        let _ = handle.await;
-    }
+    workers.stop().await;
     store.close().await;
     Ok(())
 }

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use ferry::{
-    bind, bootstrap, describe, models_dir, models_listing, pipeline_config, registry, serve,
-    shutdown_signal, spawn_workers, StorageConfig,
+    bind, bootstrap, describe, models_dir, models_listing, serve, shutdown_signal, Config,
+    ModelsConfig, StorageConfig, Workers,
 };
 use ferry_api::AppState;
 
@@ -29,7 +29,7 @@ enum Command {
     /// Run the API server and pipeline workers.
     Serve(ServeArgs),
     /// Run pipeline workers only (no API), sharing the store with `serve` processes.
-    Worker(WorkerArgs),
+    Worker(Config),
     /// Administrative commands on the store.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -48,7 +48,7 @@ enum ModelsCommand {
     /// List the models installed in the models directory.
     List {
         #[command(flatten)]
-        models: ModelsArgs,
+        models: ModelsConfig,
         /// Directory whose `models` sub-directory is the default models directory.
         #[arg(long, env = "FERRY_DATA_DIR", default_value = "./ferry-data")]
         data_dir: PathBuf,
@@ -56,60 +56,16 @@ enum ModelsCommand {
 }
 
 #[derive(Args)]
-struct ModelsArgs {
-    /// Directory of sentence-transformers snapshots for `text_extractor` v3, one
-    /// sub-directory per model; DATA_DIR/models by default.
-    #[arg(long, env = "FERRY_MODELS_DIR")]
-    models_dir: Option<PathBuf>,
-}
-
-#[derive(Args)]
-struct StorageArgs {
-    /// Directory for the embedded SQLite database and local object storage.
-    #[arg(long, env = "FERRY_DATA_DIR", default_value = "./ferry-data")]
-    data_dir: PathBuf,
-    /// A postgres:// URL to use PostgreSQL instead of the embedded SQLite store.
-    #[arg(long, env = "DATABASE_URL")]
-    database_url: Option<String>,
-    /// Object store for blobs, e.g. s3://bucket/prefix (AWS_* variables configure access);
-    /// blobs go to DATA_DIR/objects by default.
-    #[arg(long, env = "FERRY_OBJECT_STORE_URL")]
-    object_store_url: Option<String>,
-}
-
-impl StorageArgs {
-    fn config(self) -> StorageConfig {
-        StorageConfig {
-            data_dir: self.data_dir,
-            database_url: self.database_url,
-            object_store_url: self.object_store_url,
-        }
-    }
-}
-
-#[derive(Args)]
 struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "FERRY_BIND", default_value = "127.0.0.1:8000")]
     bind: SocketAddr,
-    /// Pipeline workers run beside the API (0 leaves processing to `ferry worker`).
-    #[arg(long, env = "FERRY_WORKERS", default_value_t = 1)]
-    workers: usize,
+    /// Makes exactly this key valid for the `default` organization (created if missing); no
+    /// key is generated then.
+    #[arg(long, env = "FERRY_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
     #[command(flatten)]
-    storage: StorageArgs,
-    #[command(flatten)]
-    models: ModelsArgs,
-}
-
-#[derive(Args)]
-struct WorkerArgs {
-    /// Tasks run in parallel by this process.
-    #[arg(long, env = "FERRY_WORKERS", default_value_t = 1)]
-    workers: usize,
-    #[command(flatten)]
-    storage: StorageArgs,
-    #[command(flatten)]
-    models: ModelsArgs,
+    config: Config,
 }
 
 #[derive(Subcommand)]
@@ -120,7 +76,7 @@ enum AdminCommand {
         #[arg(long)]
         org: String,
         #[command(flatten)]
-        storage: StorageArgs,
+        storage: StorageConfig,
     },
     /// Print the organization's webhook signing secret (`whsec_…`), creating it if missing.
     WebhookSecret {
@@ -128,7 +84,7 @@ enum AdminCommand {
         #[arg(long)]
         org: String,
         #[command(flatten)]
-        storage: StorageArgs,
+        storage: StorageConfig,
     },
 }
 
@@ -145,18 +101,19 @@ async fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::Migrations(args) => return Ok(ferry::cli::run(args).await.into()),
         Command::Demo(args) => return Ok(ferry::cli::demo::run(args).await.into()),
-        Command::Serve(args) => {
-            let models = models_dir(args.models.models_dir, &args.storage.data_dir);
-            let storage = args.storage.config();
-            let location = storage.location()?;
-            let store = storage.open().await?;
-            let blobs = storage.blobs()?;
-            let env_key = std::env::var("FERRY_API_KEY").ok();
-            let boot = bootstrap(&store, env_key.as_deref()).await?;
+        Command::Serve(ServeArgs {
+            bind: addr,
+            api_key,
+            config,
+        }) => {
+            let location = config.storage.location()?;
+            let store = config.storage.open().await?;
+            let blobs = config.storage.blobs()?;
+            let boot = bootstrap(&store, api_key.as_deref()).await?;
             if let Some(key) = boot.created_key {
                 println!("Created organization 'default'. Its API key (shown only once): {key}");
             }
-            let listener = bind(args.bind).await?;
+            let listener = bind(addr).await?;
             println!(
                 "ferry listening on http://{} (store: {}; blobs: {})",
                 listener.local_addr()?,
@@ -166,32 +123,27 @@ async fn main() -> anyhow::Result<ExitCode> {
             let state = AppState {
                 store,
                 blobs,
-                registry: registry(models),
+                registry: config.registry(),
             };
-            serve(state, listener, args.workers, shutdown_signal()).await?;
+            let workers = Workers::spawn(&state, &config.tasks, config.workers);
+            serve(state, listener, workers, shutdown_signal()).await?;
             println!("ferry stopped");
         }
-        Command::Worker(args) => {
-            let models = models_dir(args.models.models_dir, &args.storage.data_dir);
-            let storage = args.storage.config();
-            let location = storage.location()?;
+        Command::Worker(config) => {
+            let location = config.storage.location()?;
             let state = AppState {
-                store: storage.open().await?,
-                blobs: storage.blobs()?,
-                registry: registry(models),
+                store: config.storage.open().await?,
+                blobs: config.storage.blobs()?,
+                registry: config.registry(),
             };
             println!(
                 "ferry worker running {} worker(s) (store: {})",
-                args.workers,
+                config.workers,
                 describe(&location)
             );
-            let (stop, stopped) = tokio::sync::watch::channel(false);
-            let handles = spawn_workers(&state, pipeline_config()?, args.workers, stopped)?;
+            let workers = Workers::spawn(&state, &config.tasks, config.workers);
             shutdown_signal().await;
-            let _ = stop.send(true);
-            for handle in handles {
-                let _ = handle.await;
-            }
+            workers.stop().await;
             state.store.close().await;
             println!("ferry worker stopped");
         }
@@ -202,14 +154,14 @@ async fn main() -> anyhow::Result<ExitCode> {
             );
         }
         Command::Admin(AdminCommand::CreateKey { org, storage }) => {
-            let store = storage.config().open().await?;
+            let store = storage.open().await?;
             let organization = store.ensure_organization(&org).await?;
             let key = store.create_api_key(&organization).await?;
             store.close().await;
             println!("{key}");
         }
         Command::Admin(AdminCommand::WebhookSecret { org, storage }) => {
-            let store = storage.config().open().await?;
+            let store = storage.open().await?;
             let organization = store.ensure_organization(&org).await?;
             let secret = store.webhook_secret(&organization.internal_id).await?;
             store.close().await;

@@ -322,11 +322,7 @@ async fn x_namespace_header_resolves_by_id_or_name(backend: Backend) {
             "/probe",
             get(|scope: NamespaceScope| async move { scope.namespace.namespace_id }),
         )
-        .with_state(ferry_api::AppState {
-            store: server.store.clone(),
-            blobs: server.db.storage.blobs().unwrap(),
-            registry: ferry::registry(common::models_dir(&server.db.storage.data_dir)),
-        });
+        .with_state(server.state.clone());
     let listener = ferry::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -6,9 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::client::{ferry, ChildServer, Run};
+use common::client::{ferry, Run};
 use common::corpus::seed;
 use common::{Backend, TestDatabase, TestServer};
+use ferry::TaskConfig;
+use ferry_pipeline::{Breakpoint, Breakpoints, FaultPoint};
 
 fn assert_exit(run: &Run, code: i32) {
     assert_eq!(run.code, code, "exit code; {run:?}");
@@ -290,19 +292,25 @@ async fn every_command_in_both_output_modes(backend: Backend) {
     );
 }
 
-/// A test database seeded with the corpus, handed to a child `ferry serve` with `env`.
-async fn seeded_child(backend: Backend, env: &[(&str, &str)]) -> (ChildServer, TestDatabase) {
-    let server = TestServer::start(backend).await;
+/// A server whose workers run with `tasks`, over a fresh database seeded with the corpus.
+async fn seeded(backend: Backend, tasks: TaskConfig) -> TestServer {
+    let server = TestServer::start_with(TestDatabase::new(backend).await, tasks).await;
     seed(&server).await;
-    let db = server.stop().await;
-    (ChildServer::start(&db, env), db)
+    server
 }
 
 /// A batch that fails for good fails the migration (exit 1); `start --watch` resumes it to
 /// completion (exit 0).
 async fn a_failed_migration_exits_1_and_a_resumed_one_0(backend: Backend) {
-    let (child, _db) =
-        seeded_child(backend, &[("FERRY_MIGRATION_FAULT_INJECT", "fail_batch:1")]).await;
+    let server = seeded(
+        backend,
+        TaskConfig {
+            migration_fault_inject: Some(FaultPoint::FailBatch(1)),
+            ..TaskConfig::default()
+        },
+    )
+    .await;
+    let base = server.url("");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("m.json");
     std::fs::write(
@@ -312,7 +320,7 @@ async fn a_failed_migration_exits_1_and_a_resumed_one_0(backend: Backend) {
     )
     .unwrap();
     let failed = ferry(
-        &child.base,
+        &base,
         &[
             "migrations",
             "create",
@@ -327,25 +335,31 @@ async fn a_failed_migration_exits_1_and_a_resumed_one_0(backend: Backend) {
     assert_exit(&failed, 1);
     assert!(failed.stdout.contains(" failed: data -> "), "{failed:?}");
     let id = failed.stdout.split_whitespace().nth(1).unwrap().to_owned();
-    let resumed = ferry(&child.base, &["migrations", "start", &id, "--watch"]).await;
+    let resumed = ferry(&base, &["migrations", "start", &id, "--watch"]).await;
     assert_exit(&resumed, 0);
     assert!(
         resumed.stdout.contains(&format!("{id} completed")),
         "{resumed:?}"
     );
-    drop(child);
+    server.stop().await;
 }
 
 /// SIGINT stops `watch` (exit 130, a hint to watch again) while the migration runs on and
 /// completes.
 async fn ctrl_c_stops_watching_and_leaves_the_migration_running(backend: Backend) {
-    let (child, _db) = seeded_child(
+    // The engine is held once its first batch commits, until the watch has been interrupted.
+    let (breakpoints, pause) = Breakpoints::pause_at(Breakpoint::AfterCommit(1));
+    let server = seeded(
         backend,
-        &[("FERRY_MIGRATION_FAULT_INJECT", "slow_batches:150")],
+        TaskConfig {
+            migration_breakpoints: breakpoints,
+            ..TaskConfig::default()
+        },
     )
     .await;
+    let base = server.url("");
     let created = ferry(
-        &child.base,
+        &base,
         &[
             "migrations",
             "create",
@@ -367,7 +381,7 @@ async fn ctrl_c_stops_watching_and_leaves_the_migration_running(backend: Backend
 
     let mut watch = common::client::ferry_command();
     watch
-        .env("FERRY_URL", &child.base)
+        .env("FERRY_URL", &base)
         .env("FERRY_API_KEY", common::TEST_KEY)
         .args(["migrations", "watch", &id, "--json", "--interval-ms", "50"])
         .stdout(std::process::Stdio::piped())
@@ -393,7 +407,7 @@ async fn ctrl_c_stops_watching_and_leaves_the_migration_running(backend: Backend
         let event: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_ne!(
             event["event"], "settled",
-            "slow batches outlast the first look"
+            "the held engine outlasts the first look"
         );
         seen.push(event.clone());
         if event["status"] == "in_progress" {
@@ -422,24 +436,22 @@ async fn ctrl_c_stops_watching_and_leaves_the_migration_running(backend: Backend
         "{rest:?}"
     );
 
-    let now = ferry(&child.base, &["migrations", "get", &id, "--json"]).await;
+    pause.reached().await;
+    let now = ferry(&base, &["migrations", "get", &id, "--json"]).await;
     assert_ne!(
         now.json()["status"],
         "cancelled",
         "{:?}",
         now.json()["status"]
     );
-    let finished = ferry(
-        &child.base,
-        &["migrations", "watch", &id, "--interval-ms", "100"],
-    )
-    .await;
+    pause.resume();
+    let finished = ferry(&base, &["migrations", "watch", &id, "--interval-ms", "100"]).await;
     assert_exit(&finished, 0);
     assert!(
         finished.stdout.contains(&format!("{id} completed")),
         "{finished:?}"
     );
-    drop(child);
+    server.stop().await;
 }
 
 store_tests!(

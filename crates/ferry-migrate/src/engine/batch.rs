@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_pipeline::{
-    die, extract_items, next_items, CollectionConfig, FaultPoint, Item, Source,
+    checkpoint, extract_items, next_items, Breakpoint, CollectionConfig, FaultPoint, Item, Source,
     STATISTICS_EVERY_BATCHES,
 };
 use ferry_store::{
@@ -106,9 +106,12 @@ impl Engine {
             items_written: b.item_count,
             items_failed: 0,
         };
-        if self.config.fault == Some(FaultPoint::ExitBeforeCommit(n)) {
-            die(FaultPoint::ExitBeforeCommit(n));
-        }
+        checkpoint(
+            self.config.fault,
+            &self.config.breakpoints,
+            Breakpoint::BeforeCommit(n),
+        )
+        .await;
         match b.kind {
             BatchKind::Extract => {
                 self.extract_batch(batch, cx, &target_resource, done)
@@ -155,9 +158,12 @@ impl Engine {
                     .await?;
             }
         }
-        if self.config.fault == Some(FaultPoint::ExitAfterCommit(n)) {
-            die(FaultPoint::ExitAfterCommit(n));
-        }
+        checkpoint(
+            self.config.fault,
+            &self.config.breakpoints,
+            Breakpoint::AfterCommit(n),
+        )
+        .await;
         Ok(())
     }
 

@@ -51,7 +51,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_pipeline::FaultPoint;
+use ferry_pipeline::{Breakpoints, FaultPoint};
 use ferry_store::blobs::BlobStore;
 use ferry_store::Store;
 
@@ -68,6 +68,9 @@ pub struct EngineConfig {
     pub retry_backoff: Duration,
     /// Test-only: where this process dies on purpose (counted in migration batches).
     pub fault: Option<FaultPoint>,
+    /// Test-only: where a test holds the engine (counted as `fault` is), to act at an exact
+    /// point or to abort the engine there as a crash would.
+    pub breakpoints: Breakpoints,
     /// Wait before a webhook delivery's first retry; doubled for each further one.
     pub webhook_backoff: Duration,
 }
@@ -79,6 +82,7 @@ impl Default for EngineConfig {
             poll_interval: Duration::from_millis(200),
             retry_backoff: Duration::from_millis(200),
             fault: None,
+            breakpoints: Breakpoints::default(),
             webhook_backoff: Duration::from_millis(500),
         }
     }

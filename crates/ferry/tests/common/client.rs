@@ -1,15 +1,11 @@
 //! Running the `ferry` binary as a user does: client commands (`ferry migrations …`,
-//! `ferry demo …`) against a server, and `ferry serve` as a child process when a test needs
-//! its own environment (injected faults) or a signal.
+//! `ferry demo …`) against a server.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use super::{TestDatabase, TEST_KEY};
+use super::TEST_KEY;
 
 /// What a client command printed and how it exited.
 #[derive(Debug)]
@@ -70,56 +66,4 @@ pub async fn ferry(base: &str, args: &[&str]) -> Run {
         .await
         .unwrap()
         .into()
-}
-
-/// A `ferry serve` child process over a test database, with [`TEST_KEY`] valid.
-pub struct ChildServer {
-    pub child: Child,
-    pub base: String,
-}
-
-impl ChildServer {
-    // The child is killed and waited for by `Drop`, which clippy cannot follow.
-    #[allow(clippy::zombie_processes)]
-    pub fn start(db: &TestDatabase, env: &[(&str, &str)]) -> ChildServer {
-        let mut command = ferry_command();
-        command
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .env("FERRY_API_KEY", TEST_KEY)
-            .env("FERRY_DATA_DIR", &db.storage.data_dir)
-            .envs(env.iter().copied());
-        if let Some(url) = &db.storage.database_url {
-            command.env("DATABASE_URL", url);
-        }
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn ferry serve");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        loop {
-            let line = lines
-                .recv_timeout(Duration::from_secs(60))
-                .expect("ferry serve printed its address");
-            if let Some(rest) = line.strip_prefix("ferry listening on ") {
-                let base = rest.split_whitespace().next().unwrap().to_owned();
-                return ChildServer { child, base };
-            }
-        }
-    }
-}
-
-impl Drop for ChildServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

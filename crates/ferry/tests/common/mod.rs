@@ -9,13 +9,14 @@ pub mod corpus;
 pub mod migration;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use ferry::StorageConfig;
+use ferry::{Config, ModelsConfig, StorageConfig, TaskConfig};
 use ferry_store::Store;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 
 /// Key valid for the default organization in every test server.
 pub const TEST_KEY: &str = "sk_test_default_organization_key_0000001";
@@ -195,9 +196,12 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub store: Store,
     pub db: TestDatabase,
+    /// What the server's handlers reach (store, blobs, extractors).
+    pub state: ferry_api::AppState,
     http: reqwest::Client,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
+    workers: Vec<AbortHandle>,
 }
 
 impl TestServer {
@@ -210,12 +214,29 @@ impl TestServer {
     /// Starts the server over an existing database, with the models directory of
     /// [`models_dir`].
     pub async fn start_on(db: TestDatabase) -> TestServer {
+        Self::start_with(db, TaskConfig::default()).await
+    }
+
+    /// Starts the server over an existing database with `tasks` as its workers' settings
+    /// (batch size, lease, faults, breakpoints), built here rather than read from variables.
+    pub async fn start_with(db: TestDatabase, tasks: TaskConfig) -> TestServer {
         let models = models_dir(&db.storage.data_dir);
-        Self::start_with_models(db, models).await
+        Self::launch(db, models, tasks).await
     }
 
     /// Starts the server over an existing database with `models` as its models directory.
     pub async fn start_with_models(db: TestDatabase, models: std::path::PathBuf) -> TestServer {
+        Self::launch(db, models, TaskConfig::default()).await
+    }
+
+    async fn launch(db: TestDatabase, models: std::path::PathBuf, tasks: TaskConfig) -> TestServer {
+        let config = Config {
+            models: ModelsConfig {
+                models_dir: Some(models),
+            },
+            tasks,
+            ..Config::new(db.storage.clone())
+        };
         let store = db.open().await;
         ferry::bootstrap(&store, Some(TEST_KEY))
             .await
@@ -228,18 +249,22 @@ impl TestServer {
         let state = ferry_api::AppState {
             store: store.clone(),
             blobs: db.storage.blobs().expect("blob store"),
-            registry: ferry::registry(models),
+            registry: config.registry(),
         };
-        let task = tokio::spawn(ferry::serve(state, listener, 1, async move {
+        let workers = ferry::Workers::spawn(&state, &config.tasks, config.workers);
+        let aborts = workers.abort_handles();
+        let task = tokio::spawn(ferry::serve(state.clone(), listener, workers, async move {
             let _ = stopped.await;
         }));
         TestServer {
             addr,
             store,
             db,
+            state,
             http: reqwest::Client::new(),
             stop,
             task,
+            workers: aborts,
         }
     }
 
@@ -248,6 +273,29 @@ impl TestServer {
         let TestServer { db, stop, task, .. } = self;
         let _ = stop.send(());
         task.await.expect("server task").expect("server result");
+        db
+    }
+
+    /// Ends the server and its workers at once, wherever they are (held at a breakpoint, say),
+    /// as a killed process would end: no batch goes on, nothing uncommitted stays, and their
+    /// tasks keep their leases until those run out. Returns the database for a restart.
+    pub async fn crash(self) -> TestDatabase {
+        let TestServer {
+            db,
+            store,
+            task,
+            workers,
+            ..
+        } = self;
+        for worker in &workers {
+            worker.abort();
+        }
+        task.abort();
+        let _ = task.await;
+        while !workers.iter().all(AbortHandle::is_finished) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        store.close().await;
         db
     }
 
