@@ -497,13 +497,17 @@ async fn crash_and_resume_migration(backend: Backend, fault: &str, re_extract: b
         done["progress"]["stages"][2]["items_completed"], 110,
         "{done}"
     );
-    let (_, task) = call(
-        &base,
-        Method::GET,
-        &format!("/v1/tasks/{}", done["task_id"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    // The engine completes the migration, then settles its task: poll the task.
+    let task_path = format!("/v1/tasks/{}", done["task_id"].as_str().unwrap());
+    let mut task = serde_json::Value::Null;
+    for _ in 0..200 {
+        let (_, t) = call(&base, Method::GET, &task_path, None).await;
+        task = t;
+        if task["status"] == "COMPLETED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(task["status"], "COMPLETED", "{task}");
     assert_eq!(
         task["additional_data"]["attempts"], 2,

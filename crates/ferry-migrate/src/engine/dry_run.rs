@@ -2,14 +2,13 @@
 //! own record.
 
 use chrono::Utc;
-use ferry_store::{BatchKind, NewBatch, StatusChange};
+use ferry_store::{BatchKind, NewBatch};
 use ferry_wire::migration::{MigrationStage, MigrationStatus, MigrationType, ResourceType};
 use serde_json::{json, Value};
 
 use super::run::Run;
-use super::{now_micros, Engine};
+use super::Engine;
 use crate::error::MigrateError;
-use crate::lifecycle::Action;
 use crate::reextract::Rebuild;
 use crate::target_name::resolve_target_name;
 
@@ -122,23 +121,6 @@ impl Engine {
         run.progress.overall_status = MigrationStatus::Completed;
         run.progress.overall_progress_percent = 100.0;
         run.progress.current_stage = None;
-        let progress = serde_json::to_value(&run.progress)
-            .map_err(|e| MigrateError::Corrupt(format!("progress: {e}")))?;
-        let additional = json!({"plan": plan});
-        self.store
-            .set_migration_status(
-                run.key(),
-                Action::Complete.allowed_from(),
-                MigrationStatus::Completed,
-                StatusChange {
-                    completed_at: Some(now_micros()),
-                    additional_data: Some(additional.clone()),
-                    progress: Some(progress),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        run.additional_data = Some(additional);
-        Ok(())
+        self.complete(run, json!({"plan": plan})).await
     }
 }

@@ -1,19 +1,14 @@
 //! Stage 7, `finalization`: retriever history, attachments, count verification, completion.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
-use ferry_store::{
-    BatchSummary, InteractionListQuery, Namespace, RetrieverExecutionListQuery, StatusChange,
-};
+use ferry_store::{InteractionListQuery, Namespace, RetrieverExecutionListQuery};
 use ferry_wire::migration::{MigrationStage, MigrationStatus, ResourceType};
 use serde_json::{json, Map, Value};
 
 use super::run::Run;
-use super::{now_micros, Engine};
+use super::Engine;
 use crate::error::MigrateError;
 use crate::ids::{derived, IdMap, TASK_ROW};
-use crate::lifecycle::Action;
 use crate::reextract::Rebuild;
 
 impl Engine {
@@ -167,12 +162,7 @@ impl Engine {
         let map = self.id_map(run).await?;
         let history_copied = self.copy_retriever_history(run, &target, &map).await?;
         let mut verification = Map::new();
-        let summary: HashMap<String, BatchSummary> = self
-            .store
-            .migration_batch_summary(run.key())
-            .await?
-            .into_iter()
-            .collect();
+        let summary = self.batch_summaries(run).await?;
         let mut mismatches = Vec::new();
         for node in &run.graph.nodes {
             let Some(target_id) = map.resource(&node.resource_id) else {
@@ -281,22 +271,6 @@ impl Engine {
         run.progress.current_stage = None;
         run.progress.estimated_completion = Some(Utc::now());
         self.save(run, Some(&additional)).await?;
-        let progress = serde_json::to_value(&run.progress)
-            .map_err(|e| MigrateError::Corrupt(format!("progress: {e}")))?;
-        self.store
-            .set_migration_status(
-                run.key(),
-                Action::Complete.allowed_from(),
-                MigrationStatus::Completed,
-                StatusChange {
-                    completed_at: Some(now_micros()),
-                    additional_data: Some(additional.clone()),
-                    progress: Some(progress),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        run.additional_data = Some(additional);
-        Ok(())
+        self.complete(run, additional).await
     }
 }

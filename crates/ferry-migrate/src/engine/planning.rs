@@ -1,9 +1,9 @@
 //! Stage 2, `batch_creation`: keyset batches over the selected items (keys only), and the
 //! later waves of a multi-tier re_extract.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use ferry_store::{BatchKind, BatchSummary, NamespaceKey, NewBatch};
+use ferry_store::{BatchKind, NamespaceKey, NewBatch};
 use ferry_wire::migration::{MigrationStage, ResourceType};
 
 use super::run::{not_set_up, Run};
@@ -127,12 +127,7 @@ impl Engine {
         run: &Run,
         planned: &mut HashSet<String>,
     ) -> Result<bool, MigrateError> {
-        let summary: HashMap<String, BatchSummary> = self
-            .store
-            .migration_batch_summary(run.key())
-            .await?
-            .into_iter()
-            .collect();
+        let summary = self.batch_summaries(run).await?;
         let map = self.id_map(run).await?;
         let target = self.target(run).await?;
         // Planned in this call, so not written yet.

@@ -1,7 +1,7 @@
 //! Stage 3, `batch_processing`: up to `max_workers` leased batches in flight, each retried
 //! with backoff or marked failed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ferry_store::{BatchSummary, MigrationBatch};
@@ -117,6 +117,19 @@ impl Engine {
             exhausted = false;
         }
         Ok(())
+    }
+
+    /// Batch and item counts per source resource.
+    pub(super) async fn batch_summaries(
+        &self,
+        run: &Run,
+    ) -> Result<HashMap<String, BatchSummary>, MigrateError> {
+        Ok(self
+            .store
+            .migration_batch_summary(run.key())
+            .await?
+            .into_iter()
+            .collect())
     }
 
     /// Batch and item counts of the whole migration.

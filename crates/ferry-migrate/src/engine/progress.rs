@@ -5,15 +5,16 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ferry_store::BatchSummary;
+use ferry_store::{BatchSummary, StatusChange};
 use ferry_wire::migration::{
     MigrationProgress, MigrationStage, MigrationStatus, ResourceProgress, StageProgress,
 };
 use serde_json::{json, Value};
 
 use super::run::Run;
-use super::Engine;
+use super::{now_micros, Engine};
 use crate::error::MigrateError;
+use crate::lifecycle::Action;
 
 /// How often a running stage saves its progress and renews its task's lease (at most; a
 /// third of the lease when that is shorter).
@@ -72,6 +73,11 @@ pub(super) fn processing_stage(
     }
 }
 
+/// The run's progress as stored.
+fn progress_value(run: &Run) -> Result<Value, MigrateError> {
+    serde_json::to_value(&run.progress).map_err(|e| MigrateError::Corrupt(format!("progress: {e}")))
+}
+
 /// `done` of `total` in percent; an empty total is complete.
 fn percent(done: i64, total: i64) -> f64 {
     if total == 0 {
@@ -114,8 +120,7 @@ impl Engine {
         additional: Option<&Value>,
     ) -> Result<(), MigrateError> {
         run.progress.overall_progress_percent = overall_percent(&run.progress);
-        let value = serde_json::to_value(&run.progress)
-            .map_err(|e| MigrateError::Corrupt(format!("progress: {e}")))?;
+        let value = progress_value(run)?;
         self.store
             .save_migration_progress(
                 run.key(),
@@ -171,6 +176,31 @@ impl Engine {
                            "items_total": total, "items_completed": completed,
                            "items_failed": failed});
         run.completed_stages.push(event);
+    }
+
+    /// Completes the migration (`Action::Complete`) with its final progress and `additional`
+    /// data, which the run keeps for its `migration.completed` event.
+    pub(super) async fn complete(
+        &self,
+        run: &mut Run,
+        additional: Value,
+    ) -> Result<(), MigrateError> {
+        let progress = progress_value(run)?;
+        self.store
+            .set_migration_status(
+                run.key(),
+                Action::Complete.allowed_from(),
+                MigrationStatus::Completed,
+                StatusChange {
+                    completed_at: Some(now_micros()),
+                    additional_data: Some(additional.clone()),
+                    progress: Some(progress),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        run.additional_data = Some(additional);
+        Ok(())
     }
 
     pub(super) async fn update_processing_progress(
