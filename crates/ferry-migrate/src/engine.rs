@@ -45,6 +45,7 @@ use ferry_wire::migration::{
     DependencyGraph, MigrationConfig, MigrationProgress, MigrationStage, MigrationStatus,
     MigrationType, ResourceProgress, ResourceType,
 };
+use ferry_wire::ErrorCode;
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -1398,7 +1399,8 @@ impl Engine {
         match written {
             Ok(()) => Ok(()),
             Err(MigrateError::Store(StoreError::Conflict {
-                code: "lease_lost", ..
+                code: ErrorCode::LeaseLost,
+                ..
             })) => Ok(()),
             Err(e) => {
                 let again = retry && batch.attempts < MAX_BATCH_ATTEMPTS;

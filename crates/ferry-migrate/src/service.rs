@@ -9,6 +9,7 @@ use ferry_wire::migration::{
     DependencyGraph, GetMigrationResponse, MigrationConfig, MigrationProgress, MigrationStatus,
     ValidationResult,
 };
+use ferry_wire::ErrorCode;
 use serde_json::Value;
 
 use crate::engine::MIGRATION_TASK;
@@ -218,7 +219,7 @@ async fn start_checked(
 fn state_error(e: StoreError, action: Action) -> ServiceError {
     match e {
         StoreError::Conflict {
-            code: "status_changed",
+            code: ErrorCode::StatusChanged,
             message,
         } => {
             let status = message

@@ -22,6 +22,7 @@ use ferry_store::clusters::{ExecutionOutcome, RUN_COMPLETED, RUN_FAILED};
 use ferry_store::tasks::{STATUS_COMPLETED, STATUS_FAILED};
 use ferry_store::{DocumentRecord, LeaseRenewal, NamespaceKey, StoreError, Task};
 use ferry_wire::cluster::{KMeansParams, VectorBasedConfig};
+use ferry_wire::ErrorCode;
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
@@ -279,10 +280,10 @@ impl Pipeline {
             }
             // Another worker owns the run now; it records the outcome.
             Err(PipelineError::Store(StoreError::Conflict {
-                code: "lease_lost",
+                code: ErrorCode::LeaseLost,
                 message,
             })) => Err(StoreError::Conflict {
-                code: "lease_lost",
+                code: ErrorCode::LeaseLost,
                 message,
             }
             .into()),

@@ -1,14 +1,17 @@
 //! The store's one error type.
 
+use ferry_wire::ErrorCode;
+
 /// What can go wrong in the store. Callers branch on `NotFound` and `Conflict`; everything
 /// else is an internal failure to be logged, never shown to a client.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{resource} {id} not found")]
     NotFound { resource: &'static str, id: String },
-    /// A uniqueness rule was broken; `code` is the stable machine code for clients.
+    /// A uniqueness or concurrency rule was broken; `code` (from the one table of error
+    /// codes) is what clients see.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     #[error("configuration: {0}")]
     Config(String),
     #[error("blob store: {0}")]

@@ -7,6 +7,7 @@
 //! holding the batch's lease; inserts skip rows that already exist, so a batch replayed after a
 //! crash writes nothing twice (an extend overwrites the ones whose source row changed).
 
+use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -183,7 +184,7 @@ fn not_found(migration_id: &str) -> StoreError {
 /// The migration's status is not one the change allows (it moved meanwhile).
 fn status_changed(migration_id: &str, status: &str) -> StoreError {
     StoreError::Conflict {
-        code: "status_changed",
+        code: ErrorCode::StatusChanged,
         message: format!("migration {migration_id} is {status}"),
     }
 }
@@ -252,7 +253,7 @@ async fn mark_batch_done(conn: &mut sqlx::AnyConnection, done: &BatchDone<'_>) -
     .await?;
     if marked.rows_affected() == 0 {
         return Err(StoreError::Conflict {
-            code: "lease_lost",
+            code: ErrorCode::LeaseLost,
             message: format!(
                 "batch {} of migration {} is no longer leased to this worker",
                 done.batch_no, done.migration_id
@@ -435,7 +436,7 @@ impl Store {
     }
 
     /// Moves the migration from one of `from` to `to`, setting `change` with it. Fails with
-    /// `Conflict { code: "status_changed" }` when its status is no longer one of `from`.
+    /// `Conflict { code: ErrorCode::StatusChanged }` when its status is no longer one of `from`.
     pub async fn set_migration_status(
         &self,
         migration_id: &str,

@@ -5,6 +5,7 @@
 //! task whose lease expired is runnable again, by any process sharing the database, from the
 //! cursor its last committed batch left.
 
+use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -133,7 +134,7 @@ pub(crate) async fn renew_lease(
     .await?;
     if owned.rows_affected() == 0 {
         return Err(StoreError::Conflict {
-            code: "lease_lost",
+            code: ErrorCode::LeaseLost,
             message: format!(
                 "task {} is no longer leased to this worker",
                 renewal.task_id
@@ -182,22 +183,16 @@ impl Store {
             .eq_text("internal_id", Some(org))
             .eq_text("status", query.status.as_deref())
             .eq_text("task_type", query.task_type.as_deref());
-        let total = listing.count(&self.pool, "tasks").await?;
-        let rows = listing
-            .page(
+        listing
+            .window(
                 &self.pool,
                 "tasks",
                 COLUMNS,
                 "created_at DESC, task_id DESC",
-                query.limit,
-                query.offset,
+                (query.limit, query.offset),
+                task_from_row,
             )
-            .await?;
-        let tasks = rows
-            .iter()
-            .map(task_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((tasks, total))
+            .await
     }
 
     /// The namespace's tasks of `task_type` that are pending or running.
@@ -265,7 +260,7 @@ impl Store {
     }
 
     /// Extends the lease of a running task and records its absolute progress. Fails with
-    /// `Conflict { code: "lease_lost" }` when another worker now owns the task.
+    /// `Conflict { code: ErrorCode::LeaseLost }` when another worker now owns the task.
     pub async fn renew_task_lease(&self, renewal: &LeaseRenewal<'_>) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await?;
         renew_lease(&mut conn, renewal).await
@@ -307,7 +302,7 @@ impl Store {
         .await?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::Conflict {
-                code: "lease_lost",
+                code: ErrorCode::LeaseLost,
                 message: format!("task {task_id} is no longer leased to this worker"),
             });
         }

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod collection;
 pub mod document;
 pub mod error;
+pub mod error_code;
 pub mod extractor;
 pub mod filter;
 pub mod filter_match;
@@ -26,4 +27,5 @@ pub mod time;
 pub mod validate;
 
 pub use error::{ErrorDetail, ErrorResponse, HttpValidationError, ValidationErrorItem};
+pub use error_code::{ErrorCode, ErrorType};
 pub use validate::{Errors, FieldError, Loc, Validate};
