@@ -1,33 +1,34 @@
 //! The HTTP error contract: every failure leaves the server as the spec's `ErrorResponse`, or
 //! as the 422 body of [`HttpValidationError`]. Internal details are logged, never sent.
+//!
+//! A failure names its stable code ([`ErrorCode`]); the status and error `type` it is answered
+//! with come from that code's row of the one table, `ferry_wire::error_code` (see
+//! `docs/ARCHITECTURE.md`, "The wire contract").
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferry_store::StoreError;
-use ferry_wire::{ErrorDetail, ErrorResponse, FieldError, HttpValidationError, Loc};
+use ferry_wire::{
+    ErrorCode, ErrorDetail, ErrorResponse, ErrorType, FieldError, HttpValidationError, Loc,
+};
 use serde_json::{Map, Value};
 
-/// Every way a request can fail, with the HTTP status and error `type` it maps to.
+/// Every way a request can fail. The HTTP status and error `type` of each come from the one
+/// table in [`ferry_wire::error_code`].
 #[derive(Debug)]
 pub enum ApiError {
     /// 422: the request does not match its schema. Locations include `body`/`query`/`path`.
     Validation(Vec<FieldError>),
-    /// 401 `AuthenticationError`.
-    Authentication { code: &'static str, message: String },
     /// 404 `NotFoundError`: absent, or another organization's (indistinguishable on purpose).
+    /// The code names the resource: `{resource}_not_found`.
     NotFound { resource: &'static str, id: String },
-    /// 400 with a stable `type` and `code`.
-    BadRequest {
-        error_type: &'static str,
-        code: &'static str,
+    /// A failure with a stable code; its status and `type` are the code's.
+    Coded {
+        code: ErrorCode,
         message: String,
         details: Option<Map<String, Value>>,
     },
-    /// 405 `MethodNotAllowedError`.
-    MethodNotAllowed,
-    /// 413 `PayloadTooLargeError`.
-    PayloadTooLarge,
     /// 500 `InternalError`; the message is logged, the client gets a generic one.
     Internal(String),
 }
@@ -42,19 +43,29 @@ impl ApiError {
         }
     }
 
+    /// A coded failure with no details.
+    pub fn coded(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError::Coded {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
     fn parts(self) -> (StatusCode, ErrorDetail) {
-        let detail = |error_type: &str, code: Option<&str>, message: String, details| ErrorDetail {
-            message,
-            error_type: error_type.to_owned(),
-            code: code.map(str::to_owned),
-            details,
+        let detail = |error_type: ErrorType, code: &str, message: String, details| {
+            let status = StatusCode::from_u16(error_type.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let detail = ErrorDetail {
+                message,
+                error_type: error_type.name().to_owned(),
+                code: Some(code.to_owned()),
+                details,
+            };
+            (status, detail)
         };
         match self {
             ApiError::Validation(_) => unreachable!("422 has its own body"),
-            ApiError::Authentication { code, message } => (
-                StatusCode::UNAUTHORIZED,
-                detail("AuthenticationError", Some(code), message, None),
-            ),
             ApiError::NotFound { resource, id } => {
                 let mut details = Map::new();
                 details.insert("resource".into(), resource.into());
@@ -65,49 +76,18 @@ impl ApiError {
                     format!("{} '{id}' not found", capitalized(resource))
                 };
                 let code = format!("{resource}_not_found");
-                (
-                    StatusCode::NOT_FOUND,
-                    detail("NotFoundError", Some(&code), message, Some(details)),
-                )
+                detail(ErrorType::NotFound, &code, message, Some(details))
             }
-            ApiError::BadRequest {
-                error_type,
+            ApiError::Coded {
                 code,
                 message,
                 details,
-            } => (
-                StatusCode::BAD_REQUEST,
-                detail(error_type, Some(code), message, details),
-            ),
-            ApiError::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                detail(
-                    "MethodNotAllowedError",
-                    Some("method_not_allowed"),
-                    "Method not allowed on this route".into(),
-                    None,
-                ),
-            ),
-            ApiError::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                detail(
-                    "PayloadTooLargeError",
-                    Some("payload_too_large"),
-                    "Request body exceeds the server's limit".into(),
-                    None,
-                ),
-            ),
+            } => detail(code.error_type(), code.code(), message, details),
             ApiError::Internal(message) => {
                 tracing::error!(error = %message, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    detail(
-                        "InternalError",
-                        Some("internal_error"),
-                        "An internal error occurred; it has been logged".into(),
-                        None,
-                    ),
-                )
+                let code = ErrorCode::InternalError;
+                let message = "An internal error occurred; it has been logged".to_owned();
+                detail(code.error_type(), code.code(), message, None)
             }
         }
     }
@@ -140,10 +120,10 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A 400 `BadRequestError` with a stable `code`; `details` (an object) names what was wrong.
-pub fn bad_request(code: &'static str, message: String, details: Value) -> ApiError {
-    ApiError::BadRequest {
-        error_type: "BadRequestError",
+/// A failure with a stable `code` (a 400 `BadRequestError` for most); `details` (an object)
+/// names what was wrong.
+pub fn bad_request(code: ErrorCode, message: String, details: Value) -> ApiError {
+    ApiError::Coded {
         code,
         message,
         details: details.as_object().cloned(),
@@ -154,7 +134,7 @@ pub fn bad_request(code: &'static str, message: String, details: Value) -> ApiEr
 /// resource is a bad request, not a missing route); other store errors map as usual.
 pub fn missing_reference<'a>(
     kind: &'static str,
-    code: &'static str,
+    code: ErrorCode,
     id: &'a str,
 ) -> impl FnOnce(StoreError) -> ApiError + 'a {
     move |e| match e {
@@ -179,18 +159,11 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { resource, id } => ApiError::NotFound { resource, id },
-            StoreError::Conflict { code, message } => ApiError::BadRequest {
-                error_type: "BadRequestError",
-                code,
-                message,
-                details: None,
-            },
-            e @ StoreError::StatusChanged { .. } => ApiError::BadRequest {
-                error_type: "BadRequestError",
-                code: "status_changed",
-                message: e.to_string(),
-                details: None,
-            },
+            StoreError::Conflict { code, message } => ApiError::coded(code, message),
+            e @ StoreError::StatusChanged { .. } => {
+                ApiError::coded(ErrorCode::StatusChanged, e.to_string())
+            }
+            e @ StoreError::LeaseLost(_) => ApiError::coded(ErrorCode::LeaseLost, e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -11,7 +11,7 @@ use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use ferry_store::{Namespace, Organization};
-use ferry_wire::{FieldError, Loc, Validate};
+use ferry_wire::{ErrorCode, FieldError, Loc, Validate};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -31,14 +31,12 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
+                ApiError::coded(
+                    ErrorCode::PayloadTooLarge,
+                    "Request body exceeds the server's limit",
+                )
             } else {
-                ApiError::BadRequest {
-                    error_type: "BadRequestError",
-                    code: "unreadable_body",
-                    message: rejection.body_text(),
-                    details: None,
-                }
+                ApiError::coded(ErrorCode::UnreadableBody, rejection.body_text())
             }
         })?;
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -508,10 +506,10 @@ where
             .map(str::trim)
             .filter(|v| !v.is_empty());
         let Some(header) = header else {
-            return Err(ApiError::Authentication {
-                code: "missing_api_key",
-                message: "Missing API key: send 'Authorization: Bearer <key>'".into(),
-            });
+            return Err(ApiError::coded(
+                ErrorCode::MissingApiKey,
+                "Missing API key: send 'Authorization: Bearer <key>'",
+            ));
         };
         let key = header
             .strip_prefix("Bearer ")
@@ -520,10 +518,7 @@ where
             .trim();
         match state.store.authenticate(key).await? {
             Some(org) => Ok(Authenticated(org)),
-            None => Err(ApiError::Authentication {
-                code: "invalid_api_key",
-                message: "Invalid API key".into(),
-            }),
+            None => Err(ApiError::coded(ErrorCode::InvalidApiKey, "Invalid API key")),
         }
     }
 }
@@ -550,14 +545,11 @@ where
             .map(str::trim)
             .filter(|v| !v.is_empty());
         let Some(identifier) = identifier else {
-            return Err(ApiError::BadRequest {
-                error_type: "BadRequestError",
-                code: "namespace_required",
-                message: "This endpoint is namespace-scoped: send the 'X-Namespace' header \
-                          with a namespace id or name"
-                    .into(),
-                details: None,
-            });
+            return Err(ApiError::coded(
+                ErrorCode::NamespaceRequired,
+                "This endpoint is namespace-scoped: send the 'X-Namespace' header with a \
+                 namespace id or name",
+            ));
         };
         let namespace = AppState::from_ref(state)
             .store

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 mod filtered;
 mod json;
+mod listing;
 pub mod metrics;
 mod openapi;
 pub mod paging;
@@ -24,6 +25,7 @@ use axum::Router;
 use ferry_extract::Registry;
 use ferry_store::blobs::BlobStore;
 use ferry_store::Store;
+use ferry_wire::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -87,7 +89,10 @@ async fn route_not_found(uri: Uri) -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
+    ApiError::coded(
+        ErrorCode::MethodNotAllowed,
+        "Method not allowed on this route",
+    )
 }
 
 /// A panic is a bug; the client still gets the error contract, and the log gets the message.

@@ -7,8 +7,9 @@ use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    buckets, clusters, collections, documents, extractors, health, interactions, migrations,
-    namespaces, objects, retrievers, tasks, taxonomies,
+    buckets, cluster_executions, clusters, collections, documents, extractors, health,
+    interactions, migrations, namespaces, objects, retriever_executions, retrievers, tasks,
+    taxonomies,
 };
 
 #[derive(OpenApi)]
@@ -62,19 +63,19 @@ use crate::routes::{
         clusters::delete_cluster,
         clusters::list_clusters,
         clusters::list_clusters_get,
-        clusters::execute_cluster,
-        clusters::get_latest_execution,
-        clusters::get_execution,
-        clusters::list_executions,
+        cluster_executions::execute_cluster,
+        cluster_executions::get_latest_execution,
+        cluster_executions::get_execution,
+        cluster_executions::list_executions,
         retrievers::create_retriever,
         retrievers::get_retriever,
         retrievers::patch_retriever,
         retrievers::delete_retriever,
         retrievers::list_retrievers,
         retrievers::list_retrievers_get,
-        retrievers::execute_retriever,
-        retrievers::get_execution,
-        retrievers::list_executions,
+        retriever_executions::execute_retriever,
+        retriever_executions::get_execution,
+        retriever_executions::list_executions,
         interactions::create_interaction,
         interactions::get_interaction,
         interactions::delete_interaction,

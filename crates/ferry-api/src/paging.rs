@@ -104,6 +104,11 @@ impl Page {
     }
 }
 
+/// The sort a list body asks for: its first `sorts` entry, else `sort`.
+pub fn chosen_sort<'a, S>(sorts: Option<&'a Vec<S>>, sort: Option<&'a S>) -> Option<&'a S> {
+    sorts.and_then(|s| s.first()).or(sort)
+}
+
 /// The column order a list body asks for: its first `sorts` entry, else `sort`, mapped through
 /// `keys` (`(field name, key)`), with whether it is descending. An unknown field is a 422 at
 /// `body.sort.field` naming the accepted ones.
@@ -112,7 +117,7 @@ pub fn sort_key<K: Copy>(
     sort: Option<&ferry_wire::filter::SortOption>,
     keys: &[(&str, K)],
 ) -> Result<Option<(K, bool)>, ApiError> {
-    let Some(chosen) = sorts.and_then(|s| s.first()).or(sort) else {
+    let Some(chosen) = chosen_sort(sorts, sort) else {
         return Ok(None);
     };
     let Some((_, key)) = keys.iter().find(|(name, _)| *name == chosen.field) else {

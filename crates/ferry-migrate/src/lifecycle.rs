@@ -14,6 +14,7 @@
 //! checked here and raced by another one fails there instead of overwriting it.
 
 use ferry_wire::migration::MigrationStatus;
+use ferry_wire::ErrorCode;
 
 use MigrationStatus::*;
 
@@ -27,10 +28,11 @@ pub enum Action {
     Fail,
 }
 
-/// A transition the current status does not allow: a stable `code` and a sentence.
+/// A transition the current status does not allow: its code (an `InvalidStateError` in the
+/// error-code table) and a sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
@@ -76,14 +78,16 @@ impl Action {
             return Ok(self.target());
         }
         let code = match (self, current) {
-            (Action::Start, Pending | Validating | InProgress) => "migration_already_running",
-            (Action::Start, Completed) => "migration_already_completed",
-            (Action::Start, Cancelled) => "migration_cancelled",
-            (Action::Cancel, Completed) => "migration_already_completed",
-            (Action::Cancel, Failed) => "migration_already_failed",
-            (Action::Cancel, Cancelled) => "migration_already_cancelled",
-            (Action::Delete, _) => "migration_running",
-            _ => "invalid_transition",
+            (Action::Start, Pending | Validating | InProgress) => {
+                ErrorCode::MigrationAlreadyRunning
+            }
+            (Action::Start, Completed) => ErrorCode::MigrationAlreadyCompleted,
+            (Action::Start, Cancelled) => ErrorCode::MigrationCancelled,
+            (Action::Cancel, Completed) => ErrorCode::MigrationAlreadyCompleted,
+            (Action::Cancel, Failed) => ErrorCode::MigrationAlreadyFailed,
+            (Action::Cancel, Cancelled) => ErrorCode::MigrationAlreadyCancelled,
+            (Action::Delete, _) => ErrorCode::MigrationRunning,
+            _ => ErrorCode::InvalidTransition,
         };
         let allowed: Vec<&str> = self.allowed_from().iter().map(|s| s.as_str()).collect();
         Err(Refusal {
@@ -124,7 +128,7 @@ mod tests {
                     }
                     Err(refusal) => {
                         assert!(!action.allowed_from().contains(&status));
-                        assert!(!refusal.code.is_empty());
+                        assert_eq!(refusal.code.error_type().name(), "InvalidStateError");
                         assert!(refusal.message.contains(status.as_str()), "{refusal:?}");
                     }
                 }
@@ -136,15 +140,15 @@ mod tests {
     fn user_facing_refusals_name_the_rule() {
         assert_eq!(
             Action::Start.check(Completed).unwrap_err().code,
-            "migration_already_completed"
+            ErrorCode::MigrationAlreadyCompleted
         );
         assert_eq!(
             Action::Cancel.check(Cancelled).unwrap_err().code,
-            "migration_already_cancelled"
+            ErrorCode::MigrationAlreadyCancelled
         );
         assert_eq!(
             Action::Delete.check(InProgress).unwrap_err().code,
-            "migration_running"
+            ErrorCode::MigrationRunning
         );
         assert_eq!(Action::Start.check(Failed), Ok(Some(Pending)));
     }

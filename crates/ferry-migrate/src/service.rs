@@ -11,6 +11,7 @@ use ferry_wire::migration::{
     DependencyGraph, GetMigrationResponse, MigrationConfig, MigrationProgress, MigrationStatus,
     ValidationResult,
 };
+use ferry_wire::ErrorCode;
 use serde_json::Value;
 
 use crate::engine::MIGRATION_TASK;
@@ -211,7 +212,7 @@ fn state_error(e: StoreError, action: Action) -> ServiceError {
             match current.map(|status| action.check(status)) {
                 Some(Err(refusal)) => ServiceError::State(refusal),
                 _ => ServiceError::State(Refusal {
-                    code: "concurrent_transition",
+                    code: ErrorCode::ConcurrentTransition,
                     message,
                 }),
             }

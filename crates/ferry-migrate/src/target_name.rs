@@ -4,6 +4,7 @@
 
 use ferry_store::{Namespace, Store, StoreError, StoreResult};
 use ferry_wire::migration::{MigrationConfig, ValidationIssue};
+use ferry_wire::ErrorCode;
 use ferry_wire::Loc;
 
 fn key(k: &str) -> Loc {
@@ -60,7 +61,7 @@ pub async fn resolve_target_name(
         }
     }
     Err(StoreError::Conflict {
-        code: "namespace_name_taken",
+        code: ErrorCode::NamespaceNameTaken,
         message: "no free target namespace name".into(),
     })
 }

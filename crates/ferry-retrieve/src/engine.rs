@@ -16,7 +16,7 @@ use ferry_wire::collection::{CollectionVectorIndex, VectorDistance};
 use ferry_wire::filter::LogicalOperator;
 use ferry_wire::filter_match::{lookup_field, sort_order, Matcher};
 use ferry_wire::retriever::{RetrieverInputSchemaField, RetrieverInputSchemaFieldType};
-use ferry_wire::{Errors, Loc};
+use ferry_wire::{ErrorCode, Errors, Loc};
 use serde_json::{Map, Value};
 
 use crate::plan::{Fusion, Pipeline, QueryMode, Search, StageKind, MAX_CANDIDATES};
@@ -32,14 +32,14 @@ const SCAN_PAGE: i64 = 512;
 pub enum RetrieveError {
     /// The request or the retriever cannot run as given; a client error with a stable code.
     #[error("{message}")]
-    Invalid { code: &'static str, message: String },
+    Invalid { code: ErrorCode, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("extractor: {0}")]
     Extract(#[from] ExtractError),
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> RetrieveError {
+fn invalid(code: ErrorCode, message: impl Into<String>) -> RetrieveError {
     RetrieveError::Invalid {
         code,
         message: message.into(),
@@ -135,7 +135,10 @@ fn compile(filter: &LogicalOperator) -> Result<Matcher, RetrieveError> {
                 format!("{}: {}", at.join("."), e.msg)
             })
             .collect();
-        invalid("invalid_filter", format!("filter: {}", reasons.join("; ")))
+        invalid(
+            ErrorCode::InvalidFilter,
+            format!("filter: {}", reasons.join("; ")),
+        )
     })
 }
 
@@ -162,7 +165,7 @@ pub fn prepare_inputs(
                     given.insert(name.clone(), default.clone());
                 } else if field.required {
                     return Err(invalid(
-                        "missing_input",
+                        ErrorCode::MissingInput,
                         format!("input '{name}' is required by the retriever's input_schema"),
                     ));
                 }
@@ -183,14 +186,14 @@ pub fn prepare_inputs(
                 };
                 if !fits {
                     return Err(invalid(
-                        "invalid_input",
+                        ErrorCode::InvalidInput,
                         format!("input '{name}' must be of type {:?}", field.kind),
                     ));
                 }
                 if let Some(allowed) = &field.allowed {
                     if !allowed.contains(value) {
                         return Err(invalid(
-                            "invalid_input",
+                            ErrorCode::InvalidInput,
                             format!(
                                 "input '{name}' must be one of {}",
                                 Value::from(allowed.clone())
@@ -234,7 +237,7 @@ impl Engine {
                 .await
                 .map_err(|e| match e {
                     StoreError::NotFound { .. } => invalid(
-                        "collection_not_found",
+                        ErrorCode::CollectionNotFound,
                         format!("collection '{id}' searched by the retriever no longer exists"),
                     ),
                     other => other.into(),
@@ -259,7 +262,7 @@ impl Engine {
             .and_then(|(name, version)| self.registry.get(name, version))
             .ok_or_else(|| {
                 invalid(
-                    "feature_not_found",
+                    ErrorCode::FeatureNotFound,
                     format!("no extractor produces feature '{feature_uri}'"),
                 )
             })
@@ -285,7 +288,7 @@ impl Engine {
                     match vector {
                         Some(v) if dimension == 0 || v.len() == dimension => Ok(v),
                         _ => Err(invalid(
-                            "invalid_query",
+                            ErrorCode::InvalidQuery,
                             format!(
                                 "search {search_index}: the query must be a vector of \
                                  {dimension} numbers"
@@ -300,7 +303,7 @@ impl Engine {
                     .map(|v| match v {
                         Value::String(s) => Ok(ExtractorInput::Text(s.clone())),
                         _ => Err(invalid(
-                            "invalid_query",
+                            ErrorCode::InvalidQuery,
                             format!("search {search_index}: the query must be text"),
                         )),
                     })
@@ -308,7 +311,7 @@ impl Engine {
                 let extractor = self.extractor_for(&search.feature_uri)?;
                 if extractor.input_kind() != ferry_extract::InputKind::Text {
                     return Err(invalid(
-                        "invalid_query",
+                        ErrorCode::InvalidQuery,
                         format!(
                             "feature '{}' embeds images; query it with input_mode 'vector'",
                             search.feature_uri
@@ -350,7 +353,7 @@ impl Engine {
             .iter()
             .map(|i| template::render(&search.value, i))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|m| invalid("missing_input", m))?;
+            .map_err(|m| invalid(ErrorCode::MissingInput, m))?;
         let mut merged: Vec<Vec<Scored>> = vec![Vec::new(); inputs.len()];
         let mut searched = false;
         for target in targets {
@@ -382,7 +385,7 @@ impl Engine {
         }
         if !searched {
             return Err(invalid(
-                "feature_not_found",
+                ErrorCode::FeatureNotFound,
                 format!(
                     "none of the retriever's collections has vectors of feature '{}'",
                     search.feature_uri
@@ -498,9 +501,11 @@ impl Engine {
                     let mut next = Vec::with_capacity(inputs.len());
                     for (i, input) in inputs.iter().enumerate() {
                         let rendered = template::render(filter, input)
-                            .map_err(|m| invalid("missing_input", m))?;
-                        let parsed: LogicalOperator = serde_json::from_value(rendered)
-                            .map_err(|e| invalid("invalid_filter", format!("filter: {e}")))?;
+                            .map_err(|m| invalid(ErrorCode::MissingInput, m))?;
+                        let parsed: LogicalOperator =
+                            serde_json::from_value(rendered).map_err(|e| {
+                                invalid(ErrorCode::InvalidFilter, format!("filter: {e}"))
+                            })?;
                         let matcher = compile(&parsed)?;
                         let list = match lists.as_mut() {
                             Some(lists) => {

@@ -1,12 +1,13 @@
 //! Buckets: named containers of objects inside a namespace, each with the schema its objects
 //! follow. Object counts and sizes are kept on the row by the writes that change them.
 
+use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::is_unique_violation;
-use crate::listing::Listing;
+use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
@@ -108,7 +109,7 @@ fn bucket_from_row(row: &AnyRow) -> StoreResult<Bucket> {
 
 fn name_taken(name: &str) -> StoreError {
     StoreError::Conflict {
-        code: "bucket_name_taken",
+        code: ErrorCode::BucketNameTaken,
         message: format!("a bucket named '{name}' already exists in this namespace"),
     }
 }
@@ -220,7 +221,7 @@ impl Store {
             }
         }
         Err(StoreError::Conflict {
-            code: "concurrent_update",
+            code: ErrorCode::ConcurrentUpdate,
             message: "the bucket kept changing while it was being updated; try again".into(),
         })
     }
@@ -267,24 +268,17 @@ impl Store {
                 query.search.as_deref(),
                 query.case_sensitive,
             );
-        let total = listing.count(&self.pool, "buckets").await?;
         let (key, descending) = query.sort.unwrap_or((BucketSortKey::CreatedAt, true));
-        let direction = if descending { "DESC" } else { "ASC" };
-        let order = format!("{} {direction}, bucket_id {direction}", key.column());
-        let rows = listing
-            .page(
+        let order = order_by(key.column(), "bucket_id", descending);
+        listing
+            .window(
                 &self.pool,
                 "buckets",
                 COLUMNS,
                 &order,
-                query.limit,
-                query.offset,
+                (query.limit, query.offset),
+                bucket_from_row,
             )
-            .await?;
-        let buckets = rows
-            .iter()
-            .map(bucket_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((buckets, total))
+            .await
     }
 }

@@ -5,13 +5,14 @@
 //! Starting an execution writes its task and its run row in one transaction, so no run exists
 //! without the task that will finish it, and vice versa.
 
+use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::buckets::parse_json;
 use crate::error::is_unique_violation;
-use crate::listing::Listing;
+use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
 use crate::tasks::{insert_task, Task};
 use crate::time::now_micros;
@@ -196,7 +197,7 @@ fn not_found(identifier: &str) -> StoreError {
 
 fn name_taken(name: &str) -> StoreError {
     StoreError::Conflict {
-        code: "cluster_name_taken",
+        code: ErrorCode::ClusterNameTaken,
         message: format!("a cluster named '{name}' already exists in this namespace"),
     }
 }
@@ -213,7 +214,7 @@ impl Store {
         cluster_id: Option<String>,
         fields: ClusterFields,
     ) -> StoreResult<Cluster> {
-        // `clust_`, not DESIGN's `clu_`: the SDK's `ClusterExecutionResult` refuses any
+        // `clust_`, not a shorter `clu_`: the SDK's `ClusterExecutionResult` refuses any
         // cluster id not matching `^clust_[a-zA-Z0-9]+$`.
         let cluster_id = cluster_id.unwrap_or_else(|| ids::new_id("clust"));
         let inserted = sqlx::query(&format!(
@@ -291,7 +292,7 @@ impl Store {
             }
         }
         Err(StoreError::Conflict {
-            code: "concurrent_update",
+            code: ErrorCode::ConcurrentUpdate,
             message: "the cluster kept changing while it was being updated; try again".into(),
         })
     }
@@ -333,25 +334,18 @@ impl Store {
             query.search.as_deref(),
             false,
         );
-        let total = listing.count(&self.pool, "clusters").await?;
         let (key, descending) = query.sort.unwrap_or((ClusterSortKey::CreatedAt, true));
-        let direction = if descending { "DESC" } else { "ASC" };
-        let order = format!("{} {direction}, cluster_id {direction}", key.column());
-        let rows = listing
-            .page(
+        let order = order_by(key.column(), "cluster_id", descending);
+        listing
+            .window(
                 &self.pool,
                 "clusters",
                 COLUMNS,
                 &order,
-                query.limit,
-                query.offset,
+                (query.limit, query.offset),
+                cluster_from_row,
             )
-            .await?;
-        let clusters = rows
-            .iter()
-            .map(cluster_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((clusters, total))
+            .await
     }
 
     /// Queues an execution of the cluster: a `pending` run and the `PENDING` task of
@@ -444,27 +438,17 @@ impl Store {
             .eq_text("cluster_id", Some(cluster_id))
             .eq_text("status", query.status.as_deref())
             .search(self.backend, &["run_id"], query.search.as_deref(), false);
-        let total = listing.count(&self.pool, "cluster_executions").await?;
-        let order = if query.descending {
-            "created_at DESC, run_id DESC"
-        } else {
-            "created_at ASC, run_id ASC"
-        };
-        let rows = listing
-            .page(
+        let order = order_by("created_at", "run_id", query.descending);
+        listing
+            .window(
                 &self.pool,
                 "cluster_executions",
                 RUN_COLUMNS,
-                order,
-                query.limit,
-                query.offset,
+                &order,
+                (query.limit, query.offset),
+                execution_from_row,
             )
-            .await?;
-        let runs = rows
-            .iter()
-            .map(execution_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((runs, total))
+            .await
     }
 
     /// Marks a run as running (its task was claimed); renews nothing.

@@ -2,13 +2,14 @@
 //! output is documents. The extractor's name and version are columns, so re-extraction can
 //! find every collection using an extractor without reading JSON.
 
+use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::buckets::parse_json;
 use crate::error::is_unique_violation;
-use crate::listing::Listing;
+use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
@@ -110,7 +111,7 @@ fn collection_from_row(row: &AnyRow) -> StoreResult<Collection> {
 
 fn name_taken(name: &str) -> StoreError {
     StoreError::Conflict {
-        code: "collection_name_taken",
+        code: ErrorCode::CollectionNameTaken,
         message: format!("a collection named '{name}' already exists in this namespace"),
     }
 }
@@ -238,7 +239,7 @@ impl Store {
             }
         }
         Err(StoreError::Conflict {
-            code: "concurrent_update",
+            code: ErrorCode::ConcurrentUpdate,
             message: "the collection kept changing while it was being updated; try again".into(),
         })
     }
@@ -289,25 +290,18 @@ impl Store {
                 query.search.as_deref(),
                 query.case_sensitive,
             );
-        let total = listing.count(&self.pool, "collections").await?;
         let (key, descending) = query.sort.unwrap_or((CollectionSortKey::CreatedAt, true));
-        let direction = if descending { "DESC" } else { "ASC" };
-        let order = format!("{} {direction}, collection_id {direction}", key.column());
-        let rows = listing
-            .page(
+        let order = order_by(key.column(), "collection_id", descending);
+        listing
+            .window(
                 &self.pool,
                 "collections",
                 COLUMNS,
                 &order,
-                query.limit,
-                query.offset,
+                (query.limit, query.offset),
+                collection_from_row,
             )
-            .await?;
-        let collections = rows
-            .iter()
-            .map(collection_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((collections, total))
+            .await
     }
 
     /// Every collection of the namespace, oldest first (namespaces hold tens, not millions).

@@ -5,12 +5,14 @@
 //! document produced are replaced as a whole, in the same transaction as the task's progress,
 //! so reprocessing never duplicates and a crash never half-applies a batch.
 
+use ferry_wire::ErrorCode;
 use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::buckets::parse_json;
-use crate::listing::{value_rows, Listing};
+use crate::keyset::Keyset;
+use crate::listing::{order_by, value_rows, Listing};
 use crate::namespaces::NamespaceKey;
 use crate::time::now_micros;
 use crate::vectors::{self, NamedVectors};
@@ -121,6 +123,14 @@ pub(crate) fn document_from_row(row: &AnyRow) -> StoreResult<DocumentRecord> {
         created_at: row.try_get(9)?,
         updated_at: row.try_get(10)?,
     })
+}
+
+/// A keyset scan of one collection's documents.
+fn scan(ns: NamespaceKey, collection_id: &str) -> Keyset {
+    let scope = Listing::default()
+        .eq_int("ns_key", ns.0)
+        .eq_text("collection_id", Some(collection_id));
+    Keyset::new("documents", "document_id", COLUMNS, scope)
 }
 
 fn not_found(identifier: &str) -> StoreError {
@@ -309,7 +319,7 @@ impl Store {
             Ok(()) => {}
             Err(e) if crate::error::is_unique_violation(&e) => {
                 return Err(StoreError::Conflict {
-                    code: "document_id_taken",
+                    code: ErrorCode::DocumentIdTaken,
                     message: format!("document {} already exists", doc.document_id),
                 })
             }
@@ -373,7 +383,7 @@ impl Store {
             }
         }
         Err(StoreError::Conflict {
-            code: "concurrent_update",
+            code: ErrorCode::ConcurrentUpdate,
             message: "the document kept changing while it was being updated; try again".into(),
         })
     }
@@ -413,25 +423,18 @@ impl Store {
             .eq_int("ns_key", ns.0)
             .eq_text("collection_id", Some(collection_id))
             .eq_text("source_object_id", query.source_object_id.as_deref());
-        let total = listing.count(&self.pool, "documents").await?;
         let (key, descending) = query.sort.unwrap_or((DocumentSortKey::CreatedAt, true));
-        let direction = if descending { "DESC" } else { "ASC" };
-        let order = format!("{} {direction}, document_id {direction}", key.column());
-        let rows = listing
-            .page(
+        let order = order_by(key.column(), "document_id", descending);
+        listing
+            .window(
                 &self.pool,
                 "documents",
                 COLUMNS,
                 &order,
-                query.limit,
-                query.offset,
+                (query.limit, query.offset),
+                document_from_row,
             )
-            .await?;
-        let documents = rows
-            .iter()
-            .map(document_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((documents, total))
+            .await
     }
 
     /// The next `limit` documents after `after` (`(created_at, document_id)`), in creation
@@ -443,19 +446,9 @@ impl Store {
         after: Option<(i64, &str)>,
         limit: i64,
     ) -> StoreResult<Vec<DocumentRecord>> {
-        let (created, id) = after.unwrap_or((i64::MIN, ""));
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM documents WHERE ns_key = $1 AND collection_id = $2 \
-             AND (created_at, document_id) > ($3, $4) \
-             ORDER BY created_at, document_id LIMIT $5"
-        ))
-        .bind(ns.0)
-        .bind(collection_id)
-        .bind(created)
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = scan(ns, collection_id)
+            .after(&self.pool, after, limit)
+            .await?;
         rows.iter().map(document_from_row).collect()
     }
 
@@ -469,25 +462,9 @@ impl Store {
         window: (i64, i64),
         limit: i64,
     ) -> StoreResult<Vec<(i64, String)>> {
-        let (created, id) = after.unwrap_or((i64::MIN, ""));
-        let rows = sqlx::query(
-            "SELECT created_at, document_id FROM documents WHERE ns_key = $1 \
-             AND collection_id = $2 AND (created_at, document_id) > ($3, $4) \
-             AND created_at >= $5 AND created_at < $6 \
-             ORDER BY created_at, document_id LIMIT $7",
-        )
-        .bind(ns.0)
-        .bind(collection_id)
-        .bind(created)
-        .bind(id)
-        .bind(window.0)
-        .bind(window.1)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
+        scan(ns, collection_id)
+            .keys_after(&self.pool, after, window, limit)
+            .await
     }
 
     /// Sets `field` on each listed document to its value: [`Store::merge_document_fields`]
@@ -543,7 +520,7 @@ impl Store {
                 let Some(row) = row else { break };
                 if attempt == crate::namespaces::UPDATE_ATTEMPTS {
                     return Err(StoreError::Conflict {
-                        code: "concurrent_update",
+                        code: ErrorCode::ConcurrentUpdate,
                         message: format!("document {document_id} kept changing"),
                     });
                 }

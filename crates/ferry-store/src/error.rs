@@ -1,6 +1,7 @@
 //! The store's one error type.
 
 use ferry_wire::migration::MigrationStatus;
+use ferry_wire::ErrorCode;
 
 /// What can go wrong in the store. Callers branch on `NotFound`, `Conflict`, `StatusChanged`
 /// and `LeaseLost`; everything else is an internal failure to be logged, never shown to a
@@ -9,9 +10,10 @@ use ferry_wire::migration::MigrationStatus;
 pub enum StoreError {
     #[error("{resource} {id} not found")]
     NotFound { resource: &'static str, id: String },
-    /// A uniqueness rule was broken; `code` is the stable machine code for clients.
+    /// A uniqueness or concurrency rule was broken; `code` (from the one table of error
+    /// codes) is what clients see.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// A migration's status change lost a race: the migration is no longer in a status the
     /// change allows. `current` is the status met; `None` when another change was committing
     /// at that moment.

@@ -15,6 +15,7 @@ mod collections;
 mod documents;
 mod error;
 pub mod ids;
+mod keyset;
 mod listing;
 pub mod migrations;
 mod namespaces;

@@ -1,5 +1,6 @@
 //! The one way list endpoints query: equality and search conditions on indexed columns, a
-//! whitelisted order, a LIMIT/OFFSET window, and a separate COUNT of all matches.
+//! whitelisted order, a LIMIT/OFFSET window, and a separate COUNT of all matches. Keyset
+//! conditions (`(created_at, id) > cursor`) build the scans of [`crate::keyset`].
 
 use sqlx::any::AnyRow;
 use sqlx::AnyPool;
@@ -68,6 +69,34 @@ impl Listing {
         self
     }
 
+    /// Rows whose `(created_at, id_column)` key comes after `after`; every row when `None`.
+    pub fn key_after(mut self, id_column: &str, after: Option<(i64, &str)>) -> Self {
+        let (created, id) = after.unwrap_or((i64::MIN, ""));
+        let c = self.next(Param::Int(created));
+        let i = self.next(Param::Text(id.to_owned()));
+        self.conditions
+            .push(format!("(created_at, {id_column}) > ({c}, {i})"));
+        self
+    }
+
+    /// Rows whose `(created_at, id_column)` key is `last` or comes before it.
+    pub fn key_through(mut self, id_column: &str, last: (i64, &str)) -> Self {
+        let c = self.next(Param::Int(last.0));
+        let i = self.next(Param::Text(last.1.to_owned()));
+        self.conditions
+            .push(format!("(created_at, {id_column}) <= ({c}, {i})"));
+        self
+    }
+
+    /// Rows created in `[from, until)`.
+    pub fn created_within(mut self, (from, until): (i64, i64)) -> Self {
+        let f = self.next(Param::Int(from));
+        let u = self.next(Param::Int(until));
+        self.conditions
+            .push(format!("created_at >= {f} AND created_at < {u}"));
+        self
+    }
+
     fn where_clause(&self) -> String {
         if self.conditions.is_empty() {
             String::new()
@@ -119,6 +148,56 @@ impl Listing {
             .fetch_all(pool)
             .await?)
     }
+
+    /// One window of matches in `order_by` (a store-chosen fragment), each read by
+    /// `from_row`, with the number of all matches.
+    pub async fn window<T>(
+        &self,
+        pool: &AnyPool,
+        table: &str,
+        columns: &str,
+        order_by: &str,
+        (limit, offset): (i64, i64),
+        from_row: impl Fn(&AnyRow) -> StoreResult<T>,
+    ) -> StoreResult<(Vec<T>, i64)> {
+        let total = self.count(pool, table).await?;
+        let rows = self
+            .page(pool, table, columns, order_by, limit, offset)
+            .await?;
+        let items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok((items, total))
+    }
+
+    /// Every matching row in `order_by` (a store-chosen fragment), at most `limit` of them.
+    pub async fn rows(
+        &self,
+        pool: &AnyPool,
+        table: &str,
+        columns: &str,
+        order_by: &str,
+        limit: Option<i64>,
+    ) -> StoreResult<Vec<AnyRow>> {
+        let limit_clause = match limit {
+            Some(_) => format!(" LIMIT ${}", self.params.len() + 1),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT {columns} FROM {table} {} ORDER BY {order_by}{limit_clause}",
+            self.where_clause()
+        );
+        let mut query = self.bind(sqlx::query(&sql));
+        if let Some(limit) = limit {
+            query = query.bind(limit);
+        }
+        Ok(query.fetch_all(pool).await?)
+    }
+}
+
+/// A list's order: `column`, then `id_column` so rows that tie keep one order, both in the
+/// same direction.
+pub(crate) fn order_by(column: &str, id_column: &str, descending: bool) -> String {
+    let direction = if descending { "DESC" } else { "ASC" };
+    format!("{column} {direction}, {id_column} {direction}")
 }
 
 /// The `VALUES` rows of a multi-row `INSERT`: `count` rows of `width` consecutive

@@ -1,11 +1,12 @@
 //! Namespaces: the tenant-scoped containers every other resource lives in.
 
+use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::is_unique_violation;
-use crate::listing::Listing;
+use crate::listing::{order_by, Listing};
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
 
@@ -145,7 +146,7 @@ fn namespace_from_row(row: &AnyRow) -> StoreResult<Namespace> {
 
 fn name_taken(name: &str) -> StoreError {
     StoreError::Conflict {
-        code: "namespace_name_taken",
+        code: ErrorCode::NamespaceNameTaken,
         message: format!("a namespace named '{name}' already exists"),
     }
 }
@@ -192,7 +193,7 @@ impl Store {
                     Err(name_taken(&new.namespace_name))
                 } else {
                     Err(StoreError::Conflict {
-                        code: "namespace_id_taken",
+                        code: ErrorCode::NamespaceIdTaken,
                         message: format!("a namespace with id '{namespace_id}' already exists"),
                     })
                 }
@@ -278,7 +279,7 @@ impl Store {
             }
         }
         Err(StoreError::Conflict {
-            code: "concurrent_update",
+            code: ErrorCode::ConcurrentUpdate,
             message: "the namespace kept changing while it was being updated; try again".into(),
         })
     }
@@ -315,24 +316,18 @@ impl Store {
                 query.search.as_deref(),
                 query.case_sensitive,
             );
-        let total = listing.count(&self.pool, "namespaces").await?;
         let (key, descending) = query.sort.unwrap_or((NamespaceSortKey::CreatedAt, true));
-        let direction = if descending { "DESC" } else { "ASC" };
-        let order = format!("{} {direction}, namespace_id {direction}", key.column());
-        let rows = listing
-            .page(
+        let order = order_by(key.column(), "namespace_id", descending);
+        let (items, total) = listing
+            .window(
                 &self.pool,
                 "namespaces",
                 COLUMNS,
                 &order,
-                query.limit,
-                query.offset,
+                (query.limit, query.offset),
+                namespace_from_row,
             )
             .await?;
-        let items = rows
-            .iter()
-            .map(namespace_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
         Ok(NamespaceListPage { items, total })
     }
 }

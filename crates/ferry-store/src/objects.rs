@@ -2,12 +2,14 @@
 //! Creating and deleting objects keeps the bucket's and the namespace's counters true in the
 //! same transaction.
 
+use ferry_wire::ErrorCode;
 use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::buckets::parse_json;
-use crate::listing::Listing;
+use crate::keyset::Keyset;
+use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
@@ -102,6 +104,14 @@ fn object_from_row(row: &AnyRow) -> StoreResult<ObjectRecord> {
         created_at: row.try_get(9)?,
         updated_at: row.try_get(10)?,
     })
+}
+
+/// A keyset scan of one bucket's objects.
+fn scan(ns: NamespaceKey, bucket_id: &str) -> Keyset {
+    let scope = Listing::default()
+        .eq_int("ns_key", ns.0)
+        .eq_text("bucket_id", Some(bucket_id));
+    Keyset::new("objects", "object_id", COLUMNS, scope)
 }
 
 fn not_found(identifier: &str) -> StoreError {
@@ -265,7 +275,7 @@ impl Store {
             }
         }
         Err(StoreError::Conflict {
-            code: "concurrent_update",
+            code: ErrorCode::ConcurrentUpdate,
             message: "the object kept changing while it was being updated; try again".into(),
         })
     }
@@ -311,25 +321,18 @@ impl Store {
                 query.search.as_deref(),
                 false,
             );
-        let total = listing.count(&self.pool, "objects").await?;
         let (key, descending) = query.sort.unwrap_or((ObjectSortKey::CreatedAt, true));
-        let direction = if descending { "DESC" } else { "ASC" };
-        let order = format!("{} {direction}, object_id {direction}", key.column());
-        let rows = listing
-            .page(
+        let order = order_by(key.column(), "object_id", descending);
+        listing
+            .window(
                 &self.pool,
                 "objects",
                 COLUMNS,
                 &order,
-                query.limit,
-                query.offset,
+                (query.limit, query.offset),
+                object_from_row,
             )
-            .await?;
-        let objects = rows
-            .iter()
-            .map(object_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((objects, total))
+            .await
     }
 
     /// The next `limit` objects of the bucket after `after` (`(created_at, object_id)`), in
@@ -341,19 +344,7 @@ impl Store {
         after: Option<(i64, &str)>,
         limit: i64,
     ) -> StoreResult<Vec<ObjectRecord>> {
-        let (created, id) = after.unwrap_or((i64::MIN, ""));
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM objects WHERE ns_key = $1 AND bucket_id = $2 \
-             AND (created_at, object_id) > ($3, $4) \
-             ORDER BY created_at, object_id LIMIT $5"
-        ))
-        .bind(ns.0)
-        .bind(bucket_id)
-        .bind(created)
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = scan(ns, bucket_id).after(&self.pool, after, limit).await?;
         rows.iter().map(object_from_row).collect()
     }
 
@@ -366,20 +357,7 @@ impl Store {
         after: Option<(i64, &str)>,
         last: (i64, &str),
     ) -> StoreResult<Vec<ObjectRecord>> {
-        let (created, id) = after.unwrap_or((i64::MIN, ""));
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM objects WHERE ns_key = $1 AND bucket_id = $2 \
-             AND (created_at, object_id) > ($3, $4) AND (created_at, object_id) <= ($5, $6) \
-             ORDER BY created_at, object_id"
-        ))
-        .bind(ns.0)
-        .bind(bucket_id)
-        .bind(created)
-        .bind(id)
-        .bind(last.0)
-        .bind(last.1)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = scan(ns, bucket_id).through(&self.pool, after, last).await?;
         rows.iter().map(object_from_row).collect()
     }
 
@@ -393,23 +371,8 @@ impl Store {
         window: (i64, i64),
         limit: i64,
     ) -> StoreResult<Vec<(i64, String)>> {
-        let (created, id) = after.unwrap_or((i64::MIN, ""));
-        let rows = sqlx::query(
-            "SELECT created_at, object_id FROM objects WHERE ns_key = $1 AND bucket_id = $2 \
-             AND (created_at, object_id) > ($3, $4) AND created_at >= $5 AND created_at < $6 \
-             ORDER BY created_at, object_id LIMIT $7",
-        )
-        .bind(ns.0)
-        .bind(bucket_id)
-        .bind(created)
-        .bind(id)
-        .bind(window.0)
-        .bind(window.1)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
+        scan(ns, bucket_id)
+            .keys_after(&self.pool, after, window, limit)
+            .await
     }
 }

@@ -4,6 +4,7 @@
 //! fast unsalted digest is enough: there is no low-entropy secret to brute-force, and lookup by
 //! digest stays a primary-key read on every request.
 
+use ferry_wire::ErrorCode;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -93,7 +94,7 @@ impl Store {
             .try_get(0)?;
         if owner != org.internal_id {
             return Err(StoreError::Conflict {
-                code: "api_key_taken",
+                code: ErrorCode::ApiKeyTaken,
                 message: "this API key already belongs to another organization".into(),
             });
         }

@@ -4,13 +4,15 @@
 //! interpret them. Deleting a retriever deletes its executions and interactions with it, in one
 //! transaction: they describe results of a pipeline that no longer exists.
 
+use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::buckets::parse_json;
 use crate::error::is_unique_violation;
-use crate::listing::Listing;
+use crate::keyset::Keyset;
+use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
@@ -205,7 +207,7 @@ fn not_found(resource: &'static str, identifier: &str) -> StoreError {
 
 fn name_taken(name: &str) -> StoreError {
     StoreError::Conflict {
-        code: "retriever_name_taken",
+        code: ErrorCode::RetrieverNameTaken,
         message: format!("a retriever named '{name}' already exists in this namespace"),
     }
 }
@@ -313,7 +315,7 @@ impl Store {
             }
         }
         Err(StoreError::Conflict {
-            code: "concurrent_update",
+            code: ErrorCode::ConcurrentUpdate,
             message: "the retriever kept changing while it was being updated; try again".into(),
         })
     }
@@ -347,7 +349,7 @@ impl Store {
         .await?;
         if let Some(taxonomy_id) = user {
             return Err(StoreError::Conflict {
-                code: "retriever_in_use",
+                code: ErrorCode::RetrieverInUse,
                 message: format!(
                     "retriever {} is used by taxonomy {taxonomy_id}; delete the taxonomy first",
                     retriever.retriever_id
@@ -378,25 +380,18 @@ impl Store {
             query.search.as_deref(),
             query.case_sensitive,
         );
-        let total = listing.count(&self.pool, "retrievers").await?;
         let (key, descending) = query.sort.unwrap_or((RetrieverSortKey::CreatedAt, true));
-        let direction = if descending { "DESC" } else { "ASC" };
-        let order = format!("{} {direction}, retriever_id {direction}", key.column());
-        let rows = listing
-            .page(
+        let order = order_by(key.column(), "retriever_id", descending);
+        listing
+            .window(
                 &self.pool,
                 "retrievers",
                 COLUMNS,
                 &order,
-                query.limit,
-                query.offset,
+                (query.limit, query.offset),
+                retriever_from_row,
             )
-            .await?;
-        let retrievers = rows
-            .iter()
-            .map(retriever_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((retrievers, total))
+            .await
     }
 
     /// The next `limit` retrievers after `after` (`(created_at, retriever_id)`), oldest first:
@@ -407,18 +402,10 @@ impl Store {
         after: Option<(i64, &str)>,
         limit: i64,
     ) -> StoreResult<Vec<Retriever>> {
-        let (created, id) = after.unwrap_or((i64::MIN, ""));
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM retrievers WHERE ns_key = $1 \
-             AND (created_at, retriever_id) > ($2, $3) \
-             ORDER BY created_at, retriever_id LIMIT $4"
-        ))
-        .bind(ns.0)
-        .bind(created)
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let scope = Listing::default().eq_int("ns_key", ns.0);
+        let rows = Keyset::new("retrievers", "retriever_id", COLUMNS, scope)
+            .after(&self.pool, after, limit)
+            .await?;
         rows.iter().map(retriever_from_row).collect()
     }
 
@@ -487,23 +474,17 @@ impl Store {
             .eq_int("ns_key", ns.0)
             .eq_text("retriever_id", Some(retriever_id))
             .eq_text("status", query.status.as_deref());
-        let total = listing.count(&self.pool, "retriever_executions").await?;
-        let direction = if query.descending { "DESC" } else { "ASC" };
-        let rows = listing
-            .page(
+        let order = order_by("created_at", "execution_id", query.descending);
+        listing
+            .window(
                 &self.pool,
                 "retriever_executions",
                 EXECUTION_COLUMNS,
-                &format!("created_at {direction}, execution_id {direction}"),
-                query.limit,
-                query.offset,
+                &order,
+                (query.limit, query.offset),
+                execution_from_row,
             )
-            .await?;
-        let executions = rows
-            .iter()
-            .map(execution_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((executions, total))
+            .await
     }
 
     /// Records an interaction; an id already recorded is left as it is.
@@ -589,22 +570,16 @@ impl Store {
                 quoted_type.as_deref(),
                 true,
             );
-        let total = listing.count(&self.pool, "retriever_interactions").await?;
-        let direction = if query.ascending { "ASC" } else { "DESC" };
-        let rows = listing
-            .page(
+        let order = order_by("created_at", "interaction_id", !query.ascending);
+        listing
+            .window(
                 &self.pool,
                 "retriever_interactions",
                 INTERACTION_COLUMNS,
-                &format!("created_at {direction}, interaction_id {direction}"),
-                query.limit,
-                query.offset,
+                &order,
+                (query.limit, query.offset),
+                interaction_from_row,
             )
-            .await?;
-        let interactions = rows
-            .iter()
-            .map(interaction_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((interactions, total))
+            .await
     }
 }

@@ -180,22 +180,16 @@ impl Store {
             .eq_text("internal_id", Some(org))
             .eq_text("status", query.status.as_deref())
             .eq_text("task_type", query.task_type.as_deref());
-        let total = listing.count(&self.pool, "tasks").await?;
-        let rows = listing
-            .page(
+        listing
+            .window(
                 &self.pool,
                 "tasks",
                 COLUMNS,
                 "created_at DESC, task_id DESC",
-                query.limit,
-                query.offset,
+                (query.limit, query.offset),
+                task_from_row,
             )
-            .await?;
-        let tasks = rows
-            .iter()
-            .map(task_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((tasks, total))
+            .await
     }
 
     /// The namespace's tasks of `task_type` that are pending or running.

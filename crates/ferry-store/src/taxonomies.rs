@@ -2,13 +2,14 @@
 //! the current one included, is also a `taxonomy_versions` row, written in the same
 //! transaction, so the history is never behind the taxonomy.
 
+use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::buckets::parse_json;
 use crate::error::is_unique_violation;
-use crate::listing::Listing;
+use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
@@ -92,7 +93,7 @@ fn not_found(identifier: &str) -> StoreError {
 
 fn name_taken(name: &str) -> StoreError {
     StoreError::Conflict {
-        code: "taxonomy_name_taken",
+        code: ErrorCode::TaxonomyNameTaken,
         message: format!("a taxonomy named '{name}' already exists in this namespace"),
     }
 }
@@ -227,7 +228,7 @@ impl Store {
             return Ok(taxonomy);
         }
         Err(StoreError::Conflict {
-            code: "concurrent_update",
+            code: ErrorCode::ConcurrentUpdate,
             message: "the taxonomy kept changing while it was being updated; try again".into(),
         })
     }
@@ -317,24 +318,17 @@ impl Store {
             query.search.as_deref(),
             query.case_sensitive,
         );
-        let total = listing.count(&self.pool, "taxonomies").await?;
         let (key, descending) = query.sort.unwrap_or((TaxonomySortKey::CreatedAt, true));
-        let direction = if descending { "DESC" } else { "ASC" };
-        let order = format!("{} {direction}, taxonomy_id {direction}", key.column());
-        let rows = listing
-            .page(
+        let order = order_by(key.column(), "taxonomy_id", descending);
+        listing
+            .window(
                 &self.pool,
                 "taxonomies",
                 COLUMNS,
                 &order,
-                query.limit,
-                query.offset,
+                (query.limit, query.offset),
+                taxonomy_from_row,
             )
-            .await?;
-        let taxonomies = rows
-            .iter()
-            .map(taxonomy_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((taxonomies, total))
+            .await
     }
 }

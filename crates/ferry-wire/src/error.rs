@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::error_code::ErrorCode;
 use crate::validate::{FieldError, Loc};
 
 /// Error detail model.
@@ -36,7 +37,7 @@ pub struct ErrorResponse {
 ///
 /// The spec names FastAPI's `ValidationError` (`loc`, `msg`, `type`); the SDK's model of the
 /// same name reads `{error_code, message, severity, resource_id, resource_type}`. Each item
-/// carries both sets (DESIGN §3), so it validates in either.
+/// carries both sets, so it validates in either.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[schema(as = ValidationError)]
 pub struct ValidationErrorItem {
@@ -124,11 +125,14 @@ impl HttpValidationError {
         HttpValidationError {
             detail,
             success: false,
-            status: 422,
+            status: ErrorCode::RequestValidationFailed.status(),
             error: ErrorDetail {
                 message,
-                error_type: "ValidationError".into(),
-                code: Some("request_validation_failed".into()),
+                error_type: ErrorCode::RequestValidationFailed
+                    .error_type()
+                    .name()
+                    .into(),
+                code: Some(ErrorCode::RequestValidationFailed.code().into()),
                 details: Some(details),
             },
         }

@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod collection;
 pub mod document;
 pub mod error;
+pub mod error_code;
 pub mod extractor;
 pub mod filter;
 pub mod filter_match;
@@ -29,4 +30,5 @@ pub mod time;
 pub mod validate;
 
 pub use error::{ErrorDetail, ErrorResponse, HttpValidationError, ValidationErrorItem};
+pub use error_code::{ErrorCode, ErrorType};
 pub use validate::{Errors, FieldError, Loc, Validate};

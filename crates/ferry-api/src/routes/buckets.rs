@@ -2,7 +2,7 @@
 
 use crate::extract::Path;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_store::{Bucket, BucketFields, BucketListQuery, BucketSortKey};
 use ferry_wire::bucket::{
@@ -14,15 +14,17 @@ use ferry_wire::paging::PageQuery;
 use ferry_wire::{ErrorResponse, HttpValidationError};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope, QueryParams};
+use crate::extract::{JsonBody, NamespaceScope};
 use crate::json::{from_json, to_json};
-use crate::paging::{BodyPaging, Page};
+use crate::listing::{self, ListRequest, ListRoute, NoQuery};
+use crate::paging::chosen_sort;
 use crate::AppState;
+use ferry_wire::ErrorCode;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/buckets", post(create_bucket).get(list_buckets_get))
-        .route("/v1/buckets/list", post(list_buckets))
+        .route("/v1/buckets", post(create_bucket).merge(list_buckets_get()))
+        .route("/v1/buckets/list", list_buckets())
         .route(
             "/v1/buckets/{bucket_identifier}",
             get(get_bucket)
@@ -153,14 +155,11 @@ async fn update_bucket(
             .map(|v| from_json("unique_key", v))
             .transpose()?;
         if stored.as_ref().map(|k| &k.fields) != Some(&key.fields) {
-            return Err(ApiError::BadRequest {
-                error_type: "BadRequestError",
-                code: "unique_key_fixed",
-                message: "A bucket's unique key fields are fixed at creation; only \
-                          default_policy may change"
-                    .into(),
-                details: None,
-            });
+            return Err(ApiError::coded(
+                ErrorCode::UniqueKeyFixed,
+                "A bucket's unique key fields are fixed at creation; only default_policy may \
+                 change",
+            ));
         }
     }
     let schema = optional_json(&req.bucket_schema)?;
@@ -218,49 +217,34 @@ async fn delete_bucket(
 #[utoipa::path(post, path = "/v1/buckets/list", tag = "Buckets", params(PageQuery),
     request_body = ListBucketsRequest,
     responses((status = 200, body = ListBucketsResponse), (status = 422, body = HttpValidationError)))]
-async fn list_buckets(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    QueryParams(query): QueryParams<PageQuery>,
-    JsonBody(body): JsonBody<ListBucketsRequest>,
-) -> ApiResult<Json<ListBucketsResponse>> {
-    list(&state, &scope, &query, &body).await.map(Json)
+fn list_buckets() -> MethodRouter<AppState> {
+    listing::post::<BucketList>()
 }
 
 /// List Buckets (query parameters only)
 #[utoipa::path(get, path = "/v1/buckets", tag = "Buckets", params(PageQuery),
     responses((status = 200, body = ListBucketsResponse), (status = 422, body = HttpValidationError)))]
-async fn list_buckets_get(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    QueryParams(query): QueryParams<PageQuery>,
-) -> ApiResult<Json<ListBucketsResponse>> {
-    list(&state, &scope, &query, &ListBucketsRequest::default())
-        .await
-        .map(Json)
+fn list_buckets_get() -> MethodRouter<AppState> {
+    listing::get::<BucketList>()
 }
 
-async fn list(
-    state: &AppState,
-    scope: &NamespaceScope,
-    query: &PageQuery,
-    body: &ListBucketsRequest,
-) -> ApiResult<ListBucketsResponse> {
-    let page = Page::resolve(
-        query,
-        BodyPaging {
-            limit: body.limit,
-            page_size: body.page_size,
-            offset: body.offset,
-            page: body.page,
-        },
-    )?;
-    let sort = body
-        .sorts
-        .as_ref()
-        .and_then(|s| s.first())
-        .or(body.sort.as_ref())
-        .map(|s| {
+struct BucketList;
+
+impl ListRoute for BucketList {
+    type Scope = NamespaceScope;
+    type Query = NoQuery;
+    type GetQuery = NoQuery;
+    type Body = ListBucketsRequest;
+    type Response = ListBucketsResponse;
+
+    async fn list(
+        state: AppState,
+        scope: NamespaceScope,
+        request: ListRequest<Self>,
+    ) -> ApiResult<ListBucketsResponse> {
+        let page = request.page()?;
+        let body = request.body;
+        let sort = chosen_sort(body.sorts.as_ref(), body.sort.as_ref()).map(|s| {
             let key = match s.field {
                 BucketSortField::CreatedAt => BucketSortKey::CreatedAt,
                 BucketSortField::UpdatedAt => BucketSortKey::UpdatedAt,
@@ -271,37 +255,38 @@ async fn list(
             };
             (key, s.direction == SortDirection::Desc)
         });
-    let filters = body.filters.clone().unwrap_or_default();
-    let (buckets, total) = state
-        .store
-        .list_buckets(
-            scope.namespace.key,
-            &BucketListQuery {
-                bucket_id: filters.bucket_id,
-                bucket_name: filters.bucket_name,
-                search: body.search.clone(),
-                case_sensitive: body.case_sensitive,
-                sort,
-                limit: page.limit,
-                offset: page.offset,
-            },
-        )
-        .await?;
-    let mut stats = BucketListStats::default();
-    let mut results = Vec::with_capacity(buckets.len());
-    for bucket in buckets {
-        stats.total_objects += bucket.object_count;
-        stats.total_size_bytes += bucket.total_size_bytes;
-        results.push(bucket_response(bucket)?);
+        let filters = body.filters.clone().unwrap_or_default();
+        let (buckets, total) = state
+            .store
+            .list_buckets(
+                scope.namespace.key,
+                &BucketListQuery {
+                    bucket_id: filters.bucket_id,
+                    bucket_name: filters.bucket_name,
+                    search: body.search,
+                    case_sensitive: body.case_sensitive,
+                    sort,
+                    limit: page.limit,
+                    offset: page.offset,
+                },
+            )
+            .await?;
+        let mut stats = BucketListStats::default();
+        let mut results = Vec::with_capacity(buckets.len());
+        for bucket in buckets {
+            stats.total_objects += bucket.object_count;
+            stats.total_size_bytes += bucket.total_size_bytes;
+            results.push(bucket_response(bucket)?);
+        }
+        if !results.is_empty() {
+            stats.avg_objects_per_bucket = stats.total_objects as f64 / results.len() as f64;
+            stats.avg_size_per_bucket = stats.total_size_bytes as f64 / results.len() as f64;
+        }
+        Ok(ListBucketsResponse {
+            pagination: page.pagination(results.len(), total),
+            total_count: total,
+            results,
+            stats,
+        })
     }
-    if !results.is_empty() {
-        stats.avg_objects_per_bucket = stats.total_objects as f64 / results.len() as f64;
-        stats.avg_size_per_bucket = stats.total_size_bytes as f64 / results.len() as f64;
-    }
-    Ok(ListBucketsResponse {
-        pagination: page.pagination(results.len(), total),
-        total_count: total,
-        results,
-        stats,
-    })
 }

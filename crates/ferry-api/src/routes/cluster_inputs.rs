@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::json::{from_json, to_json};
 use crate::AppState;
+use ferry_wire::ErrorCode;
 
 /// `kmeans_parameters` with `algorithm_params` laid over it; a bad key or value is a 422
 /// located at `loc`.
@@ -104,7 +105,7 @@ pub(super) async fn resolve_inputs(
             .await
             .map_err(|e| match e {
                 StoreError::NotFound { .. } => bad_request(
-                    "collection_not_found",
+                    ErrorCode::CollectionNotFound,
                     format!("Collection '{identifier}' does not exist in this namespace"),
                     json!({"collection_id": identifier}),
                 ),
@@ -117,7 +118,7 @@ pub(super) async fn resolve_inputs(
             let Some(index) = indexes.iter().find(|i| &i.feature_uri == uri) else {
                 let known: Vec<&str> = indexes.iter().map(|i| i.feature_uri.as_str()).collect();
                 return Err(bad_request(
-                    "feature_not_found",
+                    ErrorCode::FeatureNotFound,
                     format!(
                         "Collection '{}' has no vectors of feature '{uri}' (its features: {})",
                         collection.collection_id,
@@ -135,7 +136,7 @@ pub(super) async fn resolve_inputs(
         }
         if collection.document_count == 0 {
             return Err(bad_request(
-                "collection_has_no_vectors",
+                ErrorCode::CollectionHasNoVectors,
                 format!(
                     "Collection '{}' has no documents with vectors to cluster; trigger it first",
                     collection.collection_id

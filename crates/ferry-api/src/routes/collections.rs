@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_extract::{Extractor, InputKind};
 use ferry_pipeline::TRIGGER_TASK;
@@ -28,19 +28,21 @@ use ferry_wire::{ErrorResponse, FieldError, HttpValidationError, Loc};
 use serde_json::{json, Map, Value};
 
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope, QueryParams};
+use crate::extract::{JsonBody, NamespaceScope};
 use crate::json::{from_json, to_json};
-use crate::paging::{sort_key, BodyPaging, Page};
+use crate::listing::{self, ListRequest, ListRoute, NoQuery};
+use crate::paging::sort_key;
 use crate::routes::taxonomies::check_taxonomy_applications;
 use crate::AppState;
+use ferry_wire::ErrorCode;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/collections",
-            post(create_collection).get(list_collections_get),
+            post(create_collection).merge(list_collections_get()),
         )
-        .route("/v1/collections/list", post(list_collections))
+        .route("/v1/collections/list", list_collections())
         .route(
             "/v1/collections/{collection_identifier}",
             get(get_collection)
@@ -116,7 +118,7 @@ async fn resolve_source(
                         .await
                         .map_err(|e| match e {
                             ferry_store::StoreError::NotFound { .. } => bad_request(
-                                "source_bucket_not_found",
+                                ErrorCode::SourceBucketNotFound,
                                 format!(
                                     "Source bucket '{identifier}' does not exist in this namespace"
                                 ),
@@ -149,7 +151,7 @@ async fn resolve_source(
                     .await
                     .map_err(|e| match e {
                         ferry_store::StoreError::NotFound { .. } => bad_request(
-                            "source_collection_not_found",
+                            ErrorCode::SourceCollectionNotFound,
                             format!(
                                 "Source collection '{identifier}' does not exist in this namespace"
                             ),
@@ -206,7 +208,7 @@ fn find_extractor(
                 )
             };
             bad_request(
-                "feature_extractor_not_found",
+                ErrorCode::FeatureExtractorNotFound,
                 message,
                 json!({"feature_extractor_name": config.feature_extractor_name,
                        "version": config.version, "known_versions": versions}),
@@ -459,7 +461,7 @@ async fn delete_collection(
                 .is_some_and(|ids| ids.iter().any(|id| id == target.collection_id.as_str()));
         if reads_it {
             return Err(bad_request(
-                "collection_in_use",
+                ErrorCode::CollectionInUse,
                 format!(
                     "Collection '{}' is the source of collection '{}'; delete that one first",
                     target.collection_id, other.collection_id
@@ -484,102 +486,99 @@ async fn delete_collection(
 #[utoipa::path(post, path = "/v1/collections/list", tag = "Collections", params(PageQuery),
     request_body = ListCollectionsRequest,
     responses((status = 200, body = ListCollectionsResponse), (status = 422, body = HttpValidationError)))]
-async fn list_collections(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    QueryParams(query): QueryParams<PageQuery>,
-    JsonBody(body): JsonBody<ListCollectionsRequest>,
-) -> ApiResult<Json<ListCollectionsResponse>> {
-    list(&state, &scope, &query, &body).await.map(Json)
+fn list_collections() -> MethodRouter<AppState> {
+    listing::post::<CollectionList>()
 }
 
 /// List Collections (query parameters only)
 #[utoipa::path(get, path = "/v1/collections", tag = "Collections", params(PageQuery, ListCollectionsQuery),
     responses((status = 200, body = ListCollectionsResponse), (status = 422, body = HttpValidationError)))]
-async fn list_collections_get(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    QueryParams(query): QueryParams<PageQuery>,
-    QueryParams(extra): QueryParams<ListCollectionsQuery>,
-) -> ApiResult<Json<ListCollectionsResponse>> {
-    let body = ListCollectionsRequest {
-        search: extra.search,
-        ..Default::default()
-    };
-    list(&state, &scope, &query, &body).await.map(Json)
+fn list_collections_get() -> MethodRouter<AppState> {
+    listing::get::<CollectionList>()
 }
 
-async fn list(
-    state: &AppState,
-    scope: &NamespaceScope,
-    query: &PageQuery,
-    body: &ListCollectionsRequest,
-) -> ApiResult<ListCollectionsResponse> {
-    if body.filters.is_some() {
-        return Err(ApiError::Validation(vec![FieldError {
-            loc: body_loc(&["filters"]),
-            msg: "Value error, filters on collections are not supported; use search or sort".into(),
-            kind: "value_error",
-        }]));
-    }
-    let page = Page::resolve(
-        query,
-        BodyPaging {
-            limit: body.limit,
-            page_size: body.page_size,
-            offset: body.offset,
-            page: body.page,
-        },
-    )?;
-    let sort = sort_key(
-        body.sorts.as_ref(),
-        body.sort.as_ref(),
-        &[
-            ("created_at", CollectionSortKey::CreatedAt),
-            ("updated_at", CollectionSortKey::UpdatedAt),
-            ("collection_name", CollectionSortKey::CollectionName),
-            ("document_count", CollectionSortKey::DocumentCount),
-        ],
-    )?;
-    let (collections, total) = state
-        .store
-        .list_collections(
-            scope.namespace.key,
-            &CollectionListQuery {
-                collection_id: None,
-                collection_name: None,
-                search: body.search.clone(),
-                case_sensitive: body.case_sensitive,
-                sort,
-                limit: page.limit,
-                offset: page.offset,
-            },
-        )
-        .await?;
-    let mut stats = CollectionListStats::default();
-    let mut results = Vec::with_capacity(collections.len());
-    for c in collections {
-        stats.total_documents += c.document_count;
-        stats.total_feature_extractors += 1;
-        if c.fields
-            .taxonomy_applications
-            .as_ref()
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty())
-        {
-            stats.collections_with_taxonomies += 1;
+struct CollectionList;
+
+impl ListRoute for CollectionList {
+    type Scope = NamespaceScope;
+    type Query = NoQuery;
+    type GetQuery = ListCollectionsQuery;
+    type Body = ListCollectionsRequest;
+    type Response = ListCollectionsResponse;
+
+    fn body_from_query(query: ListCollectionsQuery) -> ListCollectionsRequest {
+        ListCollectionsRequest {
+            search: query.search,
+            ..Default::default()
         }
-        results.push(collection_response(c)?);
     }
-    if !results.is_empty() {
-        stats.avg_documents_per_collection = stats.total_documents as f64 / results.len() as f64;
+
+    async fn list(
+        state: AppState,
+        scope: NamespaceScope,
+        request: ListRequest<Self>,
+    ) -> ApiResult<ListCollectionsResponse> {
+        let body = &request.body;
+        if body.filters.is_some() {
+            return Err(ApiError::Validation(vec![FieldError {
+                loc: body_loc(&["filters"]),
+                msg: "Value error, filters on collections are not supported; use search or sort"
+                    .into(),
+                kind: "value_error",
+            }]));
+        }
+        let page = request.page()?;
+        let sort = sort_key(
+            body.sorts.as_ref(),
+            body.sort.as_ref(),
+            &[
+                ("created_at", CollectionSortKey::CreatedAt),
+                ("updated_at", CollectionSortKey::UpdatedAt),
+                ("collection_name", CollectionSortKey::CollectionName),
+                ("document_count", CollectionSortKey::DocumentCount),
+            ],
+        )?;
+        let (collections, total) = state
+            .store
+            .list_collections(
+                scope.namespace.key,
+                &CollectionListQuery {
+                    collection_id: None,
+                    collection_name: None,
+                    search: body.search.clone(),
+                    case_sensitive: body.case_sensitive,
+                    sort,
+                    limit: page.limit,
+                    offset: page.offset,
+                },
+            )
+            .await?;
+        let mut stats = CollectionListStats::default();
+        let mut results = Vec::with_capacity(collections.len());
+        for c in collections {
+            stats.total_documents += c.document_count;
+            stats.total_feature_extractors += 1;
+            if c.fields
+                .taxonomy_applications
+                .as_ref()
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+            {
+                stats.collections_with_taxonomies += 1;
+            }
+            results.push(collection_response(c)?);
+        }
+        if !results.is_empty() {
+            stats.avg_documents_per_collection =
+                stats.total_documents as f64 / results.len() as f64;
+        }
+        Ok(ListCollectionsResponse {
+            pagination: page.pagination(results.len(), total),
+            total_count: total,
+            results,
+            stats,
+        })
     }
-    Ok(ListCollectionsResponse {
-        pagination: page.pagination(results.len(), total),
-        total_count: total,
-        results,
-        stats,
-    })
 }
 
 /// How many collections deep the source chain goes (1 for a bucket-fed collection).

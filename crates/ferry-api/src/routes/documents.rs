@@ -4,7 +4,7 @@
 
 use crate::extract::Path;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_store::{DocumentListQuery, DocumentRecord, DocumentSortKey, Lineage, NewDocument};
 use ferry_wire::document::{
@@ -20,18 +20,18 @@ use serde_json::Value;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
 use crate::filtered::{compile_filters, select_page, FieldOrder};
-use crate::paging::{BodyPaging, Page};
+use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/collections/{collection_identifier}/documents",
-            post(create_document).get(list_documents_get),
+            post(create_document).merge(list_documents_get()),
         )
         .route(
             "/v1/collections/{collection_identifier}/documents/list",
-            post(list_documents),
+            list_documents(),
         )
         .route(
             "/v1/collections/{collection_identifier}/documents/{document_id}",
@@ -319,24 +319,8 @@ async fn delete_document(
     params(("collection_identifier" = String, Path), PageQuery, ListDocumentsQuery),
     request_body = ListDocumentsRequest,
     responses((status = 200, body = ListDocumentsResponse), (status = 422, body = HttpValidationError)))]
-async fn list_documents(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(collection_identifier): Path<String>,
-    QueryParams(page_query): QueryParams<PageQuery>,
-    QueryParams(query): QueryParams<ListDocumentsQuery>,
-    JsonBody(body): JsonBody<ListDocumentsRequest>,
-) -> ApiResult<Json<ListDocumentsResponse>> {
-    list(
-        &state,
-        &scope,
-        &collection_identifier,
-        &page_query,
-        &query,
-        &body,
-    )
-    .await
-    .map(Json)
+fn list_documents() -> MethodRouter<AppState> {
+    listing::post::<DocumentList>()
 }
 
 /// List Documents (query parameters only)
@@ -344,144 +328,129 @@ async fn list_documents(
     tag = "Collection Documents",
     params(("collection_identifier" = String, Path), PageQuery, ListDocumentsQuery),
     responses((status = 200, body = ListDocumentsResponse), (status = 422, body = HttpValidationError)))]
-async fn list_documents_get(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(collection_identifier): Path<String>,
-    QueryParams(page_query): QueryParams<PageQuery>,
-    QueryParams(query): QueryParams<ListDocumentsQuery>,
-) -> ApiResult<Json<ListDocumentsResponse>> {
-    let body = ListDocumentsRequest::default();
-    list(
-        &state,
-        &scope,
-        &collection_identifier,
-        &page_query,
-        &query,
-        &body,
-    )
-    .await
-    .map(Json)
+fn list_documents_get() -> MethodRouter<AppState> {
+    listing::get::<DocumentList>()
 }
 
-async fn list(
-    state: &AppState,
-    scope: &NamespaceScope,
-    collection_identifier: &str,
-    page_query: &PageQuery,
-    query: &ListDocumentsQuery,
-    body: &ListDocumentsRequest,
-) -> ApiResult<ListDocumentsResponse> {
-    let filters = body.filters.clone().or_else(|| query.filters());
-    let matcher = compile_filters(filters.as_ref())?;
-    let page = Page::resolve(
-        page_query,
-        BodyPaging {
-            limit: body.limit,
-            offset: body.offset,
-            ..Default::default()
-        },
-    )?;
-    let ns = scope.namespace.key;
-    let collection = state
-        .store
-        .get_collection(ns, collection_identifier)
-        .await?;
-    let return_vectors = body.return_vectors || query.return_vectors.unwrap_or(false);
-    let names = match &body.return_vector_names {
-        Some(ReturnVectorNames::Names(names)) => Some(names.clone()),
-        _ => None,
-    };
-    let shown = match (&names, return_vectors) {
-        (Some(n), _) => VectorsShown::Named(n),
-        (None, true) => VectorsShown::All,
-        (None, false) => VectorsShown::None,
-    };
-    let namespace_id = scope.namespace.namespace_id.as_str();
-    let sort = body.sort.clone().or_else(|| query.sort());
-    let column_sort = match &sort {
-        None => Some((DocumentSortKey::CreatedAt, true)),
-        Some(s) => {
-            let key = match s.field.as_str() {
-                "created_at" | "_internal.created_at" => Some(DocumentSortKey::CreatedAt),
-                "updated_at" | "_internal.updated_at" => Some(DocumentSortKey::UpdatedAt),
-                "document_id" => Some(DocumentSortKey::DocumentId),
-                _ => None,
-            };
-            key.map(|k| (k, s.direction() == SortDirection::Desc))
-        }
-    };
-    let (results, total) = match (column_sort, matcher) {
-        // Column sorts without filters page in SQL, from indexes.
-        (Some(sort), None) => {
-            let (docs, total) = state
-                .store
-                .list_documents(
-                    ns,
-                    &collection.collection_id,
-                    &DocumentListQuery {
-                        sort: Some(sort),
-                        source_object_id: None,
-                        limit: page.limit,
-                        offset: page.offset,
+struct DocumentList;
+
+impl ListRoute for DocumentList {
+    type Scope = (NamespaceScope, Path<String>);
+    type Query = ListDocumentsQuery;
+    type GetQuery = NoQuery;
+    type Body = ListDocumentsRequest;
+    type Response = ListDocumentsResponse;
+
+    async fn list(
+        state: AppState,
+        (scope, Path(collection_identifier)): (NamespaceScope, Path<String>),
+        request: ListRequest<Self>,
+    ) -> ApiResult<ListDocumentsResponse> {
+        let (query, body) = (&request.query, &request.body);
+        let filters = body.filters.clone().or_else(|| query.filters());
+        let matcher = compile_filters(filters.as_ref())?;
+        let page = request.page()?;
+        let ns = scope.namespace.key;
+        let collection = state
+            .store
+            .get_collection(ns, &collection_identifier)
+            .await?;
+        let return_vectors = body.return_vectors || query.return_vectors.unwrap_or(false);
+        let names = match &body.return_vector_names {
+            Some(ReturnVectorNames::Names(names)) => Some(names.clone()),
+            _ => None,
+        };
+        let shown = match (&names, return_vectors) {
+            (Some(n), _) => VectorsShown::Named(n),
+            (None, true) => VectorsShown::All,
+            (None, false) => VectorsShown::None,
+        };
+        let namespace_id = scope.namespace.namespace_id.as_str();
+        let sort = body.sort.clone().or_else(|| query.sort());
+        let column_sort = match &sort {
+            None => Some((DocumentSortKey::CreatedAt, true)),
+            Some(s) => {
+                let key = match s.field.as_str() {
+                    "created_at" | "_internal.created_at" => Some(DocumentSortKey::CreatedAt),
+                    "updated_at" | "_internal.updated_at" => Some(DocumentSortKey::UpdatedAt),
+                    "document_id" => Some(DocumentSortKey::DocumentId),
+                    _ => None,
+                };
+                key.map(|k| (k, s.direction() == SortDirection::Desc))
+            }
+        };
+        let (results, total) = match (column_sort, matcher) {
+            // Column sorts without filters page in SQL, from indexes.
+            (Some(sort), None) => {
+                let (docs, total) = state
+                    .store
+                    .list_documents(
+                        ns,
+                        &collection.collection_id,
+                        &DocumentListQuery {
+                            sort: Some(sort),
+                            source_object_id: None,
+                            limit: page.limit,
+                            offset: page.offset,
+                        },
+                    )
+                    .await?;
+                let results: Vec<DocumentResponse> = docs
+                    .into_iter()
+                    .map(|d| document_response(namespace_id, d, shown))
+                    .collect();
+                (results, total)
+            }
+            (_, matcher) => {
+                let order = match &sort {
+                    Some(s) => FieldOrder {
+                        field: match s.field.as_str() {
+                            "created_at" | "updated_at" => format!("_internal.{}", s.field),
+                            other => other.to_owned(),
+                        },
+                        descending: s.direction() == SortDirection::Desc,
                     },
+                    None => FieldOrder {
+                        field: "_internal.created_at".into(),
+                        descending: true,
+                    },
+                };
+                let store = &state.store;
+                let collection_id = collection.collection_id.as_str();
+                select_page(
+                    |after, limit| async move {
+                        let after = after.as_ref().map(|(at, id)| (*at, id.as_str()));
+                        store.documents_after(ns, collection_id, after, limit).await
+                    },
+                    |d: &DocumentRecord| (d.created_at, d.document_id.clone()),
+                    |d| Ok(document_response(namespace_id, d, shown)),
+                    |_| true,
+                    matcher.as_ref(),
+                    &order,
+                    &page,
                 )
-                .await?;
-            let results: Vec<DocumentResponse> = docs
-                .into_iter()
-                .map(|d| document_response(namespace_id, d, shown))
-                .collect();
-            (results, total)
+                .await?
+            }
+        };
+        let returned = results.len();
+        let mut pagination = page.pagination(returned, total);
+        if body.include_total == Some(true) {
+            pagination.total = Some(total);
+            pagination.total_pages = Some((total + page.limit - 1) / page.limit);
         }
-        (_, matcher) => {
-            let order = match &sort {
-                Some(s) => FieldOrder {
-                    field: match s.field.as_str() {
-                        "created_at" | "updated_at" => format!("_internal.{}", s.field),
-                        other => other.to_owned(),
-                    },
-                    descending: s.direction() == SortDirection::Desc,
-                },
-                None => FieldOrder {
-                    field: "_internal.created_at".into(),
-                    descending: true,
-                },
-            };
-            let store = &state.store;
-            let collection_id = collection.collection_id.as_str();
-            select_page(
-                |after, limit| async move {
-                    let after = after.as_ref().map(|(at, id)| (*at, id.as_str()));
-                    store.documents_after(ns, collection_id, after, limit).await
-                },
-                |d: &DocumentRecord| (d.created_at, d.document_id.clone()),
-                |d| Ok(document_response(namespace_id, d, shown)),
-                |_| true,
-                matcher.as_ref(),
-                &order,
-                &page,
-            )
-            .await?
-        }
-    };
-    let returned = results.len();
-    let mut pagination = page.pagination(returned, total);
-    if body.include_total == Some(true) {
-        pagination.total = Some(total);
-        pagination.total_pages = Some((total + page.limit - 1) / page.limit);
-    }
-    Ok(ListDocumentsResponse {
-        results: Some(results),
-        groups: None,
-        pagination,
-        total_documents: Some(total),
-        stats: DocumentListStats {
+        Ok(ListDocumentsResponse {
+            results: Some(results),
+            groups: None,
+            pagination,
             total_documents: Some(total),
-            avg_blobs_per_document: 0.0,
-            total_groups: None,
-            avg_documents_per_group: None,
-        },
-        group_by_field: None,
-        warnings: None,
-    })
+            stats: DocumentListStats {
+                total_documents: Some(total),
+                avg_blobs_per_document: 0.0,
+                total_groups: None,
+                avg_documents_per_group: None,
+            },
+            group_by_field: None,
+            warnings: None,
+        })
+    }
 }

@@ -7,7 +7,7 @@
 
 use crate::extract::Path;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_store::{Interaction, InteractionListQuery};
 use ferry_wire::namespace::SortDirection;
@@ -19,15 +19,16 @@ use ferry_wire::{ErrorResponse, FieldError, HttpValidationError};
 use serde_json::{json, Value};
 
 use crate::error::{bad_request, body_loc, missing_reference, ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope, QueryParams};
+use crate::extract::{JsonBody, NamespaceScope};
 use crate::json::{from_json, to_json, wire_name};
-use crate::paging::{BodyPaging, Page};
+use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::AppState;
+use ferry_wire::ErrorCode;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/retrievers/interactions", post(create_interaction))
-        .route("/v1/retrievers/interactions/list", post(list_interactions))
+        .route("/v1/retrievers/interactions/list", list_interactions())
         .route(
             "/v1/retrievers/interactions/{interaction_id}",
             get(get_interaction).delete(delete_interaction),
@@ -61,13 +62,13 @@ async fn create_interaction(
             .await
             .map_err(missing_reference(
                 "execution",
-                "execution_not_found",
+                ErrorCode::ExecutionNotFound,
                 execution_id,
             ))?;
         match &req.retriever_id {
             Some(r) if *r != execution.retriever_id => {
                 return Err(bad_request(
-                    "execution_retriever_mismatch",
+                    ErrorCode::ExecutionRetrieverMismatch,
                     format!(
                         "Execution '{execution_id}' belongs to retriever '{}', not '{r}'",
                         execution.retriever_id
@@ -86,7 +87,7 @@ async fn create_interaction(
                 .await
                 .map_err(missing_reference(
                     "retriever",
-                    "retriever_not_found",
+                    ErrorCode::RetrieverNotFound,
                     retriever_id,
                 ))?;
         req.retriever_id = Some(retriever.retriever_id);
@@ -149,61 +150,75 @@ async fn delete_interaction(
 #[utoipa::path(post, path = "/v1/retrievers/interactions/list", tag = "Retriever Interactions",
     params(PageQuery), request_body = ListInteractionsRequest,
     responses((status = 200, body = ListInteractionsResponse), (status = 422, body = HttpValidationError)))]
-async fn list_interactions(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    QueryParams(query): QueryParams<PageQuery>,
-    JsonBody(body): JsonBody<ListInteractionsRequest>,
-) -> ApiResult<Json<ListInteractionsResponse>> {
-    let refuse = |field: &str, msg: &str| {
-        Err(ApiError::Validation(vec![FieldError {
-            loc: body_loc(&[field]),
-            msg: format!("Value error, {msg}"),
-            kind: "value_error",
-        }]))
-    };
-    if body.filters.as_ref().is_some_and(|f| !f.is_empty()) {
-        return refuse(
-            "filters",
-            "filter interactions by execution_id, retriever_id, session_id, user_id, \
-             feature_id or interaction_type",
-        );
-    }
-    if body.search.as_ref().is_some_and(|s| !s.is_empty()) {
-        return refuse("search", "search is not supported on interactions");
-    }
-    let ascending = match &body.sort {
-        None => false,
-        Some(s) if s.field == "timestamp" || s.field == "created_at" => {
-            s.direction() == SortDirection::Asc
+fn list_interactions() -> MethodRouter<AppState> {
+    listing::post::<InteractionList>()
+}
+
+struct InteractionList;
+
+impl ListRoute for InteractionList {
+    type Scope = NamespaceScope;
+    type Query = NoQuery;
+    type GetQuery = NoQuery;
+    type Body = ListInteractionsRequest;
+    type Response = ListInteractionsResponse;
+
+    async fn list(
+        state: AppState,
+        scope: NamespaceScope,
+        request: ListRequest<Self>,
+    ) -> ApiResult<ListInteractionsResponse> {
+        let body = &request.body;
+        let refuse = |field: &str, msg: &str| {
+            Err(ApiError::Validation(vec![FieldError {
+                loc: body_loc(&[field]),
+                msg: format!("Value error, {msg}"),
+                kind: "value_error",
+            }]))
+        };
+        if body.filters.as_ref().is_some_and(|f| !f.is_empty()) {
+            return refuse(
+                "filters",
+                "filter interactions by execution_id, retriever_id, session_id, user_id, \
+                 feature_id or interaction_type",
+            );
         }
-        Some(_) => return refuse("sort", "interactions sort by 'timestamp' only"),
-    };
-    let page = Page::resolve(&query, BodyPaging::default())?;
-    let (interactions, total) = state
-        .store
-        .list_interactions(
-            scope.namespace.key,
-            &InteractionListQuery {
-                retriever_id: body.retriever_id.clone(),
-                execution_id: body.execution_id.clone(),
-                session_id: body.session_id.clone(),
-                user_id: body.user_id.clone(),
-                feature_id: body.feature_id.clone(),
-                interaction_type: body.interaction_type.as_ref().map(wire_name).transpose()?,
-                ascending,
-                limit: page.limit,
-                offset: page.offset,
-            },
-        )
-        .await?;
-    let results = interactions
-        .into_iter()
-        .map(interaction_response)
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Json(ListInteractionsResponse {
-        pagination: page.pagination(results.len(), total),
-        items: results.clone(),
-        results,
-    }))
+        if body.search.as_ref().is_some_and(|s| !s.is_empty()) {
+            return refuse("search", "search is not supported on interactions");
+        }
+        let ascending = match &body.sort {
+            None => false,
+            Some(s) if s.field == "timestamp" || s.field == "created_at" => {
+                s.direction() == SortDirection::Asc
+            }
+            Some(_) => return refuse("sort", "interactions sort by 'timestamp' only"),
+        };
+        let page = request.page()?;
+        let (interactions, total) = state
+            .store
+            .list_interactions(
+                scope.namespace.key,
+                &InteractionListQuery {
+                    retriever_id: body.retriever_id.clone(),
+                    execution_id: body.execution_id.clone(),
+                    session_id: body.session_id.clone(),
+                    user_id: body.user_id.clone(),
+                    feature_id: body.feature_id.clone(),
+                    interaction_type: body.interaction_type.as_ref().map(wire_name).transpose()?,
+                    ascending,
+                    limit: page.limit,
+                    offset: page.offset,
+                },
+            )
+            .await?;
+        let results = interactions
+            .into_iter()
+            .map(interaction_response)
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(ListInteractionsResponse {
+            pagination: page.pagination(results.len(), total),
+            items: results.clone(),
+            results,
+        })
+    }
 }

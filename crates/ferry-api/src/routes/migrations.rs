@@ -15,6 +15,7 @@ use ferry_wire::migration::{
     MigrationStatus, StartMigrationRequest, StartMigrationResponse, ValidateMigrationRequest,
     ValidateMigrationResponse,
 };
+use ferry_wire::ErrorCode;
 use ferry_wire::{ErrorResponse, HttpValidationError};
 use serde_json::json;
 
@@ -57,18 +58,12 @@ impl From<ServiceError> for ApiError {
                 resource: "namespace",
                 id,
             },
-            ServiceError::Invalid { message, result } => ApiError::BadRequest {
-                error_type: "MigrationValidationError",
-                code: "migration_validation_failed",
+            ServiceError::Invalid { message, result } => ApiError::Coded {
+                code: ErrorCode::MigrationValidationFailed,
                 message,
                 details: json!({"validation_result": result}).as_object().cloned(),
             },
-            ServiceError::State(refusal) => ApiError::BadRequest {
-                error_type: "InvalidStateError",
-                code: refusal.code,
-                message: refusal.message,
-                details: None,
-            },
+            ServiceError::State(refusal) => ApiError::coded(refusal.code, refusal.message),
             ServiceError::Corrupt(message) => ApiError::Internal(message),
         }
     }

@@ -1,6 +1,8 @@
-//! One module per resource, each exposing `router()`.
+//! One module per resource, each exposing `router()`. Lists are served through
+//! [`crate::listing`].
 
 pub(crate) mod buckets;
+pub(crate) mod cluster_executions;
 mod cluster_inputs;
 pub(crate) mod clusters;
 pub(crate) mod collections;
@@ -11,6 +13,7 @@ pub(crate) mod interactions;
 pub(crate) mod migrations;
 pub(crate) mod namespaces;
 pub(crate) mod objects;
+pub(crate) mod retriever_executions;
 pub(crate) mod retrievers;
 pub(crate) mod tasks;
 pub(crate) mod taxonomies;

@@ -2,7 +2,7 @@
 
 use crate::extract::Path;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_store::{Namespace, NamespaceListQuery, NamespaceSortKey, NewNamespace};
 use ferry_wire::namespace::{
@@ -20,16 +20,17 @@ use utoipa::IntoParams;
 use crate::error::ApiResult;
 use crate::extract::{Authenticated, JsonBody, QueryParams};
 use crate::json::{from_json, to_json, wire_enum, wire_name};
-use crate::paging::{BodyPaging, Page};
+use crate::listing::{self, ListRequest, ListRoute, NoQuery};
+use crate::paging::chosen_sort;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/namespaces",
-            post(create_namespace).get(list_namespaces_get),
+            post(create_namespace).merge(list_namespaces_get()),
         )
-        .route("/v1/namespaces/list", post(list_namespaces))
+        .route("/v1/namespaces/list", list_namespaces())
         .route(
             "/v1/namespaces/{namespace_identifier}",
             get(get_namespace)
@@ -254,63 +255,36 @@ async fn delete_namespace(
     params(PageQuery, NamespaceListView), request_body = ListNamespacesRequest,
     responses((status = 200, body = ListNamespacesResponse),
               (status = 422, body = ferry_wire::HttpValidationError)))]
-async fn list_namespaces(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    QueryParams(query): QueryParams<PageQuery>,
-    QueryParams(view): QueryParams<NamespaceListView>,
-    JsonBody(body): JsonBody<ListNamespacesRequest>,
-) -> ApiResult<Json<ListNamespacesResponse>> {
-    let view = view.view.unwrap_or_default();
-    list(&state, &org.internal_id, &query, view, &body)
-        .await
-        .map(Json)
+fn list_namespaces() -> MethodRouter<AppState> {
+    listing::post::<NamespaceList>()
 }
 
 /// List Namespaces (query parameters only)
 #[utoipa::path(get, path = "/v1/namespaces", tag = "Namespaces", params(PageQuery, NamespaceListView),
     responses((status = 200, body = ListNamespacesResponse),
               (status = 422, body = ferry_wire::HttpValidationError)))]
-async fn list_namespaces_get(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    QueryParams(query): QueryParams<PageQuery>,
-    QueryParams(view): QueryParams<NamespaceListView>,
-) -> ApiResult<Json<ListNamespacesResponse>> {
-    let view = view.view.unwrap_or_default();
-    list(
-        &state,
-        &org.internal_id,
-        &query,
-        view,
-        &ListNamespacesRequest::default(),
-    )
-    .await
-    .map(Json)
+fn list_namespaces_get() -> MethodRouter<AppState> {
+    listing::get::<NamespaceList>()
 }
 
-async fn list(
-    state: &AppState,
-    org: &str,
-    query: &PageQuery,
-    view: ListView,
-    body: &ListNamespacesRequest,
-) -> ApiResult<ListNamespacesResponse> {
-    let page = Page::resolve(
-        query,
-        BodyPaging {
-            limit: body.limit,
-            page_size: body.page_size,
-            offset: body.offset,
-            page: body.page,
-        },
-    )?;
-    let sort = body
-        .sorts
-        .as_ref()
-        .and_then(|s| s.first())
-        .or(body.sort.as_ref())
-        .map(|s| {
+struct NamespaceList;
+
+impl ListRoute for NamespaceList {
+    type Scope = Authenticated;
+    type Query = NamespaceListView;
+    type GetQuery = NoQuery;
+    type Body = ListNamespacesRequest;
+    type Response = ListNamespacesResponse;
+
+    async fn list(
+        state: AppState,
+        Authenticated(org): Authenticated,
+        request: ListRequest<Self>,
+    ) -> ApiResult<ListNamespacesResponse> {
+        let page = request.page()?;
+        let view = request.query.view.unwrap_or_default();
+        let body = request.body;
+        let sort = chosen_sort(body.sorts.as_ref(), body.sort.as_ref()).map(|s| {
             let key = match s.field {
                 NamespaceSortField::CreatedAt => NamespaceSortKey::CreatedAt,
                 NamespaceSortField::UpdatedAt => NamespaceSortKey::UpdatedAt,
@@ -319,51 +293,52 @@ async fn list(
             };
             (key, s.direction == SortDirection::Desc)
         });
-    let filters = body.filters.clone().unwrap_or_default();
-    let found = state
-        .store
-        .list_namespaces(
-            org,
-            &NamespaceListQuery {
-                namespace_id: filters.namespace_id,
-                namespace_name: filters.namespace_name,
-                search: body.search.clone(),
-                case_sensitive: body.case_sensitive,
-                sort,
-                limit: page.limit,
-                offset: page.offset,
-            },
-        )
-        .await?;
+        let filters = body.filters.clone().unwrap_or_default();
+        let found = state
+            .store
+            .list_namespaces(
+                &org.internal_id,
+                &NamespaceListQuery {
+                    namespace_id: filters.namespace_id,
+                    namespace_name: filters.namespace_name,
+                    search: body.search,
+                    case_sensitive: body.case_sensitive,
+                    sort,
+                    limit: page.limit,
+                    offset: page.offset,
+                },
+            )
+            .await?;
 
-    let mut stats = NamespaceListStats {
-        total_documents_complete: true,
-        ..Default::default()
-    };
-    let mut results = Vec::with_capacity(found.items.len());
-    for ns in found.items {
-        stats.total_feature_extractors +=
-            ns.feature_extractors.as_array().map_or(0, Vec::len) as i64;
-        stats.total_payload_indexes += ns.payload_indexes.as_array().map_or(0, Vec::len) as i64;
-        stats.total_documents += ns.stats.document_count;
-        stats.total_buckets += ns.stats.bucket_count;
-        stats.total_collections += ns.stats.collection_count;
-        stats.total_objects += ns.stats.object_count;
-        results.push(namespace_model(ns, view)?);
+        let mut stats = NamespaceListStats {
+            total_documents_complete: true,
+            ..Default::default()
+        };
+        let mut results = Vec::with_capacity(found.items.len());
+        for ns in found.items {
+            stats.total_feature_extractors +=
+                ns.feature_extractors.as_array().map_or(0, Vec::len) as i64;
+            stats.total_payload_indexes += ns.payload_indexes.as_array().map_or(0, Vec::len) as i64;
+            stats.total_documents += ns.stats.document_count;
+            stats.total_buckets += ns.stats.bucket_count;
+            stats.total_collections += ns.stats.collection_count;
+            stats.total_objects += ns.stats.object_count;
+            results.push(namespace_model(ns, view)?);
+        }
+        if !results.is_empty() {
+            let n = results.len() as f64;
+            stats.avg_feature_extractors_per_namespace = stats.total_feature_extractors as f64 / n;
+            stats.avg_payload_indexes_per_namespace = stats.total_payload_indexes as f64 / n;
+            stats.avg_documents_per_namespace = stats.total_documents as f64 / n;
+            stats.avg_buckets_per_namespace = stats.total_buckets as f64 / n;
+            stats.avg_collections_per_namespace = stats.total_collections as f64 / n;
+            stats.avg_objects_per_namespace = stats.total_objects as f64 / n;
+        }
+        Ok(ListNamespacesResponse {
+            pagination: page.pagination(results.len(), found.total),
+            total_count: found.total,
+            results,
+            stats,
+        })
     }
-    if !results.is_empty() {
-        let n = results.len() as f64;
-        stats.avg_feature_extractors_per_namespace = stats.total_feature_extractors as f64 / n;
-        stats.avg_payload_indexes_per_namespace = stats.total_payload_indexes as f64 / n;
-        stats.avg_documents_per_namespace = stats.total_documents as f64 / n;
-        stats.avg_buckets_per_namespace = stats.total_buckets as f64 / n;
-        stats.avg_collections_per_namespace = stats.total_collections as f64 / n;
-        stats.avg_objects_per_namespace = stats.total_objects as f64 / n;
-    }
-    Ok(ListNamespacesResponse {
-        pagination: page.pagination(results.len(), found.total),
-        total_count: found.total,
-        results,
-        stats,
-    })
 }

@@ -4,7 +4,7 @@
 
 use crate::extract::Path;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_store::{
     Bucket, Inserted, NamespaceKey, NewObject, ObjectListQuery, ObjectRecord, ObjectSortKey,
@@ -27,14 +27,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, NamespaceScope, QueryParams};
 use crate::filtered::{compile_filters, select_page, FieldOrder};
 use crate::json::from_json;
-use crate::paging::{BodyPaging, Page};
+use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/buckets/{bucket_identifier}/objects",
-            post(create_object).get(list_objects_get),
+            post(create_object).merge(list_objects_get()),
         )
         .route(
             "/v1/buckets/{bucket_identifier}/objects/batch",
@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/v1/buckets/{bucket_identifier}/objects/list",
-            post(list_objects),
+            list_objects(),
         )
         .route(
             "/v1/buckets/{bucket_identifier}/objects/{object_identifier}",
@@ -464,135 +464,123 @@ async fn delete_object(
 #[utoipa::path(post, path = "/v1/buckets/{bucket_identifier}/objects/list", tag = "Bucket Objects",
     params(("bucket_identifier" = String, Path), PageQuery), request_body = ListObjectsRequest,
     responses((status = 200, body = ListObjectsResponse), (status = 422, body = HttpValidationError)))]
-async fn list_objects(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(bucket_identifier): Path<String>,
-    QueryParams(query): QueryParams<PageQuery>,
-    JsonBody(body): JsonBody<ListObjectsRequest>,
-) -> ApiResult<Json<ListObjectsResponse>> {
-    list(&state, &scope, &bucket_identifier, &query, &body)
-        .await
-        .map(Json)
+fn list_objects() -> MethodRouter<AppState> {
+    listing::post::<ObjectList>()
 }
 
 /// List Objects (query parameters only)
 #[utoipa::path(get, path = "/v1/buckets/{bucket_identifier}/objects", tag = "Bucket Objects",
     params(("bucket_identifier" = String, Path), PageQuery),
     responses((status = 200, body = ListObjectsResponse), (status = 422, body = HttpValidationError)))]
-async fn list_objects_get(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(bucket_identifier): Path<String>,
-    QueryParams(query): QueryParams<PageQuery>,
-) -> ApiResult<Json<ListObjectsResponse>> {
-    list(
-        &state,
-        &scope,
-        &bucket_identifier,
-        &query,
-        &ListObjectsRequest::default(),
-    )
-    .await
-    .map(Json)
+fn list_objects_get() -> MethodRouter<AppState> {
+    listing::get::<ObjectList>()
 }
 
-async fn list(
-    state: &AppState,
-    scope: &NamespaceScope,
-    bucket_identifier: &str,
-    query: &PageQuery,
-    body: &ListObjectsRequest,
-) -> ApiResult<ListObjectsResponse> {
-    let page = Page::resolve(query, BodyPaging::default())?;
-    let ns = scope.namespace.key;
-    let bucket = state.store.get_bucket(ns, bucket_identifier).await?;
-    let column_sort = match &body.sort {
-        None => Some((ObjectSortKey::CreatedAt, true)),
-        Some(s) => {
-            let key = match s.field.as_str() {
-                "created_at" => Some(ObjectSortKey::CreatedAt),
-                "updated_at" => Some(ObjectSortKey::UpdatedAt),
-                "object_id" => Some(ObjectSortKey::ObjectId),
-                "key_prefix" => Some(ObjectSortKey::KeyPrefix),
-                _ => None,
-            };
-            key.map(|k| (k, s.direction() == SortDirection::Desc))
-        }
-    };
-    let matcher = compile_filters(body.filters.as_ref())?;
-    let (results, total) = match (column_sort, matcher) {
-        // Column sorts without filters page in SQL, from indexes.
-        (Some(sort), None) => {
-            let (objects, total) = state
-                .store
-                .list_objects(
-                    ns,
-                    &bucket.bucket_id,
-                    &ObjectListQuery {
-                        search: body.search.clone(),
-                        sort: Some(sort),
-                        limit: page.limit,
-                        offset: page.offset,
+struct ObjectList;
+
+impl ListRoute for ObjectList {
+    type Scope = (NamespaceScope, Path<String>);
+    type Query = NoQuery;
+    type GetQuery = NoQuery;
+    type Body = ListObjectsRequest;
+    type Response = ListObjectsResponse;
+
+    async fn list(
+        state: AppState,
+        (scope, Path(bucket_identifier)): (NamespaceScope, Path<String>),
+        request: ListRequest<Self>,
+    ) -> ApiResult<ListObjectsResponse> {
+        let page = request.page()?;
+        let body = &request.body;
+        let ns = scope.namespace.key;
+        let bucket = state.store.get_bucket(ns, &bucket_identifier).await?;
+        let column_sort = match &body.sort {
+            None => Some((ObjectSortKey::CreatedAt, true)),
+            Some(s) => {
+                let key = match s.field.as_str() {
+                    "created_at" => Some(ObjectSortKey::CreatedAt),
+                    "updated_at" => Some(ObjectSortKey::UpdatedAt),
+                    "object_id" => Some(ObjectSortKey::ObjectId),
+                    "key_prefix" => Some(ObjectSortKey::KeyPrefix),
+                    _ => None,
+                };
+                key.map(|k| (k, s.direction() == SortDirection::Desc))
+            }
+        };
+        let matcher = compile_filters(body.filters.as_ref())?;
+        let (results, total) = match (column_sort, matcher) {
+            // Column sorts without filters page in SQL, from indexes.
+            (Some(sort), None) => {
+                let (objects, total) = state
+                    .store
+                    .list_objects(
+                        ns,
+                        &bucket.bucket_id,
+                        &ObjectListQuery {
+                            search: body.search.clone(),
+                            sort: Some(sort),
+                            limit: page.limit,
+                            offset: page.offset,
+                        },
+                    )
+                    .await?;
+                let results = objects
+                    .into_iter()
+                    .map(object_response)
+                    .collect::<ApiResult<Vec<_>>>()?;
+                (results, total)
+            }
+            (_, matcher) => {
+                let order = match &body.sort {
+                    Some(s) => FieldOrder {
+                        field: s.field.clone(),
+                        descending: s.direction() == SortDirection::Desc,
                     },
+                    None => FieldOrder {
+                        field: "created_at".into(),
+                        descending: true,
+                    },
+                };
+                let search = body.search.as_deref().map(str::to_lowercase);
+                let store = &state.store;
+                let bucket_id = bucket.bucket_id.as_str();
+                select_page(
+                    |after, limit| async move {
+                        let after = after.as_ref().map(|(at, id)| (*at, id.as_str()));
+                        store.objects_after(ns, bucket_id, after, limit).await
+                    },
+                    |o: &ObjectRecord| (o.created_at, o.object_id.clone()),
+                    object_response,
+                    |o: &ObjectResponse| search.as_deref().is_none_or(|s| matches_search(o, s)),
+                    matcher.as_ref(),
+                    &order,
+                    &page,
                 )
-                .await?;
-            let results = objects
-                .into_iter()
-                .map(object_response)
-                .collect::<ApiResult<Vec<_>>>()?;
-            (results, total)
+                .await?
+            }
+        };
+        let mut results = results;
+        fill_document_counts(&state, ns, &mut results).await?;
+        let mut stats = ObjectListStats::default();
+        let mut by_status: Map<String, Value> = Map::new();
+        for object in &results {
+            stats.total_objects += 1;
+            stats.total_blobs += object.blobs.len() as i64;
+            let count = by_status
+                .entry(object.status.clone())
+                .or_insert(Value::from(0));
+            *count = Value::from(count.as_i64().unwrap_or(0) + 1);
         }
-        (_, matcher) => {
-            let order = match &body.sort {
-                Some(s) => FieldOrder {
-                    field: s.field.clone(),
-                    descending: s.direction() == SortDirection::Desc,
-                },
-                None => FieldOrder {
-                    field: "created_at".into(),
-                    descending: true,
-                },
-            };
-            let search = body.search.as_deref().map(str::to_lowercase);
-            let store = &state.store;
-            let bucket_id = bucket.bucket_id.as_str();
-            select_page(
-                |after, limit| async move {
-                    let after = after.as_ref().map(|(at, id)| (*at, id.as_str()));
-                    store.objects_after(ns, bucket_id, after, limit).await
-                },
-                |o: &ObjectRecord| (o.created_at, o.object_id.clone()),
-                object_response,
-                |o: &ObjectResponse| search.as_deref().is_none_or(|s| matches_search(o, s)),
-                matcher.as_ref(),
-                &order,
-                &page,
-            )
-            .await?
+        if stats.total_objects > 0 {
+            stats.avg_blobs_per_object = stats.total_blobs as f64 / stats.total_objects as f64;
         }
-    };
-    let mut results = results;
-    fill_document_counts(state, ns, &mut results).await?;
-    let mut stats = ObjectListStats::default();
-    let mut by_status: Map<String, Value> = Map::new();
-    for object in &results {
-        stats.total_objects += 1;
-        stats.total_blobs += object.blobs.len() as i64;
-        let count = by_status
-            .entry(object.status.clone())
-            .or_insert(Value::from(0));
-        *count = Value::from(count.as_i64().unwrap_or(0) + 1);
+        stats.objects_by_status = by_status;
+        Ok(ListObjectsResponse {
+            pagination: page.pagination(results.len(), total),
+            results,
+            stats,
+        })
     }
-    if stats.total_objects > 0 {
-        stats.avg_blobs_per_object = stats.total_blobs as f64 / stats.total_objects as f64;
-    }
-    stats.objects_by_status = by_status;
-    Ok(ListObjectsResponse {
-        pagination: page.pagination(results.len(), total),
-        results,
-        stats,
-    })
 }
 
 /// The list's `search`: a case-insensitive substring of the object id or key prefix (what the

@@ -2,7 +2,7 @@
 
 use crate::extract::Path;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 use ferry_store::{Task, TaskListQuery};
 use ferry_wire::paging::PageQuery;
@@ -11,15 +11,15 @@ use ferry_wire::{ErrorResponse, HttpValidationError};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiResult;
-use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::extract::Authenticated;
 use crate::json::{wire_enum, wire_name};
-use crate::paging::{BodyPaging, Page};
+use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/tasks/{task_id}", get(get_task))
-        .route("/v1/tasks/list", post(list_tasks))
+        .route("/v1/tasks/list", list_tasks())
 }
 
 fn object(value: &Value) -> Option<Vec<TaskIo>> {
@@ -76,32 +76,46 @@ async fn get_task(
 #[utoipa::path(post, path = "/v1/tasks/list", tag = "Tasks", params(PageQuery),
     request_body = ListTasksRequest,
     responses((status = 200, body = ListTasksResponse), (status = 422, body = HttpValidationError)))]
-async fn list_tasks(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    QueryParams(query): QueryParams<PageQuery>,
-    JsonBody(body): JsonBody<ListTasksRequest>,
-) -> ApiResult<Json<ListTasksResponse>> {
-    let page = Page::resolve(&query, BodyPaging::default())?;
-    let (tasks, total) = state
-        .store
-        .list_tasks(
-            &org.internal_id,
-            &TaskListQuery {
-                status: body.status.as_ref().map(wire_name).transpose()?,
-                task_type: body.task_type.as_ref().map(wire_name).transpose()?,
-                limit: page.limit,
-                offset: page.offset,
-            },
-        )
-        .await?;
-    let returned = tasks.len();
-    let results = tasks
-        .into_iter()
-        .map(task_response)
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Json(ListTasksResponse {
-        pagination: page.pagination(returned, total),
-        results,
-    }))
+fn list_tasks() -> MethodRouter<AppState> {
+    listing::post::<TaskList>()
+}
+
+struct TaskList;
+
+impl ListRoute for TaskList {
+    type Scope = Authenticated;
+    type Query = NoQuery;
+    type GetQuery = NoQuery;
+    type Body = ListTasksRequest;
+    type Response = ListTasksResponse;
+
+    async fn list(
+        state: AppState,
+        Authenticated(org): Authenticated,
+        request: ListRequest<Self>,
+    ) -> ApiResult<ListTasksResponse> {
+        let body = &request.body;
+        let page = request.page()?;
+        let (tasks, total) = state
+            .store
+            .list_tasks(
+                &org.internal_id,
+                &TaskListQuery {
+                    status: body.status.as_ref().map(wire_name).transpose()?,
+                    task_type: body.task_type.as_ref().map(wire_name).transpose()?,
+                    limit: page.limit,
+                    offset: page.offset,
+                },
+            )
+            .await?;
+        let returned = tasks.len();
+        let results = tasks
+            .into_iter()
+            .map(task_response)
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(ListTasksResponse {
+            pagination: page.pagination(returned, total),
+            results,
+        })
+    }
 }

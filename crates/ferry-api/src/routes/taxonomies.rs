@@ -10,7 +10,7 @@
 
 use crate::extract::Path;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_pipeline::{TaxonomyApplication, TAXONOMY_TASK};
 use ferry_retrieve::Pipeline;
@@ -26,20 +26,22 @@ use ferry_wire::{ErrorResponse, HttpValidationError};
 use serde_json::{json, Value};
 
 use crate::error::{bad_request, missing_reference, ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope, QueryParams};
+use crate::extract::{JsonBody, NamespaceScope};
 use crate::filtered::{compile_filters, refuse_list_filters};
 use crate::json::{from_json, to_json};
-use crate::paging::{sort_key, BodyPaging, Page};
+use crate::listing::{self, ListRequest, ListRoute, NoQuery};
+use crate::paging::sort_key;
 use crate::routes::retrievers::{stored_input_schema, stored_stages};
 use crate::AppState;
+use ferry_wire::ErrorCode;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/taxonomies",
-            post(create_taxonomy).get(list_taxonomies_get),
+            post(create_taxonomy).merge(list_taxonomies_get()),
         )
-        .route("/v1/taxonomies/list", post(list_taxonomies))
+        .route("/v1/taxonomies/list", list_taxonomies())
         .route(
             "/v1/taxonomies/{taxonomy_identifier}",
             get(get_taxonomy)
@@ -69,7 +71,7 @@ async fn resolve_config(
         .await
         .map_err(missing_reference(
             "retriever",
-            "retriever_not_found",
+            ErrorCode::RetrieverNotFound,
             &config.retriever_id,
         ))?;
     let source_id = config.source_collection.collection_id.clone();
@@ -79,7 +81,7 @@ async fn resolve_config(
         .await
         .map_err(missing_reference(
             "collection",
-            "collection_not_found",
+            ErrorCode::CollectionNotFound,
             &source_id,
         ))?;
     let stages = stored_stages(&retriever)?;
@@ -90,7 +92,7 @@ async fn resolve_config(
     for uri in pipeline.feature_uris() {
         if !indexes.iter().any(|i| i.feature_uri == uri) {
             return Err(bad_request(
-                "retriever_cannot_search_source",
+                ErrorCode::RetrieverCannotSearchSource,
                 format!(
                     "Retriever '{}' searches feature '{uri}', which source collection '{}' \
                      does not carry",
@@ -116,7 +118,7 @@ async fn resolve_config(
         .collect();
     if !unmapped.is_empty() {
         return Err(bad_request(
-            "unmapped_input",
+            ErrorCode::UnmappedInput,
             format!(
                 "Retriever '{}' reads inputs no input_mapping provides: {}",
                 retriever.retriever_id,
@@ -323,67 +325,68 @@ async fn list_versions(
 #[utoipa::path(get, path = "/v1/taxonomies", tag = "Taxonomies", params(PageQuery),
     request_body = ListTaxonomiesRequest,
     responses((status = 200, body = ListTaxonomiesResponse), (status = 422, body = HttpValidationError)))]
-async fn list_taxonomies_get(
-    state: State<AppState>,
-    scope: NamespaceScope,
-    query: QueryParams<PageQuery>,
-    body: JsonBody<ListTaxonomiesRequest>,
-) -> ApiResult<Json<ListTaxonomiesResponse>> {
-    list_taxonomies(state, scope, query, body).await
+fn list_taxonomies_get() -> MethodRouter<AppState> {
+    listing::get_with_body::<TaxonomyList>()
 }
 
 /// List Taxonomies
 #[utoipa::path(post, path = "/v1/taxonomies/list", tag = "Taxonomies", params(PageQuery),
     request_body = ListTaxonomiesRequest,
     responses((status = 200, body = ListTaxonomiesResponse), (status = 422, body = HttpValidationError)))]
-async fn list_taxonomies(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    QueryParams(query): QueryParams<PageQuery>,
-    JsonBody(body): JsonBody<ListTaxonomiesRequest>,
-) -> ApiResult<Json<ListTaxonomiesResponse>> {
-    refuse_list_filters(body.filters.as_ref(), "taxonomies")?;
-    let page = Page::resolve(
-        &query,
-        BodyPaging {
-            limit: body.limit,
-            page_size: body.page_size,
-            offset: body.offset,
-            page: body.page,
-        },
-    )?;
-    let sort = sort_key(
-        body.sorts.as_ref(),
-        body.sort.as_ref(),
-        &[
-            ("created_at", TaxonomySortKey::CreatedAt),
-            ("updated_at", TaxonomySortKey::UpdatedAt),
-            ("taxonomy_name", TaxonomySortKey::TaxonomyName),
-        ],
-    )?;
-    let (taxonomies, total) = state
-        .store
-        .list_taxonomies(
-            scope.namespace.key,
-            &TaxonomyListQuery {
-                search: body.search.clone(),
-                case_sensitive: body.case_sensitive,
-                sort,
-                limit: page.limit,
-                offset: page.offset,
-            },
-        )
-        .await?;
-    let results = taxonomies
-        .into_iter()
-        .map(taxonomy_response)
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Json(ListTaxonomiesResponse {
-        pagination: to_json(&page.pagination(results.len(), total))?,
-        total_count: total,
-        stats: stats(&results),
-        results,
-    }))
+fn list_taxonomies() -> MethodRouter<AppState> {
+    listing::post::<TaxonomyList>()
+}
+
+struct TaxonomyList;
+
+impl ListRoute for TaxonomyList {
+    type Scope = NamespaceScope;
+    type Query = NoQuery;
+    type GetQuery = NoQuery;
+    type Body = ListTaxonomiesRequest;
+    type Response = ListTaxonomiesResponse;
+
+    async fn list(
+        state: AppState,
+        scope: NamespaceScope,
+        request: ListRequest<Self>,
+    ) -> ApiResult<ListTaxonomiesResponse> {
+        let body = &request.body;
+        refuse_list_filters(body.filters.as_ref(), "taxonomies")?;
+        let page = request.page()?;
+        let sort = sort_key(
+            body.sorts.as_ref(),
+            body.sort.as_ref(),
+            &[
+                ("created_at", TaxonomySortKey::CreatedAt),
+                ("updated_at", TaxonomySortKey::UpdatedAt),
+                ("taxonomy_name", TaxonomySortKey::TaxonomyName),
+            ],
+        )?;
+        let (taxonomies, total) = state
+            .store
+            .list_taxonomies(
+                scope.namespace.key,
+                &TaxonomyListQuery {
+                    search: body.search.clone(),
+                    case_sensitive: body.case_sensitive,
+                    sort,
+                    limit: page.limit,
+                    offset: page.offset,
+                },
+            )
+            .await?;
+        let results = taxonomies
+            .into_iter()
+            .map(taxonomy_response)
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(ListTaxonomiesResponse {
+            pagination: to_json(&page.pagination(results.len(), total))?,
+            total_count: total,
+            stats: stats(&results),
+            results,
+        })
+    }
 }
 
 /// Checks a collection's `taxonomy_applications`: every taxonomy exists (400
@@ -402,13 +405,13 @@ pub(crate) async fn check_taxonomy_applications(
             .await
             .map_err(missing_reference(
                 "taxonomy",
-                "taxonomy_not_found",
+                ErrorCode::TaxonomyNotFound,
                 &application.taxonomy_id,
             ))?;
         if let Some(target) = &application.target_collection_id {
             if collection_id != Some(target.as_str()) {
                 return Err(bad_request(
-                    "taxonomy_target_unsupported",
+                    ErrorCode::TaxonomyTargetUnsupported,
                     format!(
                         "Ferry writes taxonomy results into the collection itself; \
                          target_collection_id '{target}' is not supported"
@@ -443,7 +446,7 @@ async fn apply_taxonomy(
         .await
         .map_err(missing_reference(
             "taxonomy",
-            "taxonomy_not_found",
+            ErrorCode::TaxonomyNotFound,
             &req.taxonomy_id,
         ))?;
     let config: FlatTaxonomyConfig = from_json("taxonomy config", &taxonomy.fields.config)?;
@@ -458,7 +461,7 @@ async fn apply_taxonomy(
     });
     if let Some(path) = unknown_vector {
         return Err(bad_request(
-            "taxonomy_input_not_in_collection",
+            ErrorCode::TaxonomyInputNotInCollection,
             format!(
                 "Taxonomy '{}' maps vector '{path}', which collection '{}' does not carry",
                 taxonomy.taxonomy_id, collection.collection_id

@@ -1,0 +1,207 @@
+//! One way to serve a list endpoint: `POST …/list` with a body and `GET …` with query
+//! parameters only, both answering one window of results ([`Page`]).
+//!
+//! A resource describes its list once, as a [`ListRoute`]: who may call it (`Scope`), the
+//! query parameters both routes read beyond paging (`Query`), those only the `GET` route reads
+//! (`GetQuery`, turned into a body by [`ListRoute::body_from_query`]), its body (a
+//! [`ListBody`], which says what paging it carries), its response, and
+//! [`ListRoute::list`], which answers one [`ListRequest`]. [`post`], [`get`] and
+//! [`get_with_body`] build the routes. Every list extracts in the same order — scope, paging
+//! query, `Query`, `GetQuery` or body — so a request with several faults reports the same one
+//! first on every list.
+//!
+//! The OpenAPI description of a list stays with its resource, on the function that returns the
+//! route, so the document lists each operation where its behaviour is written:
+//!
+//! ```ignore
+//! /// List Buckets
+//! #[utoipa::path(post, path = "/v1/buckets/list", tag = "Buckets", params(PageQuery),
+//!     request_body = ListBucketsRequest, responses(…))]
+//! fn list_buckets() -> MethodRouter<AppState> {
+//!     listing::post::<BucketList>()
+//! }
+//! // in router(): .route("/v1/buckets/list", list_buckets())
+//! ```
+//!
+//! Moving another list onto it (the migrations list, say) takes three steps: implement
+//! [`ListBody`] for its body (return the body's `limit`/`offset` from `paging`); write a unit
+//! struct implementing [`ListRoute`] (`Scope = Authenticated` for an organization-wide list,
+//! `(NamespaceScope, Path<String>)` for a list under a parent); and call `request.page()?` in
+//! `list` where the window is needed. Every list also reads [`PageQuery`]; its values are
+//! validated (bounds), and a body's values win over them.
+
+use std::future::Future;
+
+use axum::extract::{FromRequestParts, State};
+use axum::routing::MethodRouter;
+use axum::Json;
+use ferry_wire::paging::PageQuery;
+use ferry_wire::{Errors, Validate};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
+
+use crate::error::ApiResult;
+use crate::extract::{JsonBody, QueryParams};
+use crate::paging::{BodyPaging, Page};
+use crate::AppState;
+
+/// The body of a list request.
+pub trait ListBody: DeserializeOwned + Validate + Default + Send + 'static {
+    /// The paging values the body carries; they win over the query's. None by default.
+    fn paging(&self) -> BodyPaging {
+        BodyPaging::default()
+    }
+}
+
+/// A list endpoint: what it reads and how it answers.
+pub trait ListRoute: Send + Sync + 'static {
+    /// Who may list, extracted first: [`crate::extract::NamespaceScope`],
+    /// [`crate::extract::Authenticated`], or a tuple with the parent's `Path`.
+    type Scope: FromRequestParts<AppState> + Send + 'static;
+    /// Query parameters beyond paging that both routes read ([`NoQuery`] when none).
+    type Query: DeserializeOwned + Validate + Send + 'static;
+    /// Query parameters only the `GET` route reads, in place of a body ([`NoQuery`] when none).
+    type GetQuery: DeserializeOwned + Validate + Send + 'static;
+    type Body: ListBody;
+    type Response: Serialize + Send + 'static;
+
+    /// The body a `GET` list stands for. By default, an empty one.
+    fn body_from_query(_query: Self::GetQuery) -> Self::Body {
+        Self::Body::default()
+    }
+
+    /// Answers one list request.
+    fn list(
+        state: AppState,
+        scope: Self::Scope,
+        request: ListRequest<Self>,
+    ) -> impl Future<Output = ApiResult<Self::Response>> + Send;
+}
+
+/// What a list request asked for.
+pub struct ListRequest<L: ListRoute + ?Sized> {
+    pub paging: PageQuery,
+    pub query: L::Query,
+    pub body: L::Body,
+}
+
+impl<L: ListRoute + ?Sized> ListRequest<L> {
+    /// The window asked for: the body's paging, else the query's (see [`Page::resolve`]).
+    pub fn page(&self) -> ApiResult<Page> {
+        Page::resolve(&self.paging, self.body.paging())
+    }
+}
+
+/// Query parameters of a list that reads none beyond paging.
+#[derive(Debug, Default, Deserialize)]
+pub struct NoQuery {}
+
+impl Validate for NoQuery {
+    fn validate(&self, _errors: &mut Errors) {}
+}
+
+/// The query parameters of a `GET` list that searches: `search`, as the body's `search`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+pub struct SearchQuery {
+    pub search: Option<String>,
+}
+
+impl Validate for SearchQuery {
+    fn validate(&self, _errors: &mut Errors) {}
+}
+
+/// `POST …/list`: paging query and body.
+pub fn post<L: ListRoute>() -> MethodRouter<AppState> {
+    axum::routing::post(with_body::<L>)
+}
+
+/// `GET …`: query parameters only.
+pub fn get<L: ListRoute>() -> MethodRouter<AppState> {
+    axum::routing::get(from_query::<L>)
+}
+
+/// A `GET` that reads a body as `POST …/list` does (an SDK that sends one on a GET).
+pub fn get_with_body<L: ListRoute>() -> MethodRouter<AppState> {
+    axum::routing::get(with_body::<L>)
+}
+
+async fn with_body<L: ListRoute>(
+    State(state): State<AppState>,
+    scope: L::Scope,
+    QueryParams(paging): QueryParams<PageQuery>,
+    QueryParams(query): QueryParams<L::Query>,
+    JsonBody(body): JsonBody<L::Body>,
+) -> ApiResult<Json<L::Response>> {
+    let request = ListRequest {
+        paging,
+        query,
+        body,
+    };
+    L::list(state, scope, request).await.map(Json)
+}
+
+async fn from_query<L: ListRoute>(
+    State(state): State<AppState>,
+    scope: L::Scope,
+    QueryParams(paging): QueryParams<PageQuery>,
+    QueryParams(query): QueryParams<L::Query>,
+    QueryParams(get_query): QueryParams<L::GetQuery>,
+) -> ApiResult<Json<L::Response>> {
+    let request = ListRequest {
+        paging,
+        query,
+        body: L::body_from_query(get_query),
+    };
+    L::list(state, scope, request).await.map(Json)
+}
+
+/// Implements [`ListBody`] for bodies that carry the four paging fields the SDK sends.
+macro_rules! paged_bodies {
+    ($($body:ty),* $(,)?) => {$(
+        impl ListBody for $body {
+            fn paging(&self) -> BodyPaging {
+                BodyPaging {
+                    limit: self.limit,
+                    page_size: self.page_size,
+                    offset: self.offset,
+                    page: self.page,
+                }
+            }
+        }
+    )*};
+}
+
+paged_bodies!(
+    ferry_wire::namespace::ListNamespacesRequest,
+    ferry_wire::bucket::ListBucketsRequest,
+    ferry_wire::collection::ListCollectionsRequest,
+    ferry_wire::cluster::ListClustersRequest,
+    ferry_wire::taxonomy::ListTaxonomiesRequest,
+);
+
+/// Bodies without paging: the query pages them.
+macro_rules! unpaged_bodies {
+    ($($body:ty),* $(,)?) => {$(
+        impl ListBody for $body {}
+    )*};
+}
+
+unpaged_bodies!(
+    ferry_wire::object::ListObjectsRequest,
+    ferry_wire::retriever::ListRetrieversRequest,
+    ferry_wire::retriever::ListExecutionsRequest,
+    ferry_wire::retriever::ListInteractionsRequest,
+    ferry_wire::cluster::ListClusterExecutionsRequest,
+    ferry_wire::task::ListTasksRequest,
+);
+
+impl ListBody for ferry_wire::document::ListDocumentsRequest {
+    fn paging(&self) -> BodyPaging {
+        BodyPaging {
+            limit: self.limit,
+            offset: self.offset,
+            ..Default::default()
+        }
+    }
+}
