@@ -68,7 +68,7 @@ impl Engine {
     }
 }
 
-/// `what` of `resource` is missing from the id map: its setup did not happen.
+/// `resource` is missing from the id map: its setup did not happen.
 pub(super) fn not_set_up(resource: &str) -> MigrateError {
     MigrateError::Unrunnable(format!("{resource} was not set up"))
 }

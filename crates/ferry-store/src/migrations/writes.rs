@@ -100,16 +100,7 @@ impl Store {
             bytes += object.size_bytes - old_size;
         }
         adjust_object_counts(&mut tx, target, bucket_id, created, bytes).await?;
-        mark_batch_done(
-            &mut tx,
-            &BatchDone {
-                items_written: created + refreshed,
-                ..*done
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(created + refreshed)
+        commit_copy(tx, done, created + refreshed).await
     }
 
     /// Copies the documents of one batch range of `(after, last]` from the source collection
@@ -276,16 +267,7 @@ impl Store {
             refreshed += changed;
         }
         crate::documents::adjust_counts(&mut tx, target.0, target.1, created).await?;
-        mark_batch_done(
-            &mut tx,
-            &BatchDone {
-                items_written: created + refreshed,
-                ..*done
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(created + refreshed)
+        commit_copy(tx, done, created + refreshed).await
     }
 
     /// Writes the documents an extraction batch made into the target collection (replacing
@@ -400,6 +382,22 @@ impl Store {
         tx.commit().await?;
         Ok((count, ids))
     }
+}
+
+/// Marks a copy batch done with the `written` items it counted, and commits its transaction;
+/// returns `written`.
+async fn commit_copy(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    done: &BatchDone<'_>,
+    written: i64,
+) -> StoreResult<i64> {
+    let done = BatchDone {
+        items_written: written,
+        ..*done
+    };
+    mark_batch_done(&mut tx, &done).await?;
+    tx.commit().await?;
+    Ok(written)
 }
 
 /// Inserts copied documents (keeping their timestamps), skipping ids already present, or
