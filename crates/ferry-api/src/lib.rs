@@ -41,16 +41,17 @@ pub struct AppState {
     pub store: Store,
     pub blobs: BlobStore,
     pub registry: Arc<Registry>,
+    /// The process's vector indexes (exact search where they are not ready).
+    pub search: ferry_retrieve::IndexedSearch,
 }
 
 impl AppState {
-    /// The retrieval engine, searching exactly. This is where an approximate index would be
-    /// plugged in (any `ferry_retrieve::VectorSearch`).
+    /// The retrieval engine, searching through the process's vector indexes.
     pub fn engine(&self) -> ferry_retrieve::Engine {
         ferry_retrieve::Engine::new(
             self.store.clone(),
             self.registry.clone(),
-            Arc::new(ferry_retrieve::ExactScan::new(self.store.clone())),
+            Arc::new(self.search.clone()),
         )
     }
 }
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::objects::router())
         .merge(routes::extractors::router())
         .merge(routes::collections::router())
+        .merge(routes::collection_indexes::router())
         .merge(routes::documents::router())
         .merge(routes::tasks::router())
         .merge(routes::clusters::router())

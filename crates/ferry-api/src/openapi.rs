@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    buckets, cluster_executions, clusters, collections, documents, extractors, health,
-    interactions, migrations, namespaces, objects, retriever_executions, retrievers, tasks,
+    buckets, cluster_executions, clusters, collection_indexes, collections, documents, extractors,
+    health, interactions, migrations, namespaces, objects, retriever_executions, retrievers, tasks,
     taxonomies,
 };
 
@@ -49,6 +49,7 @@ use crate::routes::{
         collections::list_collections,
         collections::list_collections_get,
         collections::trigger_collection,
+        collection_indexes::get_collection_indexes,
         documents::create_document,
         documents::get_document,
         documents::patch_document,

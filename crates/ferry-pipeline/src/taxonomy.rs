@@ -13,10 +13,8 @@
 //! the cursor), so a run that dies resumes after the last committed batch; writing a
 //! document's fields again writes the same values.
 
-use std::sync::Arc;
-
 use ferry_retrieve::{
-    document_view, prepare_inputs, record_view, Engine, ExactScan, Pipeline as Stages, Scored,
+    document_view, prepare_inputs, record_view, Engine, Pipeline as Stages, Scored,
 };
 use ferry_store::tasks::STATUS_COMPLETED;
 use ferry_store::{DocumentRecord, LeaseRenewal, NamespaceKey, Task, Taxonomy};
@@ -210,11 +208,7 @@ impl Pipeline {
             }
             None => None,
         };
-        let engine = Engine::new(
-            store.clone(),
-            self.registry().clone(),
-            Arc::new(ExactScan::new(store.clone())),
-        );
+        let engine = Engine::new(store.clone(), self.registry().clone(), self.search());
         let reference = vec![taxonomy.fields.source_collection_id.clone()];
         store
             .set_task_total(&task.task_id, self.worker_id(), collection.document_count)

@@ -1,6 +1,8 @@
 //! The worker: claims trigger, cluster and taxonomy tasks and runs them batch by batch.
 
 use std::sync::Arc;
+
+use ferry_retrieve::{ExactScan, VectorSearch};
 use std::time::Duration;
 
 use ferry_extract::{ExtractError, Extractor, ExtractorInput, InputKind, Registry};
@@ -73,6 +75,8 @@ pub struct Pipeline {
     registry: Arc<Registry>,
     config: PipelineConfig,
     worker_id: String,
+    /// What taxonomies search their reference collections with.
+    search: Arc<dyn VectorSearch>,
 }
 
 /// The document id a (collection, source item, chunk) always gets: reprocessing the same item
@@ -91,12 +95,23 @@ impl Pipeline {
     ) -> Self {
         let worker_id = ferry_store::ids::new_id("wkr");
         Pipeline {
+            search: Arc::new(ExactScan::new(store.clone())),
             store,
             blobs,
             registry,
             config,
             worker_id,
         }
+    }
+
+    /// Searches through `search` (the process's indexes) instead of scanning exactly.
+    pub fn with_search(mut self, search: Arc<dyn VectorSearch>) -> Self {
+        self.search = search;
+        self
+    }
+
+    pub(crate) fn search(&self) -> Arc<dyn VectorSearch> {
+        self.search.clone()
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -370,7 +370,9 @@ impl Engine {
                     ns,
                     collection_id: &target.collection.collection_id,
                     vector_name: &index.index.name,
+                    dimensions: usize::try_from(index.index.dimensions).unwrap_or(0),
                     metric: metric(index),
+                    storage: crate::index::Storage::Float32,
                     queries: &queries,
                     k: search.top_k,
                 })

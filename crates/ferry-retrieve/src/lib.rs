@@ -6,6 +6,7 @@
 //! taxonomies; migrations use it to compare retrieval before and after.
 
 pub mod engine;
+pub mod index;
 pub mod plan;
 pub mod search;
 pub mod template;
@@ -14,5 +15,6 @@ pub use engine::{
     document_view, prepare_inputs, record_view, Engine, Outcome, RetrieveError, Run, Scored,
     StageReport,
 };
+pub use index::{IndexConfig, IndexedSearch};
 pub use plan::{Fusion, Pipeline, PlanError, Stage, StageKind};
 pub use search::{ExactScan, Hit, SearchRequest, SearchResult, VectorSearch};

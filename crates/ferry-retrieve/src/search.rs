@@ -21,7 +21,11 @@ pub struct SearchRequest<'a> {
     pub collection_id: &'a str,
     /// The name documents store the feature's vectors under.
     pub vector_name: &'a str,
+    /// The vector index's dimension (0 when unknown: searched exactly).
+    pub dimensions: usize,
     pub metric: Metric,
+    /// How an approximate index stores the vectors.
+    pub storage: crate::index::Storage,
     pub queries: &'a [Vec<f32>],
     pub k: usize,
 }
@@ -133,15 +137,72 @@ impl Ord for Kept {
     }
 }
 
+/// The best `k` scored documents of each query seen so far: what every search strategy
+/// feeds candidates into, so exact and indexed search rank and break ties identically.
+pub(crate) struct TopK<'a> {
+    queries: &'a [Vec<f32>],
+    norms: Vec<f32>,
+    metric: Metric,
+    k: usize,
+    heaps: Vec<BinaryHeap<Kept>>,
+}
+
+impl<'a> TopK<'a> {
+    pub(crate) fn new(request: &SearchRequest<'a>) -> Self {
+        TopK {
+            queries: request.queries,
+            norms: request.queries.iter().map(|q| norm(q)).collect(),
+            metric: request.metric,
+            k: request.k,
+            heaps: request
+                .queries
+                .iter()
+                .map(|_| BinaryHeap::with_capacity(request.k + 1))
+                .collect(),
+        }
+    }
+
+    /// Scores `doc`'s `vector_name` vector against query `i` (every query when `None`).
+    pub(crate) fn offer(&mut self, doc: &DocumentRecord, vector_name: &str, only: Option<usize>) {
+        let Some((_, stored)) = doc.vectors.iter().find(|(n, _)| n == vector_name) else {
+            return;
+        };
+        let range = match only {
+            Some(i) => i..i + 1,
+            None => 0..self.queries.len(),
+        };
+        for i in range {
+            let s = score(self.metric, &self.queries[i], self.norms[i], stored);
+            let heap = &mut self.heaps[i];
+            if heap.len() == self.k {
+                let worst = heap.peek().map_or(f64::NEG_INFINITY, |w| w.0.score);
+                if s <= worst {
+                    continue;
+                }
+            }
+            heap.push(Kept(Hit {
+                score: s,
+                document: doc.clone(),
+            }));
+            if heap.len() > self.k {
+                heap.pop();
+            }
+        }
+    }
+
+    /// Each query's hits, best first.
+    pub(crate) fn into_hits(self) -> Vec<Vec<Hit>> {
+        self.heaps
+            .into_iter()
+            .map(|heap| heap.into_sorted_vec().into_iter().map(|k| k.0).collect())
+            .collect()
+    }
+}
+
 #[async_trait::async_trait]
 impl VectorSearch for ExactScan {
     async fn search(&self, request: SearchRequest<'_>) -> StoreResult<SearchResult> {
-        let norms: Vec<f32> = request.queries.iter().map(|q| norm(q)).collect();
-        let mut heaps: Vec<BinaryHeap<Kept>> = request
-            .queries
-            .iter()
-            .map(|_| BinaryHeap::with_capacity(request.k + 1))
-            .collect();
+        let mut top = TopK::new(&request);
         let mut scanned = 0i64;
         let mut after: Option<(i64, String)> = None;
         loop {
@@ -158,39 +219,18 @@ impl VectorSearch for ExactScan {
             if let Some(doc) = page.last() {
                 after = Some((doc.created_at, doc.document_id.clone()));
             }
-            for doc in page {
+            for doc in &page {
                 scanned += 1;
-                let Some((_, stored)) = doc.vectors.iter().find(|(n, _)| n == request.vector_name)
-                else {
-                    continue;
-                };
-                for (i, query) in request.queries.iter().enumerate() {
-                    let s = score(request.metric, query, norms[i], stored);
-                    let heap = &mut heaps[i];
-                    if heap.len() == request.k {
-                        let worst = heap.peek().map_or(f64::NEG_INFINITY, |w| w.0.score);
-                        if s <= worst {
-                            continue;
-                        }
-                    }
-                    heap.push(Kept(Hit {
-                        score: s,
-                        document: doc.clone(),
-                    }));
-                    if heap.len() > request.k {
-                        heap.pop();
-                    }
-                }
+                top.offer(doc, request.vector_name, None);
             }
             if last {
                 break;
             }
         }
-        let hits = heaps
-            .into_iter()
-            .map(|heap| heap.into_sorted_vec().into_iter().map(|k| k.0).collect())
-            .collect();
-        Ok(SearchResult { hits, scanned })
+        Ok(SearchResult {
+            hits: top.into_hits(),
+            scanned,
+        })
     }
 }
 

@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::buckets::parse_json;
+use crate::changes::{next_change, record_deletions};
 use crate::keyset::Keyset;
 use crate::listing::{order_by, value_rows, Listing};
 use crate::namespaces::NamespaceKey;
@@ -100,7 +101,12 @@ pub(crate) const COLUMNS: &str = "document_id, collection_id, source_object_id, 
      source_document_id, root_bucket_id, chunk_index, fields, vectors, created_at, updated_at";
 
 pub(crate) fn document_from_row(row: &AnyRow) -> StoreResult<DocumentRecord> {
-    let fields = match parse_json("fields", &row.try_get::<String, _>(7)?)? {
+    document_from_row_offset(row, 0)
+}
+
+/// [`document_from_row`] for a row whose [`COLUMNS`] start at column `at`.
+pub(crate) fn document_from_row_offset(row: &AnyRow, at: usize) -> StoreResult<DocumentRecord> {
+    let fields = match parse_json("fields", &row.try_get::<String, _>(at + 7)?)? {
         Value::Object(map) => map,
         other => {
             return Err(StoreError::Corrupt(format!(
@@ -109,19 +115,19 @@ pub(crate) fn document_from_row(row: &AnyRow) -> StoreResult<DocumentRecord> {
         }
     };
     Ok(DocumentRecord {
-        document_id: row.try_get(0)?,
-        collection_id: row.try_get(1)?,
+        document_id: row.try_get(at)?,
+        collection_id: row.try_get(at + 1)?,
         lineage: Lineage {
-            source_object_id: row.try_get(2)?,
-            root_object_id: row.try_get(3)?,
-            source_document_id: row.try_get(4)?,
-            root_bucket_id: row.try_get(5)?,
+            source_object_id: row.try_get(at + 2)?,
+            root_object_id: row.try_get(at + 3)?,
+            source_document_id: row.try_get(at + 4)?,
+            root_bucket_id: row.try_get(at + 5)?,
         },
-        chunk_index: row.try_get(6)?,
+        chunk_index: row.try_get(at + 6)?,
         fields,
-        vectors: vectors::decode(&row.try_get::<Vec<u8>, _>(8)?)?,
-        created_at: row.try_get(9)?,
-        updated_at: row.try_get(10)?,
+        vectors: vectors::decode(&row.try_get::<Vec<u8>, _>(at + 8)?)?,
+        created_at: row.try_get(at + 9)?,
+        updated_at: row.try_get(at + 10)?,
     })
 }
 
@@ -142,30 +148,35 @@ fn not_found(identifier: &str) -> StoreError {
 
 const INSERT: &str = "INSERT INTO documents (ns_key, collection_id, document_id, \
      source_object_id, root_object_id, source_document_id, root_bucket_id, chunk_index, fields, \
-     vectors, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)";
+     vectors, created_at, updated_at, change_seq) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)";
 
 /// Rows per multi-row `INSERT`: one statement per 64 documents instead of one per document
-/// cuts the per-statement cost that dominates batch writes (8 parameters a row plus 3 shared
+/// cuts the per-statement cost that dominates batch writes (8 parameters a row plus 4 shared
 /// stay far below either backend's parameter limit).
 const INSERT_ROWS_PER_STATEMENT: usize = 64;
 
-/// Inserts `docs` with multi-row `INSERT`s; `$1`–`$3` (namespace, collection, time) are shared.
+/// Inserts `docs` with multi-row `INSERT`s; `$1`–`$4` (namespace, collection, time, change)
+/// are shared.
 async fn insert_documents(
     conn: &mut sqlx::AnyConnection,
     ns: NamespaceKey,
     collection_id: &str,
     docs: &[NewDocument],
-    now: i64,
+    (now, change): (i64, i64),
 ) -> Result<(), sqlx::Error> {
     for chunk in docs.chunks(INSERT_ROWS_PER_STATEMENT) {
-        let rows = value_rows(chunk.len(), 4, 8, |p| format!("($1, $2, {p}, $3, $3)"));
+        let rows = value_rows(chunk.len(), 5, 8, |p| format!("($1, $2, {p}, $3, $3, $4)"));
         let sql = format!(
             "INSERT INTO documents (ns_key, collection_id, document_id, source_object_id, \
              root_object_id, source_document_id, root_bucket_id, chunk_index, fields, vectors, \
-             created_at, updated_at) VALUES {rows}"
+             created_at, updated_at, change_seq) VALUES {rows}"
         );
-        let mut insert = sqlx::query(&sql).bind(ns.0).bind(collection_id).bind(now);
+        let mut insert = sqlx::query(&sql)
+            .bind(ns.0)
+            .bind(collection_id)
+            .bind(now)
+            .bind(change);
         for doc in chunk {
             insert = insert
                 .bind(&doc.document_id)
@@ -187,7 +198,7 @@ async fn insert_document(
     ns: NamespaceKey,
     collection_id: &str,
     doc: &NewDocument,
-    now: i64,
+    (now, change): (i64, i64),
 ) -> Result<(), sqlx::Error> {
     sqlx::query(INSERT)
         .bind(ns.0)
@@ -201,6 +212,7 @@ async fn insert_document(
         .bind(Value::Object(doc.fields.clone()).to_string())
         .bind(vectors::encode(&doc.vectors))
         .bind(now)
+        .bind(change)
         .execute(conn)
         .await?;
     Ok(())
@@ -244,20 +256,26 @@ pub(crate) async fn replace_source_documents(
         SourceKind::Object => "source_object_id",
         SourceKind::Document => "source_document_id",
     };
-    let mut deleted = 0i64;
+    let change = next_change(conn, ns, collection_id).await?;
+    let mut deleted = Vec::new();
     for chunk in sources.chunks(500) {
         let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
-            "DELETE FROM documents WHERE ns_key = $1 AND collection_id = $2 AND {column} IN ({})",
+            "DELETE FROM documents WHERE ns_key = $1 AND collection_id = $2 AND {column} IN ({}) \
+             RETURNING document_id",
             placeholders.join(", ")
         );
         let mut delete = sqlx::query(&sql).bind(ns.0).bind(collection_id);
         for id in chunk {
             delete = delete.bind(id);
         }
-        deleted += delete.execute(&mut *conn).await?.rows_affected() as i64;
+        for row in delete.fetch_all(&mut *conn).await? {
+            deleted.push(row.try_get::<String, _>(0)?);
+        }
     }
-    insert_documents(conn, ns, collection_id, docs, now).await?;
+    record_deletions(conn, ns, collection_id, change, &deleted).await?;
+    let deleted = deleted.len() as i64;
+    insert_documents(conn, ns, collection_id, docs, (now, change)).await?;
     adjust_counts(conn, ns, collection_id, docs.len() as i64 - deleted).await?;
     Ok(())
 }
@@ -314,8 +332,9 @@ impl Store {
     ) -> StoreResult<DocumentRecord> {
         let now = now_micros();
         let mut tx = self.pool.begin().await?;
+        let change = next_change(&mut tx, ns, collection_id).await?;
         adjust_counts(&mut tx, ns, collection_id, 1).await?;
-        match insert_document(&mut tx, ns, collection_id, &doc, now).await {
+        match insert_document(&mut tx, ns, collection_id, &doc, (now, change)).await {
             Ok(()) => {}
             Err(e) if crate::error::is_unique_violation(&e) => {
                 return Err(StoreError::Conflict {
@@ -364,21 +383,25 @@ impl Store {
             let (mut fields, mut vecs) = (current.fields.clone(), current.vectors.clone());
             change(&mut fields, &mut vecs);
             let now = now_micros().max(current.updated_at + 1);
+            let mut tx = self.pool.begin().await?;
+            let change = next_change(&mut tx, ns, collection_id).await?;
             let updated = sqlx::query(
-                "UPDATE documents SET fields = $1, vectors = $2, updated_at = $3 \
-                 WHERE ns_key = $4 AND collection_id = $5 AND document_id = $6 \
-                 AND updated_at = $7",
+                "UPDATE documents SET fields = $1, vectors = $2, updated_at = $3, \
+                 change_seq = $4 WHERE ns_key = $5 AND collection_id = $6 AND document_id = $7 \
+                 AND updated_at = $8",
             )
             .bind(Value::Object(fields).to_string())
             .bind(vectors::encode(&vecs))
             .bind(now)
+            .bind(change)
             .bind(ns.0)
             .bind(collection_id)
             .bind(document_id)
             .bind(current.updated_at)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
             if updated.rows_affected() == 1 {
+                tx.commit().await?;
                 return self.get_document(ns, collection_id, document_id).await;
             }
         }
@@ -395,6 +418,7 @@ impl Store {
         document_id: &str,
     ) -> StoreResult<DocumentRecord> {
         let mut tx = self.pool.begin().await?;
+        let change = next_change(&mut tx, ns, collection_id).await?;
         let row = sqlx::query(&format!(
             "DELETE FROM documents WHERE ns_key = $1 AND collection_id = $2 AND document_id = $3 \
              RETURNING {COLUMNS}"
@@ -408,6 +432,14 @@ impl Store {
             Some(row) => document_from_row(&row)?,
             None => return Err(not_found(document_id)),
         };
+        record_deletions(
+            &mut tx,
+            ns,
+            collection_id,
+            change,
+            std::slice::from_ref(&document.document_id),
+        )
+        .await?;
         adjust_counts(&mut tx, ns, collection_id, -1).await?;
         tx.commit().await?;
         Ok(document)
@@ -506,6 +538,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // First statement is a write, so SQLite takes its lock before reading anything.
         crate::tasks::renew_lease(&mut tx, lease).await?;
+        let change = next_change(&mut tx, ns, collection_id).await?;
         for (document_id, merged) in updates {
             for attempt in 0..=crate::namespaces::UPDATE_ATTEMPTS {
                 let row = sqlx::query(
@@ -535,11 +568,13 @@ impl Store {
                 let read_at: i64 = row.try_get(1)?;
                 fields.extend(merged.iter().map(|(k, v)| (k.clone(), v.clone())));
                 let updated = sqlx::query(
-                    "UPDATE documents SET fields = $1, updated_at = $2 WHERE ns_key = $3 \
-                     AND collection_id = $4 AND document_id = $5 AND updated_at = $6",
+                    "UPDATE documents SET fields = $1, updated_at = $2, change_seq = $3 \
+                     WHERE ns_key = $4 AND collection_id = $5 AND document_id = $6 \
+                     AND updated_at = $7",
                 )
                 .bind(Value::Object(fields).to_string())
                 .bind(now.max(read_at + 1))
+                .bind(change)
                 .bind(ns.0)
                 .bind(collection_id)
                 .bind(document_id)

@@ -10,6 +10,7 @@
 
 pub mod blobs;
 mod buckets;
+mod changes;
 pub mod clusters;
 mod collections;
 mod documents;
@@ -36,6 +37,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use buckets::{Bucket, BucketFields, BucketListQuery, BucketSortKey};
+pub use changes::FeedPosition;
 pub use clusters::{
     Cluster, ClusterExecution, ClusterFields, ClusterListQuery, ClusterSortKey, ClusterSummary,
     ExecutionListQuery, ExecutionOutcome,

@@ -30,6 +30,14 @@ pub struct NamespaceStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NamespaceKey(pub(crate) i64);
 
+impl NamespaceKey {
+    /// The number behind the key, for naming things that live outside the store (a
+    /// process's index directories). No key can be made from it.
+    pub fn number(self) -> i64 {
+        self.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Namespace {
     pub key: NamespaceKey,

@@ -16,6 +16,7 @@ use clap::Args;
 use ferry_extract::{Registry, RemoteEmbeddingConfig};
 use ferry_migrate::engine::EngineConfig;
 use ferry_pipeline::{Breakpoints, FaultPoint, PipelineConfig};
+use ferry_retrieve::{IndexConfig, IndexedSearch};
 use ferry_store::blobs::BlobStore;
 use ferry_store::{Store, StoreLocation};
 
@@ -183,6 +184,30 @@ pub struct Config {
     pub tasks: TaskConfig,
     #[command(flatten)]
     pub embeddings: EmbeddingDefaults,
+    #[command(flatten)]
+    pub indexes: IndexOptions,
+}
+
+/// The vector indexes a process keeps (README, "Search indexes").
+#[derive(Debug, Clone, Args)]
+pub struct IndexOptions {
+    /// Where vector indexes are saved (default: DATA_DIR/indexes). One process uses a
+    /// directory at a time; another process started on the same one keeps its indexes in
+    /// memory and says so.
+    #[arg(long, env = "FERRY_INDEX_DIR")]
+    pub index_dir: Option<PathBuf>,
+    /// Collections with fewer documents are searched exactly, without an index.
+    #[arg(long, env = "FERRY_INDEX_EXACT_BELOW", default_value_t = IndexConfig::default().exact_below)]
+    pub exact_below: i64,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions {
+            index_dir: None,
+            exact_below: IndexConfig::default().exact_below,
+        }
+    }
 }
 
 impl Config {
@@ -194,7 +219,25 @@ impl Config {
             workers: 1,
             tasks: TaskConfig::default(),
             embeddings: EmbeddingDefaults::default(),
+            indexes: IndexOptions::default(),
         }
+    }
+
+    /// The vector search of this process, over `store`, saving under the index directory.
+    pub fn search(&self, store: &Store) -> IndexedSearch {
+        let dir = self
+            .indexes
+            .index_dir
+            .clone()
+            .unwrap_or_else(|| self.storage.data_dir.join("indexes"));
+        IndexedSearch::new(
+            store.clone(),
+            IndexConfig {
+                dir: Some(dir),
+                exact_below: self.indexes.exact_below,
+                ..IndexConfig::default()
+            },
+        )
     }
 
     /// The models directory: the configured one, else `DATA_DIR/models`.

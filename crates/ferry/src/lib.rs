@@ -10,6 +10,7 @@ pub mod config;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use ferry_api::AppState;
@@ -17,11 +18,14 @@ use ferry_store::{Store, StoreLocation, DEFAULT_ORGANIZATION};
 
 use ferry_migrate::engine::Engine;
 use ferry_pipeline::Pipeline;
+use ferry_retrieve::VectorSearch;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinHandle};
 
-pub use config::{Config, EmbeddingDefaults, ModelsConfig, StorageConfig, TaskConfig};
+pub use config::{
+    Config, EmbeddingDefaults, IndexOptions, ModelsConfig, StorageConfig, TaskConfig,
+};
 
 /// A human description of a store location, without credentials.
 pub fn describe(location: &StoreLocation) -> String {
@@ -119,25 +123,30 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `count` pipeline workers and `count` migration engines over `state`'s store.
+    /// Starts `count` pipeline workers and `count` migration engines over `state`'s store,
+    /// and the maintainer of the process's vector indexes.
     pub fn spawn(state: &AppState, tasks: &TaskConfig, count: usize) -> Workers {
         let (stop, stopped) = watch::channel(false);
         let (pipeline, engine) = (tasks.pipeline(), tasks.engine());
-        let mut handles = Vec::with_capacity(2 * count);
+        let search: Arc<dyn VectorSearch> = Arc::new(state.search.clone());
+        let mut handles = Vec::with_capacity(2 * count + 1);
+        handles.push(tokio::spawn(state.search.clone().maintain(stopped.clone())));
         for _ in 0..count {
             let worker = Pipeline::new(
                 state.store.clone(),
                 state.blobs.clone(),
                 state.registry.clone(),
                 pipeline.clone(),
-            );
+            )
+            .with_search(search.clone());
             handles.push(tokio::spawn(worker.run(stopped.clone())));
             let migrations = Engine::new(
                 state.store.clone(),
                 state.blobs.clone(),
                 state.registry.clone(),
                 engine.clone(),
-            );
+            )
+            .with_search(search.clone());
             handles.push(tokio::spawn(migrations.run(stopped.clone())));
         }
         Workers { stop, handles }

@@ -121,6 +121,7 @@ async fn main() -> anyhow::Result<ExitCode> {
                 blobs.describe()
             );
             let state = AppState {
+                search: config.search(&store),
                 store,
                 blobs,
                 registry: config.registry(),
@@ -131,8 +132,10 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Worker(config) => {
             let location = config.storage.location()?;
+            let store = config.storage.open().await?;
             let state = AppState {
-                store: config.storage.open().await?,
+                search: config.search(&store),
+                store,
                 blobs: config.storage.blobs()?,
                 registry: config.registry(),
             };

@@ -4,97 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
+use common::process::{ferry, ServeProcess};
 use common::{send, Backend, TestDatabase};
 use reqwest::Method;
-
-/// A `ferry serve` child process and the lines it prints.
-struct ServeProcess {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    printed: Vec<String>,
-}
-
-fn ferry(db: &TestDatabase) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    command
-        .env_remove("FERRY_API_KEY")
-        .env_remove("DATABASE_URL")
-        .env("FERRY_DATA_DIR", &db.storage.data_dir);
-    if let Some(url) = &db.storage.database_url {
-        command.env("DATABASE_URL", url);
-    }
-    command
-}
-
-impl ServeProcess {
-    fn start(db: &TestDatabase, api_key: Option<&str>) -> ServeProcess {
-        Self::start_with(db, api_key, &[])
-    }
-
-    fn start_with(db: &TestDatabase, api_key: Option<&str>, env: &[(&str, &str)]) -> ServeProcess {
-        let mut command = ferry(db);
-        command.args(["serve", "--bind", "127.0.0.1:0"]);
-        if let Some(key) = api_key {
-            command.env("FERRY_API_KEY", key);
-        }
-        command.envs(env.iter().copied());
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn ferry serve");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        ServeProcess {
-            child,
-            lines,
-            printed: Vec::new(),
-        }
-    }
-
-    /// Waits for the `listening` line and returns the server's base URL.
-    fn base_url(&mut self) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(60))
-                .expect("ferry serve printed its address");
-            self.printed.push(line.clone());
-            if let Some(rest) = line.strip_prefix("ferry listening on ") {
-                return rest.split_whitespace().next().unwrap().to_owned();
-            }
-        }
-    }
-
-    fn created_key(&self) -> Option<String> {
-        self.printed.iter().find_map(|line| {
-            line.contains("shown only once")
-                .then(|| line.rsplit(' ').next().unwrap().to_owned())
-        })
-    }
-
-    /// Sends SIGTERM and returns whether it exited successfully, and what it printed last.
-    fn terminate(mut self) -> (bool, Vec<String>) {
-        let pid = self.child.id().to_string();
-        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(killed.success());
-        let status = self.child.wait().unwrap();
-        let rest: Vec<String> = self.lines.iter().collect();
-        (status.success(), rest)
-    }
-}
 
 async fn list_status(base: &str, key: &str) -> (u16, serde_json::Value) {
     send(

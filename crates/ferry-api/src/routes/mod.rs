@@ -5,6 +5,7 @@ pub(crate) mod buckets;
 pub(crate) mod cluster_executions;
 mod cluster_inputs;
 pub(crate) mod clusters;
+pub(crate) mod collection_indexes;
 pub(crate) mod collections;
 pub(crate) mod documents;
 pub(crate) mod extractors;

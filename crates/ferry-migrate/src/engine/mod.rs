@@ -133,6 +133,14 @@ impl Engine {
         }
     }
 
+    /// Benchmarks retrieval through `search` (the process's indexes) instead of scanning
+    /// exactly.
+    pub fn with_search(mut self, search: Arc<dyn ferry_retrieve::VectorSearch>) -> Self {
+        self.retrieval =
+            ferry_retrieve::Engine::new(self.store.clone(), self.registry.clone(), search);
+        self
+    }
+
     fn lease_deadline(&self) -> i64 {
         now_micros() + self.config.lease.as_micros() as i64
     }

@@ -6,6 +6,7 @@ use sqlx::Row;
 
 use super::batches::{mark_batch_done, BatchDone};
 use super::ItemIds;
+use crate::changes::{next_change, record_deletions};
 use crate::documents::{DocumentRecord, NewDocument, SourceKind};
 use crate::listing::value_rows;
 use crate::namespaces::NamespaceKey;
@@ -129,11 +130,12 @@ impl Store {
         let (after, last) = range;
         let (after_created, after_id) = after.unwrap_or((i64::MIN, ""));
         let mut tx = self.pool.begin().await?;
-        // $1..$8: target, source, range; $9: the id tag (when ids are derived); then the
-        // patterns, then the bucket pairs. PostgreSQL refuses unused parameters, so each is
-        // numbered only when the statement uses it.
-        let id = |column: &str| ids.sql(self.backend, column, "$9");
-        let mut next = if ids.tag.is_some() { 10 } else { 9 };
+        let change = next_change(&mut tx, target.0, target.1).await?;
+        // $1..$8: target, source, range; $9: the change number; $10: the id tag (when ids
+        // are derived); then the patterns, then the bucket pairs. PostgreSQL refuses unused
+        // parameters, so each is numbered only when the statement uses it.
+        let id = |column: &str| ids.sql(self.backend, column, "$10");
+        let mut next = if ids.tag.is_some() { 11 } else { 10 };
         let patterns: Vec<String> = rewrite_when
             .iter()
             .map(|_| {
@@ -156,13 +158,14 @@ impl Store {
             // with different content (a re-trigger rewrites rows unchanged: those stay).
             let sql = format!(
                 "UPDATE documents AS t SET fields = s.fields, vectors = s.vectors, \
-                 chunk_index = s.chunk_index, updated_at = s.updated_at FROM documents AS s \
+                 chunk_index = s.chunk_index, updated_at = s.updated_at, change_seq = $9 \
+                 FROM documents AS s \
                  WHERE t.ns_key = $1 AND t.collection_id = $2 AND s.ns_key = $3 \
                  AND s.collection_id = $4 AND (s.created_at, s.document_id) > ($5, $6) \
                  AND (s.created_at, s.document_id) <= ($7, $8) AND t.document_id = {} \
                  AND t.updated_at < s.updated_at AND (t.fields <> s.fields OR t.vectors <> s.vectors) \
                  {}",
-                ids.sql(self.backend, "s.document_id", "$9"),
+                ids.sql(self.backend, "s.document_id", "$10"),
                 excluded("s."),
             );
             let mut update = sqlx::query(&sql)
@@ -173,7 +176,8 @@ impl Store {
                 .bind(after_created)
                 .bind(after_id)
                 .bind(last.0)
-                .bind(last.1);
+                .bind(last.1)
+                .bind(change);
             if let Some(tag) = &ids.tag {
                 update = update.bind(tag.clone());
             }
@@ -200,9 +204,9 @@ impl Store {
         let sql = format!(
             "INSERT INTO documents (ns_key, collection_id, document_id, source_object_id, \
              root_object_id, source_document_id, root_bucket_id, chunk_index, fields, vectors, \
-             created_at, updated_at) \
+             created_at, updated_at, change_seq) \
              SELECT $1, $2, {}, {}, {}, {}, {root_bucket}, chunk_index, fields, vectors, \
-             created_at, updated_at FROM documents WHERE ns_key = $3 AND collection_id = $4 \
+             created_at, updated_at, $9 FROM documents WHERE ns_key = $3 AND collection_id = $4 \
              AND (created_at, document_id) > ($5, $6) AND (created_at, document_id) <= ($7, $8) \
              {} ON CONFLICT (ns_key, collection_id, document_id) DO NOTHING",
             id("document_id"),
@@ -219,7 +223,8 @@ impl Store {
             .bind(after_created)
             .bind(after_id)
             .bind(last.0)
-            .bind(last.1);
+            .bind(last.1)
+            .bind(change);
         if let Some(tag) = &ids.tag {
             copy = copy.bind(tag.clone());
         }
@@ -261,7 +266,7 @@ impl Store {
                 .map(|d| d.map(&rewrite))
                 .collect::<StoreResult<Vec<_>>>()?;
             let (new, changed) =
-                insert_copied_documents(&mut tx, target.0, target.1, &documents, refresh_changed)
+                insert_copied_documents(&mut tx, target, change, &documents, refresh_changed)
                     .await?;
             created += new;
             refreshed += changed;
@@ -339,8 +344,13 @@ impl Store {
         }
         let keys = (target, source, tag);
         let mut tx = self.pool.begin().await?;
-        if apply {
-            // A write first, so SQLite takes its lock before the reads below.
+        // A write first, so SQLite takes its lock before the reads below: for documents the
+        // change number (the collection's row before the namespace's, as every document
+        // write locks them).
+        let mut change = 0;
+        if apply && kind == SourceKind::Document {
+            change = next_change(&mut tx, target.0, target.1).await?;
+        } else if apply {
             sqlx::query("UPDATE namespaces SET updated_at = updated_at WHERE ns_key = $1")
                 .bind(target.0 .0)
                 .execute(&mut *tx)
@@ -364,12 +374,18 @@ impl Store {
         if apply && count > 0 {
             let delete_sql = format!(
                 "DELETE FROM {table} WHERE ns_key = $1 AND {parent} = $2 AND {id} IN \
-                 (SELECT t.{id} {gone})"
+                 (SELECT t.{id} {gone}) RETURNING {id}"
             );
-            let deleted = bind(&delete_sql, keys)
-                .execute(&mut *tx)
+            let deleted_ids: Vec<String> = bind(&delete_sql, keys)
+                .fetch_all(&mut *tx)
                 .await?
-                .rows_affected() as i64;
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            let deleted = deleted_ids.len() as i64;
+            if kind == SourceKind::Document {
+                record_deletions(&mut tx, target.0, target.1, change, &deleted_ids).await?;
+            }
             match kind {
                 SourceKind::Object => {
                     adjust_object_counts(&mut tx, target.0, target.1, -deleted, -bytes).await?
@@ -405,8 +421,8 @@ async fn commit_copy(
 /// how many were new and how many were overwritten.
 async fn insert_copied_documents(
     conn: &mut sqlx::AnyConnection,
-    target: NamespaceKey,
-    collection_id: &str,
+    (target, collection_id): (NamespaceKey, &str),
+    change: i64,
     documents: &[DocumentRecord],
     refresh_changed: bool,
 ) -> StoreResult<(i64, i64)> {
@@ -415,7 +431,7 @@ async fn insert_copied_documents(
         for doc in documents {
             refreshed += sqlx::query(
                 "UPDATE documents SET fields = $1, vectors = $2, chunk_index = $3, \
-                 updated_at = $4 WHERE ns_key = $5 AND collection_id = $6 \
+                 updated_at = $4, change_seq = $8 WHERE ns_key = $5 AND collection_id = $6 \
                  AND document_id = $7 AND updated_at < $4 AND (fields <> $1 OR vectors <> $2)",
             )
             .bind(Value::Object(doc.fields.clone()).to_string())
@@ -425,6 +441,7 @@ async fn insert_copied_documents(
             .bind(target.0)
             .bind(collection_id)
             .bind(&doc.document_id)
+            .bind(change)
             .execute(&mut *conn)
             .await?
             .rows_affected() as i64;
@@ -432,14 +449,17 @@ async fn insert_copied_documents(
     }
     let mut created = 0i64;
     for chunk in documents.chunks(COPY_ROWS_PER_STATEMENT) {
-        let rows = value_rows(chunk.len(), 3, 10, |p| format!("($1, $2, {p})"));
+        let rows = value_rows(chunk.len(), 4, 10, |p| format!("($1, $2, {p}, $3)"));
         let sql = format!(
             "INSERT INTO documents (ns_key, collection_id, document_id, source_object_id, \
              root_object_id, source_document_id, root_bucket_id, chunk_index, fields, vectors, \
-             created_at, updated_at) VALUES {rows} \
+             created_at, updated_at, change_seq) VALUES {rows} \
              ON CONFLICT (ns_key, collection_id, document_id) DO NOTHING"
         );
-        let mut insert = sqlx::query(&sql).bind(target.0).bind(collection_id);
+        let mut insert = sqlx::query(&sql)
+            .bind(target.0)
+            .bind(collection_id)
+            .bind(change);
         for doc in chunk {
             insert = insert
                 .bind(&doc.document_id)

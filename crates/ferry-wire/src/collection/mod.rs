@@ -18,6 +18,7 @@
 
 pub mod applications;
 pub mod extractor;
+pub mod indexes;
 pub mod requests;
 pub mod responses;
 pub mod source;
@@ -30,6 +31,7 @@ pub use extractor::{
     FeatureExtractorConfigInput, FeatureExtractorConfigOutput, InputMapping, InputMappings,
     InputSourceType,
 };
+pub use indexes::{CollectionIndexStatus, CollectionIndexesResponse, IndexStateName};
 pub use requests::{
     CreateCollectionRequest, DedupStrategy, ListCollectionsQuery, ListCollectionsRequest,
     PatchCollectionRequest, TriggerCollectionRequest,

@@ -7,11 +7,12 @@
 pub mod client;
 pub mod corpus;
 pub mod migration;
+pub mod process;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ferry::{Config, ModelsConfig, StorageConfig, TaskConfig};
+use ferry::{Config, IndexOptions, ModelsConfig, StorageConfig, TaskConfig};
 use ferry_store::Store;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
@@ -229,6 +230,20 @@ impl TestServer {
         Self::launch(db, models, TaskConfig::default()).await
     }
 
+    /// Starts the server over an existing database with `indexes` as its vector index
+    /// settings (say, a graph for every collection however small).
+    pub async fn start_with_indexes(db: TestDatabase, indexes: IndexOptions) -> TestServer {
+        let models = models_dir(&db.storage.data_dir);
+        let config = Config {
+            models: ModelsConfig {
+                models_dir: Some(models),
+            },
+            indexes,
+            ..Config::new(db.storage.clone())
+        };
+        Self::launch_config(db, config).await
+    }
+
     async fn launch(db: TestDatabase, models: std::path::PathBuf, tasks: TaskConfig) -> TestServer {
         let config = Config {
             models: ModelsConfig {
@@ -237,6 +252,10 @@ impl TestServer {
             tasks,
             ..Config::new(db.storage.clone())
         };
+        Self::launch_config(db, config).await
+    }
+
+    async fn launch_config(db: TestDatabase, config: Config) -> TestServer {
         let store = db.open().await;
         ferry::bootstrap(&store, Some(TEST_KEY))
             .await
@@ -247,6 +266,7 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let state = ferry_api::AppState {
+            search: config.search(&store),
             store: store.clone(),
             blobs: db.storage.blobs().expect("blob store"),
             registry: config.registry(),

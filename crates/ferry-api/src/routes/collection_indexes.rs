@@ -1,0 +1,84 @@
+//! `GET /v1/collections/{collection_identifier}/indexes` (X-Namespace scoped), a Ferry
+//! extension: the state of each of the collection's vector indexes in this process.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use ferry_retrieve::index::{IndexId, IndexState};
+use ferry_wire::collection::{
+    CollectionIndexStatus, CollectionIndexesResponse, CollectionVectorIndex, IndexStateName,
+};
+use ferry_wire::ErrorResponse;
+
+use crate::error::ApiResult;
+use crate::extract::{NamespaceScope, Path};
+use crate::json::from_json;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/v1/collections/{collection_identifier}/indexes",
+        get(get_collection_indexes),
+    )
+}
+
+/// Collection Indexes (Ferry extension): how this process searches each vector index.
+#[utoipa::path(get, path = "/v1/collections/{collection_identifier}/indexes",
+    tag = "Ferry extensions",
+    params(("collection_identifier" = String, Path)),
+    responses((status = 200, body = CollectionIndexesResponse), (status = 404, body = ErrorResponse)))]
+pub(crate) async fn get_collection_indexes(
+    State(state): State<AppState>,
+    scope: NamespaceScope,
+    Path(identifier): Path<String>,
+) -> ApiResult<Json<CollectionIndexesResponse>> {
+    let ns = scope.namespace.key;
+    let collection = state.store.get_collection(ns, &identifier).await?;
+    let change_seq = state
+        .store
+        .collection_change_seq(ns, &collection.collection_id)
+        .await?
+        .unwrap_or(0);
+    let declared: Vec<CollectionVectorIndex> =
+        from_json("vector_indexes", &collection.fields.vector_indexes)?;
+    let indexes = declared
+        .into_iter()
+        .map(|index| {
+            let id = IndexId {
+                ns,
+                collection_id: collection.collection_id.clone(),
+                vector_name: index.index.name.clone(),
+            };
+            let (state, indexed_vectors, watermark, loaded_from_disk) =
+                match state.search.state(&id) {
+                    IndexState::Exact => (IndexStateName::Exact, None, None, None),
+                    IndexState::Building => (IndexStateName::Building, None, None, None),
+                    IndexState::Ready {
+                        vectors,
+                        watermark,
+                        loaded,
+                    } => (
+                        IndexStateName::Ready,
+                        Some(vectors as i64),
+                        Some(watermark),
+                        Some(loaded),
+                    ),
+                };
+            CollectionIndexStatus {
+                name: index.name,
+                feature_uri: index.feature_uri,
+                vector_name: index.index.name,
+                state,
+                indexed_vectors,
+                watermark,
+                loaded_from_disk,
+                changes_behind: watermark.map(|w| (change_seq - w).max(0)),
+            }
+        })
+        .collect();
+    Ok(Json(CollectionIndexesResponse {
+        collection_id: collection.collection_id,
+        change_seq,
+        indexes,
+    }))
+}

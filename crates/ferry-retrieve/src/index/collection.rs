@@ -1,0 +1,260 @@
+//! One vector index of one collection, held by this process: the HNSW graph, its key table,
+//! and the watermark (a `change_seq` of the store's change feed) up to which the graph
+//! reflects the collection. See docs/ARCHITECTURE.md, "Search indexes".
+//!
+//! The graph is changed only by [`CollectionIndex::apply`]; queries read it concurrently
+//! (usearch allows searches during inserts) and take it exclusively only while it grows.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock};
+
+use ferry_extract::Metric;
+use ferry_store::{DocumentRecord, NamespaceKey};
+
+use super::ann::{Ann, AnnError, Storage};
+use super::keys::KeyMap;
+
+/// Which index: one vector name of one collection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IndexId {
+    pub ns: NamespaceKey,
+    pub collection_id: String,
+    pub vector_name: String,
+}
+
+/// How the index is built: fixed for its lifetime (a change means a rebuild).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexSettings {
+    pub dimensions: usize,
+    pub metric: Metric,
+    pub storage: Storage,
+}
+
+pub struct CollectionIndex {
+    pub id: IndexId,
+    pub settings: IndexSettings,
+    graph: RwLock<Ann>,
+    keys: Mutex<KeyMap>,
+    /// Documents whose vector the graph cannot hold (another dimension, or a key that could
+    /// not be assigned): searched exactly with the tail, so no document is ever missed.
+    unindexed: Mutex<HashSet<String>>,
+    watermark: AtomicI64,
+    /// Whether the graph was loaded from a save (rather than built from the store).
+    pub loaded: bool,
+    /// Changes applied since the index was last saved.
+    unsaved: AtomicUsize,
+}
+
+impl CollectionIndex {
+    pub fn new(id: IndexId, settings: IndexSettings) -> Result<Self, AnnError> {
+        let graph = Ann::new(settings.dimensions, settings.metric, settings.storage)?;
+        let parts = (graph, KeyMap::default(), HashSet::new());
+        Ok(Self::from_parts(id, settings, parts, None))
+    }
+
+    /// An index of `parts`, loaded from a save at `saved_at` (`None`: built here).
+    pub(super) fn from_parts(
+        id: IndexId,
+        settings: IndexSettings,
+        (graph, keys, unindexed): (Ann, KeyMap, HashSet<String>),
+        saved_at: Option<i64>,
+    ) -> Self {
+        CollectionIndex {
+            id,
+            settings,
+            graph: RwLock::new(graph),
+            keys: Mutex::new(keys),
+            unindexed: Mutex::new(unindexed),
+            watermark: AtomicI64::new(saved_at.unwrap_or(0)),
+            loaded: saved_at.is_some(),
+            unsaved: AtomicUsize::new(0),
+        }
+    }
+
+    /// The change up to which the graph reflects the store.
+    pub fn watermark(&self) -> i64 {
+        self.watermark.load(Ordering::Acquire)
+    }
+
+    /// Vectors the graph holds.
+    pub fn vector_count(&self) -> usize {
+        self.graph
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .size()
+    }
+
+    pub fn unsaved(&self) -> usize {
+        self.unsaved.load(Ordering::Relaxed)
+    }
+
+    /// Applies one step of the change feed: `deleted` documents leave the graph, then
+    /// `upserted` ones enter it (the feed's order within a range: see ferry_store's
+    /// `changes` module). `through`, when given, becomes the watermark once applied.
+    pub fn apply(
+        &self,
+        deleted: &[String],
+        upserted: &[DocumentRecord],
+        through: Option<i64>,
+    ) -> Result<(), AnnError> {
+        let vector_name = self.id.vector_name.as_str();
+        {
+            let mut unindexed = self
+                .unindexed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for id in deleted {
+                unindexed.remove(id);
+            }
+        }
+        let released: Vec<u64> = {
+            let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+            deleted.iter().filter_map(|id| keys.release(id)).collect()
+        };
+        {
+            let graph = self.graph.read().unwrap_or_else(PoisonError::into_inner);
+            for key in released {
+                graph.remove(key)?;
+            }
+        }
+        if !self
+            .graph
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .has_room(upserted.len())
+        {
+            self.graph
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .grow(upserted.len())?;
+        }
+        let graph = self.graph.read().unwrap_or_else(PoisonError::into_inner);
+        for doc in upserted {
+            let vector = doc
+                .vectors
+                .iter()
+                .find(|(name, _)| name == vector_name)
+                .map(|(_, v)| v);
+            let fits = vector.filter(|v| v.len() == self.settings.dimensions);
+            let key = {
+                let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+                match fits {
+                    Some(_) => keys.assign(&doc.document_id),
+                    None => {
+                        // The document lost the vector, or carries one of another
+                        // dimension: it leaves the graph.
+                        if let Some(key) = keys.release(&doc.document_id) {
+                            graph.remove(key)?;
+                        }
+                        None
+                    }
+                }
+            };
+            let mut unindexed = self
+                .unindexed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match (key, fits) {
+                (Some(key), Some(v)) => {
+                    graph.upsert(key, v)?;
+                    unindexed.remove(&doc.document_id);
+                }
+                _ if vector.is_some() => {
+                    unindexed.insert(doc.document_id.clone());
+                }
+                _ => {
+                    unindexed.remove(&doc.document_id);
+                }
+            }
+        }
+        drop(graph);
+        self.unsaved
+            .fetch_add(deleted.len() + upserted.len(), Ordering::Relaxed);
+        if let Some(through) = through {
+            self.watermark.fetch_max(through, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
+    /// Up to `k` document ids near `query`, skipping `excluded` ones (documents whose
+    /// indexed version is stale), plus every document the graph could not hold.
+    pub fn candidates(
+        &self,
+        query: &[f32],
+        k: usize,
+        excluded: &HashSet<&str>,
+    ) -> Result<Vec<String>, AnnError> {
+        let excluded_keys: HashSet<u64> = {
+            let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+            excluded.iter().filter_map(|id| keys.key(id)).collect()
+        };
+        let found = if query.len() == self.settings.dimensions {
+            self.graph
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .search(query, k, |key| !excluded_keys.contains(&key))?
+        } else {
+            Vec::new()
+        };
+        let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut ids: Vec<String> = found
+            .into_iter()
+            .filter_map(|key| keys.id(key).map(str::to_owned))
+            .collect();
+        drop(keys);
+        ids.extend(
+            self.unindexed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .filter(|id| !excluded.contains(id.as_str()))
+                .cloned(),
+        );
+        Ok(ids)
+    }
+
+    /// Up to `n` ids the graph holds, in no particular order.
+    pub fn sample_ids(&self, n: usize) -> Vec<String> {
+        self.keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ids()
+            .take(n)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The indexed vector of `document_id`, as the graph stores it.
+    pub fn indexed_vector(&self, document_id: &str) -> Option<Vec<f32>> {
+        let key = self
+            .keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .key(document_id)?;
+        self.graph
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .vector(key)
+    }
+
+    /// Saves graph, key table and unindexed ids through `save`, holding off changes
+    /// meanwhile, with the watermark they reflect.
+    pub(super) fn snapshot<T>(
+        &self,
+        save: impl FnOnce(&Ann, &KeyMap, &HashSet<String>, i64) -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        // The write lock waits out any apply in progress, so graph, keys and watermark
+        // agree with each other.
+        let graph = self.graph.write().unwrap_or_else(PoisonError::into_inner);
+        let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        let unindexed = self
+            .unindexed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let unsaved = self.unsaved.load(Ordering::Relaxed);
+        let saved = save(&graph, &keys, &unindexed, self.watermark())?;
+        self.unsaved.fetch_sub(unsaved, Ordering::Relaxed);
+        Ok(saved)
+    }
+}

@@ -1,0 +1,397 @@
+//! Approximate nearest-neighbour search: [`IndexedSearch`], the [`VectorSearch`] every
+//! retriever, taxonomy and migration benchmark of a process searches through. See
+//! docs/ARCHITECTURE.md, "Search indexes".
+//!
+//! Each process keeps its own HNSW graph per vector index of a collection ([`collection`]),
+//! saved under its index directory ([`persist`]) and kept current from the store's change
+//! feed by a maintainer task ([`maintain`]). A query never waits for the maintainer and never
+//! trusts the graph beyond its watermark: the documents changed or deleted since (the
+//! *tail*) are read from the store, left out of the graph's answer, and scored exactly. A
+//! collection below [`IndexConfig::exact_below`] documents, or whose graph is still being
+//! built, or whose tail is larger than [`TAIL_LIMIT`], is searched exactly instead.
+
+pub mod ann;
+mod collection;
+mod keys;
+mod maintain;
+mod persist;
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use ferry_store::{DocumentRecord, FeedPosition, Store, StoreError, StoreResult};
+
+pub use ann::Storage;
+pub use collection::{CollectionIndex, IndexId, IndexSettings};
+
+use crate::search::{ExactScan, SearchRequest, SearchResult, TopK, VectorSearch};
+
+/// The most changed documents a query scores exactly beside the graph; past it (a bulk
+/// write the maintainer has not caught up with) the query scans the collection instead,
+/// which keeps its memory bounded.
+pub const TAIL_LIMIT: usize = 20_000;
+/// Rows read per round trip from the change feed.
+pub(crate) const FEED_PAGE: i64 = 512;
+/// How long a collection found too small for a graph is searched exactly before its size
+/// is looked at again.
+const RECHECK_SMALL: Duration = Duration::from_secs(5);
+
+/// How a process keeps its indexes.
+#[derive(Debug, Clone)]
+pub struct IndexConfig {
+    /// Where graphs are saved; `None` keeps them in memory only (rebuilt after a restart).
+    pub dir: Option<PathBuf>,
+    /// Collections with fewer documents are searched exactly, without a graph.
+    pub exact_below: i64,
+    /// How often the maintainer brings graphs up to the store's change feed.
+    pub refresh: Duration,
+    /// Changes applied after which a graph is saved again.
+    pub save_after: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            dir: None,
+            exact_below: 5_000,
+            refresh: Duration::from_millis(250),
+            save_after: 50_000,
+        }
+    }
+}
+
+/// Where one index stands in this process.
+#[derive(Clone)]
+enum Slot {
+    /// Too few documents for a graph when last looked at.
+    Small(Instant),
+    /// Being loaded or built in the background; searched exactly meanwhile.
+    Building,
+    Ready(Arc<CollectionIndex>),
+}
+
+/// What `GET …/indexes` reports of one index (a Ferry extension).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexState {
+    /// Searched exactly: the collection is small, or no query has needed a graph yet.
+    Exact,
+    Building,
+    Ready {
+        vectors: usize,
+        watermark: i64,
+        /// Loaded from this process's saved index (rather than built from the store).
+        loaded: bool,
+    },
+}
+
+/// [`VectorSearch`] through per-collection HNSW graphs, exact where that is cheaper or the
+/// graph is not ready. Cheap to clone.
+#[derive(Clone)]
+pub struct IndexedSearch {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: IndexConfig,
+    exact: ExactScan,
+    slots: Mutex<HashMap<IndexId, Slot>>,
+    /// Permits to call into a graph (see [`ann::CONCURRENT_CALLERS`]).
+    callers: tokio::sync::Semaphore,
+    /// The lock on the index directory, held while the process lives.
+    _claim: Option<File>,
+}
+
+/// Takes the index directory for this process: two processes saving into one directory
+/// would overwrite each other's generations.
+fn claim(dir: &Path) -> io::Result<File> {
+    fs::create_dir_all(dir)?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("LOCK"))?;
+    lock.try_lock().map_err(|e| match e {
+        TryLockError::WouldBlock => io::Error::other("another process holds it"),
+        TryLockError::Error(e) => e,
+    })?;
+    Ok(lock)
+}
+
+impl IndexedSearch {
+    /// Searches `store`; when `config.dir` can be claimed, graphs are saved there,
+    /// otherwise they are kept in memory only (and the log says why).
+    pub fn new(store: Store, mut config: IndexConfig) -> Self {
+        let claimed = config.dir.as_deref().and_then(|dir| match claim(dir) {
+            Ok(lock) => Some(lock),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e,
+                    "vector index directory unavailable; indexes are kept in memory only");
+                None
+            }
+        });
+        if claimed.is_none() {
+            config.dir = None;
+        }
+        IndexedSearch {
+            inner: Arc::new(Inner {
+                exact: ExactScan::new(store.clone()),
+                store,
+                config,
+                slots: Mutex::default(),
+                callers: tokio::sync::Semaphore::new(ann::CONCURRENT_CALLERS),
+                _claim: claimed,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &IndexConfig {
+        &self.inner.config
+    }
+
+    /// A permit to call into a graph.
+    async fn caller(&self) -> StoreResult<tokio::sync::SemaphorePermit<'_>> {
+        self.inner
+            .callers
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("vector index closed: {e}")))
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<IndexId, Slot>> {
+        self.inner
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Where `id` stands in this process.
+    pub fn state(&self, id: &IndexId) -> IndexState {
+        match self.slots().get(id) {
+            Some(Slot::Ready(index)) => IndexState::Ready {
+                vectors: index.vector_count(),
+                watermark: index.watermark(),
+                loaded: index.loaded,
+            },
+            Some(Slot::Building) => IndexState::Building,
+            Some(Slot::Small(_)) | None => IndexState::Exact,
+        }
+    }
+
+    /// The graph for the request's index if it is ready; otherwise starts loading or
+    /// building it when the collection is large enough, and returns `None`.
+    async fn ready(
+        &self,
+        request: &SearchRequest<'_>,
+    ) -> StoreResult<Option<Arc<CollectionIndex>>> {
+        let id = IndexId {
+            ns: request.ns,
+            collection_id: request.collection_id.to_owned(),
+            vector_name: request.vector_name.to_owned(),
+        };
+        let settings = IndexSettings {
+            dimensions: request.dimensions,
+            metric: request.metric,
+            storage: request.storage,
+        };
+        match self.slots().get(&id) {
+            Some(Slot::Ready(index)) if index.settings == settings => {
+                return Ok(Some(index.clone()))
+            }
+            Some(Slot::Building) => return Ok(None),
+            Some(Slot::Small(at)) if at.elapsed() < RECHECK_SMALL => return Ok(None),
+            _ => {}
+        }
+        if settings.dimensions == 0 {
+            return Ok(None);
+        }
+        let documents = match self
+            .inner
+            .store
+            .get_collection(request.ns, request.collection_id)
+            .await
+        {
+            Ok(collection) => collection.document_count,
+            Err(StoreError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if documents < self.inner.config.exact_below {
+            self.slots().insert(id, Slot::Small(Instant::now()));
+            return Ok(None);
+        }
+        {
+            let mut slots = self.slots();
+            if matches!(slots.get(&id), Some(Slot::Building)) {
+                return Ok(None);
+            }
+            slots.insert(id.clone(), Slot::Building);
+        }
+        let search = self.clone();
+        tokio::spawn(async move {
+            match search.open(id.clone(), settings).await {
+                Ok(index) => {
+                    search.slots().insert(id, Slot::Ready(Arc::new(index)));
+                }
+                Err(e) => {
+                    tracing::warn!(collection = %id.collection_id, vector = %id.vector_name,
+                        error = %e, "vector index could not be built; searching exactly");
+                    search.slots().remove(&id);
+                }
+            }
+        });
+        Ok(None)
+    }
+
+    /// Graphs that are ready, for the maintainer.
+    fn ready_indexes(&self) -> Vec<Arc<CollectionIndex>> {
+        self.slots()
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Ready(index) => Some(index.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn forget(&self, id: &IndexId) {
+        self.slots().remove(id);
+    }
+
+    /// The graph answers for `request`, merged with the exactly scored tail; `None` when
+    /// the tail is too long to hold (the caller scans instead).
+    async fn search_indexed(
+        &self,
+        index: Arc<CollectionIndex>,
+        request: &SearchRequest<'_>,
+    ) -> StoreResult<Option<SearchResult>> {
+        let store = &self.inner.store;
+        let from = index.watermark();
+        let Some(through) = store
+            .collection_change_seq(request.ns, request.collection_id)
+            .await?
+        else {
+            return Ok(Some(SearchResult::default()));
+        };
+        let Some((tail, deleted)) = read_tail(store, request, (from, through)).await? else {
+            return Ok(None);
+        };
+        let mut excluded: HashSet<String> = deleted.into_iter().collect();
+        excluded.extend(tail.iter().map(|d| d.document_id.clone()));
+        // Quantized graphs rank approximately: ask for more, the exact rescoring sorts them.
+        let wanted = match index.settings.storage {
+            Storage::Float32 => request.k,
+            Storage::Float16 | Storage::Uint8 => request.k * 2,
+        };
+        let queries = request.queries.to_vec();
+        let graph = index.clone();
+        let caller = self.caller().await?;
+        let candidates = tokio::task::spawn_blocking(move || {
+            let excluded: HashSet<&str> = excluded.iter().map(String::as_str).collect();
+            queries
+                .iter()
+                .map(|q| graph.candidates(q, wanted, &excluded))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("vector index search stopped: {e}")))?
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        drop(caller);
+        let mut distinct: Vec<&str> = candidates.iter().flatten().map(String::as_str).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let fetched = store
+            .documents_by_ids(request.ns, request.collection_id, &distinct)
+            .await?;
+        let by_id: HashMap<&str, &DocumentRecord> = fetched
+            .iter()
+            .map(|(_, d)| (d.document_id.as_str(), d))
+            .collect();
+        let mut top = TopK::new(request);
+        for (i, ids) in candidates.iter().enumerate() {
+            for doc in ids.iter().filter_map(|id| by_id.get(id.as_str())) {
+                top.offer(doc, request.vector_name, Some(i));
+            }
+        }
+        for doc in &tail {
+            top.offer(doc, request.vector_name, None);
+        }
+        Ok(Some(SearchResult {
+            hits: top.into_hits(),
+            scanned: (fetched.len() + tail.len()) as i64,
+        }))
+    }
+}
+
+/// The documents changed and the ids deleted in `(from, through]`, or `None` past
+/// [`TAIL_LIMIT`].
+async fn read_tail(
+    store: &Store,
+    request: &SearchRequest<'_>,
+    range: (i64, i64),
+) -> StoreResult<Option<(Vec<DocumentRecord>, Vec<String>)>> {
+    let (mut changed, mut deleted) = (Vec::new(), Vec::new());
+    if range.0 >= range.1 {
+        return Ok(Some((changed, deleted)));
+    }
+    let mut position: Option<FeedPosition> = None;
+    loop {
+        let page = store
+            .deleted_documents(
+                request.ns,
+                request.collection_id,
+                range,
+                position.as_ref(),
+                FEED_PAGE,
+            )
+            .await?;
+        let last = (page.len() as i64) < FEED_PAGE;
+        position = page.last().cloned();
+        deleted.extend(page.into_iter().map(|(_, id)| id));
+        if deleted.len() > TAIL_LIMIT {
+            return Ok(None);
+        }
+        if last {
+            break;
+        }
+    }
+    position = None;
+    loop {
+        let page = store
+            .changed_documents(
+                request.ns,
+                request.collection_id,
+                range,
+                position.as_ref(),
+                FEED_PAGE,
+            )
+            .await?;
+        let last = (page.len() as i64) < FEED_PAGE;
+        position = page.last().map(|(seq, d)| (*seq, d.document_id.clone()));
+        changed.extend(page.into_iter().map(|(_, d)| d));
+        if changed.len() > TAIL_LIMIT {
+            return Ok(None);
+        }
+        if last {
+            break;
+        }
+    }
+    Ok(Some((changed, deleted)))
+}
+
+#[async_trait::async_trait]
+impl VectorSearch for IndexedSearch {
+    async fn search(&self, request: SearchRequest<'_>) -> StoreResult<SearchResult> {
+        if !request.queries.is_empty() {
+            if let Some(index) = self.ready(&request).await? {
+                if let Some(result) = self.search_indexed(index, &request).await? {
+                    return Ok(result);
+                }
+            }
+        }
+        self.inner.exact.search(request).await
+    }
+}

@@ -1,0 +1,455 @@
+//! Vector indexes as a user sees them: a retriever answers the same through an HNSW index as
+//! by scanning every document, finds writes and misses deletes the moment they commit,
+//! reaches its recall target against exact search, and keeps answering right across a
+//! restart, a SIGKILL and a damaged index file.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::corpus::scoped;
+use common::process::ServeProcess;
+use common::{send, Backend, TestDatabase, TestServer, TEST_KEY};
+use ferry::IndexOptions;
+use ferry_store::{Lineage, NamespaceKey, NewDocument, SourceKind, Store};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const FEATURE: &str = "mixpeek://text_extractor@v1/text_embedding";
+
+/// Every collection gets a graph, however small.
+fn always_indexed() -> IndexOptions {
+    IndexOptions {
+        exact_below: 0,
+        ..IndexOptions::default()
+    }
+}
+
+/// A unit vector near one of `centres`: real embeddings cluster, and uniformly random
+/// vectors (which no graph index searches well) would test nothing a user meets. The noise
+/// is about as long as the centre.
+fn clustered(rng: &mut StdRng, centres: &[Vec<f32>]) -> Vec<f32> {
+    let centre = &centres[rng.gen_range(0..centres.len())];
+    let spread = 1.7 / (centre.len() as f32).sqrt();
+    let v: Vec<f32> = centre
+        .iter()
+        .map(|c| c + rng.gen_range(-spread..spread))
+        .collect();
+    normalized(v)
+}
+
+fn normalized(v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.into_iter().map(|x| x / norm).collect()
+}
+
+fn centres(rng: &mut StdRng, count: usize, dimensions: usize) -> Vec<Vec<f32>> {
+    (0..count)
+        .map(|_| {
+            normalized(
+                (0..dimensions)
+                    .map(|_| rng.gen_range(-1.0f32..1.0))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The corpus the test holds: ids and vectors, as written.
+#[derive(Default)]
+struct Corpus {
+    vectors: Vec<(String, Vec<f32>)>,
+    /// The number of the next document written.
+    next: usize,
+}
+
+impl Corpus {
+    /// The exact top `k` ids by cosine (vectors are unit length), ties by id as Ferry breaks
+    /// them.
+    fn exact_top(&self, query: &[f32], k: usize) -> Vec<String> {
+        let mut scored: Vec<(f32, &str)> = self
+            .vectors
+            .iter()
+            .map(|(id, v)| (v.iter().zip(query).map(|(a, b)| a * b).sum(), id.as_str()))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        scored
+            .into_iter()
+            .take(k)
+            .map(|(_, id)| id.to_owned())
+            .collect()
+    }
+
+    fn remove(&mut self, id: &str) {
+        self.vectors.retain(|(i, _)| i != id);
+    }
+}
+
+/// Namespace `data`, collection `vectors` (text extractor v1, not triggered: the test writes
+/// its documents) and retriever `nearest` searching it by vector; returns the namespace key,
+/// collection id, vector name and dimension.
+async fn setup(
+    base: &str,
+    http: &reqwest::Client,
+    store: &Store,
+) -> (NamespaceKey, String, String, usize) {
+    let call = |method: Method, path: &str| {
+        http.request(method, format!("{base}{path}"))
+            .bearer_auth(TEST_KEY)
+            .header("X-Namespace", "data")
+    };
+    let (status, body) = send(
+        http.post(format!("{base}/v1/namespaces"))
+            .bearer_auth(TEST_KEY)
+            .json(&json!({"namespace_name": "data"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, bucket) = send(call(Method::POST, "/v1/buckets").json(&json!({
+        "bucket_name": "docs",
+        "bucket_schema": {"properties": {"content": {"type": "text"}}}
+    })))
+    .await;
+    assert_eq!(status, 200, "{bucket}");
+    let (status, collection) = send(call(Method::POST, "/v1/collections").json(&json!({
+        "collection_name": "vectors",
+        "source": {"type": "bucket", "bucket_ids": ["docs"]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+            "input_mappings": {"text": "content"}}
+    })))
+    .await;
+    assert_eq!(status, 200, "{collection}");
+    let (status, retriever) = send(call(Method::POST, "/v1/retrievers").json(&json!({
+        "retriever_name": "nearest",
+        "collection_identifiers": ["vectors"],
+        "input_schema": {"vector": {"type": "array"}},
+        "stages": [{"stage_name": "search", "config": {"stage_id": "feature_search",
+            "parameters": {"searches": [{"feature_uri": FEATURE, "top_k": 10,
+                "query": {"input_mode": "vector", "value": "{{INPUT.vector}}"}}]}}}]
+    })))
+    .await;
+    assert_eq!(status, 200, "{retriever}");
+    let index = &collection["vector_indexes"][0]["index"];
+    let org = store
+        .ensure_organization(ferry_store::DEFAULT_ORGANIZATION)
+        .await
+        .expect("organization");
+    let namespace = store
+        .get_namespace(&org.internal_id, "data")
+        .await
+        .expect("namespace");
+    (
+        namespace.key,
+        collection["collection_id"].as_str().unwrap().to_owned(),
+        index["name"].as_str().unwrap().to_owned(),
+        index["dimensions"].as_u64().unwrap() as usize,
+    )
+}
+
+/// Writes `count` documents with vectors from `next` through the store, in batches of 500,
+/// as a trigger would.
+async fn write(
+    store: &Store,
+    (ns, collection_id, vector_name): (NamespaceKey, &str, &str),
+    corpus: &mut Corpus,
+    count: usize,
+    mut next: impl FnMut() -> Vec<f32>,
+) {
+    let start = corpus.next;
+    corpus.next += count;
+    let docs: Vec<NewDocument> = (start..start + count)
+        .map(|i| {
+            let id = format!("doc_{i:06}");
+            let vector = next();
+            corpus.vectors.push((id.clone(), vector.clone()));
+            NewDocument {
+                document_id: id.clone(),
+                lineage: Lineage {
+                    source_object_id: Some(format!("obj_{i:06}")),
+                    ..Lineage::default()
+                },
+                chunk_index: 0,
+                fields: serde_json::Map::new(),
+                vectors: vec![(vector_name.to_owned(), vector)],
+            }
+        })
+        .collect();
+    for batch in docs.chunks(500) {
+        let sources: Vec<String> = batch
+            .iter()
+            .map(|d| d.lineage.source_object_id.clone().unwrap())
+            .collect();
+        store
+            .replace_documents(ns, collection_id, SourceKind::Object, &sources, batch, None)
+            .await
+            .expect("write documents");
+    }
+}
+
+/// The retriever's answer for `query`: document ids, best first.
+async fn nearest(base: &str, http: &reqwest::Client, query: &[f32]) -> Vec<String> {
+    let (status, body) = send(
+        http.post(format!("{base}/v1/retrievers/nearest/execute"))
+            .bearer_auth(TEST_KEY)
+            .header("X-Namespace", "data")
+            .json(&json!({"inputs": {"vector": query}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["document_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The collection's index report.
+async fn indexes(base: &str, http: &reqwest::Client, collection_id: &str) -> Value {
+    let (status, body) = send(
+        http.get(format!("{base}/v1/collections/{collection_id}/indexes"))
+            .bearer_auth(TEST_KEY)
+            .header("X-Namespace", "data"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Waits until the collection's index is ready and has applied every change.
+async fn until_caught_up(base: &str, http: &reqwest::Client, collection_id: &str) -> Value {
+    for _ in 0..1200 {
+        let report = indexes(base, http, collection_id).await;
+        let index = &report["indexes"][0];
+        if index["state"] == "ready" && index["changes_behind"] == 0 {
+            return report;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the index of {collection_id} never caught up");
+}
+
+async fn indexed_answers_equal_exact_answers_and_see_every_write(backend: Backend) {
+    let server =
+        TestServer::start_with_indexes(TestDatabase::new(backend).await, always_indexed()).await;
+    let (base, http) = (server.url(""), reqwest::Client::new());
+    let (ns, collection_id, vector_name, dimensions) = setup(&base, &http, &server.store).await;
+    let target = (ns, collection_id.as_str(), vector_name.as_str());
+    let mut rng = StdRng::seed_from_u64(7);
+    let centres = centres(&mut rng, 12, dimensions);
+    let mut corpus = Corpus::default();
+    write(&server.store, target, &mut corpus, 400, || {
+        clustered(&mut rng, &centres)
+    })
+    .await;
+    let queries: Vec<Vec<f32>> = (0..20).map(|_| clustered(&mut rng, &centres)).collect();
+
+    let before = indexes(&base, &http, &collection_id).await;
+    assert_eq!(before["indexes"][0]["state"], "exact", "{before}");
+    for query in &queries {
+        assert_eq!(
+            nearest(&base, &http, query).await,
+            corpus.exact_top(query, 10)
+        );
+    }
+    let ready = until_caught_up(&base, &http, &collection_id).await;
+    assert_eq!(ready["indexes"][0]["indexed_vectors"], 400, "{ready}");
+    assert_eq!(ready["indexes"][0]["loaded_from_disk"], false, "{ready}");
+    for query in &queries {
+        assert_eq!(
+            nearest(&base, &http, query).await,
+            corpus.exact_top(query, 10)
+        );
+    }
+
+    // A delete is missed at once: the next query reads it from the change feed.
+    let best = corpus.exact_top(&queries[0], 1)[0].clone();
+    let (status, body) = send(scoped(
+        &server,
+        Method::DELETE,
+        &format!("/v1/collections/{collection_id}/documents/{best}"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    corpus.remove(&best);
+    let answer = nearest(&base, &http, &queries[0]).await;
+    assert!(!answer.contains(&best), "{answer:?}");
+    assert_eq!(answer, corpus.exact_top(&queries[0], 10));
+
+    // A write is found at once: a document equal to a query ranks first.
+    let planted = queries[1].clone();
+    write(&server.store, target, &mut corpus, 1, || planted.clone()).await;
+    let answer = nearest(&base, &http, &queries[1]).await;
+    assert_eq!(answer[0], corpus.vectors.last().unwrap().0);
+    assert_eq!(answer, corpus.exact_top(&queries[1], 10));
+
+    // Once the maintainer applies them, the index itself holds both changes.
+    let caught_up = until_caught_up(&base, &http, &collection_id).await;
+    assert_eq!(
+        caught_up["indexes"][0]["indexed_vectors"], 400,
+        "{caught_up}"
+    );
+    for query in &queries {
+        assert_eq!(
+            nearest(&base, &http, query).await,
+            corpus.exact_top(query, 10)
+        );
+    }
+    server.stop().await;
+}
+
+async fn recall_at_10_against_exact_meets_the_target(backend: Backend) {
+    let server =
+        TestServer::start_with_indexes(TestDatabase::new(backend).await, always_indexed()).await;
+    let (base, http) = (server.url(""), reqwest::Client::new());
+    let (ns, collection_id, vector_name, dimensions) = setup(&base, &http, &server.store).await;
+    let mut rng = StdRng::seed_from_u64(20261130);
+    let centres = centres(&mut rng, 64, dimensions);
+    let mut corpus = Corpus::default();
+    let target = (ns, collection_id.as_str(), vector_name.as_str());
+    write(&server.store, target, &mut corpus, 5_000, || {
+        clustered(&mut rng, &centres)
+    })
+    .await;
+    nearest(&base, &http, &clustered(&mut rng, &centres)).await;
+    until_caught_up(&base, &http, &collection_id).await;
+
+    let queries = 100;
+    let mut found = 0;
+    for _ in 0..queries {
+        let query = clustered(&mut rng, &centres);
+        let exact: HashSet<String> = corpus.exact_top(&query, 10).into_iter().collect();
+        let answer = nearest(&base, &http, &query).await;
+        assert_eq!(answer.len(), 10);
+        found += answer.iter().filter(|id| exact.contains(*id)).count();
+    }
+    let recall = found as f64 / (queries * 10) as f64;
+    eprintln!("recall@10 against exact over 5,000 documents: {recall:.3}");
+    assert!(recall >= 0.95, "recall@10 {recall:.3} is below 0.95");
+    // The answers came through the graph: each search examined its candidates, not the
+    // collection.
+    let (status, history) = send(
+        http.post(format!(
+            "{base}/v1/retrievers/nearest/executions/list?limit=5"
+        ))
+        .bearer_auth(TEST_KEY)
+        .header("X-Namespace", "data")
+        .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{history}");
+    for execution in history["results"].as_array().unwrap() {
+        let examined = execution["total_processed"].as_i64().unwrap();
+        assert!((1..=50).contains(&examined), "{execution}");
+    }
+    server.stop().await;
+}
+
+/// The graph file of the collection's one index, under `data_dir/indexes`.
+fn graph_file(db: &TestDatabase) -> std::path::PathBuf {
+    let mut found = Vec::new();
+    let mut dirs = vec![db.storage.data_dir.join("indexes")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("index dir")
+            .map_while(Result::ok)
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "usearch") {
+                found.push(path);
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.remove(0)
+}
+
+async fn a_saved_index_survives_restart_sigkill_and_damage(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let env = [("FERRY_INDEX_EXACT_BELOW", "0"), ("FERRY_WORKERS", "0")];
+    let mut server = ServeProcess::start_with(&db, Some(TEST_KEY), &env);
+    let (base, http) = (server.base_url(), reqwest::Client::new());
+    let store = db.open().await;
+    let (ns, collection_id, vector_name, dimensions) = setup(&base, &http, &store).await;
+    let target = (ns, collection_id.as_str(), vector_name.as_str());
+    let mut rng = StdRng::seed_from_u64(11);
+    let centres = centres(&mut rng, 8, dimensions);
+    let mut corpus = Corpus::default();
+    write(&store, target, &mut corpus, 600, || {
+        clustered(&mut rng, &centres)
+    })
+    .await;
+    let queries: Vec<Vec<f32>> = (0..10).map(|_| clustered(&mut rng, &centres)).collect();
+    nearest(&base, &http, &queries[0]).await;
+    until_caught_up(&base, &http, &collection_id).await;
+    let saved = graph_file(&db);
+
+    // SIGKILL, then writes and deletes while the server is down.
+    server.kill();
+    write(&store, target, &mut corpus, 40, || {
+        clustered(&mut rng, &centres)
+    })
+    .await;
+    for i in [3usize, 50, 99] {
+        let id = format!("doc_{i:06}");
+        store
+            .delete_document(ns, &collection_id, &id)
+            .await
+            .expect("delete");
+        corpus.remove(&id);
+    }
+    let mut server = ServeProcess::start_with(&db, Some(TEST_KEY), &env);
+    let base = server.base_url();
+    for query in &queries {
+        assert_eq!(
+            nearest(&base, &http, query).await,
+            corpus.exact_top(query, 10)
+        );
+    }
+    let report = until_caught_up(&base, &http, &collection_id).await;
+    assert_eq!(report["indexes"][0]["indexed_vectors"], 637, "{report}");
+    assert_eq!(report["indexes"][0]["loaded_from_disk"], true, "{report}");
+
+    // A damaged graph is not trusted: it is rebuilt, and answers stay exact meanwhile.
+    server.kill();
+    let mut bytes = std::fs::read(&saved).expect("read graph");
+    let middle = bytes.len() / 2;
+    for byte in &mut bytes[middle..middle + 64] {
+        *byte ^= 0x5a;
+    }
+    std::fs::write(&saved, &bytes).expect("damage graph");
+    let damaged = bytes;
+    let mut server = ServeProcess::start_with(&db, Some(TEST_KEY), &env);
+    let base = server.base_url();
+    for query in &queries {
+        assert_eq!(
+            nearest(&base, &http, query).await,
+            corpus.exact_top(query, 10)
+        );
+    }
+    let report = until_caught_up(&base, &http, &collection_id).await;
+    assert_eq!(report["indexes"][0]["indexed_vectors"], 637, "{report}");
+    assert_eq!(report["indexes"][0]["loaded_from_disk"], false, "{report}");
+    let rebuilt = std::fs::read(graph_file(&db)).expect("read rebuilt graph");
+    assert_ne!(rebuilt, damaged, "the damaged graph was replaced");
+    for query in &queries {
+        assert_eq!(
+            nearest(&base, &http, query).await,
+            corpus.exact_top(query, 10)
+        );
+    }
+    let (stopped, _) = server.terminate();
+    assert!(stopped);
+    store.close().await;
+}
+
+store_tests!(
+    indexed_answers_equal_exact_answers_and_see_every_write,
+    recall_at_10_against_exact_meets_the_target,
+    a_saved_index_survives_restart_sigkill_and_damage,
+);
