@@ -26,6 +26,12 @@ pub const CONCURRENT_CALLERS: usize = 16;
 #[error("vector index: {0}")]
 pub struct AnnError(String);
 
+impl AnnError {
+    pub(super) fn panicked() -> AnnError {
+        AnnError("an insert thread panicked".into())
+    }
+}
+
 fn ann_error(e: impl std::fmt::Display) -> AnnError {
     AnnError(e.to_string())
 }

@@ -130,6 +130,7 @@ impl CollectionIndex {
                 .grow(upserted.len())?;
         }
         let graph = self.graph.read().unwrap_or_else(PoisonError::into_inner);
+        let mut inserts: Vec<(u64, &[f32])> = Vec::with_capacity(upserted.len());
         for doc in upserted {
             let vector = doc
                 .vectors
@@ -157,7 +158,7 @@ impl CollectionIndex {
                 .unwrap_or_else(PoisonError::into_inner);
             match (key, fits) {
                 (Some(key), Some(v)) => {
-                    graph.upsert(key, v)?;
+                    inserts.push((key, v));
                     unindexed.remove(&doc.document_id);
                 }
                 _ if vector.is_some() => {
@@ -168,6 +169,7 @@ impl CollectionIndex {
                 }
             }
         }
+        insert_in_parallel(&graph, &inserts)?;
         drop(graph);
         self.unsaved
             .fetch_add(deleted.len() + upserted.len(), Ordering::Relaxed);
@@ -257,4 +259,37 @@ impl CollectionIndex {
         self.unsaved.fetch_sub(unsaved, Ordering::Relaxed);
         Ok(saved)
     }
+}
+
+/// Threads one [`CollectionIndex::apply`] inserts with (and graph callers it counts as).
+pub const INSERT_THREADS: usize = 2;
+
+/// Inserts `(key, vector)`s, split over [`INSERT_THREADS`] threads when there are enough to
+/// share (usearch inserts concurrently); a key listed twice keeps its last vector.
+fn insert_in_parallel(graph: &Ann, inserts: &[(u64, &[f32])]) -> Result<(), AnnError> {
+    let mut seen = HashSet::with_capacity(inserts.len());
+    let mut distinct: Vec<(u64, &[f32])> = inserts
+        .iter()
+        .rev()
+        .filter(|(key, _)| seen.insert(*key))
+        .copied()
+        .collect();
+    distinct.reverse();
+    if distinct.len() < 64 {
+        return distinct
+            .iter()
+            .try_for_each(|(key, v)| graph.upsert(*key, v));
+    }
+    let share = distinct.len().div_ceil(INSERT_THREADS);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = distinct
+            .chunks(share)
+            .map(|part| {
+                scope.spawn(move || part.iter().try_for_each(|(key, v)| graph.upsert(*key, v)))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().unwrap_or_else(|_| Err(AnnError::panicked())))
+    })
 }

@@ -31,7 +31,7 @@ impl IndexedSearch {
         upserted: Vec<ferry_store::DocumentRecord>,
         through: Option<i64>,
     ) -> StoreResult<()> {
-        let _caller = self.caller().await?;
+        let _callers = self.callers(super::collection::INSERT_THREADS).await?;
         let index = index.clone();
         tokio::task::spawn_blocking(move || index.apply(&deleted, &upserted, through))
             .await

@@ -153,11 +153,11 @@ impl IndexedSearch {
         &self.inner.config
     }
 
-    /// A permit to call into a graph.
-    async fn caller(&self) -> StoreResult<tokio::sync::SemaphorePermit<'_>> {
+    /// Permits for `n` concurrent calls into a graph.
+    async fn callers(&self, n: usize) -> StoreResult<tokio::sync::SemaphorePermit<'_>> {
         self.inner
             .callers
-            .acquire()
+            .acquire_many(n as u32)
             .await
             .map_err(|e| StoreError::Corrupt(format!("vector index closed: {e}")))
     }
@@ -288,7 +288,7 @@ impl IndexedSearch {
         };
         let queries = request.queries.to_vec();
         let graph = index.clone();
-        let caller = self.caller().await?;
+        let caller = self.callers(1).await?;
         let candidates = tokio::task::spawn_blocking(move || {
             let excluded: HashSet<&str> = excluded.iter().map(String::as_str).collect();
             queries
