@@ -20,7 +20,7 @@ use ferry_wire::{ErrorCode, Errors, Loc};
 use serde_json::{Map, Value};
 
 use crate::plan::{Fusion, Pipeline, QueryMode, Search, StageKind, MAX_CANDIDATES};
-use crate::search::{SearchRequest, VectorSearch};
+use crate::search::{SearchRequest, TopK, VectorSearch};
 use crate::template;
 
 /// Rank constant of reciprocal rank fusion (the value of the original paper).
@@ -386,22 +386,72 @@ impl Engine {
             }
         }
         if !searched {
-            return Err(invalid(
-                ErrorCode::FeatureNotFound,
-                format!(
-                    "none of the retriever's collections has vectors of feature '{}'",
-                    search.feature_uri
-                ),
-            ));
+            return Err(no_feature(&search.feature_uri));
         }
-        for list in &mut merged {
-            sort_by_score(list);
-            list.truncate(search.top_k);
-            if let Some(min) = search.min_score {
-                list.retain(|s| s.score >= min);
+        finish(&mut merged, search);
+        Ok(merged)
+    }
+
+    /// Runs one search over the candidates an earlier stage kept (a filter's matches), each
+    /// input set over its own: every candidate is scored exactly, so a filter followed by a
+    /// search gives the true top `top_k` of the documents that passed the filter.
+    #[allow(clippy::too_many_arguments)]
+    async fn rank_candidates(
+        &self,
+        ns: NamespaceKey,
+        targets: &[Target],
+        search: &Search,
+        search_index: usize,
+        inputs: &[Map<String, Value>],
+        candidates: &[Vec<Scored>],
+        processed: &mut i64,
+    ) -> Result<Vec<Vec<Scored>>, RetrieveError> {
+        let values = inputs
+            .iter()
+            .map(|i| template::render(&search.value, i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|m| invalid(ErrorCode::MissingInput, m))?;
+        let mut ranked: Vec<Vec<Scored>> = vec![Vec::new(); inputs.len()];
+        let mut searched = false;
+        for target in targets {
+            let Some(index) = target.index(&search.feature_uri) else {
+                continue;
+            };
+            searched = true;
+            let collection_id = target.collection.collection_id.as_str();
+            let queries = self
+                .query_vectors(search, search_index, target, index, &values)
+                .await?;
+            for ((query, kept), list) in queries.iter().zip(candidates).zip(&mut ranked) {
+                let request = SearchRequest {
+                    ns,
+                    collection_id,
+                    vector_name: &index.index.name,
+                    dimensions: usize::try_from(index.index.dimensions).unwrap_or(0),
+                    metric: metric(index),
+                    storage: crate::index::Storage::Float32,
+                    queries: std::slice::from_ref(query),
+                    k: search.top_k,
+                };
+                let mut top = TopK::new(&request);
+                for candidate in kept
+                    .iter()
+                    .filter(|c| c.document.collection_id == collection_id)
+                {
+                    *processed += 1;
+                    top.offer(&candidate.document, &index.index.name, None);
+                }
+                list.extend(top.into_hits().into_iter().flatten().map(|h| Scored {
+                    score: h.score,
+                    document: h.document,
+                }));
             }
         }
-        Ok(merged)
+        if !searched {
+            return Err(no_feature(&search.feature_uri));
+        }
+        finish(&mut ranked, search);
+        Ok(ranked)
     }
 
     /// Every document of the targets that `matcher` accepts, capped at [`MAX_CANDIDATES`].
@@ -481,10 +531,19 @@ impl Engine {
                 } => {
                     let mut per_search = Vec::with_capacity(searches.len());
                     for (i, search) in searches.iter().enumerate() {
-                        per_search.push(
-                            self.run_search(ns, &targets, search, i, inputs, &mut run.processed)
-                                .await?,
-                        );
+                        let processed = &mut run.processed;
+                        per_search.push(match lists.as_deref() {
+                            Some(kept) => {
+                                self.rank_candidates(
+                                    ns, &targets, search, i, inputs, kept, processed,
+                                )
+                                .await?
+                            }
+                            None => {
+                                self.run_search(ns, &targets, search, i, inputs, processed)
+                                    .await?
+                            }
+                        });
                     }
                     let mut fused = fuse(per_search, *fusion, inputs.len());
                     for (i, list) in fused.iter_mut().enumerate() {
@@ -579,6 +638,24 @@ impl Engine {
             .map(|results| Outcome { results })
             .collect();
         Ok(run)
+    }
+}
+
+fn no_feature(feature_uri: &str) -> RetrieveError {
+    invalid(
+        ErrorCode::FeatureNotFound,
+        format!("none of the retriever's collections has vectors of feature '{feature_uri}'"),
+    )
+}
+
+/// A search's lists, best first, cut to its `top_k` and `min_score`.
+fn finish(lists: &mut [Vec<Scored>], search: &Search) {
+    for list in lists {
+        sort_by_score(list);
+        list.truncate(search.top_k);
+        if let Some(min) = search.min_score {
+            list.retain(|s| s.score >= min);
+        }
     }
 }
 

@@ -171,6 +171,14 @@ impl Ann {
         }
     }
 
+    /// The `k` nearest keys to `query` by brute force over the graph's vectors, nearest first.
+    pub fn exact(&self, query: &[f32], k: usize) -> Result<Vec<u64>, AnnError> {
+        if self.index.size() == 0 || k == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(self.index.exact_search(query, k).map_err(ann_error)?.keys)
+    }
+
     /// Up to `k` nearest keys to `query` that `keep` accepts, nearest first.
     pub fn search(
         &self,

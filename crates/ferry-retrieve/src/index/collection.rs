@@ -15,6 +15,10 @@ use ferry_store::{DocumentRecord, NamespaceKey};
 use super::ann::{Ann, AnnError, Storage};
 use super::keys::KeyMap;
 
+/// Graphs holding at most this many vectors are searched by brute force over their vectors
+/// (a millisecond at 384 dimensions): exact answers where exact is as cheap.
+pub const EXACT_IN_GRAPH_BELOW: usize = 20_000;
+
 /// Which index: one vector name of one collection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IndexId {
@@ -191,14 +195,19 @@ impl CollectionIndex {
             let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
             excluded.iter().filter_map(|id| keys.key(id)).collect()
         };
-        let found = if query.len() == self.settings.dimensions {
-            self.graph
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .search(query, k, |key| !excluded_keys.contains(&key))?
-        } else {
+        let graph = self.graph.read().unwrap_or_else(PoisonError::into_inner);
+        let found = if query.len() != self.settings.dimensions {
             Vec::new()
+        } else if graph.size() <= EXACT_IN_GRAPH_BELOW {
+            // Small graphs answer exactly: every excluded key could rank above the k kept.
+            let mut keys = graph.exact(query, k + excluded_keys.len())?;
+            keys.retain(|key| !excluded_keys.contains(key));
+            keys.truncate(k);
+            keys
+        } else {
+            graph.search(query, k, |key| !excluded_keys.contains(&key))?
         };
+        drop(graph);
         let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
         let mut ids: Vec<String> = found
             .into_iter()
