@@ -143,21 +143,10 @@ impl VectorSearch for ExactScan {
             .map(|_| BinaryHeap::with_capacity(request.k + 1))
             .collect();
         let mut scanned = 0i64;
-        let mut after: Option<(i64, String)> = None;
-        loop {
-            let page = self
-                .store
-                .documents_after(
-                    request.ns,
-                    request.collection_id,
-                    after.as_ref().map(|(t, id)| (*t, id.as_str())),
-                    SCAN_PAGE,
-                )
-                .await?;
-            let last = (page.len() as i64) < SCAN_PAGE;
-            if let Some(doc) = page.last() {
-                after = Some((doc.created_at, doc.document_id.clone()));
-            }
+        let mut pages = self
+            .store
+            .document_pages(request.ns, request.collection_id, SCAN_PAGE);
+        while let Some(page) = pages.next().await? {
             for doc in page {
                 scanned += 1;
                 let Some((_, stored)) = doc.vectors.iter().find(|(n, _)| n == request.vector_name)
@@ -181,9 +170,6 @@ impl VectorSearch for ExactScan {
                         heap.pop();
                     }
                 }
-            }
-            if last {
-                break;
             }
         }
         let hits = heaps
