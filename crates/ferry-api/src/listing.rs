@@ -23,16 +23,20 @@
 //! // in router(): .route("/v1/buckets/list", list_buckets())
 //! ```
 //!
-//! Moving another list onto it (the migrations list, say) takes three steps: implement
-//! [`ListBody`] for its body (return the body's `limit`/`offset` from `paging`); write a unit
-//! struct implementing [`ListRoute`] (`Scope = Authenticated` for an organization-wide list,
-//! `(NamespaceScope, Path<String>)` for a list under a parent); and call `request.page()?` in
-//! `list` where the window is needed. Every list also reads [`PageQuery`]; its values are
-//! validated (bounds), and a body's values win over them.
+//! Moving another list onto it takes three steps: implement [`ListBody`] for its body (return
+//! the body's `limit`/`offset` from `paging`); write a unit struct implementing [`ListRoute`]
+//! (`Scope = Authenticated` for an organization-wide list, `(NamespaceScope, Path<String>)`
+//! for a list under a parent); and call `request.page()?` in `list` where the window is
+//! needed. Every list also reads [`PageQuery`]; its values are validated (bounds), and a body's
+//! values win over them. The one exception is a list whose contract declares no query
+//! parameters (the migrations list): it sets [`ListRoute::READS_QUERY`] to `false`, and its
+//! query string is not read at all.
 
 use std::future::Future;
+use std::marker::PhantomData;
 
 use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::routing::MethodRouter;
 use axum::Json;
 use ferry_wire::paging::PageQuery;
@@ -41,7 +45,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, QueryParams};
 use crate::paging::{BodyPaging, Page};
 use crate::AppState;
@@ -60,11 +64,16 @@ pub trait ListRoute: Send + Sync + 'static {
     /// [`crate::extract::Authenticated`], or a tuple with the parent's `Path`.
     type Scope: FromRequestParts<AppState> + Send + 'static;
     /// Query parameters beyond paging that both routes read ([`NoQuery`] when none).
-    type Query: DeserializeOwned + Validate + Send + 'static;
+    type Query: DeserializeOwned + Validate + Default + Send + 'static;
     /// Query parameters only the `GET` route reads, in place of a body ([`NoQuery`] when none).
-    type GetQuery: DeserializeOwned + Validate + Send + 'static;
+    type GetQuery: DeserializeOwned + Validate + Default + Send + 'static;
     type Body: ListBody;
     type Response: Serialize + Send + 'static;
+
+    /// Whether the routes read the query string (paging, `Query`, `GetQuery`). A list whose
+    /// contract declares no query parameters sets it to `false`: its query string is ignored,
+    /// and each of those values is its default.
+    const READS_QUERY: bool = true;
 
     /// The body a `GET` list stands for. By default, an empty one.
     fn body_from_query(_query: Self::GetQuery) -> Self::Body {
@@ -126,11 +135,32 @@ pub fn get_with_body<L: ListRoute>() -> MethodRouter<AppState> {
     axum::routing::get(with_body::<L>)
 }
 
+/// Query parameters of type `T` of the list `L`: read and validated, or `T`'s default when `L`
+/// reads no query string.
+struct ListQuery<L, T>(T, PhantomData<L>);
+
+impl<L, T> FromRequestParts<AppState> for ListQuery<L, T>
+where
+    L: ListRoute,
+    T: DeserializeOwned + Validate + Default + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let value = if L::READS_QUERY {
+            QueryParams::<T>::from_request_parts(parts, state).await?.0
+        } else {
+            T::default()
+        };
+        Ok(ListQuery(value, PhantomData))
+    }
+}
+
 async fn with_body<L: ListRoute>(
     State(state): State<AppState>,
     scope: L::Scope,
-    QueryParams(paging): QueryParams<PageQuery>,
-    QueryParams(query): QueryParams<L::Query>,
+    ListQuery(paging, _): ListQuery<L, PageQuery>,
+    ListQuery(query, _): ListQuery<L, L::Query>,
     JsonBody(body): JsonBody<L::Body>,
 ) -> ApiResult<Json<L::Response>> {
     let request = ListRequest {
@@ -144,9 +174,9 @@ async fn with_body<L: ListRoute>(
 async fn from_query<L: ListRoute>(
     State(state): State<AppState>,
     scope: L::Scope,
-    QueryParams(paging): QueryParams<PageQuery>,
-    QueryParams(query): QueryParams<L::Query>,
-    QueryParams(get_query): QueryParams<L::GetQuery>,
+    ListQuery(paging, _): ListQuery<L, PageQuery>,
+    ListQuery(query, _): ListQuery<L, L::Query>,
+    ListQuery(get_query, _): ListQuery<L, L::GetQuery>,
 ) -> ApiResult<Json<L::Response>> {
     let request = ListRequest {
         paging,
@@ -201,6 +231,16 @@ impl ListBody for ferry_wire::document::ListDocumentsRequest {
         BodyPaging {
             limit: self.limit,
             offset: self.offset,
+            ..Default::default()
+        }
+    }
+}
+
+impl ListBody for ferry_wire::migration::ListMigrationsRequest {
+    fn paging(&self) -> BodyPaging {
+        BodyPaging {
+            limit: Some(self.limit),
+            offset: Some(self.offset),
             ..Default::default()
         }
     }

@@ -1,4 +1,9 @@
-//! Splitting one text into the chunks that become separate documents.
+//! Splitting one text into the chunks that become separate documents, and the chunking
+//! parameters every text extractor shares (their schema, checks and defaults).
+
+use serde_json::{json, Map, Value};
+
+use crate::params::{int_at_least, one_of, ParamError};
 
 /// How a text is decomposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +24,41 @@ impl SplitBy {
             "paragraphs" => SplitBy::Paragraphs,
             _ => SplitBy::None,
         }
+    }
+}
+
+/// The JSON-schema properties of the chunking parameters (`split_by`, `chunk_size`), for a
+/// text extractor's `parameter_schema`.
+pub fn schema_properties() -> Map<String, Value> {
+    let properties = json!({
+        "split_by": {"type": "string", "enum": SPLIT_NAMES, "default": "none",
+                     "description": "How one text is decomposed into documents"},
+        "chunk_size": {"type": "integer", "minimum": 1, "default": 1000,
+                       "description": "Units (characters, words, sentences, paragraphs) per chunk"}
+    });
+    properties.as_object().cloned().unwrap_or_default()
+}
+
+/// The chunking parameters a request gave, checked (see [`Chunking::check`]).
+pub struct Chunking {
+    split_by: String,
+    chunk_size: Option<i64>,
+}
+
+impl Chunking {
+    /// Reads `split_by` and `chunk_size` from `params`, collecting what is wrong in `errors`.
+    pub(crate) fn check(params: &Map<String, Value>, errors: &mut Vec<ParamError>) -> Self {
+        Chunking {
+            split_by: one_of(params, "split_by", SPLIT_NAMES, "none", errors),
+            chunk_size: int_at_least(params, "chunk_size", 1, Some(1000), errors),
+        }
+    }
+
+    /// Adds the chunking parameters, defaults filled in, to resolved parameters.
+    pub(crate) fn resolve_into(self, resolved: &mut Map<String, Value>) {
+        resolved.insert("split_by".into(), Value::String(self.split_by));
+        let chunk_size = Value::from(self.chunk_size.unwrap_or(1000));
+        resolved.insert("chunk_size".into(), chunk_size);
     }
 }
 

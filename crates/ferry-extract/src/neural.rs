@@ -22,10 +22,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use crate::chunk::{self, SplitBy, SPLIT_NAMES};
+use crate::chunk::{self, Chunking, SplitBy};
 use crate::encoder::Encoder;
 use crate::models::{self, ModelError, ModelSpec, DEFAULT_MODEL};
-use crate::params::{int_at_least, known_keys, one_of, string, ParamError};
+use crate::params::{known_keys, string, ParamError};
 use crate::{
     ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, Metric, VectorOutput,
 };
@@ -98,17 +98,16 @@ impl Extractor for NeuralTextExtractor {
     }
 
     fn parameter_schema(&self) -> Value {
+        let mut properties = chunk::schema_properties();
+        properties.insert(
+            "model".into(),
+            json!({"type": "string", "default": DEFAULT_MODEL,
+                   "description": "Directory name of a sentence-transformers snapshot in FERRY_MODELS_DIR"}),
+        );
         json!({
             "type": "object",
             "additionalProperties": false,
-            "properties": {
-                "model": {"type": "string", "default": DEFAULT_MODEL,
-                          "description": "Directory name of a sentence-transformers snapshot in FERRY_MODELS_DIR"},
-                "split_by": {"type": "string", "enum": SPLIT_NAMES, "default": "none",
-                             "description": "How one text is decomposed into documents"},
-                "chunk_size": {"type": "integer", "minimum": 1, "default": 1000,
-                               "description": "Units (characters, words, sentences, paragraphs) per chunk"}
-            }
+            "properties": properties,
         })
     }
 
@@ -119,8 +118,7 @@ impl Extractor for NeuralTextExtractor {
         let mut errors = Vec::new();
         known_keys(params, &["model", "split_by", "chunk_size"], &mut errors);
         let model = string(params, "model", &mut errors).unwrap_or_else(|| DEFAULT_MODEL.into());
-        let split_by = one_of(params, "split_by", SPLIT_NAMES, "none", &mut errors);
-        let chunk_size = int_at_least(params, "chunk_size", 1, Some(1000), &mut errors);
+        let chunking = Chunking::check(params, &mut errors);
         if let Err(e) = models::read_spec(&self.models_dir, &model) {
             errors.push(ParamError::new("model", e.code(), e.to_string()));
         }
@@ -129,8 +127,7 @@ impl Extractor for NeuralTextExtractor {
         }
         let mut resolved = Map::new();
         resolved.insert("model".into(), Value::String(model));
-        resolved.insert("split_by".into(), Value::String(split_by));
-        resolved.insert("chunk_size".into(), Value::from(chunk_size.unwrap_or(1000)));
+        chunking.resolve_into(&mut resolved);
         Ok(resolved)
     }
 

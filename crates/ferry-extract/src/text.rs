@@ -10,8 +10,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::chunk::{self, SPLIT_NAMES};
-use crate::params::{int_at_least, known_keys, one_of, ParamError};
+use crate::chunk::{self, Chunking};
+use crate::params::{known_keys, ParamError};
 use crate::{
     l2_normalize, ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, Metric,
     VectorOutput,
@@ -150,12 +150,7 @@ impl Extractor for TextExtractor {
         json!({
             "type": "object",
             "additionalProperties": false,
-            "properties": {
-                "split_by": {"type": "string", "enum": SPLIT_NAMES, "default": "none",
-                             "description": "How one text is decomposed into documents"},
-                "chunk_size": {"type": "integer", "minimum": 1, "default": 1000,
-                               "description": "Units (characters, words, sentences, paragraphs) per chunk"}
-            }
+            "properties": chunk::schema_properties(),
         })
     }
 
@@ -165,14 +160,12 @@ impl Extractor for TextExtractor {
     ) -> Result<Map<String, Value>, Vec<ParamError>> {
         let mut errors = Vec::new();
         known_keys(params, &["split_by", "chunk_size"], &mut errors);
-        let split_by = one_of(params, "split_by", SPLIT_NAMES, "none", &mut errors);
-        let chunk_size = int_at_least(params, "chunk_size", 1, Some(1000), &mut errors);
+        let chunking = Chunking::check(params, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
         let mut resolved = Map::new();
-        resolved.insert("split_by".into(), Value::String(split_by));
-        resolved.insert("chunk_size".into(), Value::from(chunk_size.unwrap_or(1000)));
+        chunking.resolve_into(&mut resolved);
         Ok(resolved)
     }
 

@@ -129,13 +129,8 @@ pub async fn source_nodes(
         .list_buckets(
             ns,
             &ferry_store::BucketListQuery {
-                bucket_id: None,
-                bucket_name: None,
-                search: None,
-                case_sensitive: false,
-                sort: None,
                 limit: MAX_RESOURCES,
-                offset: 0,
+                ..Default::default()
             },
         )
         .await?;
@@ -161,11 +156,8 @@ pub async fn source_nodes(
         .list_retrievers(
             ns,
             &ferry_store::RetrieverListQuery {
-                search: None,
-                case_sensitive: false,
-                sort: None,
                 limit: MAX_RESOURCES,
-                offset: 0,
+                ..Default::default()
             },
         )
         .await?;
@@ -181,11 +173,8 @@ pub async fn source_nodes(
         .list_taxonomies(
             ns,
             &ferry_store::TaxonomyListQuery {
-                search: None,
-                case_sensitive: false,
-                sort: None,
                 limit: MAX_RESOURCES,
-                offset: 0,
+                ..Default::default()
             },
         )
         .await?;
@@ -204,10 +193,8 @@ pub async fn source_nodes(
         .list_clusters(
             ns,
             &ferry_store::ClusterListQuery {
-                search: None,
-                sort: None,
                 limit: MAX_RESOURCES,
-                offset: 0,
+                ..Default::default()
             },
         )
         .await?;

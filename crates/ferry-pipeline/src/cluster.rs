@@ -19,9 +19,9 @@ use std::fs::File;
 use std::sync::Arc;
 
 use ferry_store::clusters::{ExecutionOutcome, RUN_COMPLETED, RUN_FAILED};
-use ferry_store::tasks::{STATUS_COMPLETED, STATUS_FAILED};
 use ferry_store::{DocumentRecord, LeaseRenewal, NamespaceKey, StoreError, Task};
 use ferry_wire::cluster::{KMeansParams, VectorBasedConfig};
+use ferry_wire::task::TaskStatusEnum;
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
@@ -181,19 +181,8 @@ impl Pipeline {
         mut visit: impl FnMut(&PlanCollection, &[DocumentRecord]),
     ) -> Result<(), PipelineError> {
         for collection in &plan.collections {
-            let mut after: Option<(i64, String)> = None;
-            loop {
-                let batch = self
-                    .store()
-                    .documents_after(
-                        ns,
-                        &collection.collection_id,
-                        after.as_ref().map(|(t, id)| (*t, id.as_str())),
-                        self.config().batch_size as i64,
-                    )
-                    .await?;
-                let Some(last) = batch.last() else { break };
-                after = Some((last.created_at, last.document_id.clone()));
+            let mut pages = self.document_pages(ns, &collection.collection_id);
+            while let Some(batch) = pages.next().await? {
                 visit(collection, &batch);
                 lease.lease_until = self.lease_deadline();
                 self.store().renew_task_lease(lease).await?;
@@ -266,14 +255,7 @@ impl Pipeline {
                     "num_points": outcome.num_points,
                     "artifact_key": outcome.artifact_key,
                 });
-                self.store()
-                    .finish_task(
-                        &task.task_id,
-                        self.worker_id(),
-                        STATUS_COMPLETED,
-                        Some(&outputs),
-                        None,
-                    )
+                self.end_task(&task.task_id, TaskStatusEnum::Completed, &outputs)
                     .await?;
                 Ok(())
             }
@@ -295,15 +277,7 @@ impl Pipeline {
                 self.store()
                     .finish_cluster_execution(ns, &plan.cluster_id, &plan.run_id, &failed)
                     .await?;
-                self.store()
-                    .finish_task(
-                        &task.task_id,
-                        self.worker_id(),
-                        STATUS_FAILED,
-                        None,
-                        Some(&message),
-                    )
-                    .await?;
+                self.fail_task(&task.task_id, &message).await?;
                 tracing::warn!(task_id = task.task_id, error = %message, "cluster execution failed");
                 Ok(())
             }
@@ -426,19 +400,8 @@ impl Pipeline {
         ];
         let mut assigned = 0i64;
         for collection in &plan.collections {
-            let mut after: Option<(i64, String)> = None;
-            loop {
-                let batch = self
-                    .store()
-                    .documents_after(
-                        ns,
-                        &collection.collection_id,
-                        after.as_ref().map(|(t, id)| (*t, id.as_str())),
-                        self.config().batch_size as i64,
-                    )
-                    .await?;
-                let Some(last) = batch.last() else { break };
-                after = Some((last.created_at, last.document_id.clone()));
+            let mut pages = self.document_pages(ns, &collection.collection_id);
+            while let Some(batch) = pages.next().await? {
                 let mut updates = Vec::with_capacity(batch.len());
                 let mut rows = AssignmentRows::default();
                 for doc in &batch {

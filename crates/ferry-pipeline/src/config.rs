@@ -40,7 +40,6 @@ pub struct CollectionConfig {
     /// `{"text": "content"}` or `[{"input_key": "text", "path": "content"}]`.
     #[serde(default)]
     pub input_mappings: Value,
-    #[serde(default)]
     pub field_passthrough: Option<Vec<Passthrough>>,
     #[serde(default)]
     pub include_all_source_fields: bool,

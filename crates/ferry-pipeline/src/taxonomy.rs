@@ -16,12 +16,12 @@
 use ferry_retrieve::{
     document_view, prepare_inputs, record_view, Engine, Pipeline as Stages, Scored,
 };
-use ferry_store::tasks::STATUS_COMPLETED;
 use ferry_store::{DocumentRecord, LeaseRenewal, NamespaceKey, Task, Taxonomy};
 use ferry_wire::collection::CollectionVectorIndex;
 use ferry_wire::filter::LogicalOperator;
 use ferry_wire::filter_match::{lookup_field, Matcher};
 use ferry_wire::retriever::{RetrieverInputSchemaField, StageConfig};
+use ferry_wire::task::TaskStatusEnum;
 use ferry_wire::taxonomy::{EnrichmentMergeMode, FlatTaxonomyConfig, InputSourceType};
 use ferry_wire::Errors;
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,6 @@ pub struct TaxonomyApplication {
     /// Documents read per batch.
     pub batch_size: i64,
     /// Only documents matching these are enriched.
-    #[serde(default)]
     pub scroll_filters: Option<LogicalOperator>,
 }
 
@@ -298,14 +297,7 @@ impl Pipeline {
             "documents_unmatched": progress.unmatched,
             "documents_skipped": progress.skipped,
         });
-        store
-            .finish_task(
-                &task.task_id,
-                self.worker_id(),
-                STATUS_COMPLETED,
-                Some(&outputs),
-                None,
-            )
+        self.end_task(&task.task_id, TaskStatusEnum::Completed, &outputs)
             .await?;
         tracing::info!(
             task_id = task.task_id,

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use ferry_extract::{ExtractError, Extractor, ExtractorInput, InputKind, Registry};
 use ferry_store::blobs::BlobStore;
-use ferry_store::tasks::{STATUS_COMPLETED, STATUS_COMPLETED_WITH_ERRORS, STATUS_FAILED};
-use ferry_store::{BatchProgress, Collection, NamespaceKey, NewDocument, Store, StoreError, Task};
+use ferry_store::{
+    BatchProgress, Collection, DocumentPages, NamespaceKey, NewDocument, Store, StoreError, Task,
+};
+use ferry_wire::task::TaskStatusEnum;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
@@ -134,6 +136,36 @@ impl Pipeline {
         &self.worker_id
     }
 
+    /// A collection's documents a batch (`batch_size`) at a time.
+    pub(crate) fn document_pages(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+    ) -> DocumentPages<'_> {
+        let batch_size = self.config.batch_size as i64;
+        self.store.document_pages(ns, collection_id, batch_size)
+    }
+
+    /// Ends this worker's task `task_id` as `status` with its `outputs`, releasing the lease.
+    pub(crate) async fn end_task(
+        &self,
+        task_id: &str,
+        status: TaskStatusEnum,
+        outputs: &Value,
+    ) -> Result<(), StoreError> {
+        self.store
+            .finish_task(task_id, &self.worker_id, status, Some(outputs), None)
+            .await
+    }
+
+    /// Ends this worker's task `task_id` as failed with `error`, releasing the lease.
+    pub(crate) async fn fail_task(&self, task_id: &str, error: &str) -> Result<(), StoreError> {
+        let failed = TaskStatusEnum::Failed;
+        self.store
+            .finish_task(task_id, &self.worker_id, failed, None, Some(error))
+            .await
+    }
+
     /// A batch reaching `at`: the configured fault or breakpoint acts there (see `fault`).
     pub(crate) async fn checkpoint(&self, at: Breakpoint) {
         checkpoint(self.config.fault, &self.config.breakpoints, at).await;
@@ -170,16 +202,7 @@ impl Pipeline {
                     };
                     if let Err(e) = result {
                         tracing::error!(task_id, task_type, error = %e, "task failed");
-                        let _ = self
-                            .store
-                            .finish_task(
-                                &task_id,
-                                &self.worker_id,
-                                STATUS_FAILED,
-                                None,
-                                Some(&e.to_string()),
-                            )
-                            .await;
+                        let _ = self.fail_task(&task_id, &e.to_string()).await;
                     }
                 }
                 Ok(None) => {
@@ -324,18 +347,16 @@ impl Pipeline {
         }
 
         let status = if failed_total > 0 {
-            STATUS_COMPLETED_WITH_ERRORS
+            TaskStatusEnum::CompletedWithErrors
         } else {
-            STATUS_COMPLETED
+            TaskStatusEnum::Completed
         };
         let outputs = json!({
             "collection_id": collection_id,
             "failed_items": failed_total,
             "errors": errors,
         });
-        self.store
-            .finish_task(&task.task_id, &self.worker_id, status, Some(&outputs), None)
-            .await?;
+        self.end_task(&task.task_id, status, &outputs).await?;
         tracing::info!(
             task_id = task.task_id,
             failed = failed_total,

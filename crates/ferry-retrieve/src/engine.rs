@@ -465,21 +465,10 @@ impl Engine {
     ) -> Result<Vec<Scored>, RetrieveError> {
         let mut found = Vec::new();
         for target in targets {
-            let mut after: Option<(i64, String)> = None;
-            loop {
-                let page = self
-                    .store
-                    .documents_after(
-                        ns,
-                        &target.collection.collection_id,
-                        after.as_ref().map(|(t, id)| (*t, id.as_str())),
-                        SCAN_PAGE,
-                    )
-                    .await?;
-                let last = (page.len() as i64) < SCAN_PAGE;
-                if let Some(doc) = page.last() {
-                    after = Some((doc.created_at, doc.document_id.clone()));
-                }
+            let mut pages =
+                self.store
+                    .document_pages(ns, &target.collection.collection_id, SCAN_PAGE);
+            while let Some(page) = pages.next().await? {
                 for document in page {
                     *processed += 1;
                     let scored = Scored {
@@ -496,9 +485,6 @@ impl Engine {
                         }
                         found.push(scored);
                     }
-                }
-                if last {
-                    break;
                 }
             }
         }

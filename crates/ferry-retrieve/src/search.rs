@@ -204,27 +204,13 @@ impl VectorSearch for ExactScan {
     async fn search(&self, request: SearchRequest<'_>) -> StoreResult<SearchResult> {
         let mut top = TopK::new(&request);
         let mut scanned = 0i64;
-        let mut after: Option<(i64, String)> = None;
-        loop {
-            let page = self
-                .store
-                .documents_after(
-                    request.ns,
-                    request.collection_id,
-                    after.as_ref().map(|(t, id)| (*t, id.as_str())),
-                    SCAN_PAGE,
-                )
-                .await?;
-            let last = (page.len() as i64) < SCAN_PAGE;
-            if let Some(doc) = page.last() {
-                after = Some((doc.created_at, doc.document_id.clone()));
-            }
-            for doc in &page {
+        let mut pages = self
+            .store
+            .document_pages(request.ns, request.collection_id, SCAN_PAGE);
+        while let Some(page) = pages.next().await? {
+            for doc in page {
                 scanned += 1;
-                top.offer(doc, request.vector_name, None);
-            }
-            if last {
-                break;
+                top.offer(&doc, request.vector_name, None);
             }
         }
         Ok(SearchResult {

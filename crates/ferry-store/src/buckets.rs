@@ -9,6 +9,7 @@ use sqlx::Row;
 use crate::error::is_unique_violation;
 use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
+use crate::row::{optional_json, parse_json};
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
 
@@ -63,7 +64,7 @@ impl BucketSortKey {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BucketListQuery {
     pub bucket_id: Option<String>,
     pub bucket_name: Option<String>,
@@ -78,16 +79,6 @@ pub struct BucketListQuery {
 const COLUMNS: &str = "bucket_id, bucket_name, description, bucket_schema, unique_key, metadata, \
      storage_class, object_count, failed_object_count, total_size_bytes, last_upload_at, \
      created_at, updated_at";
-
-pub(crate) fn parse_json(column: &str, text: &str) -> StoreResult<Value> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-}
-
-fn optional_json(row: &AnyRow, index: usize, column: &str) -> StoreResult<Option<Value>> {
-    row.try_get::<Option<String>, _>(index)?
-        .map(|text| parse_json(column, &text))
-        .transpose()
-}
 
 fn bucket_from_row(row: &AnyRow) -> StoreResult<Bucket> {
     Ok(Bucket {

@@ -10,10 +10,10 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::buckets::parse_json;
 use crate::error::is_unique_violation;
 use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
+use crate::row::{optional_json, parse_json};
 use crate::tasks::{insert_task, Task};
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
@@ -91,7 +91,7 @@ pub struct ExecutionOutcome {
     pub error_message: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ClusterListQuery {
     pub search: Option<String>,
     /// `(column, descending)`.
@@ -135,12 +135,6 @@ const COLUMNS: &str = "cluster_id, cluster_name, description, input_collections,
 
 const RUN_COLUMNS: &str = "run_id, cluster_id, task_id, status, num_clusters, num_points, \
      centroids, metrics, artifact_key, error_message, created_at, completed_at";
-
-fn optional_json(row: &AnyRow, index: usize, column: &str) -> StoreResult<Option<Value>> {
-    row.try_get::<Option<String>, _>(index)?
-        .map(|text| parse_json(column, &text))
-        .transpose()
-}
 
 fn cluster_from_row(row: &AnyRow) -> StoreResult<Cluster> {
     let input_collections: Vec<String> = serde_json::from_str(&row.try_get::<String, _>(3)?)

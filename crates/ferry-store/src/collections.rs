@@ -7,10 +7,10 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::buckets::parse_json;
 use crate::error::is_unique_violation;
 use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
+use crate::row::{optional_json, parse_json};
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
 
@@ -43,7 +43,7 @@ pub struct CollectionFields {
     pub enabled: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CollectionListQuery {
     pub collection_id: Option<String>,
     pub collection_name: Option<String>,
@@ -78,12 +78,6 @@ const COLUMNS: &str = "collection_id, collection_name, description, source, feat
      extractor_name, extractor_version, output_schema, vector_indexes, taxonomy_applications, \
      cluster_applications, metadata, document_count, created_at, updated_at, input_schema, \
      enabled";
-
-fn optional_json(row: &AnyRow, index: usize, column: &str) -> StoreResult<Option<Value>> {
-    row.try_get::<Option<String>, _>(index)?
-        .map(|text| parse_json(column, &text))
-        .transpose()
-}
 
 fn collection_from_row(row: &AnyRow) -> StoreResult<Collection> {
     Ok(Collection {

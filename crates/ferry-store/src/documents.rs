@@ -10,11 +10,11 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::buckets::parse_json;
 use crate::changes::{next_change, record_deletions};
 use crate::keyset::Keyset;
 use crate::listing::{order_by, value_rows, Listing};
 use crate::namespaces::NamespaceKey;
+use crate::row::parse_json;
 use crate::time::now_micros;
 use crate::vectors::{self, NamedVectors};
 use crate::{Backend, Store, StoreError, StoreResult};
@@ -484,6 +484,23 @@ impl Store {
         rows.iter().map(document_from_row).collect()
     }
 
+    /// The collection's documents `limit` at a time, in creation order (see [`DocumentPages`]).
+    pub fn document_pages(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        limit: i64,
+    ) -> DocumentPages<'_> {
+        DocumentPages {
+            store: self,
+            ns,
+            collection_id: collection_id.to_owned(),
+            limit,
+            after: None,
+            done: false,
+        }
+    }
+
     /// `(created_at, document_id)` of the next `limit` documents after `after` created in
     /// `[from, until)`: keys only, for enumerating a collection without reading its vectors.
     pub async fn document_keys_after(
@@ -629,5 +646,36 @@ impl Store {
             }
         }
         Ok(counts)
+    }
+}
+
+/// A keyset scan of one collection's documents a page at a time, for streaming it in bounded
+/// memory: [`DocumentPages::next`] answers the page after the last one it answered, and `None`
+/// once a page came back short (the end was reached).
+pub struct DocumentPages<'s> {
+    store: &'s Store,
+    ns: NamespaceKey,
+    collection_id: String,
+    limit: i64,
+    after: Option<(i64, String)>,
+    done: bool,
+}
+
+impl DocumentPages<'_> {
+    pub async fn next(&mut self) -> StoreResult<Option<Vec<DocumentRecord>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let after = self.after.as_ref().map(|(t, id)| (*t, id.as_str()));
+        let page = self
+            .store
+            .documents_after(self.ns, &self.collection_id, after, self.limit)
+            .await?;
+        self.done = (page.len() as i64) < self.limit;
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
+        self.after = Some((last.created_at, last.document_id.clone()));
+        Ok(Some(page))
     }
 }

@@ -23,6 +23,7 @@ mod namespaces;
 mod objects;
 mod organizations;
 mod retrievers;
+mod row;
 pub mod stats;
 pub mod tasks;
 mod taxonomies;
@@ -44,8 +45,8 @@ pub use clusters::{
 };
 pub use collections::{Collection, CollectionFields, CollectionListQuery, CollectionSortKey};
 pub use documents::{
-    BatchProgress, DocumentListQuery, DocumentRecord, DocumentSortKey, Lineage, NewDocument,
-    SourceKind,
+    BatchProgress, DocumentListQuery, DocumentPages, DocumentRecord, DocumentSortKey, Lineage,
+    NewDocument, SourceKind,
 };
 pub use error::{StoreError, StoreResult};
 pub use migrations::{

@@ -7,6 +7,7 @@ use sqlx::Row;
 
 use crate::error::is_unique_violation;
 use crate::listing::{order_by, Listing};
+use crate::row::parse_json;
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
 
@@ -125,10 +126,6 @@ const COLUMNS: &str = "namespace_id, namespace_name, description, namespace_type
      feature_extractors, payload_indexes, auto_create_indexes, adaptive_indexing, bucket_count, \
      collection_count, object_count, document_count, created_at, updated_at, ns_key";
 
-fn parse_json(column: &str, text: String) -> StoreResult<Value> {
-    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-}
-
 fn namespace_from_row(row: &AnyRow) -> StoreResult<Namespace> {
     Ok(Namespace {
         key: NamespaceKey(row.try_get(15)?),
@@ -137,8 +134,8 @@ fn namespace_from_row(row: &AnyRow) -> StoreResult<Namespace> {
         description: row.try_get(2)?,
         namespace_type: row.try_get(3)?,
         mode: row.try_get(4)?,
-        feature_extractors: parse_json("feature_extractors", row.try_get(5)?)?,
-        payload_indexes: parse_json("payload_indexes", row.try_get(6)?)?,
+        feature_extractors: parse_json("feature_extractors", &row.try_get::<String, _>(5)?)?,
+        payload_indexes: parse_json("payload_indexes", &row.try_get::<String, _>(6)?)?,
         auto_create_indexes: row.try_get::<i64, _>(7)? != 0,
         adaptive_indexing: row.try_get::<i64, _>(8)? != 0,
         stats: NamespaceStats {

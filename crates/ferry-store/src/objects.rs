@@ -7,10 +7,10 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::buckets::parse_json;
 use crate::keyset::Keyset;
 use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
+use crate::row::parse_json;
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
 

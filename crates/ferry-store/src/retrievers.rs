@@ -9,11 +9,11 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::buckets::parse_json;
 use crate::error::is_unique_violation;
 use crate::keyset::Keyset;
 use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
+use crate::row::{optional_json, parse_json};
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
 
@@ -67,7 +67,7 @@ impl RetrieverSortKey {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RetrieverListQuery {
     pub search: Option<String>,
     pub case_sensitive: bool,
@@ -139,12 +139,6 @@ const EXECUTION_COLUMNS: &str = "execution_id, retriever_id, status, inputs, inp
 
 const INTERACTION_COLUMNS: &str = "interaction_id, retriever_id, execution_id, feature_id, \
      session_id, user_id, interaction_types, body, created_at";
-
-fn optional_json(row: &AnyRow, index: usize, column: &str) -> StoreResult<Option<Value>> {
-    row.try_get::<Option<String>, _>(index)?
-        .map(|text| parse_json(column, &text))
-        .transpose()
-}
 
 fn string_list(column: &str, text: &str) -> StoreResult<Vec<String>> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))

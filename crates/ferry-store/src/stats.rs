@@ -21,24 +21,23 @@ impl Store {
     /// `(status, count)` of every task status present. Served by the `tasks_runnable` index,
     /// whose leading column is the status.
     pub async fn task_status_counts(&self) -> StoreResult<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT status, COUNT(*) FROM tasks GROUP BY status")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
-            .collect())
+        self.counts("SELECT status, COUNT(*) FROM tasks GROUP BY status")
+            .await
     }
 
     /// `(status, count)` of every migration status present, summed from the per-organization
     /// counters that list totals read, so the cost does not grow with the number of migrations.
     pub async fn migration_status_counts(&self) -> StoreResult<Vec<(String, i64)>> {
-        let rows = sqlx::query(
+        self.counts(
             "SELECT value, CAST(SUM(count) AS BIGINT) FROM migration_counts \
              WHERE dimension = 'status' GROUP BY value",
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .await
+    }
+
+    /// The `(text, count)` rows of a grouping query.
+    async fn counts(&self, sql: &str) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
         Ok(rows
             .iter()
             .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))

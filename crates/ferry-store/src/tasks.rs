@@ -4,23 +4,29 @@
 //! UPDATE, renews the lease with every committed batch, and loses it if it stops renewing: a
 //! task whose lease expired is runnable again, by any process sharing the database, from the
 //! cursor its last committed batch left.
+//!
+//! Statuses cross this boundary typed, as the wire's [`TaskStatusEnum`]; its names are what
+//! the `status` column holds. See `docs/ARCHITECTURE.md` ("Where each rule lives").
 
+use ferry_wire::task::TaskStatusEnum;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::buckets::parse_json;
 use crate::listing::Listing;
 use crate::namespaces::NamespaceKey;
+use crate::row::{parse_json, parse_text};
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
 
-pub const STATUS_PENDING: &str = "PENDING";
-pub const STATUS_IN_PROGRESS: &str = "IN_PROGRESS";
-pub const STATUS_COMPLETED: &str = "COMPLETED";
-pub const STATUS_COMPLETED_WITH_ERRORS: &str = "COMPLETED_WITH_ERRORS";
-pub const STATUS_FAILED: &str = "FAILED";
-pub const STATUS_CANCELED: &str = "CANCELED";
+/// Pending or running: the statuses a worker may claim, as an SQL list.
+fn active_statuses() -> String {
+    format!(
+        "'{}', '{}'",
+        TaskStatusEnum::Pending.as_str(),
+        TaskStatusEnum::InProgress.as_str()
+    )
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
@@ -28,7 +34,7 @@ pub struct Task {
     pub internal_id: String,
     pub namespace: Option<NamespaceKey>,
     pub task_type: String,
-    pub status: String,
+    pub status: TaskStatusEnum,
     pub inputs: Value,
     pub outputs: Option<Value>,
     pub processed: i64,
@@ -45,7 +51,7 @@ pub struct Task {
 
 #[derive(Debug, Clone, Default)]
 pub struct TaskListQuery {
-    pub status: Option<String>,
+    pub status: Option<TaskStatusEnum>,
     pub task_type: Option<String>,
     pub limit: i64,
     pub offset: i64,
@@ -61,7 +67,7 @@ fn task_from_row(row: &AnyRow) -> StoreResult<Task> {
         internal_id: row.try_get(1)?,
         namespace: row.try_get::<Option<i64>, _>(2)?.map(NamespaceKey),
         task_type: row.try_get(3)?,
-        status: row.try_get(4)?,
+        status: parse_text(row, 4, "status")?,
         inputs: parse_json("inputs", &row.try_get::<String, _>(5)?)?,
         outputs: row
             .try_get::<Option<String>, _>(6)?
@@ -96,7 +102,7 @@ pub(crate) async fn insert_task(
     .bind(org)
     .bind(ns.map(|k| k.0))
     .bind(task_type)
-    .bind(STATUS_PENDING)
+    .bind(TaskStatusEnum::Pending.as_str())
     .bind(inputs.to_string())
     .bind(now_micros())
     .fetch_one(conn)
@@ -178,7 +184,7 @@ impl Store {
     ) -> StoreResult<(Vec<Task>, i64)> {
         let listing = Listing::default()
             .eq_text("internal_id", Some(org))
-            .eq_text("status", query.status.as_deref())
+            .eq_text("status", query.status.map(TaskStatusEnum::as_str))
             .eq_text("task_type", query.task_type.as_deref());
         listing
             .window(
@@ -196,7 +202,8 @@ impl Store {
     pub async fn active_tasks(&self, ns: NamespaceKey, task_type: &str) -> StoreResult<Vec<Task>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM tasks WHERE ns_key = $1 AND task_type = $2 \
-             AND status IN ('{STATUS_PENDING}', '{STATUS_IN_PROGRESS}') ORDER BY created_at"
+             AND status IN ({}) ORDER BY created_at",
+            active_statuses()
         ))
         .bind(ns.0)
         .bind(task_type)
@@ -214,11 +221,12 @@ impl Store {
         lease_micros: i64,
     ) -> StoreResult<Option<Task>> {
         let now = now_micros();
+        let active = active_statuses();
         let types: Vec<String> = (0..task_types.len())
             .map(|i| format!("${}", i + 2))
             .collect();
         let sql = format!(
-            "SELECT task_id FROM tasks WHERE status IN ('{STATUS_PENDING}', '{STATUS_IN_PROGRESS}') \
+            "SELECT task_id FROM tasks WHERE status IN ({active}) \
              AND (lease_expires_at IS NULL OR lease_expires_at < $1) AND task_type IN ({}) \
              ORDER BY created_at LIMIT 8",
             types.join(", ")
@@ -237,11 +245,12 @@ impl Store {
             // Conditional on the task still being runnable: of several workers racing for the
             // same task, exactly one UPDATE matches.
             let row = sqlx::query(&format!(
-                "UPDATE tasks SET status = '{STATUS_IN_PROGRESS}', lease_owner = $1, \
+                "UPDATE tasks SET status = '{in_progress}', lease_owner = $1, \
                  lease_expires_at = $2, attempts = attempts + 1, updated_at = $3, \
                  started_at = COALESCE(started_at, $3) WHERE task_id = $4 \
-                 AND status IN ('{STATUS_PENDING}', '{STATUS_IN_PROGRESS}') \
-                 AND (lease_expires_at IS NULL OR lease_expires_at < $3) RETURNING {COLUMNS}"
+                 AND status IN ({active}) \
+                 AND (lease_expires_at IS NULL OR lease_expires_at < $3) RETURNING {COLUMNS}",
+                in_progress = TaskStatusEnum::InProgress.as_str(),
             ))
             .bind(owner)
             .bind(now + lease_micros)
@@ -279,7 +288,7 @@ impl Store {
         &self,
         task_id: &str,
         owner: &str,
-        status: &str,
+        status: TaskStatusEnum,
         outputs: Option<&Value>,
         error: Option<&str>,
     ) -> StoreResult<()> {
@@ -289,7 +298,7 @@ impl Store {
              lease_expires_at = NULL, updated_at = $4, completed_at = $4 \
              WHERE task_id = $5 AND lease_owner = $6",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(outputs.map(Value::to_string))
         .bind(error)
         .bind(now)

@@ -7,10 +7,10 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::buckets::parse_json;
 use crate::error::is_unique_violation;
 use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
+use crate::row::parse_json;
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
 
@@ -52,7 +52,7 @@ impl TaxonomySortKey {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TaxonomyListQuery {
     pub search: Option<String>,
     pub case_sensitive: bool,

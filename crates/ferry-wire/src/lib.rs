@@ -26,6 +26,7 @@ pub mod retriever;
 pub mod schema;
 pub mod task;
 pub mod taxonomy;
+pub mod text_enum;
 pub mod time;
 pub mod validate;
 

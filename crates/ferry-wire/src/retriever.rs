@@ -98,17 +98,12 @@ pub struct StageConfig {
     /// Human-readable stage instance name.
     pub stage_name: String,
     /// Inferred from `config.stage_id` when omitted.
-    #[serde(default)]
     pub stage_type: Option<StageType>,
     /// `{stage_id, parameters}`; string values may hold `{{INPUT.name}}` templates.
     pub config: Map<String, Value>,
-    #[serde(default)]
     pub batch_size: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub on_error: Option<String>,
-    #[serde(default)]
     pub output_alias: Option<String>,
 }
 
@@ -137,9 +132,7 @@ pub struct StageConfigOutput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetLimits {
-    #[serde(default)]
     pub max_credits: Option<f64>,
-    #[serde(default)]
     pub max_time_ms: Option<i64>,
 }
 
@@ -175,30 +168,21 @@ fn validate_stages(errors: &mut Errors, stages: &[StageConfig]) {
 #[serde(deny_unknown_fields)]
 pub struct CreateRetrieverRequest {
     pub retriever_name: String,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub visibility: Option<RetrieverVisibility>,
     /// Accepted and ignored: Ferry has no marketplace.
-    #[serde(default)]
     pub marketplace_listing_id: Option<String>,
     /// Accepted and ignored.
     #[serde(default)]
     pub requires_subscription: bool,
     /// Collections (ids or names) the retriever searches.
-    #[serde(default)]
     pub collection_identifiers: Option<Vec<String>>,
     pub stages: Vec<StageConfig>,
-    #[serde(default)]
     pub input_schema: Option<BTreeMap<String, RetrieverInputSchemaField>>,
-    #[serde(default)]
     pub budget_limits: Option<BudgetLimits>,
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
-    #[serde(default)]
     pub metadata: Option<Map<String, Value>>,
     /// Stored and returned as given; Ferry renders no UI.
-    #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub display_config: Option<Value>,
 }
@@ -216,28 +200,17 @@ impl Validate for CreateRetrieverRequest {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchRetrieverRequest {
-    #[serde(default)]
     pub retriever_name: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub visibility: Option<RetrieverVisibility>,
-    #[serde(default)]
     pub marketplace_listing_id: Option<String>,
-    #[serde(default)]
     pub requires_subscription: Option<bool>,
-    #[serde(default)]
     pub tags: Option<Vec<String>>,
-    #[serde(default)]
     pub metadata: Option<Map<String, Value>>,
-    #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub display_config: Option<Value>,
-    #[serde(default)]
     pub collection_identifiers: Option<Vec<String>>,
-    #[serde(default)]
     pub stages: Option<Vec<StageConfig>>,
-    #[serde(default)]
     pub input_schema: Option<BTreeMap<String, RetrieverInputSchemaField>>,
 }
 
@@ -293,13 +266,9 @@ pub struct PatchRetrieverResponse {
 #[serde(deny_unknown_fields)]
 pub struct ListRetrieversRequest {
     /// Case-insensitive substring of the id, name or description.
-    #[serde(default)]
     pub search: Option<String>,
-    #[serde(default)]
     pub filters: Option<LogicalOperator>,
-    #[serde(default)]
     pub sorts: Option<Vec<SortOption>>,
-    #[serde(default)]
     pub sort: Option<SortOption>,
     #[serde(default)]
     pub case_sensitive: bool,
@@ -353,20 +322,15 @@ pub const MAX_EXECUTION_PAGE: i64 = 500;
 #[serde(deny_unknown_fields)]
 pub struct ExecuteRetrieverRequest {
     /// Values for the retriever's `input_schema`.
-    #[serde(default)]
     pub inputs: Option<Map<String, Value>>,
     /// Extra filters on the final results, ANDed with the stages' own.
-    #[serde(default)]
     pub filters: Option<LogicalOperator>,
-    #[serde(default)]
     pub pagination: Option<ExecutionPagination>,
     /// Page size (1..500); wins over `pagination`'s.
-    #[serde(default)]
     pub limit: Option<i64>,
     /// Ferry answers in one response; `true` is refused.
     #[serde(default)]
     pub stream: bool,
-    #[serde(default)]
     pub expand: Option<Vec<String>>,
     /// Ferry keeps no execution cache; accepted.
     #[serde(default)]
@@ -376,13 +340,10 @@ pub struct ExecuteRetrieverRequest {
     /// Include each document's vectors.
     #[serde(default)]
     pub return_vectors: bool,
-    #[serde(default)]
     pub write_token: Option<String>,
-    #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub consistency: Option<Value>,
     /// Writing results into a collection is not supported; refused when given.
-    #[serde(default)]
     pub target_collection_id: Option<String>,
     /// Include the per-stage plan in `explain_plan`.
     #[serde(default)]
@@ -469,12 +430,9 @@ pub struct ExecuteRetrieverResponse {
 #[serde(deny_unknown_fields)]
 pub struct ListExecutionsRequest {
     /// Ferry filters executions by `status` only; other filters are refused.
-    #[serde(default)]
     pub filters: Option<LogicalOperator>,
     /// Newest first unless the first sort names `created_at` ascending.
-    #[serde(default)]
     pub sorts: Option<Vec<SortOption>>,
-    #[serde(default)]
     pub status: Option<String>,
 }
 
@@ -552,27 +510,17 @@ pub struct SearchInteraction {
     pub interaction_type: Vec<InteractionType>,
     /// Rank of the document in the results (0-based).
     pub position: i64,
-    #[serde(default)]
     pub metadata: Option<Map<String, Value>>,
-    #[serde(default)]
     pub user_id: Option<String>,
-    #[serde(default)]
     pub session_id: Option<String>,
     /// The execution whose results were shown; must exist.
-    #[serde(default)]
     pub execution_id: Option<String>,
     /// The retriever; must exist (taken from the execution when omitted).
-    #[serde(default)]
     pub retriever_id: Option<String>,
-    #[serde(default)]
     pub query_snapshot: Option<Map<String, Value>>,
-    #[serde(default)]
     pub document_score: Option<f64>,
-    #[serde(default)]
     pub result_set_size: Option<i64>,
-    #[serde(default)]
     pub feature_uri: Option<String>,
-    #[serde(default)]
     pub occurred_at: Option<DateTime<Utc>>,
 }
 
@@ -600,24 +548,15 @@ pub struct InteractionResponse {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListInteractionsRequest {
-    #[serde(default)]
     pub execution_id: Option<String>,
-    #[serde(default)]
     pub retriever_id: Option<String>,
-    #[serde(default)]
     pub session_id: Option<String>,
-    #[serde(default)]
     pub user_id: Option<String>,
-    #[serde(default)]
     pub feature_id: Option<String>,
-    #[serde(default)]
     pub interaction_type: Option<InteractionType>,
-    #[serde(default)]
     pub filters: Option<LogicalOperator>,
     /// Newest first unless `{field: "timestamp", direction: "asc"}`.
-    #[serde(default)]
     pub sort: Option<SortOption>,
-    #[serde(default)]
     pub search: Option<String>,
 }
 

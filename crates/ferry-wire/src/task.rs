@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::filter::{LogicalOperator, SortOption};
 use crate::namespace::PaginationResponse;
+use crate::text_enum::text_enum;
 use crate::validate::{Errors, Validate};
 
 /// Status of a task. Terminal: `COMPLETED`, `COMPLETED_WITH_ERRORS`, `FAILED`, `CANCELED`.
@@ -36,7 +37,31 @@ pub enum TaskStatusEnum {
     Deactivated,
 }
 
+text_enum!(TaskStatusEnum, 16, {
+    Pending => "PENDING",
+    Queued => "QUEUED",
+    InProgress => "IN_PROGRESS",
+    Processing => "PROCESSING",
+    Completed => "COMPLETED",
+    CompletedWithErrors => "COMPLETED_WITH_ERRORS",
+    Failed => "FAILED",
+    Canceled => "CANCELED",
+    Interrupted => "INTERRUPTED",
+    Unknown => "UNKNOWN",
+    Skipped => "SKIPPED",
+    Draft => "DRAFT",
+    Active => "ACTIVE",
+    Archived => "ARCHIVED",
+    Suspended => "SUSPENDED",
+    Deactivated => "DEACTIVATED",
+});
+
 impl TaskStatusEnum {
+    /// Pending or running: a worker may still claim it (`PENDING`, `IN_PROGRESS`).
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Pending | Self::InProgress)
+    }
+
     /// A task in a terminal status never changes again; clients stop polling.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -163,6 +188,7 @@ mod tests {
             serde_json::to_value(TaskType::ApiNamespacesMigrationsRun).unwrap(),
             json!("api_namespaces_migrations_run")
         );
+        crate::text_enum::check_round_trip(&TaskStatusEnum::ALL);
         assert!(TaskStatusEnum::Canceled.is_terminal());
         assert!(!TaskStatusEnum::Queued.is_terminal());
     }

@@ -37,9 +37,7 @@ pub enum InputSourceType {
 pub struct InputMapping {
     pub input_key: String,
     /// `payload` when omitted.
-    #[serde(default)]
     pub source_type: Option<InputSourceType>,
-    #[serde(default)]
     pub path: Option<String>,
     #[serde(default, rename = "override")]
     #[schema(value_type = Option<Object>)]
@@ -86,9 +84,7 @@ pub struct EnrichmentField {
     /// Path in the reference document.
     pub field_path: String,
     /// Field written on the enriched document; `field_path` when omitted.
-    #[serde(default)]
     pub target_field: Option<String>,
-    #[serde(default)]
     pub merge_mode: Option<EnrichmentMergeMode>,
 }
 
@@ -97,7 +93,6 @@ pub struct EnrichmentField {
 #[serde(deny_unknown_fields)]
 pub struct SourceCollection {
     pub collection_id: String,
-    #[serde(default)]
     pub enrichment_fields: Option<Vec<EnrichmentField>>,
 }
 
@@ -148,10 +143,8 @@ impl Validate for FlatTaxonomyConfig {
 #[serde(deny_unknown_fields)]
 pub struct CreateTaxonomyRequest {
     pub taxonomy_name: String,
-    #[serde(default)]
     pub description: Option<String>,
     pub config: FlatTaxonomyConfig,
-    #[serde(default)]
     pub metadata: Option<Map<String, Value>>,
 }
 
@@ -194,11 +187,8 @@ pub struct TaxonomyResponse {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTaxonomyRequest {
-    #[serde(default)]
     pub taxonomy_name: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub metadata: Option<Map<String, Value>>,
 }
 
@@ -213,11 +203,8 @@ impl Validate for PatchTaxonomyRequest {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTaxonomyVersionRequest {
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub config: Option<FlatTaxonomyConfig>,
-    #[serde(default)]
     pub metadata: Option<Map<String, Value>>,
 }
 
@@ -231,21 +218,13 @@ impl Validate for CreateTaxonomyVersionRequest {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListTaxonomiesRequest {
-    #[serde(default)]
     pub limit: Option<i64>,
-    #[serde(default)]
     pub page_size: Option<i64>,
-    #[serde(default)]
     pub offset: Option<i64>,
-    #[serde(default)]
     pub page: Option<i64>,
-    #[serde(default)]
     pub search: Option<String>,
-    #[serde(default)]
     pub filters: Option<LogicalOperator>,
-    #[serde(default)]
     pub sort: Option<SortOption>,
-    #[serde(default)]
     pub sorts: Option<Vec<SortOption>>,
     #[serde(default)]
     pub case_sensitive: bool,
@@ -289,7 +268,6 @@ fn default_parallelism() -> i64 {
 pub struct ApplyTaxonomyRequest {
     pub taxonomy_id: String,
     /// Only documents matching these filters are enriched.
-    #[serde(default)]
     pub scroll_filters: Option<LogicalOperator>,
     /// Documents read per batch (100..5000).
     #[serde(default = "default_apply_batch")]
@@ -297,7 +275,6 @@ pub struct ApplyTaxonomyRequest {
     /// Accepted (1..20); a task enriches its batches one after another.
     #[serde(default = "default_parallelism")]
     pub parallelism: i64,
-    #[serde(default)]
     pub budget_limits: Option<BudgetLimits>,
 }
 

@@ -162,9 +162,9 @@ async fn main() -> anyhow::Result<()> {
     let worker = tokio::spawn(pipeline.run(stopped));
     loop {
         let t = store.get_task(&org.internal_id, &task.task_id).await?;
-        if t.status != "PENDING" && t.status != "IN_PROGRESS" {
+        if !t.status.is_active() {
             anyhow::ensure!(
-                t.status == "COMPLETED",
+                t.status == ferry_wire::task::TaskStatusEnum::Completed,
                 "trigger {}: {:?}",
                 t.status,
                 t.error

@@ -177,7 +177,8 @@ async fn crash_and_resume(backend: Backend, fault: &str, committed_before_crash:
     let org = store.ensure_organization("default").await.unwrap();
     let task = store.get_task(&org.internal_id, &task_id).await.unwrap();
     assert_eq!(
-        task.status, "IN_PROGRESS",
+        task.status,
+        ferry_wire::task::TaskStatusEnum::InProgress,
         "a dead worker's task stays claimed until its lease ends"
     );
     assert_eq!(task.processed, committed_before_crash);

@@ -3,7 +3,7 @@
 //! names of the features.
 
 use ferry_pipeline::PlanCollection;
-use ferry_store::{NamespaceKey, StoreError};
+use ferry_store::NamespaceKey;
 use ferry_wire::cluster::KMeansParams;
 use ferry_wire::collection::CollectionVectorIndex;
 use ferry_wire::{FieldError, Validate};
@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::json::{from_json, to_json};
+use crate::routes::collections::input_collection;
 use crate::AppState;
 use ferry_wire::ErrorCode;
 
@@ -99,20 +100,7 @@ pub(super) async fn resolve_inputs(
 ) -> ApiResult<Vec<PlanCollection>> {
     let mut resolved = Vec::with_capacity(identifiers.len());
     for identifier in identifiers {
-        let collection = state
-            .store
-            .get_collection(ns, identifier)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound { .. } => bad_request(
-                    ErrorCode::CollectionNotFound,
-                    format!("Collection '{identifier}' does not exist in this namespace"),
-                    json!({"collection_id": identifier}),
-                ),
-                other => other.into(),
-            })?;
-        let indexes: Vec<CollectionVectorIndex> =
-            from_json("vector_indexes", &collection.fields.vector_indexes)?;
+        let (collection, indexes) = input_collection(state, ns, identifier).await?;
         let mut vector_names = Vec::with_capacity(feature_uris.len());
         for uri in feature_uris {
             let Some(index) = indexes.iter().find(|i| &i.feature_uri == uri) else {

@@ -43,6 +43,19 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Refuses a pre-filter: clustering a subset silently as if it were everything would be wrong.
+/// What a cluster's create and patch refuse alike: composite clusters (`source_cluster_ids`)
+/// and pre-filters.
+fn refuse_unsupported(composite: bool, filtered: bool) -> ApiResult<()> {
+    if composite {
+        return Err(bad_request(
+            ErrorCode::CompositeClusterUnsupported,
+            "Composite clusters (source_cluster_ids) are not supported".into(),
+            json!({}),
+        ));
+    }
+    refuse_filters(filtered)
+}
+
 pub(super) fn refuse_filters(given: bool) -> ApiResult<()> {
     if given {
         return Err(bad_request(
@@ -127,14 +140,8 @@ async fn create_cluster(
             json!({"cluster_type": "attribute"}),
         ));
     }
-    if req.source_cluster_ids.is_some() {
-        return Err(bad_request(
-            ErrorCode::CompositeClusterUnsupported,
-            "Composite clusters (source_cluster_ids) are not supported".into(),
-            json!({}),
-        ));
-    }
-    refuse_filters(req.filters.as_ref().is_some_and(|f| !f.is_empty()))?;
+    let filtered = req.filters.as_ref().is_some_and(|f| !f.is_empty());
+    refuse_unsupported(req.source_cluster_ids.is_some(), filtered)?;
     let Some(mut config) = req.vector_config.clone() else {
         return Err(ApiError::Validation(vec![FieldError {
             loc: body_loc(&["vector_config"]),
@@ -240,14 +247,8 @@ async fn patch_cluster(
     JsonBody(req): JsonBody<PatchClusterRequest>,
 ) -> ApiResult<Json<ClusterModel>> {
     let ns = scope.namespace.key;
-    if req.source_cluster_ids.is_some() {
-        return Err(bad_request(
-            ErrorCode::CompositeClusterUnsupported,
-            "Composite clusters (source_cluster_ids) are not supported".into(),
-            json!({}),
-        ));
-    }
-    refuse_filters(req.filters.as_ref().is_some_and(|f| !f.is_empty()))?;
+    let filtered = req.filters.as_ref().is_some_and(|f| !f.is_empty());
+    refuse_unsupported(req.source_cluster_ids.is_some(), filtered)?;
     let current = state.store.get_cluster(ns, &identifier).await?;
     let mut def = definition(&current)?;
     if let Some(overrides) = &req.algorithm_params {

@@ -14,14 +14,14 @@ use axum::{Json, Router};
 use ferry_extract::{Extractor, InputKind};
 use ferry_pipeline::TRIGGER_TASK;
 use ferry_store::{
-    Collection, CollectionFields, CollectionListQuery, CollectionSortKey, NamespaceKey,
+    Collection, CollectionFields, CollectionListQuery, CollectionSortKey, NamespaceKey, StoreError,
 };
 use ferry_wire::bucket::{BucketSchema, BucketSchemaField, BucketSchemaFieldType};
 use ferry_wire::collection::{
-    CollectionListStats, CollectionResponse, CreateCollectionRequest, DeleteCollectionResponse,
-    FeatureExtractorConfigInput, FeatureExtractorConfigOutput, ListCollectionsQuery,
-    ListCollectionsRequest, ListCollectionsResponse, PatchCollectionRequest, SourceConfig,
-    SourceType, TriggerCollectionRequest, TriggerCollectionResponse,
+    CollectionListStats, CollectionResponse, CollectionVectorIndex, CreateCollectionRequest,
+    DeleteCollectionResponse, FeatureExtractorConfigInput, FeatureExtractorConfigOutput,
+    ListCollectionsQuery, ListCollectionsRequest, ListCollectionsResponse, PatchCollectionRequest,
+    SourceConfig, SourceType, TriggerCollectionRequest, TriggerCollectionResponse,
 };
 use ferry_wire::paging::PageQuery;
 use ferry_wire::{ErrorResponse, FieldError, HttpValidationError, Loc};
@@ -53,6 +53,30 @@ pub fn router() -> Router<AppState> {
             "/v1/collections/{collection_identifier}/trigger",
             post(trigger_collection),
         )
+}
+
+/// A collection a request names as an input (a retriever's, a cluster's), with its vector
+/// indexes. An unknown one is a 400 `collection_not_found`, not a 404: the request is wrong,
+/// not its path.
+pub(crate) async fn input_collection(
+    state: &AppState,
+    ns: NamespaceKey,
+    identifier: &str,
+) -> ApiResult<(Collection, Vec<CollectionVectorIndex>)> {
+    let collection = state
+        .store
+        .get_collection(ns, identifier)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => bad_request(
+                ErrorCode::CollectionNotFound,
+                format!("Collection '{identifier}' does not exist in this namespace"),
+                json!({"collection_id": identifier}),
+            ),
+            other => other.into(),
+        })?;
+    let indexes = from_json("vector_indexes", &collection.fields.vector_indexes)?;
+    Ok((collection, indexes))
 }
 
 pub(crate) fn collection_response(c: Collection) -> ApiResult<CollectionResponse> {

@@ -6,7 +6,10 @@ use crate::extract::Path;
 use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
-use ferry_store::{DocumentListQuery, DocumentRecord, DocumentSortKey, Lineage, NewDocument};
+use ferry_store::{
+    Collection, DocumentListQuery, DocumentRecord, DocumentSortKey, Lineage, NamespaceKey,
+    NewDocument,
+};
 use ferry_wire::document::{
     DocumentCreateRequest, DocumentListStats, DocumentResponse, GenericDeleteResponse,
     GetDocumentQuery, InternalLineage, InternalPayload, LineageSourceType, ListDocumentsQuery,
@@ -47,6 +50,28 @@ pub(crate) enum VectorsShown<'a> {
     None,
     All,
     Named(&'a [String]),
+}
+
+impl<'a> VectorsShown<'a> {
+    /// What a request asked for: the vectors it names, else all of them with
+    /// `return_vectors`, else none.
+    fn asked(names: Option<&'a ReturnVectorNames>, return_vectors: bool) -> Self {
+        match (names, return_vectors) {
+            (Some(ReturnVectorNames::Names(names)), _) => VectorsShown::Named(names),
+            (_, true) => VectorsShown::All,
+            (_, false) => VectorsShown::None,
+        }
+    }
+}
+
+/// The namespace and the collection a document path names.
+async fn collection_in(
+    state: &AppState,
+    scope: &NamespaceScope,
+    identifier: &str,
+) -> ApiResult<(NamespaceKey, Collection)> {
+    let ns = scope.namespace.key;
+    Ok((ns, state.store.get_collection(ns, identifier).await?))
 }
 
 pub(crate) fn document_response(
@@ -126,11 +151,7 @@ async fn create_document(
     Path(collection_identifier): Path<String>,
     JsonBody(req): JsonBody<DocumentCreateRequest>,
 ) -> ApiResult<Json<DocumentResponse>> {
-    let ns = scope.namespace.key;
-    let collection = state
-        .store
-        .get_collection(ns, &collection_identifier)
-        .await?;
+    let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
     let indexes: Vec<(String, i64)> = collection
         .fields
         .vector_indexes
@@ -228,24 +249,13 @@ async fn get_document(
     Path((collection_identifier, document_id)): Path<(String, String)>,
     QueryParams(query): QueryParams<GetDocumentQuery>,
 ) -> ApiResult<Json<DocumentResponse>> {
-    let ns = scope.namespace.key;
-    let collection = state
-        .store
-        .get_collection(ns, &collection_identifier)
-        .await?;
+    let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
     let doc = state
         .store
         .get_document(ns, &collection.collection_id, &document_id)
         .await?;
-    let names = match query.vector_names() {
-        Some(ReturnVectorNames::Names(names)) => Some(names),
-        _ => None,
-    };
-    let shown = match (&names, query.return_vectors.unwrap_or(false)) {
-        (Some(names), _) => VectorsShown::Named(names),
-        (None, true) => VectorsShown::All,
-        (None, false) => VectorsShown::None,
-    };
+    let names = query.vector_names();
+    let shown = VectorsShown::asked(names.as_ref(), query.return_vectors.unwrap_or(false));
     Ok(Json(document_response(
         &scope.namespace.namespace_id,
         doc,
@@ -265,11 +275,7 @@ async fn patch_document(
     Path((collection_identifier, document_id)): Path<(String, String)>,
     JsonBody(req): JsonBody<PatchDocumentRequest>,
 ) -> ApiResult<Json<DocumentResponse>> {
-    let ns = scope.namespace.key;
-    let collection = state
-        .store
-        .get_collection(ns, &collection_identifier)
-        .await?;
+    let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
     let doc = state
         .store
         .update_document(ns, &collection.collection_id, &document_id, |fields, _| {
@@ -298,11 +304,7 @@ async fn delete_document(
     scope: NamespaceScope,
     Path((collection_identifier, document_id)): Path<(String, String)>,
 ) -> ApiResult<Json<GenericDeleteResponse>> {
-    let ns = scope.namespace.key;
-    let collection = state
-        .store
-        .get_collection(ns, &collection_identifier)
-        .await?;
+    let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
     state
         .store
         .delete_document(ns, &collection.collection_id, &document_id)
@@ -350,21 +352,9 @@ impl ListRoute for DocumentList {
         let filters = body.filters.clone().or_else(|| query.filters());
         let matcher = compile_filters(filters.as_ref())?;
         let page = request.page()?;
-        let ns = scope.namespace.key;
-        let collection = state
-            .store
-            .get_collection(ns, &collection_identifier)
-            .await?;
+        let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
         let return_vectors = body.return_vectors || query.return_vectors.unwrap_or(false);
-        let names = match &body.return_vector_names {
-            Some(ReturnVectorNames::Names(names)) => Some(names.clone()),
-            _ => None,
-        };
-        let shown = match (&names, return_vectors) {
-            (Some(n), _) => VectorsShown::Named(n),
-            (None, true) => VectorsShown::All,
-            (None, false) => VectorsShown::None,
-        };
+        let shown = VectorsShown::asked(body.return_vector_names.as_ref(), return_vectors);
         let namespace_id = scope.namespace.namespace_id.as_str();
         let sort = body.sort.clone().or_else(|| query.sort());
         let column_sort = match &sort {

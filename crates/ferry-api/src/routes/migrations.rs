@@ -5,7 +5,7 @@
 use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_migrate::service::{self, ServiceError};
 use ferry_store::{MigrationListQuery, StoreError};
@@ -21,6 +21,7 @@ use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Authenticated, JsonBody};
+use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -32,7 +33,7 @@ pub fn router() -> Router<AppState> {
             "/v1/namespaces/migrations/validate",
             post(validate_migration),
         )
-        .route("/v1/namespaces/migrations/list", post(list_migrations))
+        .route("/v1/namespaces/migrations/list", list_migrations())
         .route(
             "/v1/namespaces/migrations/{migration_id}",
             get(get_migration).delete(delete_migration),
@@ -133,37 +134,56 @@ async fn validate_migration(
     }))
 }
 
-/// List Migrations, newest first, within the caller's organization.
+/// List Migrations, newest first, within the caller's organization. Its contract declares no
+/// query parameters, so the query string is not read: the body pages.
 #[utoipa::path(post, path = "/v1/namespaces/migrations/list", tag = "Namespace Migrations",
     request_body = ListMigrationsRequest,
     responses((status = 200, body = ListMigrationsResponse), (status = 422, body = HttpValidationError)))]
-async fn list_migrations(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    JsonBody(req): JsonBody<ListMigrationsRequest>,
-) -> ApiResult<Json<ListMigrationsResponse>> {
-    let (records, total) = service::list(
-        &state.store,
-        &org.internal_id,
-        &MigrationListQuery {
-            status: req.status,
-            migration_type: req.migration_type,
-            source_namespace_id: req.source_namespace_id.clone(),
-            limit: req.limit,
-            offset: req.offset,
-        },
-    )
-    .await?;
-    let results = records
-        .into_iter()
-        .map(service::response)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(ListMigrationsResponse {
-        results,
-        total,
-        limit: req.limit,
-        offset: req.offset,
-    }))
+fn list_migrations() -> MethodRouter<AppState> {
+    listing::post::<MigrationList>()
+}
+
+struct MigrationList;
+
+impl ListRoute for MigrationList {
+    type Scope = Authenticated;
+    type Query = NoQuery;
+    type GetQuery = NoQuery;
+    type Body = ListMigrationsRequest;
+    type Response = ListMigrationsResponse;
+
+    const READS_QUERY: bool = false;
+
+    async fn list(
+        state: AppState,
+        Authenticated(org): Authenticated,
+        request: ListRequest<Self>,
+    ) -> ApiResult<ListMigrationsResponse> {
+        let page = request.page()?;
+        let body = request.body;
+        let (records, total) = service::list(
+            &state.store,
+            &org.internal_id,
+            &MigrationListQuery {
+                status: body.status,
+                migration_type: body.migration_type,
+                source_namespace_id: body.source_namespace_id,
+                limit: page.limit,
+                offset: page.offset,
+            },
+        )
+        .await?;
+        let results = records
+            .into_iter()
+            .map(service::response)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ListMigrationsResponse {
+            results,
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        })
+    }
 }
 
 /// Get Migration

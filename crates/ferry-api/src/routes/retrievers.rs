@@ -12,10 +12,7 @@ use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_retrieve::Pipeline;
-use ferry_store::{
-    NamespaceKey, Retriever, RetrieverFields, RetrieverListQuery, RetrieverSortKey, StoreError,
-};
-use ferry_wire::collection::CollectionVectorIndex;
+use ferry_store::{NamespaceKey, Retriever, RetrieverFields, RetrieverListQuery, RetrieverSortKey};
 use ferry_wire::paging::PageQuery;
 use ferry_wire::retriever::{
     CreateRetrieverRequest, FeatureAddress, ListRetrieversRequest, ListRetrieversResponse,
@@ -31,6 +28,7 @@ use crate::filtered::refuse_list_filters;
 use crate::json::{from_json, to_json};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery, SearchQuery};
 use crate::paging::sort_key;
+use crate::routes::collections::input_collection;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -101,20 +99,7 @@ async fn resolve_collections(
     let mut ids = Vec::with_capacity(identifiers.len());
     let mut features: Vec<String> = Vec::new();
     for identifier in identifiers {
-        let collection = state
-            .store
-            .get_collection(ns, identifier)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound { .. } => bad_request(
-                    ErrorCode::CollectionNotFound,
-                    format!("Collection '{identifier}' does not exist in this namespace"),
-                    json!({"collection_id": identifier}),
-                ),
-                other => other.into(),
-            })?;
-        let indexes: Vec<CollectionVectorIndex> =
-            from_json("vector_indexes", &collection.fields.vector_indexes)?;
+        let (collection, indexes) = input_collection(state, ns, identifier).await?;
         features.extend(indexes.into_iter().map(|i| i.feature_uri));
         if !ids.contains(&collection.collection_id) {
             ids.push(collection.collection_id);

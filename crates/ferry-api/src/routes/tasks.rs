@@ -6,7 +6,7 @@ use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 use ferry_store::{Task, TaskListQuery};
 use ferry_wire::paging::PageQuery;
-use ferry_wire::task::{ListTasksRequest, ListTasksResponse, TaskIo, TaskResponse};
+use ferry_wire::task::{ListTasksRequest, ListTasksResponse, TaskIo, TaskResponse, TaskStatusEnum};
 use ferry_wire::{ErrorResponse, HttpValidationError};
 use serde_json::{json, Map, Value};
 
@@ -30,7 +30,13 @@ fn object(value: &Value) -> Option<Vec<TaskIo>> {
 pub(crate) fn task_response(task: Task) -> ApiResult<TaskResponse> {
     let percent = match task.total {
         Some(total) if total > 0 => (task.processed as f64 / total as f64 * 100.0).min(100.0),
-        _ if task.status == "COMPLETED" || task.status == "COMPLETED_WITH_ERRORS" => 100.0,
+        _ if matches!(
+            task.status,
+            TaskStatusEnum::Completed | TaskStatusEnum::CompletedWithErrors
+        ) =>
+        {
+            100.0
+        }
         _ => 0.0,
     };
     let mut additional: Map<String, Value> = json!({
@@ -50,7 +56,7 @@ pub(crate) fn task_response(task: Task) -> ApiResult<TaskResponse> {
     additional.retain(|_, v| !v.is_null());
     Ok(TaskResponse {
         task_type: wire_enum("task_type", &task.task_type)?,
-        status: wire_enum("status", &task.status)?,
+        status: task.status,
         inputs: object(&task.inputs),
         outputs: task.outputs.as_ref().and_then(object),
         additional_data: Some(additional),
@@ -101,7 +107,7 @@ impl ListRoute for TaskList {
             .list_tasks(
                 &org.internal_id,
                 &TaskListQuery {
-                    status: body.status.as_ref().map(wire_name).transpose()?,
+                    status: body.status,
                     task_type: body.task_type.as_ref().map(wire_name).transpose()?,
                     limit: page.limit,
                     offset: page.offset,

@@ -508,7 +508,7 @@ async fn apply_taxonomy(
         .await?;
     Ok(Json(ApplyTaxonomyResponse {
         task_id: task.task_id,
-        status: task.status,
+        status: task.status.to_string(),
         collection_id: collection.collection_id,
         taxonomy_id: taxonomy.taxonomy_id,
         estimated_documents: Some(collection.document_count),

@@ -3,12 +3,12 @@
 //! ends. Status transitions go through [`Action`], the lifecycle's one table.
 
 use chrono::Utc;
-use ferry_store::tasks::{STATUS_CANCELED, STATUS_COMPLETED, STATUS_FAILED};
 use ferry_store::{LeaseRenewal, MigrationRecord, StatusChange, StoreError, Task};
 use ferry_wire::migration::{
     DependencyGraph, MigrationConfig, MigrationProgress, MigrationStage, MigrationStatus,
     MigrationType,
 };
+use ferry_wire::task::TaskStatusEnum;
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -98,11 +98,11 @@ impl Engine {
         // migration already completed (its worker died after completing it, before settling
         // the task) settles the task as completed.
         let (task_status, error, outcome) = match (status, outcome) {
-            (MigrationStatus::Completed, _) => (STATUS_COMPLETED, None, Ok(())),
+            (MigrationStatus::Completed, _) => (TaskStatusEnum::Completed, None, Ok(())),
             (MigrationStatus::Cancelled, outcome) => {
                 notifier.send("migration.cancelled", event(status, None));
                 let error = Some("the migration was cancelled".to_owned());
-                (STATUS_CANCELED, error, outcome)
+                (TaskStatusEnum::Canceled, error, outcome)
             }
             (_, Err(e)) => {
                 let message = e.to_string();
@@ -116,10 +116,10 @@ impl Engine {
                     "migration.failed",
                     event(MigrationStatus::Failed, Some(message.clone())),
                 );
-                (STATUS_FAILED, Some(message), Err(e))
+                (TaskStatusEnum::Failed, Some(message), Err(e))
             }
             (other, Ok(())) => (
-                STATUS_FAILED,
+                TaskStatusEnum::Failed,
                 Some(format!("the migration is {other}")),
                 Err(MigrateError::Stopped(other)),
             ),
@@ -145,7 +145,7 @@ impl Engine {
             .finish_task(
                 &task.task_id,
                 &self.worker_id,
-                STATUS_CANCELED,
+                TaskStatusEnum::Canceled,
                 Some(&json!({"migration_id": migration_id, "status": "deleted"})),
                 Some("the migration was deleted"),
             )

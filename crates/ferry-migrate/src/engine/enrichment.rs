@@ -5,12 +5,13 @@ use ferry_pipeline::{
     ClusterDefinition, PlanCollection, TaxonomyApplication, CLUSTER_TASK, TAXONOMY_TASK,
 };
 use ferry_store::clusters::ExecutionListQuery;
-use ferry_store::tasks::{STATUS_COMPLETED, STATUS_FAILED, STATUS_IN_PROGRESS, STATUS_PENDING};
 use ferry_store::{Namespace, Task};
 use ferry_wire::collection::CollectionVectorIndex;
 use ferry_wire::migration::{MigrationStage, ResourceType};
+use ferry_wire::task::TaskStatusEnum;
 use serde_json::Value;
 
+use super::progress::StageCounts;
 use super::run::{not_set_up, Run};
 use super::Engine;
 use crate::error::MigrateError;
@@ -33,7 +34,7 @@ impl Engine {
     async fn wait_for_task(&self, run: &Run, task_id: &str) -> Result<Task, MigrateError> {
         loop {
             let task = self.store.get_task(run.migration.org_id(), task_id).await?;
-            if !matches!(task.status.as_str(), STATUS_PENDING | STATUS_IN_PROGRESS) {
+            if !task.status.is_active() {
                 return Ok(task);
             }
             self.ensure_running(run).await?;
@@ -126,10 +127,10 @@ impl Engine {
             }
         };
         let task = self.wait_for_task(run, &task_id).await?;
-        if task.status != STATUS_COMPLETED {
+        if task.status != TaskStatusEnum::Completed {
             return Err(MigrateError::TaskFailed {
                 what: format!("recomputing cluster {target_id}"),
-                message: task.error.unwrap_or(task.status),
+                message: task.error.unwrap_or_else(|| task.status.to_string()),
             });
         }
         Ok(())
@@ -206,8 +207,12 @@ impl Engine {
                     .await?;
             }
         }
-        self.finish_stage(run, MigrationStage::ClusterExecution, total, total, 0)
-            .await
+        self.finish_stage(
+            run,
+            MigrationStage::ClusterExecution,
+            StageCounts::all(total),
+        )
+        .await
     }
 
     /// Stage 5: enrichment fields were kept (remapped) or dropped while copying. Each
@@ -250,7 +255,7 @@ impl Engine {
                 }
             };
             let task = self.wait_for_task(run, &task_id).await?;
-            if task.status == STATUS_FAILED {
+            if task.status == TaskStatusEnum::Failed {
                 return Err(MigrateError::TaskFailed {
                     what: format!("re-running taxonomy {taxonomy_id} on {collection_id}"),
                     message: task.error.unwrap_or_default(),
@@ -258,8 +263,12 @@ impl Engine {
             }
             rerun += 1;
         }
-        self.finish_stage(run, MigrationStage::TaxonomyEnrichment, rerun, rerun, 0)
-            .await
+        self.finish_stage(
+            run,
+            MigrationStage::TaxonomyEnrichment,
+            StageCounts::all(rerun),
+        )
+        .await
     }
 
     /// `(source collection, target collection, target taxonomy)` for every taxonomy

@@ -3,6 +3,7 @@
 
 use ferry_wire::migration::{MigrationStage, ResourceType};
 
+use super::progress::StageCounts;
 use super::run::Run;
 use super::Engine;
 use crate::error::MigrateError;
@@ -39,7 +40,11 @@ impl Engine {
         }
         let n = evaluated.len() as u64;
         run.benchmark = evaluated;
-        self.finish_stage(run, MigrationStage::BenchmarkEvaluation, n, n, 0)
-            .await
+        self.finish_stage(
+            run,
+            MigrationStage::BenchmarkEvaluation,
+            StageCounts::all(n),
+        )
+        .await
     }
 }

@@ -5,6 +5,7 @@ use ferry_store::{InteractionListQuery, Namespace, RetrieverExecutionListQuery};
 use ferry_wire::migration::{MigrationStage, MigrationStatus, ResourceType};
 use serde_json::{json, Map, Value};
 
+use super::progress::StageCounts;
 use super::run::Run;
 use super::Engine;
 use crate::error::MigrateError;
@@ -266,7 +267,7 @@ impl Engine {
             additional["re_extracted"] = self.rebuild_report(run, &map).await?;
         }
         let total = run.graph.nodes.len() as u64;
-        self.record_stage_completed(run, MigrationStage::Finalization, total, total, 0);
+        self.record_stage_completed(run, MigrationStage::Finalization, StageCounts::all(total));
         run.progress.overall_status = MigrationStatus::Completed;
         run.progress.current_stage = None;
         run.progress.estimated_completion = Some(Utc::now());

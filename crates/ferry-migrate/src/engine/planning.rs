@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use ferry_store::{BatchKind, NamespaceKey, NewBatch};
 use ferry_wire::migration::{MigrationStage, ResourceType};
 
+use super::progress::StageCounts;
 use super::run::{not_set_up, Run};
 use super::Engine;
 use crate::error::MigrateError;
@@ -22,7 +23,7 @@ impl Engine {
         let stage = &mut run.progress.stages[MigrationStage::BatchProcessing.index()];
         stage.items_total = items as u64;
         let n = batches.len() as u64;
-        self.finish_stage(run, MigrationStage::BatchCreation, n, n, 0)
+        self.finish_stage(run, MigrationStage::BatchCreation, StageCounts::all(n))
             .await
     }
 

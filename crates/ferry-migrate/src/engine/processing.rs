@@ -9,7 +9,7 @@ use ferry_wire::migration::MigrationStage;
 use tokio::task::JoinSet;
 
 use super::batch::BatchContext;
-use super::progress::PROGRESS_INTERVAL;
+use super::progress::{StageCounts, PROGRESS_INTERVAL};
 use super::run::Run;
 use super::Engine;
 use crate::error::MigrateError;
@@ -42,9 +42,11 @@ impl Engine {
         self.finish_stage(
             run,
             MigrationStage::BatchProcessing,
-            totals.items as u64,
-            totals.items_written as u64,
-            totals.items_failed as u64,
+            StageCounts {
+                total: totals.items as u64,
+                completed: totals.items_written as u64,
+                failed: totals.items_failed as u64,
+            },
         )
         .await
     }

@@ -88,12 +88,31 @@ fn percent(done: i64, total: i64) -> f64 {
 }
 
 /// Marks `stage` completed with its counts.
-pub(super) fn complete(stage: &mut StageProgress, total: u64, completed: u64, failed: u64) {
+/// What a finished stage counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct StageCounts {
+    pub total: u64,
+    pub completed: u64,
+    pub failed: u64,
+}
+
+impl StageCounts {
+    /// `n` items, all completed.
+    pub(super) fn all(n: u64) -> Self {
+        StageCounts {
+            total: n,
+            completed: n,
+            failed: 0,
+        }
+    }
+}
+
+fn complete(stage: &mut StageProgress, counts: StageCounts) {
     stage.status = MigrationStatus::Completed;
     stage.completed_at = Some(Utc::now());
-    stage.items_total = total;
-    stage.items_completed = completed;
-    stage.items_failed = failed;
+    stage.items_total = counts.total;
+    stage.items_completed = counts.completed;
+    stage.items_failed = counts.failed;
     stage.progress_percent = 100.0;
 }
 
@@ -149,11 +168,9 @@ impl Engine {
         &self,
         run: &mut Run,
         stage: MigrationStage,
-        total: u64,
-        completed: u64,
-        failed: u64,
+        counts: StageCounts,
     ) -> Result<(), MigrateError> {
-        self.record_stage_completed(run, stage, total, completed, failed);
+        self.record_stage_completed(run, stage, counts);
         self.save(run, None).await
     }
 
@@ -162,19 +179,12 @@ impl Engine {
         &self,
         run: &mut Run,
         stage: MigrationStage,
-        total: u64,
-        completed: u64,
-        failed: u64,
+        counts: StageCounts,
     ) {
-        complete(
-            &mut run.progress.stages[stage.index()],
-            total,
-            completed,
-            failed,
-        );
+        complete(&mut run.progress.stages[stage.index()], counts);
         let event = json!({"migration_id": run.migration.migration_id(), "stage": stage,
-                           "items_total": total, "items_completed": completed,
-                           "items_failed": failed});
+                           "items_total": counts.total, "items_completed": counts.completed,
+                           "items_failed": counts.failed});
         run.completed_stages.push(event);
     }
 

@@ -8,7 +8,7 @@ use ferry_store::{
 use ferry_wire::migration::{DependencyNode, MigrationStage, MigrationType, ResourceType};
 use serde_json::Value;
 
-use super::progress::pending_resources;
+use super::progress::{pending_resources, StageCounts};
 use super::run::Run;
 use super::Engine;
 use crate::error::MigrateError;
@@ -109,7 +109,7 @@ impl Engine {
             s.progress_percent = 100.0 * (done as f64 + 1.0) / total.max(1) as f64;
             self.save(run, None).await?;
         }
-        self.finish_stage(run, MigrationStage::NamespaceSetup, total, total, 0)
+        self.finish_stage(run, MigrationStage::NamespaceSetup, StageCounts::all(total))
             .await
     }
 

@@ -9,12 +9,12 @@ use std::time::Duration;
 use ferry_extract::Registry;
 use ferry_pipeline::FaultPoint;
 use ferry_store::blobs::BlobStore;
-use ferry_store::tasks::{STATUS_CANCELED, STATUS_FAILED};
 use ferry_store::{
     BatchKind, BucketFields, CollectionFields, Lineage, Namespace, NewDocument, NewNamespace,
     NewObject, SourceKind, Store, StoreLocation, Task,
 };
 use ferry_wire::migration::{MigrationConfig, MigrationStage, MigrationStatus, MigrationType};
+use ferry_wire::task::TaskStatusEnum;
 use serde_json::{json, Map, Value};
 
 use super::run::Run;
@@ -343,7 +343,7 @@ async fn a_failed_batch_fails_the_run_and_a_restart_runs_only_it() {
         .store
         .get_task(&f.org, failed.task_id.as_deref().unwrap())
         .await;
-    assert_eq!(settled.unwrap().status, STATUS_FAILED);
+    assert_eq!(settled.unwrap().status, TaskStatusEnum::Failed);
 
     service::start(&f.store, &f.registry, &f.org, &id, false)
         .await
@@ -386,7 +386,7 @@ async fn a_cancelled_migration_stops_before_its_next_stage_and_its_task_ends_can
         "{outcome:?}"
     );
     let settled = f.store.get_task(&f.org, &task.task_id).await.unwrap();
-    assert_eq!(settled.status, STATUS_CANCELED);
+    assert_eq!(settled.status, TaskStatusEnum::Canceled);
     assert_eq!(
         f.counts(&f.target().await).await,
         (0, 0),

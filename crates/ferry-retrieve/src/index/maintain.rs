@@ -93,22 +93,9 @@ impl IndexedSearch {
             .await?
             .ok_or_else(|| index_error("the collection is gone"))?;
         let index = Arc::new(CollectionIndex::new(id.clone(), settings).map_err(index_error)?);
-        let mut after: Option<(i64, String)> = None;
-        loop {
-            let page = store
-                .documents_after(
-                    id.ns,
-                    &id.collection_id,
-                    after.as_ref().map(|(t, i)| (*t, i.as_str())),
-                    FEED_PAGE,
-                )
-                .await?;
-            let last = (page.len() as i64) < FEED_PAGE;
-            after = page.last().map(|d| (d.created_at, d.document_id.clone()));
+        let mut pages = store.document_pages(id.ns, &id.collection_id, FEED_PAGE);
+        while let Some(page) = pages.next().await? {
             self.apply(&index, Vec::new(), page, None).await?;
-            if last {
-                break;
-            }
         }
         self.apply(&index, Vec::new(), Vec::new(), Some(start))
             .await?;

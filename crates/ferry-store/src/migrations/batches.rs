@@ -4,8 +4,9 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{parse_text, MigrationKey};
+use super::MigrationKey;
 use crate::listing::value_rows;
+use crate::row::parse_text;
 use crate::time::now_micros;
 use crate::{Store, StoreError, StoreResult};
 

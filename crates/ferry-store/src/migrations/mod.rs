@@ -27,8 +27,8 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::buckets::parse_json;
 use crate::listing::Listing;
+use crate::row::{optional_json, parse_json, parse_text};
 use crate::tasks::{insert_task, Task};
 use crate::time::now_micros;
 use crate::{Store, StoreError, StoreResult};
@@ -123,19 +123,6 @@ pub struct StatusChange {
 const COLUMNS: &str = "migration_id, org_id, source_namespace_id, target_namespace_id, \
      migration_type, status, config, validation_result, dependency_graph, progress, task_id, \
      error_message, additional_data, created_at, started_at, completed_at, updated_at";
-
-fn optional_json(row: &AnyRow, index: usize, column: &str) -> StoreResult<Option<Value>> {
-    row.try_get::<Option<String>, _>(index)?
-        .map(|text| parse_json(column, &text))
-        .transpose()
-}
-
-/// A text column holding one of `T`'s names.
-fn parse_text<T: std::str::FromStr>(row: &AnyRow, index: usize, column: &str) -> StoreResult<T> {
-    let text: String = row.try_get(index)?;
-    text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("{column} {text:?}")))
-}
 
 fn migration_from_row(row: &AnyRow) -> StoreResult<MigrationRecord> {
     Ok(MigrationRecord {

@@ -168,22 +168,16 @@ impl Store {
                 ids.sql(self.backend, "s.document_id", "$10"),
                 excluded("s."),
             );
-            let mut update = sqlx::query(&sql)
-                .bind(target.0 .0)
-                .bind(target.1)
-                .bind(source.0 .0)
-                .bind(source.1)
-                .bind(after_created)
-                .bind(after_id)
-                .bind(last.0)
-                .bind(last.1)
-                .bind(change);
-            if let Some(tag) = &ids.tag {
-                update = update.bind(tag.clone());
-            }
-            for pattern in rewrite_when {
-                update = update.bind(*pattern);
-            }
+            let after = (after_created, after_id);
+            let update = bind_range(
+                &sql,
+                target,
+                source,
+                (after, last),
+                change,
+                ids,
+                rewrite_when,
+            );
             refreshed += update.execute(&mut *tx).await?.rows_affected() as i64;
         }
         let bucket_cases: Vec<String> = root_buckets
@@ -215,22 +209,16 @@ impl Store {
             id("source_document_id"),
             excluded(""),
         );
-        let mut copy = sqlx::query(&sql)
-            .bind(target.0 .0)
-            .bind(target.1)
-            .bind(source.0 .0)
-            .bind(source.1)
-            .bind(after_created)
-            .bind(after_id)
-            .bind(last.0)
-            .bind(last.1)
-            .bind(change);
-        if let Some(tag) = &ids.tag {
-            copy = copy.bind(tag.clone());
-        }
-        for pattern in rewrite_when {
-            copy = copy.bind(*pattern);
-        }
+        let after = (after_created, after_id);
+        let mut copy = bind_range(
+            &sql,
+            target,
+            source,
+            (after, last),
+            change,
+            ids,
+            rewrite_when,
+        );
         for (from, to) in root_buckets {
             copy = copy.bind(from).bind(to);
         }
@@ -476,4 +464,36 @@ async fn insert_copied_documents(
         created += insert.execute(&mut *conn).await?.rows_affected() as i64;
     }
     Ok((created, refreshed))
+}
+
+/// The statement `sql` of a document copy with the parameters its statements share bound:
+/// $1..$8 (target, source, the range), $9 the change number the copied rows are stamped
+/// with, the id tag when ids are derived, then the patterns.
+fn bind_range<'q>(
+    sql: &'q str,
+    target: (NamespaceKey, &'q str),
+    source: (NamespaceKey, &'q str),
+    range: ((i64, &'q str), (i64, &'q str)),
+    change: i64,
+    ids: &ItemIds,
+    patterns: &[&'q str],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let (after, last) = range;
+    let mut query = sqlx::query(sql)
+        .bind(target.0 .0)
+        .bind(target.1)
+        .bind(source.0 .0)
+        .bind(source.1)
+        .bind(after.0)
+        .bind(after.1)
+        .bind(last.0)
+        .bind(last.1)
+        .bind(change);
+    if let Some(tag) = &ids.tag {
+        query = query.bind(tag.clone());
+    }
+    for pattern in patterns {
+        query = query.bind(*pattern);
+    }
+    query
 }

@@ -51,13 +51,10 @@ pub(super) fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct TaxonomyApplicationConfig {
     pub taxonomy_id: String,
-    #[serde(default)]
     pub execution_mode: Option<TaxonomyExecutionMode>,
     /// Collection to write results into; the source collection itself when absent.
-    #[serde(default)]
     pub target_collection_id: Option<String>,
     /// Filters on the documents to enrich.
-    #[serde(default)]
     pub scroll_filters: Option<LogicalOperator>,
     /// Phase this taxonomy runs in: 1 taxonomy, 2 cluster, 3 alert.
     #[serde(default = "phase_taxonomy")]
@@ -65,7 +62,6 @@ pub struct TaxonomyApplicationConfig {
     /// Priority within the phase (higher runs first).
     #[serde(default)]
     pub priority: i64,
-    #[serde(default)]
     pub hierarchical_enrichment_style: Option<HierarchicalEnrichmentStyle>,
 }
 
@@ -85,7 +81,6 @@ pub struct ClusterApplicationConfig {
     #[serde(default = "yes")]
     pub auto_execute_on_batch: bool,
     /// Fewest documents worth clustering; smaller collections are skipped.
-    #[serde(default)]
     pub min_document_threshold: Option<i64>,
     /// Least time between automatic executions, in seconds.
     #[serde(default = "cooldown_default")]

@@ -60,15 +60,11 @@ pub struct FeatureExtractorConfigInput {
     /// Version of the feature extractor (e.g. `v1`, `v2`).
     pub version: String,
     /// Parameters fixed at namespace level that shape the vector index (e.g. a model name).
-    #[serde(default)]
     pub params: Option<Map<String, Value>>,
     /// Extractor parameters for this collection.
-    #[serde(default)]
     pub parameters: Option<Map<String, Value>>,
-    #[serde(default)]
     pub input_mappings: Option<InputMappings>,
     /// Source fields copied into output documents beside the extractor's outputs.
-    #[serde(default)]
     pub field_passthrough: Option<Vec<FieldPassthrough>>,
     /// Copy every source field, not only `field_passthrough`.
     #[serde(default)]

@@ -53,10 +53,8 @@ pub struct FieldPassthrough {
     /// Path of the source field; dot notation reaches nested fields.
     pub source_path: String,
     /// Output field name; the last segment of `source_path` when absent.
-    #[serde(default)]
     pub target_path: Option<String>,
     /// Value used when the source field is missing.
-    #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub default: Option<Value>,
     /// A missing source field fails processing instead of being omitted.

@@ -63,11 +63,9 @@ fn validate_root_fields(errors: &mut Errors, fields: &Map<String, Value>, also: 
 pub struct FeatureModel {
     pub feature_extractor_id: String,
     /// Metadata of the feature.
-    #[serde(default)]
     pub payload: Option<Map<String, Value>>,
     /// Vectors by name: dense (`{"embedding": [0.1, …]}`), multi-vector
     /// (`{"tokens": [[…], […]]}`) or sparse (`{"indices": [3, 9], "values": [0.5, 0.2]}`).
-    #[serde(default)]
     pub vectors: Option<Map<String, Value>>,
 }
 
@@ -109,38 +107,24 @@ impl Validate for FeatureModel {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct DocumentCreateRequest {
     /// Filled from the path when absent; a different value is refused.
-    #[serde(default)]
     pub collection_id: Option<String>,
-    #[serde(default)]
     pub root_object_id: Option<String>,
-    #[serde(default)]
     pub root_bucket_id: Option<String>,
-    #[serde(default)]
     pub source_type: Option<LineageSourceType>,
-    #[serde(default)]
     pub source_collection_id: Option<String>,
-    #[serde(default)]
     pub source_document_id: Option<String>,
-    #[serde(default)]
     pub source_object_id: Option<String>,
-    #[serde(default)]
     pub lineage_path: Option<String>,
-    #[serde(default)]
     pub lineage_chain: Option<Vec<LineageStep>>,
     /// SHA-256 of the source content.
-    #[serde(default)]
     pub content_hash: Option<String>,
     /// Accepted and ignored: Ferry has one document layout.
-    #[serde(default)]
     pub document_schema_version: Option<String>,
     /// User-defined metadata.
-    #[serde(default)]
     pub metadata: Option<Map<String, Value>>,
-    #[serde(default)]
     pub features: Option<Vec<FeatureModel>>,
     /// Pre-computed vectors by index name: the full name (`text_extractor_v1_embedding`) or the
     /// last segment of its feature URI.
-    #[serde(default)]
     pub vectors: Option<BTreeMap<String, Vec<f64>>>,
     /// The document's own fields, stored at its root.
     #[serde(flatten)]
@@ -158,7 +142,6 @@ impl Validate for DocumentCreateRequest {
 /// `metadata` each key sent is set, keys omitted stay, and a key set to `null` is removed.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct PatchDocumentRequest {
-    #[serde(default)]
     pub metadata: Option<Map<String, Value>>,
     /// Root fields to set.
     #[serde(flatten)]

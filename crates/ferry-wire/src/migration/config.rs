@@ -22,28 +22,20 @@ pub struct MigrationConfig {
     /// Source namespace ID
     pub source_namespace_id: String,
     /// Target namespace ID (auto-generated if not provided)
-    #[serde(default)]
     pub target_namespace_id: Option<String>,
     /// Name for target namespace
-    #[serde(default)]
     pub target_namespace_name: Option<String>,
     /// New extractors to use (RE_EXTRACT only)
-    #[serde(default)]
     pub feature_extractors: Option<Vec<FeatureExtractorConfig>>,
     /// Resource selection filters
-    #[serde(default)]
     pub filters: Option<ResourceFilter>,
     /// Batch processing options
-    #[serde(default)]
     pub batch_options: Option<BatchOptions>,
     /// Taxonomy migration options
-    #[serde(default)]
     pub taxonomy_options: Option<TaxonomyOptions>,
     /// Cluster migration options
-    #[serde(default)]
     pub cluster_options: Option<ClusterOptions>,
     /// Retriever migration options
-    #[serde(default)]
     pub retriever_options: Option<RetrieverOptions>,
     /// Preserve original resource IDs in target
     #[serde(default)]
@@ -54,7 +46,6 @@ pub struct MigrationConfig {
     #[schema(default = false)]
     pub dry_run: bool,
     /// Webhook URL for status notifications (`http` or `https`)
-    #[serde(default)]
     pub webhook_url: Option<String>,
 }
 

@@ -1,67 +1,12 @@
 //! The migration enumerations (type, status, stage, resource type) and their text forms: the
 //! wire names are also what the store persists, so each has `as_str`, `Display` and `FromStr`
-//! (failing with [`UnknownVariant`]).
-
-use std::fmt;
-use std::str::FromStr;
+//! (failing with [`UnknownVariant`]), from [`crate::text_enum!`].
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A text that names no variant of a migration enumeration (read back from storage or a
-/// query string).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownVariant {
-    /// The enumeration, e.g. `MigrationStatus`.
-    pub enumeration: &'static str,
-    pub value: String,
-}
-
-impl fmt::Display for UnknownVariant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "'{}' is not a {}", self.value, self.enumeration)
-    }
-}
-
-impl std::error::Error for UnknownVariant {}
-
-/// `as_str`, `ALL`, `Display` and `FromStr` for an enumeration whose serde names are the
-/// texts given here (a test checks that the two agree).
-macro_rules! text_enum {
-    ($ty:ident, $n:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $ty {
-            /// Every variant, in the spec's order.
-            pub const ALL: [$ty; $n] = [$($ty::$variant),+];
-
-            /// The wire (and storage) name.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($ty::$variant => $text),+
-                }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = UnknownVariant;
-
-            fn from_str(text: &str) -> Result<Self, Self::Err> {
-                match text {
-                    $($text => Ok($ty::$variant),)+
-                    _ => Err(UnknownVariant {
-                        enumeration: stringify!($ty),
-                        value: text.to_owned(),
-                    }),
-                }
-            }
-        }
-    };
-}
+use crate::text_enum::text_enum;
+pub use crate::text_enum::UnknownVariant;
 
 /// Types of namespace migrations: `copy` into a new namespace, `re_extract` into a new
 /// namespace with new extractor versions, `extend` an existing namespace.
@@ -181,26 +126,10 @@ text_enum!(ResourceType, 5, {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn enumerations_round_trip_as_text() {
-        fn check<T>(all: &[T])
-        where
-            T: Copy
-                + fmt::Debug
-                + PartialEq
-                + Serialize
-                + FromStr<Err = UnknownVariant>
-                + fmt::Display,
-        {
-            for &x in all {
-                let text = x.to_string();
-                assert_eq!(json!(x), json!(text));
-                assert_eq!(text.parse::<T>().unwrap(), x);
-            }
-            assert!("nope".parse::<T>().is_err());
-        }
+        use crate::text_enum::check_round_trip as check;
         check(&MigrationType::ALL);
         check(&MigrationStatus::ALL);
         check(&MigrationStage::ALL);

@@ -17,13 +17,10 @@ fn default_list_limit() -> i64 {
 #[serde(deny_unknown_fields)]
 pub struct ListMigrationsRequest {
     /// Filter by status
-    #[serde(default)]
     pub status: Option<MigrationStatus>,
     /// Filter by type
-    #[serde(default)]
     pub migration_type: Option<MigrationType>,
     /// Filter by source namespace
-    #[serde(default)]
     pub source_namespace_id: Option<String>,
     /// Maximum results
     #[serde(default = "default_list_limit")]

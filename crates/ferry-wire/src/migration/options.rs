@@ -31,10 +31,8 @@ pub struct FeatureExtractorConfig {
     /// Name of the extractor
     pub feature_extractor_name: String,
     /// Version to use
-    #[serde(default)]
     pub version: Option<String>,
     /// Extractor parameters
-    #[serde(default)]
     pub parameters: Option<Map<String, Value>>,
 }
 

@@ -74,7 +74,6 @@ impl Validate for StartMigrationRequest {
 #[serde(deny_unknown_fields)]
 pub struct CancelMigrationRequest {
     /// Cancellation reason
-    #[serde(default)]
     pub reason: Option<String>,
 }
 

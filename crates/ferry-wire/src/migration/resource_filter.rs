@@ -17,22 +17,17 @@ use crate::validate::{Errors, Validate};
 #[serde(deny_unknown_fields)]
 pub struct ResourceFilter {
     /// Specific collection IDs to migrate
-    #[serde(default)]
     pub collection_ids: Option<Vec<String>>,
     /// Specific taxonomy IDs to migrate
-    #[serde(default)]
     pub taxonomy_ids: Option<Vec<String>>,
     /// Specific cluster IDs to migrate
-    #[serde(default)]
     pub cluster_ids: Option<Vec<String>>,
     /// Specific retriever IDs to migrate
-    #[serde(default)]
     pub retriever_ids: Option<Vec<String>>,
     /// Date range filter (after, before): objects and documents whose `created_at` lies in it.
     /// The spec types it as a map of strings; Ferry accepts the two keys it names, each an
     /// ISO 8601 datetime (an offset-less one is UTC) or a date (midnight UTC), and refuses
     /// other keys and unreadable values (see [`ResourceFilter::date_bounds`]).
-    #[serde(default)]
     pub date_range: Option<BTreeMap<String, String>>,
     /// Automatically include required dependencies
     #[serde(default = "default_true")]
