@@ -509,7 +509,141 @@ async fn a_filter_then_a_search_ranks_every_match(backend: Backend) {
     server.stop().await;
 }
 
+/// `POST`/`GET` `path` on `base` in namespace `data`.
+async fn data_call(base: &str, method: Method, path: &str, body: Option<Value>) -> Value {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(TEST_KEY)
+        .header("X-Namespace", "data");
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let (status, answer) = send(request).await;
+    assert!((200..300).contains(&status), "{path}: {status} {answer}");
+    answer
+}
+
+/// Adds `texts` to bucket `docs` and triggers collection `texts` to completion (the worker
+/// process does the work).
+async fn add_and_trigger(base: &str, texts: &[String]) {
+    let objects: Vec<Value> = texts
+        .iter()
+        .map(|t| json!({"blobs": [{"property": "content", "type": "text", "data": t}]}))
+        .collect();
+    data_call(
+        base,
+        Method::POST,
+        "/v1/buckets/docs/objects/batch",
+        Some(json!({"objects": objects})),
+    )
+    .await;
+    let trigger = data_call(base, Method::POST, "/v1/collections/texts/trigger", None).await;
+    let task_id = trigger["task_id"].as_str().unwrap().to_owned();
+    for _ in 0..1200 {
+        let task = data_call(base, Method::GET, &format!("/v1/tasks/{task_id}"), None).await;
+        match task["status"].as_str().unwrap() {
+            "COMPLETED" => return,
+            "FAILED" | "COMPLETED_WITH_ERRORS" => panic!("{task}"),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    panic!("trigger {task_id} did not finish");
+}
+
+/// The best document's `document_id` for `query`, and the text it holds.
+async fn best_text(base: &str, query: &str) -> String {
+    let answer = data_call(
+        base,
+        Method::POST,
+        "/v1/retrievers/texts_search/execute",
+        Some(json!({"inputs": {"query": query}})),
+    )
+    .await;
+    answer["documents"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn a_document_written_by_a_worker_process_is_found_by_a_serve_process(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let env = [("FERRY_INDEX_EXACT_BELOW", "0"), ("FERRY_WORKERS", "0")];
+    let mut server = ServeProcess::start_with(&db, Some(TEST_KEY), &env);
+    let base = server.base_url();
+    let http = reqwest::Client::new();
+    let (status, body) = send(
+        http.post(format!("{base}/v1/namespaces"))
+            .bearer_auth(TEST_KEY)
+            .json(&json!({"namespace_name": "data"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    data_call(
+        &base,
+        Method::POST,
+        "/v1/buckets",
+        Some(json!({"bucket_name": "docs",
+        "bucket_schema": {"properties": {"content": {"type": "text"}}}})),
+    )
+    .await;
+    let collection = data_call(
+        &base,
+        Method::POST,
+        "/v1/collections",
+        Some(json!({
+        "collection_name": "texts", "source": {"type": "bucket", "bucket_ids": ["docs"]},
+        "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
+            "input_mappings": {"text": "content"}}})),
+    )
+    .await;
+    let collection_id = collection["collection_id"].as_str().unwrap().to_owned();
+    data_call(
+        &base,
+        Method::POST,
+        "/v1/retrievers",
+        Some(json!({
+        "retriever_name": "texts_search", "collection_identifiers": ["texts"],
+        "input_schema": {"query": {"type": "text"}},
+        "stages": [{"stage_name": "search", "config": {"stage_id": "feature_search",
+            "parameters": {"searches": [{"feature_uri": FEATURE, "top_k": 5,
+                "query": {"input_mode": "text", "value": "{{INPUT.query}}"}}]}}}]})),
+    )
+    .await;
+
+    let mut worker = common::process::ferry(&db)
+        .args(["worker"])
+        .env("FERRY_API_KEY", TEST_KEY)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ferry worker");
+    let first: Vec<String> = (0..50)
+        .map(|i| format!("harbour ferry timetable number {i} with crossings and piers"))
+        .collect();
+    add_and_trigger(&base, &first).await;
+    assert_eq!(best_text(&base, &first[7]).await, first[7]);
+    let ready = until_caught_up(&base, &http, &collection_id).await;
+    assert_eq!(ready["indexes"][0]["indexed_vectors"], 50, "{ready}");
+
+    // The worker writes; the serve process finds the document at its next query.
+    let late = "lighthouse keeper logbook of the northern storm season".to_owned();
+    add_and_trigger(&base, std::slice::from_ref(&late)).await;
+    assert_eq!(best_text(&base, &late).await, late);
+    let caught_up = until_caught_up(&base, &http, &collection_id).await;
+    assert_eq!(
+        caught_up["indexes"][0]["indexed_vectors"], 51,
+        "{caught_up}"
+    );
+    assert_eq!(best_text(&base, &late).await, late);
+
+    worker.kill().expect("stop worker");
+    worker.wait().expect("reap worker");
+    let (stopped, _) = server.terminate();
+    assert!(stopped);
+}
+
 store_tests!(
+    a_document_written_by_a_worker_process_is_found_by_a_serve_process,
     a_filter_then_a_search_ranks_every_match,
     indexed_answers_equal_exact_answers_and_see_every_write,
     recall_at_10_against_exact_meets_the_target,
