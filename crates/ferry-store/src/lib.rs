@@ -14,6 +14,7 @@ pub mod clusters;
 mod collections;
 mod documents;
 mod error;
+mod evaluations;
 pub mod ids;
 mod keyset;
 mod listing;
@@ -46,6 +47,7 @@ pub use documents::{
     SourceKind,
 };
 pub use error::{StoreError, StoreResult};
+pub use evaluations::{DocumentLineage, EvaluationListQuery, EvaluationRecord};
 pub use migrations::{
     BatchDone, BatchKind, BatchStatus, BatchSummary, ItemIds, MigrationBatch, MigrationKey,
     MigrationListQuery, MigrationRecord, NewBatch, NewMigration, StatusChange,

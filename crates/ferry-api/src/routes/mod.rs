@@ -7,6 +7,7 @@ mod cluster_inputs;
 pub(crate) mod clusters;
 pub(crate) mod collections;
 pub(crate) mod documents;
+pub(crate) mod evaluations;
 pub(crate) mod extractors;
 pub(crate) mod health;
 pub(crate) mod interactions;
