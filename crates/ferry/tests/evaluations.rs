@@ -168,12 +168,12 @@ async fn evaluation_sets_are_created_listed_read_and_deleted(backend: Backend) {
     )
     .await;
     assert_error(status, &refused, 400, "BadRequestError", "object_not_found");
-    let (status, refused) = send(scoped(&server, Method::POST, SETS).json(&with(
-        json!([{"object_id": object}]),
-        json!({"query": "x", "nope": 1}),
-    )))
+    let (status, refused) = send(
+        scoped(&server, Method::POST, SETS)
+            .json(&with(json!([{"object_id": object}]), json!({"other": "x"}))),
+    )
     .await;
-    assert_error(status, &refused, 400, "BadRequestError", "undeclared_input");
+    assert_error(status, &refused, 400, "BadRequestError", "missing_input");
     assert_eq!(
         refused["error"]["details"]["loc"],
         json!(["body", "queries", 0, "inputs"])
@@ -229,7 +229,7 @@ async fn evaluation_sets_are_created_listed_read_and_deleted(backend: Backend) {
     .await;
     assert_eq!(status, 422, "{refused}");
     assert_eq!(
-        refused["detail"][0]["loc"][..4],
+        refused["detail"][0]["loc"].as_array().unwrap()[..4],
         json!(["body", "queries", 0, "relevant"])
             .as_array()
             .unwrap()[..]
@@ -292,7 +292,10 @@ async fn object_hashes(server: &TestServer, ns: &str) -> HashMap<String, String>
         .map(|o| {
             (
                 o["object_id"].as_str().unwrap().to_owned(),
-                o["blobs"][0]["hash"].as_str().unwrap().to_owned(),
+                o["blobs"][0]["details"]["hash"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
             )
         })
         .collect()
@@ -414,19 +417,23 @@ async fn run_migration(server: &TestServer, config: Value) -> Value {
 }
 
 /// Checks a retriever's reported benchmark against the test's own computation over HTTP:
-/// overlap@10 on the recorded queries, and the judged set's figures on both sides.
+/// overlap@10 on the recorded queries (`replayed` executions), and the judged set's figures
+/// on both sides.
 async fn check_benchmark(
     server: &TestServer,
     target: &str,
     set: &Value,
     report: &Value,
+    replayed: usize,
 ) -> (f64, f64) {
     let source_hashes = object_hashes(server, "data").await;
     let target_hashes = object_hashes(server, target).await;
     // Source documents named by their object's content (one document per object).
     let source_docs = document_contents(server, "data", &source_hashes).await;
     assert_eq!(report["matching"], "lineage");
-    assert_eq!(report["queries"], QUERIES.len());
+    // Every recorded execution is one of QUERIES (the test's own runs on the source record
+    // them again), so the mean over the distinct queries is the mean over the replayed ones.
+    assert_eq!(report["queries"], replayed, "{report}");
     let mut overlaps = Vec::new();
     let (mut on_source, mut on_target) = (Vec::new(), Vec::new());
     for (query, judged) in QUERIES.iter().zip(set["queries"].as_array().unwrap()) {
@@ -585,9 +592,10 @@ async fn re_extract_reports_figures_an_independent_computation_confirms(backend:
     let data = &done["additional_data"];
     assert_eq!(data["evaluation_sets_copied"], 1, "{data}");
     let report = &data["benchmark"][0];
-    let (overlap_at_10, _) = check_benchmark(&server, "data_v2", &set, report).await;
+    let (overlap_at_10, _) = check_benchmark(&server, "data_v2", &set, report, QUERIES.len()).await;
     // The rebuilt documents have new ids, yet lineage finds most of the source's results.
-    assert!(overlap_at_10 > 0.5, "{report}");
+    // v1 and v2 rank the tails differently: the figure checked above is not a trivial 1.
+    assert!(overlap_at_10 > 0.5 && overlap_at_10 < 1.0, "{report}");
     check_copied_set(&server, "data_v2", &set).await;
 }
 
@@ -599,7 +607,8 @@ async fn copy_and_extend_see_identical_results(backend: Backend) {
                       "target_namespace_name": "data_copy"});
     let done = run_migration(&server, copy).await;
     let report = &done["additional_data"]["benchmark"][0];
-    let (overlap_at_10, _) = check_benchmark(&server, "data_copy", &set, report).await;
+    let (overlap_at_10, _) =
+        check_benchmark(&server, "data_copy", &set, report, QUERIES.len()).await;
     assert_eq!(overlap_at_10, 1.0, "{report}");
     let figures = &report["evaluation_sets"][0];
     assert_eq!(figures["source"], figures["target"], "{figures}");
@@ -626,7 +635,8 @@ async fn copy_and_extend_see_identical_results(backend: Backend) {
                         "target_namespace_name": "data_copy"});
     let done = run_migration(&server, extend).await;
     let report = &done["additional_data"]["benchmark"][0];
-    let (overlap_at_10, _) = check_benchmark(&server, "data_copy", &set, report).await;
+    let (overlap_at_10, _) =
+        check_benchmark(&server, "data_copy", &set, report, 2 * QUERIES.len()).await;
     assert_eq!(overlap_at_10, 1.0, "{report}");
     check_copied_set(&server, "data_copy", &set).await;
 }

@@ -4,7 +4,7 @@
 //!
 //! A set is checked when it is created, so the benchmark never meets a judgment that could
 //! not be right: every query's inputs must be ones the retriever accepts (the codes of
-//! `execute`: `undeclared_input`, `missing_input`, `invalid_input`), every judged document
+//! `execute`: `missing_input`, `invalid_input`), every judged document
 //! must be in one of the retriever's collections (`document_not_found`), and every judged
 //! object in the namespace (`object_not_found`). Shapes and bounds are 422s located at the
 //! field (`ferry_wire::evaluation`). `docs/ARCHITECTURE.md` maps where this sits.
