@@ -74,8 +74,8 @@ def test_evaluation_sets_through_the_sdk_client_follow_a_re_extract(ferry, scope
         [search_stage(10)],
         {"query": {"type": "text", "required": True}},
     )
-    docs = CollectionDocumentsApi(scoped_client).list_documents_collections(
-        "texts", ListDocumentsRequest.from_dict({})
+    docs = CollectionDocumentsApi(scoped_client).list_documents(
+        "texts", limit=100, list_documents_request=ListDocumentsRequest.from_dict({})
     ).results
     astronomy = [d for d in docs if d.to_dict().get("topic") == "astronomy"]
     assert astronomy, docs
