@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::clusters::router())
         .merge(routes::retrievers::router())
         .merge(routes::interactions::router())
+        .merge(routes::evaluations::router())
         .merge(routes::taxonomies::router())
         .merge(routes::migrations::router())
         .merge(console::router())

@@ -7,9 +7,9 @@ use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    buckets, cluster_executions, clusters, collection_indexes, collections, documents, extractors,
-    health, interactions, migrations, namespaces, objects, retriever_executions, retrievers, tasks,
-    taxonomies,
+    buckets, cluster_executions, clusters, collection_indexes, collections, documents, evaluations,
+    extractors, health, interactions, migrations, namespaces, objects, retriever_executions,
+    retrievers, tasks, taxonomies,
 };
 
 #[derive(OpenApi)]
@@ -81,6 +81,11 @@ use crate::routes::{
         interactions::get_interaction,
         interactions::delete_interaction,
         interactions::list_interactions,
+        evaluations::create_evaluation,
+        evaluations::list_evaluations_get,
+        evaluations::list_evaluations,
+        evaluations::get_evaluation,
+        evaluations::delete_evaluation,
         taxonomies::create_taxonomy,
         taxonomies::get_taxonomy,
         taxonomies::patch_taxonomy,
@@ -98,7 +103,10 @@ use crate::routes::{
         migrations::cancel_migration,
         migrations::delete_migration,
     ),
-    components(schemas(ferry_wire::namespace::ListView)),
+    components(schemas(
+        ferry_wire::namespace::ListView,
+        ferry_wire::evaluation::benchmark::RetrieverBenchmark,
+    )),
     modifiers(&BearerAuth),
     security(("BearerAuth" = []))
 )]
@@ -143,6 +151,7 @@ pub fn document() -> &'static Value {
     DOCUMENT.get_or_init(|| {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
         complete_responses(&mut doc);
+        mark_extensions(&mut doc);
         open_flattened_schemas(&mut doc);
         doc
     })
@@ -150,6 +159,60 @@ pub fn document() -> &'static Value {
 
 pub async fn serve() -> Json<&'static Value> {
     Json(document())
+}
+
+/// Operations Ferry serves beyond Mixpeek's API (path prefixes), and the schemas only they
+/// (and the benchmark report in a migration's `additional_data`) use. Each is marked
+/// `x-ferry-extension: true`, so a reader can tell the spec's contract from Ferry's own.
+const EXTENSION_PATH_PREFIXES: [&str; 2] = [
+    "/v1/retrievers/{retriever_id}/evaluations",
+    "/v1/collections/{collection_identifier}/indexes",
+];
+const EXTENSION_SCHEMAS: [&str; 15] = [
+    "CollectionIndexesResponse",
+    "CollectionIndexStatus",
+    "IndexStateName",
+    "CreateEvaluationRequest",
+    "EvaluationQuery",
+    "RelevantItem",
+    "EvaluationSet",
+    "ListEvaluationsRequest",
+    "ListEvaluationsResponse",
+    "DeleteEvaluationResponse",
+    "RetrieverBenchmark",
+    "EvaluationSetBenchmark",
+    "InteractionBenchmark",
+    "RetrievalFigures",
+    "QueryRegression",
+];
+
+fn mark_extensions(doc: &mut Value) {
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for (path, item) in paths.iter_mut() {
+            if !EXTENSION_PATH_PREFIXES.iter().any(|p| path.starts_with(p)) {
+                continue;
+            }
+            for operation in item
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|i| i.values_mut())
+            {
+                if let Some(operation) = operation.as_object_mut() {
+                    operation.insert("x-ferry-extension".into(), Value::Bool(true));
+                }
+            }
+        }
+    }
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for name in EXTENSION_SCHEMAS {
+            if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
+                schema.insert("x-ferry-extension".into(), Value::Bool(true));
+            }
+        }
+    }
 }
 
 fn response_ref(schema: &str) -> Value {

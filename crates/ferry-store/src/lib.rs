@@ -15,6 +15,7 @@ pub mod clusters;
 mod collections;
 mod documents;
 mod error;
+mod evaluations;
 pub mod ids;
 mod keyset;
 mod listing;
@@ -49,6 +50,7 @@ pub use documents::{
     NewDocument, SourceKind,
 };
 pub use error::{StoreError, StoreResult};
+pub use evaluations::{DocumentLineage, EvaluationListQuery, EvaluationRecord};
 pub use migrations::{
     BatchDone, BatchKind, BatchStatus, BatchSummary, ItemIds, MigrationBatch, MigrationKey,
     MigrationListQuery, MigrationRecord, NewBatch, NewMigration, StatusChange,

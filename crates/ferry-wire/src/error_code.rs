@@ -115,6 +115,8 @@ error_codes! {
     RetrieverNameTaken = "retriever_name_taken", BadRequest;
     TaxonomyNameTaken = "taxonomy_name_taken", BadRequest;
     ClusterNameTaken = "cluster_name_taken", BadRequest;
+    /// Evaluation set names are unique per retriever (Ferry's extension).
+    EvaluationNameTaken = "evaluation_name_taken", BadRequest;
     /// A read-modify-write lost to a concurrent writer.
     ConcurrentUpdate = "concurrent_update", BadRequest;
     /// A worker's lease on a task or migration passed to another worker.
@@ -133,6 +135,10 @@ error_codes! {
     ExecutionNotFound = "execution_not_found", BadRequest;
     FeatureExtractorNotFound = "feature_extractor_not_found", BadRequest;
     FeatureNotFound = "feature_not_found", BadRequest;
+    /// An evaluation set judges a document none of the retriever's collections holds.
+    DocumentNotFound = "document_not_found", BadRequest;
+    /// An evaluation set judges an object the namespace does not hold.
+    ObjectNotFound = "object_not_found", BadRequest;
 
     // Buckets and collections.
     UniqueKeyFixed = "unique_key_fixed", BadRequest;

@@ -14,6 +14,7 @@ pub mod collection;
 pub mod document;
 pub mod error;
 pub mod error_code;
+pub mod evaluation;
 pub mod extractor;
 pub mod filter;
 pub mod filter_match;

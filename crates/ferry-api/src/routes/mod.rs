@@ -8,6 +8,7 @@ pub(crate) mod clusters;
 pub(crate) mod collection_indexes;
 pub(crate) mod collections;
 pub(crate) mod documents;
+pub(crate) mod evaluations;
 pub(crate) mod extractors;
 pub(crate) mod health;
 pub(crate) mod interactions;

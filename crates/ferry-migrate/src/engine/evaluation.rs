@@ -1,5 +1,6 @@
 //! Stage 6, `benchmark_evaluation`: migrated retrievers answer the same queries in source
-//! and target.
+//! and target, compared by lineage on recorded executions, interactions and evaluation sets
+//! (see [`crate::benchmark`]).
 
 use ferry_wire::migration::{MigrationStage, ResourceType};
 
@@ -9,8 +10,9 @@ use super::Engine;
 use crate::error::MigrateError;
 
 impl Engine {
-    /// Stage 6: each migrated retriever with recorded executions answers the same queries in
-    /// source and target; the comparison goes to `additional_data.benchmark`.
+    /// Stage 6: each migrated retriever with recorded executions or evaluation sets answers
+    /// the same queries in source and target; the comparison goes to
+    /// `additional_data.benchmark`.
     pub(super) async fn benchmark(&self, run: &mut Run) -> Result<(), MigrateError> {
         let target = self.target(run).await?;
         let map = self.id_map(run).await?;
@@ -35,7 +37,10 @@ impl Engine {
             )
             .await?
             {
-                evaluated.push(result);
+                evaluated.push(
+                    serde_json::to_value(result)
+                        .map_err(|e| MigrateError::Corrupt(format!("benchmark report: {e}")))?,
+                );
             }
         }
         let n = evaluated.len() as u64;

@@ -1,4 +1,4 @@
-//! Stage 7, `finalization`: retriever history, attachments, count verification, completion.
+//! Stage 7, `finalization`: retriever history and evaluation sets, attachments, count verification, completion.
 
 use chrono::Utc;
 use ferry_store::{InteractionListQuery, Namespace, RetrieverExecutionListQuery};
@@ -162,6 +162,7 @@ impl Engine {
         let target = self.target(run).await?;
         let map = self.id_map(run).await?;
         let history_copied = self.copy_retriever_history(run, &target, &map).await?;
+        let evaluation_sets_copied = self.copy_evaluation_sets(run, &target, &map).await?;
         let mut verification = Map::new();
         let summary = self.batch_summaries(run).await?;
         let mut mismatches = Vec::new();
@@ -240,6 +241,7 @@ impl Engine {
             "items": {"selected": totals.items, "written": totals.items_written,
                       "failed": totals.items_failed, "skipped": totals.items_skipped},
             "retriever_history_copied": history_copied,
+            "evaluation_sets_copied": evaluation_sets_copied,
             "benchmark": run.benchmark,
         });
         if let Some(base) = &run.base {

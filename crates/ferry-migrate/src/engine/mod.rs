@@ -29,7 +29,8 @@
 //! - [`progress`]: stage status and counts, weighted into the overall percentage;
 //! - one module per stage: [`setup`], [`planning`] (and [`dry_run`]), [`processing`] with
 //!   [`batch`] (one batch's copy or extraction), [`enrichment`] (clusters and taxonomies),
-//!   [`evaluation`] and [`finalization`].
+//!   [`evaluation`] and [`finalization`] (with [`evaluation_sets`], copied with their
+//!   retrievers).
 //!
 //! Errors are [`MigrateError`](crate::error::MigrateError).
 
@@ -38,6 +39,7 @@ mod driver;
 mod dry_run;
 mod enrichment;
 mod evaluation;
+mod evaluation_sets;
 mod finalization;
 mod planning;
 mod processing;

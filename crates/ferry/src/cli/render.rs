@@ -336,6 +336,27 @@ pub fn summary(m: &Value) -> String {
             b["k"],
             figure("ndcg_at_k"),
         ));
+        for set in b["evaluation_sets"].as_array().into_iter().flatten() {
+            let side = |side: &str, key: &str| {
+                set[side][key]
+                    .as_f64()
+                    .map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
+            };
+            out.push(format!(
+                "    evaluation set {}: {} queries, ndcg@{k} {} -> {}, recall@{k} {} -> {}, mrr@{k} {} -> {}; {} wins, {} losses",
+                text(&set["evaluation_name"], "?"),
+                set["queries"],
+                side("source", "ndcg_at_k"),
+                side("target", "ndcg_at_k"),
+                side("source", "recall_at_k"),
+                side("target", "recall_at_k"),
+                side("source", "mrr_at_k"),
+                side("target", "mrr_at_k"),
+                set["wins"],
+                set["losses"],
+                k = b["k"],
+            ));
+        }
     }
     out.join("\n")
 }
