@@ -61,7 +61,90 @@ pub(crate) async fn record_deletions(
 }
 
 /// A position in a collection's change feed: `(change_seq, document_id)` of the last row read.
-pub type FeedPosition = (i64, String);
+type FeedPosition = (i64, String);
+
+/// One page of a collection's change feed.
+#[derive(Debug)]
+pub enum ChangePage {
+    /// Ids of documents deleted in the range.
+    Deleted(Vec<String>),
+    /// Documents as they are now, written in the range.
+    Written(Vec<DocumentRecord>),
+}
+
+impl ChangePage {
+    pub fn len(&self) -> usize {
+        match self {
+            ChangePage::Deleted(ids) => ids.len(),
+            ChangePage::Written(docs) => docs.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Deletions,
+    Documents,
+    Done,
+}
+
+/// A collection's change feed over a range, a page at a time: every tombstone first, then
+/// every document written, which is the order an index applies them in (see the module doc).
+pub struct ChangePages<'a> {
+    store: &'a Store,
+    ns: NamespaceKey,
+    collection_id: String,
+    range: (i64, i64),
+    limit: i64,
+    position: Option<FeedPosition>,
+    stage: Stage,
+}
+
+impl ChangePages<'_> {
+    /// The next page, or `None` once the range is read.
+    pub async fn next(&mut self) -> StoreResult<Option<ChangePage>> {
+        let (ns, collection, range, limit) = (self.ns, &self.collection_id, self.range, self.limit);
+        let (page, last) = match self.stage {
+            Stage::Done => return Ok(None),
+            Stage::Deletions => {
+                let rows = self
+                    .store
+                    .deleted_documents(ns, collection, range, self.position.as_ref(), limit)
+                    .await?;
+                let last = (rows.len() as i64) < limit;
+                self.position = rows.last().cloned();
+                (
+                    ChangePage::Deleted(rows.into_iter().map(|(_, id)| id).collect()),
+                    last,
+                )
+            }
+            Stage::Documents => {
+                let rows = self
+                    .store
+                    .changed_documents(ns, collection, range, self.position.as_ref(), limit)
+                    .await?;
+                let last = (rows.len() as i64) < limit;
+                self.position = rows.last().map(|(seq, d)| (*seq, d.document_id.clone()));
+                (
+                    ChangePage::Written(rows.into_iter().map(|(_, d)| d).collect()),
+                    last,
+                )
+            }
+        };
+        if last {
+            self.position = None;
+            self.stage = match self.stage {
+                Stage::Deletions => Stage::Documents,
+                _ => Stage::Done,
+            };
+        }
+        Ok(Some(page))
+    }
+}
 
 impl Store {
     /// The collection's latest change number (0 before its first write); `None` if the
@@ -81,9 +164,33 @@ impl Store {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
+    /// The collection's change feed in `(after, through]`, `limit` rows at a time (see
+    /// [`ChangePages`]).
+    pub fn change_pages(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        range: (i64, i64),
+        limit: i64,
+    ) -> ChangePages<'_> {
+        ChangePages {
+            store: self,
+            ns,
+            collection_id: collection_id.to_owned(),
+            range,
+            limit,
+            position: None,
+            stage: if range.0 < range.1 {
+                Stage::Deletions
+            } else {
+                Stage::Done
+            },
+        }
+    }
+
     /// Up to `limit` documents stamped in `(after, through]`, in feed order, starting past
     /// `position` when given.
-    pub async fn changed_documents(
+    async fn changed_documents(
         &self,
         ns: NamespaceKey,
         collection_id: &str,
@@ -114,7 +221,7 @@ impl Store {
     }
 
     /// Up to `limit` tombstones in `(after, through]`, in feed order, past `position`.
-    pub async fn deleted_documents(
+    async fn deleted_documents(
         &self,
         ns: NamespaceKey,
         collection_id: &str,

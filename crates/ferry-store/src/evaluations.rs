@@ -14,10 +14,10 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::row::parse_json;
 use crate::error::is_unique_violation;
 use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
+use crate::row::parse_json;
 use crate::{Store, StoreError, StoreResult};
 
 /// One evaluation set.

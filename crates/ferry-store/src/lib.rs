@@ -39,7 +39,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use buckets::{Bucket, BucketFields, BucketListQuery, BucketSortKey};
-pub use changes::FeedPosition;
+pub use changes::{ChangePage, ChangePages};
 pub use clusters::{
     Cluster, ClusterExecution, ClusterFields, ClusterListQuery, ClusterSortKey, ClusterSummary,
     ExecutionListQuery, ExecutionOutcome,

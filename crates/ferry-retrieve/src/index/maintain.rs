@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferry_store::{FeedPosition, StoreError, StoreResult};
+use ferry_store::{ChangePage, StoreError, StoreResult};
 use tokio::sync::watch;
 
 use super::collection::{CollectionIndex, IndexId, IndexSettings};
@@ -121,54 +121,12 @@ impl IndexedSearch {
             return Ok(0);
         }
         let mut applied = 0;
-        let mut position: Option<FeedPosition> = None;
-        loop {
-            let page = store
-                .deleted_documents(
-                    id.ns,
-                    &id.collection_id,
-                    range,
-                    position.as_ref(),
-                    FEED_PAGE,
-                )
-                .await?;
-            let last = (page.len() as i64) < FEED_PAGE;
-            position = page.last().cloned();
+        let mut pages = store.change_pages(id.ns, &id.collection_id, range, FEED_PAGE);
+        while let Some(page) = pages.next().await? {
             applied += page.len();
-            self.apply(
-                index,
-                page.into_iter().map(|(_, d)| d).collect(),
-                Vec::new(),
-                None,
-            )
-            .await?;
-            if last {
-                break;
-            }
-        }
-        position = None;
-        loop {
-            let page = store
-                .changed_documents(
-                    id.ns,
-                    &id.collection_id,
-                    range,
-                    position.as_ref(),
-                    FEED_PAGE,
-                )
-                .await?;
-            let last = (page.len() as i64) < FEED_PAGE;
-            position = page.last().map(|(seq, d)| (*seq, d.document_id.clone()));
-            applied += page.len();
-            self.apply(
-                index,
-                Vec::new(),
-                page.into_iter().map(|(_, d)| d).collect(),
-                None,
-            )
-            .await?;
-            if last {
-                break;
+            match page {
+                ChangePage::Deleted(ids) => self.apply(index, ids, Vec::new(), None).await?,
+                ChangePage::Written(docs) => self.apply(index, Vec::new(), docs, None).await?,
             }
         }
         self.apply(index, Vec::new(), Vec::new(), Some(through))

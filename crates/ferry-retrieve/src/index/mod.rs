@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use ferry_store::{DocumentRecord, FeedPosition, Store, StoreError, StoreResult};
+use ferry_store::{ChangePage, DocumentRecord, Store, StoreError, StoreResult};
 
 pub use ann::Storage;
 pub use collection::{CollectionIndex, IndexId, IndexSettings};
@@ -334,49 +334,14 @@ async fn read_tail(
     range: (i64, i64),
 ) -> StoreResult<Option<(Vec<DocumentRecord>, Vec<String>)>> {
     let (mut changed, mut deleted) = (Vec::new(), Vec::new());
-    if range.0 >= range.1 {
-        return Ok(Some((changed, deleted)));
-    }
-    let mut position: Option<FeedPosition> = None;
-    loop {
-        let page = store
-            .deleted_documents(
-                request.ns,
-                request.collection_id,
-                range,
-                position.as_ref(),
-                FEED_PAGE,
-            )
-            .await?;
-        let last = (page.len() as i64) < FEED_PAGE;
-        position = page.last().cloned();
-        deleted.extend(page.into_iter().map(|(_, id)| id));
-        if deleted.len() > TAIL_LIMIT {
+    let mut pages = store.change_pages(request.ns, request.collection_id, range, FEED_PAGE);
+    while let Some(page) = pages.next().await? {
+        match page {
+            ChangePage::Deleted(ids) => deleted.extend(ids),
+            ChangePage::Written(docs) => changed.extend(docs),
+        }
+        if deleted.len() + changed.len() > TAIL_LIMIT {
             return Ok(None);
-        }
-        if last {
-            break;
-        }
-    }
-    position = None;
-    loop {
-        let page = store
-            .changed_documents(
-                request.ns,
-                request.collection_id,
-                range,
-                position.as_ref(),
-                FEED_PAGE,
-            )
-            .await?;
-        let last = (page.len() as i64) < FEED_PAGE;
-        position = page.last().map(|(seq, d)| (*seq, d.document_id.clone()));
-        changed.extend(page.into_iter().map(|(_, d)| d));
-        if changed.len() > TAIL_LIMIT {
-            return Ok(None);
-        }
-        if last {
-            break;
         }
     }
     Ok(Some((changed, deleted)))
