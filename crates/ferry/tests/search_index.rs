@@ -236,97 +236,139 @@ async fn until_caught_up(base: &str, http: &reqwest::Client, collection_id: &str
     panic!("the index of {collection_id} never caught up");
 }
 
-async fn indexed_answers_equal_exact_answers_and_see_every_write(backend: Backend) {
-    let server =
-        TestServer::start_with_indexes(TestDatabase::new(backend).await, always_indexed()).await;
-    let (base, http) = (server.url(""), reqwest::Client::new());
-    let (ns, collection_id, vector_name, dimensions) = setup(&base, &http, &server.store).await;
-    let target = (ns, collection_id.as_str(), vector_name.as_str());
-    let mut rng = StdRng::seed_from_u64(7);
-    let centres = centres(&mut rng, 12, dimensions);
-    let mut corpus = Corpus::default();
-    write(&server.store, target, &mut corpus, 400, || {
-        clustered(&mut rng, &centres)
-    })
-    .await;
-    let queries: Vec<Vec<f32>> = (0..20).map(|_| clustered(&mut rng, &centres)).collect();
+/// A test server that gives every collection a graph, collection `vectors` holding `count`
+/// clustered documents written through the store, and what the test needs to check answers.
+struct Seeded {
+    server: TestServer,
+    base: String,
+    http: reqwest::Client,
+    target: (NamespaceKey, String, String),
+    rng: StdRng,
+    centres: Vec<Vec<f32>>,
+    corpus: Corpus,
+}
 
-    let before = indexes(&base, &http, &collection_id).await;
+impl Seeded {
+    async fn start(backend: Backend, seed: u64, clusters: usize, count: usize) -> Seeded {
+        let server =
+            TestServer::start_with_indexes(TestDatabase::new(backend).await, always_indexed())
+                .await;
+        let (base, http) = (server.url(""), reqwest::Client::new());
+        let (ns, collection_id, vector_name, dimensions) = setup(&base, &http, &server.store).await;
+        let mut rng = StdRng::seed_from_u64(seed);
+        let centres = centres(&mut rng, clusters, dimensions);
+        let mut seeded = Seeded {
+            server,
+            base,
+            http,
+            target: (ns, collection_id, vector_name),
+            rng,
+            centres,
+            corpus: Corpus::default(),
+        };
+        seeded.write(count).await;
+        seeded
+    }
+
+    fn vector(&mut self) -> Vec<f32> {
+        clustered(&mut self.rng, &self.centres)
+    }
+
+    /// Writes `count` more clustered documents.
+    async fn write(&mut self, count: usize) {
+        let vectors: Vec<Vec<f32>> = (0..count).map(|_| self.vector()).collect();
+        let mut vectors = vectors.into_iter();
+        let (ns, collection, vector) = &self.target;
+        write(
+            &self.server.store,
+            (*ns, collection, vector),
+            &mut self.corpus,
+            count,
+            || vectors.next().unwrap(),
+        )
+        .await;
+    }
+}
+
+async fn indexed_answers_equal_exact_answers_and_see_every_write(backend: Backend) {
+    let mut s = Seeded::start(backend, 7, 12, 400).await;
+    let queries: Vec<Vec<f32>> = (0..20).map(|_| s.vector()).collect();
+    let collection_id = s.target.1.clone();
+    let before = indexes(&s.base, &s.http, &collection_id).await;
     assert_eq!(before["indexes"][0]["state"], "exact", "{before}");
     for query in &queries {
         assert_eq!(
-            nearest(&base, &http, query).await,
-            corpus.exact_top(query, 10)
+            nearest(&s.base, &s.http, query).await,
+            s.corpus.exact_top(query, 10)
         );
     }
-    let ready = until_caught_up(&base, &http, &collection_id).await;
+    let ready = until_caught_up(&s.base, &s.http, &collection_id).await;
     assert_eq!(ready["indexes"][0]["indexed_vectors"], 400, "{ready}");
     assert_eq!(ready["indexes"][0]["loaded_from_disk"], false, "{ready}");
     for query in &queries {
         assert_eq!(
-            nearest(&base, &http, query).await,
-            corpus.exact_top(query, 10)
+            nearest(&s.base, &s.http, query).await,
+            s.corpus.exact_top(query, 10)
         );
     }
 
     // A delete is missed at once: the next query reads it from the change feed.
-    let best = corpus.exact_top(&queries[0], 1)[0].clone();
+    let best = s.corpus.exact_top(&queries[0], 1)[0].clone();
     let (status, body) = send(scoped(
-        &server,
+        &s.server,
         Method::DELETE,
         &format!("/v1/collections/{collection_id}/documents/{best}"),
     ))
     .await;
     assert_eq!(status, 200, "{body}");
-    corpus.remove(&best);
-    let answer = nearest(&base, &http, &queries[0]).await;
+    s.corpus.remove(&best);
+    let answer = nearest(&s.base, &s.http, &queries[0]).await;
     assert!(!answer.contains(&best), "{answer:?}");
-    assert_eq!(answer, corpus.exact_top(&queries[0], 10));
+    assert_eq!(answer, s.corpus.exact_top(&queries[0], 10));
 
     // A write is found at once: a document equal to a query ranks first.
     let planted = queries[1].clone();
-    write(&server.store, target, &mut corpus, 1, || planted.clone()).await;
-    let answer = nearest(&base, &http, &queries[1]).await;
-    assert_eq!(answer[0], corpus.vectors.last().unwrap().0);
-    assert_eq!(answer, corpus.exact_top(&queries[1], 10));
+    let (ns, collection, vector) = (s.target.0, s.target.1.as_str(), s.target.2.as_str());
+    write(
+        &s.server.store,
+        (ns, collection, vector),
+        &mut s.corpus,
+        1,
+        || planted.clone(),
+    )
+    .await;
+    let answer = nearest(&s.base, &s.http, &queries[1]).await;
+    assert_eq!(answer[0], s.corpus.vectors.last().unwrap().0);
+    assert_eq!(answer, s.corpus.exact_top(&queries[1], 10));
 
     // Once the maintainer applies them, the index itself holds both changes.
-    let caught_up = until_caught_up(&base, &http, &collection_id).await;
+    let caught_up = until_caught_up(&s.base, &s.http, &collection_id).await;
     assert_eq!(
         caught_up["indexes"][0]["indexed_vectors"], 400,
         "{caught_up}"
     );
     for query in &queries {
         assert_eq!(
-            nearest(&base, &http, query).await,
-            corpus.exact_top(query, 10)
+            nearest(&s.base, &s.http, query).await,
+            s.corpus.exact_top(query, 10)
         );
     }
-    server.stop().await;
+    s.server.stop().await;
 }
 
 async fn recall_at_10_against_exact_meets_the_target(backend: Backend) {
-    let server =
-        TestServer::start_with_indexes(TestDatabase::new(backend).await, always_indexed()).await;
-    let (base, http) = (server.url(""), reqwest::Client::new());
-    let (ns, collection_id, vector_name, dimensions) = setup(&base, &http, &server.store).await;
-    let mut rng = StdRng::seed_from_u64(20261130);
-    let centres = centres(&mut rng, 64, dimensions);
-    let mut corpus = Corpus::default();
-    let target = (ns, collection_id.as_str(), vector_name.as_str());
     // Past the size below which a graph is searched by brute force.
-    write(&server.store, target, &mut corpus, 25_000, || {
-        clustered(&mut rng, &centres)
-    })
-    .await;
-    nearest(&base, &http, &clustered(&mut rng, &centres)).await;
-    until_caught_up(&base, &http, &collection_id).await;
+    let mut s = Seeded::start(backend, 20261130, 64, 25_000).await;
+    let probe = s.vector();
+    nearest(&s.base, &s.http, &probe).await;
+    until_caught_up(&s.base, &s.http, &s.target.1).await;
+    let (base, http) = (s.base.clone(), s.http.clone());
 
     let queries = 100;
     let mut found = 0;
     for _ in 0..queries {
-        let query = clustered(&mut rng, &centres);
-        let exact: HashSet<String> = corpus.exact_top(&query, 10).into_iter().collect();
+        let query = s.vector();
+        let exact: HashSet<String> = s.corpus.exact_top(&query, 10).into_iter().collect();
         let answer = nearest(&base, &http, &query).await;
         assert_eq!(answer.len(), 10);
         found += answer.iter().filter(|id| exact.contains(*id)).count();
@@ -350,7 +392,7 @@ async fn recall_at_10_against_exact_meets_the_target(backend: Backend) {
         let examined = execution["total_processed"].as_i64().unwrap();
         assert!((1..=50).contains(&examined), "{execution}");
     }
-    server.stop().await;
+    s.server.stop().await;
 }
 
 /// The graph file of the collection's one index, under `data_dir/indexes`.
@@ -454,20 +496,9 @@ async fn a_saved_index_survives_restart_sigkill_and_damage(backend: Backend) {
 }
 
 async fn a_filter_then_a_search_ranks_every_match(backend: Backend) {
-    let server =
-        TestServer::start_with_indexes(TestDatabase::new(backend).await, always_indexed()).await;
-    let (base, http) = (server.url(""), reqwest::Client::new());
-    let (ns, collection_id, vector_name, dimensions) = setup(&base, &http, &server.store).await;
-    let target = (ns, collection_id.as_str(), vector_name.as_str());
-    let mut rng = StdRng::seed_from_u64(5);
-    let centres = centres(&mut rng, 12, dimensions);
-    let mut corpus = Corpus::default();
-    write(&server.store, target, &mut corpus, 1_000, || {
-        clustered(&mut rng, &centres)
-    })
-    .await;
+    let mut s = Seeded::start(backend, 5, 12, 1_000).await;
     let (status, body) = send(
-        scoped(&server, Method::POST, "/v1/retrievers").json(&json!({
+        scoped(&s.server, Method::POST, "/v1/retrievers").json(&json!({
             "retriever_name": "rare_nearest",
             "collection_identifiers": ["vectors"],
             "input_schema": {"vector": {"type": "array"}},
@@ -482,7 +513,8 @@ async fn a_filter_then_a_search_ranks_every_match(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{body}");
     let rare = Corpus {
-        vectors: corpus
+        vectors: s
+            .corpus
             .vectors
             .iter()
             .filter(|(id, _)| id[4..].parse::<usize>().unwrap() % 10 == 0)
@@ -491,10 +523,14 @@ async fn a_filter_then_a_search_ranks_every_match(backend: Backend) {
         next: 0,
     };
     for _ in 0..10 {
-        let query = clustered(&mut rng, &centres);
+        let query = s.vector();
         let (status, body) = send(
-            scoped(&server, Method::POST, "/v1/retrievers/rare_nearest/execute")
-                .json(&json!({"inputs": {"vector": query}})),
+            scoped(
+                &s.server,
+                Method::POST,
+                "/v1/retrievers/rare_nearest/execute",
+            )
+            .json(&json!({"inputs": {"vector": query}})),
         )
         .await;
         assert_eq!(status, 200, "{body}");
@@ -506,7 +542,7 @@ async fn a_filter_then_a_search_ranks_every_match(backend: Backend) {
             .collect();
         assert_eq!(answer, rare.exact_top(&query, 10));
     }
-    server.stop().await;
+    s.server.stop().await;
 }
 
 /// `POST`/`GET` `path` on `base` in namespace `data`.
