@@ -9,6 +9,7 @@
 //! at watermark `w` is brought to `s` by deleting the tombstones in `(w, s]` and upserting the
 //! documents stamped in `(w, s]`; both steps are idempotent, so replaying a range is harmless.
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::documents::{document_from_row_offset, DocumentRecord, COLUMNS};
@@ -113,8 +114,19 @@ impl ChangePages<'_> {
             Stage::Deletions => {
                 let rows = self
                     .store
-                    .deleted_documents(ns, collection, range, self.position.as_ref(), limit)
+                    .feed_rows(
+                        ("document_deletions", "document_id"),
+                        ns,
+                        collection,
+                        range,
+                        self.position.as_ref(),
+                        limit,
+                    )
                     .await?;
+                let rows: Vec<FeedPosition> = rows
+                    .iter()
+                    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                    .collect::<StoreResult<_>>()?;
                 let last = (rows.len() as i64) < limit;
                 self.position = rows.last().cloned();
                 (
@@ -125,8 +137,19 @@ impl ChangePages<'_> {
             Stage::Documents => {
                 let rows = self
                     .store
-                    .changed_documents(ns, collection, range, self.position.as_ref(), limit)
+                    .feed_rows(
+                        ("documents", COLUMNS),
+                        ns,
+                        collection,
+                        range,
+                        self.position.as_ref(),
+                        limit,
+                    )
                     .await?;
+                let rows: Vec<(i64, DocumentRecord)> = rows
+                    .iter()
+                    .map(|row| Ok((row.try_get(0)?, document_from_row_offset(row, 1)?)))
+                    .collect::<StoreResult<_>>()?;
                 let last = (rows.len() as i64) < limit;
                 self.position = rows.last().map(|(seq, d)| (*seq, d.document_id.clone()));
                 (
@@ -188,21 +211,23 @@ impl Store {
         }
     }
 
-    /// Up to `limit` documents stamped in `(after, through]`, in feed order, starting past
-    /// `position` when given.
-    async fn changed_documents(
+    /// Up to `limit` rows of `columns` from `table` (`documents` or `document_deletions`)
+    /// stamped in `(after, through]`, in feed order, starting past `position` when given.
+    #[allow(clippy::too_many_arguments)]
+    async fn feed_rows(
         &self,
+        (table, columns): (&str, &str),
         ns: NamespaceKey,
         collection_id: &str,
         (after, through): (i64, i64),
         position: Option<&FeedPosition>,
         limit: i64,
-    ) -> StoreResult<Vec<(i64, DocumentRecord)>> {
+    ) -> StoreResult<Vec<AnyRow>> {
         let (from_seq, from_id) = position
             .map(|(s, id)| (*s, id.as_str()))
             .unwrap_or((after, ""));
-        let rows = sqlx::query(&format!(
-            "SELECT change_seq, {COLUMNS} FROM documents WHERE ns_key = $1 AND collection_id = $2 \
+        Ok(sqlx::query(&format!(
+            "SELECT change_seq, {columns} FROM {table} WHERE ns_key = $1 AND collection_id = $2 \
              AND change_seq > $3 AND change_seq <= $4 AND (change_seq, document_id) > ($5, $6) \
              ORDER BY change_seq, document_id LIMIT $7"
         ))
@@ -214,41 +239,7 @@ impl Store {
         .bind(from_id)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get(0)?, document_from_row_offset(row, 1)?)))
-            .collect()
-    }
-
-    /// Up to `limit` tombstones in `(after, through]`, in feed order, past `position`.
-    async fn deleted_documents(
-        &self,
-        ns: NamespaceKey,
-        collection_id: &str,
-        (after, through): (i64, i64),
-        position: Option<&FeedPosition>,
-        limit: i64,
-    ) -> StoreResult<Vec<FeedPosition>> {
-        let (from_seq, from_id) = position
-            .map(|(s, id)| (*s, id.as_str()))
-            .unwrap_or((after, ""));
-        let rows = sqlx::query(
-            "SELECT change_seq, document_id FROM document_deletions WHERE ns_key = $1 \
-             AND collection_id = $2 AND change_seq > $3 AND change_seq <= $4 \
-             AND (change_seq, document_id) > ($5, $6) ORDER BY change_seq, document_id LIMIT $7",
-        )
-        .bind(ns.0)
-        .bind(collection_id)
-        .bind(after)
-        .bind(through)
-        .bind(from_seq)
-        .bind(from_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect()
+        .await?)
     }
 
     /// The listed documents of one collection that exist, each with the change that last
