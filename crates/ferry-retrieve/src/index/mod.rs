@@ -262,7 +262,7 @@ impl IndexedSearch {
     }
 
     /// The graph answers for `request`, merged with the exactly scored tail; `None` when
-    /// the tail is too long to hold (the caller scans instead).
+    /// the tail is too long to hold or the graph fails (the caller scans instead).
     async fn search_indexed(
         &self,
         index: Arc<CollectionIndex>,
@@ -289,17 +289,29 @@ impl IndexedSearch {
         let queries = request.queries.to_vec();
         let graph = index.clone();
         let caller = self.callers(1).await?;
-        let candidates = tokio::task::spawn_blocking(move || {
+        let outcome = tokio::task::spawn_blocking(move || {
             let excluded: HashSet<&str> = excluded.iter().map(String::as_str).collect();
             queries
                 .iter()
                 .map(|q| graph.candidates(q, wanted, &excluded))
                 .collect::<Result<Vec<_>, _>>()
         })
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("vector index search stopped: {e}")))?
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        .await;
         drop(caller);
+        // A graph that fails a search costs the query its speed, never its answer.
+        let candidates = match outcome {
+            Ok(Ok(candidates)) => candidates,
+            Ok(Err(e)) => {
+                tracing::warn!(collection = %index.id.collection_id, error = %e,
+                    "vector index search failed; searching exactly");
+                return Ok(None);
+            }
+            Err(e) => {
+                tracing::warn!(collection = %index.id.collection_id, error = %e,
+                    "vector index search stopped; searching exactly");
+                return Ok(None);
+            }
+        };
         let mut distinct: Vec<&str> = candidates.iter().flatten().map(String::as_str).collect();
         distinct.sort_unstable();
         distinct.dedup();
