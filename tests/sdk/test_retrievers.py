@@ -7,6 +7,7 @@ from mixpeek.api.buckets_api import BucketsApi
 from mixpeek.api.collection_documents_api import CollectionDocumentsApi
 from mixpeek.api.collection_taxonomies_api import CollectionTaxonomiesApi
 from mixpeek.api.collections_api import CollectionsApi
+from mixpeek.api.feature_extractors_api import FeatureExtractorsApi
 from mixpeek.api.retriever_interactions_api import RetrieverInteractionsApi
 from mixpeek.api.retrievers_api import RetrieversApi
 from mixpeek.api.taxonomies_api import TaxonomiesApi
@@ -265,3 +266,64 @@ def test_a_taxonomy_naming_a_missing_retriever_is_refused_by_id(scoped_client):
     assert refused.value.status == 400
     assert "ret_nowhere" in refused.value.body
     assert '"retriever_not_found"' in refused.value.body
+
+
+KEYWORDS = "mixpeek://text_extractor@v1/keywords"
+
+
+def test_a_hybrid_retriever_fuses_dense_and_keyword_search(scoped_client):
+    """Ferry's keyword feature (BM25 over the text, a sparse index every text collection
+    carries) and a hybrid retriever fusing it with dense search by rrf, all through the SDK's
+    own models."""
+    seed_collection(scoped_client)
+    collection = CollectionsApi(scoped_client).get_collection("texts")
+    sparse = [i for i in collection.vector_indexes if i.feature_uri == KEYWORDS]
+    assert len(sparse) == 1 and sparse[0].index["type"] == "sparse"
+    v1 = FeatureExtractorsApi(scoped_client).get_feature_extractor_by("text_extractor_v1")
+    listed = {
+        d.feature_uri: d.index.actual_instance.type.value for d in v1.required_vector_indexes
+    }
+    assert listed == {FEATURE: "dense", KEYWORDS: "sparse"}
+
+    def search(feature_uri):
+        return {
+            "feature_uri": feature_uri,
+            "query": {"input_mode": "text", "value": "{{INPUT.query}}"},
+            "top_k": 6,
+        }
+
+    def stage(*searches):
+        return {
+            "stage_name": "search",
+            "stage_type": "filter",
+            "config": {
+                "stage_id": "feature_search",
+                "parameters": {"searches": list(searches), "fusion": "rrf"},
+            },
+        }
+
+    keywords = create_retriever(scoped_client, "sdk-keywords", ["texts"], [stage(search(KEYWORDS))])
+    hybrid = create_retriever(
+        scoped_client, "sdk-hybrid", ["texts"], [stage(search(FEATURE), search(KEYWORDS))]
+    )
+    assert {d.extractor for d in hybrid.feature_dependencies} == {"text_extractor"}
+    retrievers = RetrieversApi(scoped_client)
+
+    # Keywords find exactly the documents holding the word, scored by BM25.
+    found = retrievers.execute_retriever(
+        keywords.retriever_id, ExecuteRetrieverRequest(inputs={"query": "Comet"})
+    )
+    assert isinstance(found, ExecuteRetrieverResponse)
+    assert len(found.documents) == 4
+    assert all("comet" in d["text"] and d["score"] > 0 for d in found.documents)
+
+    # The hybrid ranks the topic's documents first, with rrf scores (at most 2/61).
+    query = "telescope galaxy"
+    fused = retrievers.execute_retriever(
+        hybrid.retriever_id, ExecuteRetrieverRequest(inputs={"query": query})
+    )
+    assert isinstance(fused, ExecuteRetrieverResponse)
+    assert [d["topic"] for d in fused.documents[:4]] == ["astronomy"] * 4
+    assert all(0 < d["score"] <= 2 / 61 + 1e-12 for d in fused.documents)
+    scores = [d["score"] for d in fused.documents]
+    assert scores == sorted(scores, reverse=True)

@@ -4,18 +4,19 @@
 
 use ferry_wire::bucket::{BucketSchemaField, BucketSchemaFieldType};
 use ferry_wire::collection::{
-    CollectionVectorIndex, VectorDistance, VectorIndexKind, VectorIndexStorage,
+    CollectionVectorIndex, VectorDistance, VectorIndexKind, VectorIndexStorage, VectorType,
 };
 use serde_json::{Map, Value};
 
 use crate::{Extractor, Metric};
 
-/// The vector indexes of a collection using `extractor` with `resolved` parameters.
+/// The vector indexes of a collection using `extractor` with `resolved` parameters: one
+/// dense index per vector output, then the keyword index of a text extractor.
 pub fn vector_indexes(
     extractor: &dyn Extractor,
     resolved: &Map<String, Value>,
 ) -> Vec<CollectionVectorIndex> {
-    extractor
+    let dense = extractor
         .vector_outputs(resolved)
         .into_iter()
         .map(|o| CollectionVectorIndex {
@@ -23,7 +24,8 @@ pub fn vector_indexes(
             kind: VectorIndexKind::Single,
             index: VectorIndexStorage {
                 name: extractor.storage_name(&o.name),
-                dimensions: o.dimension as i64,
+                dimensions: Some(o.dimension as i64),
+                vector_type: VectorType::Dense,
                 distance: match o.metric {
                     Metric::Cosine => VectorDistance::Cosine,
                     Metric::Dot => VectorDistance::Dot,
@@ -32,8 +34,23 @@ pub fn vector_indexes(
                 inference_name: Some(extractor.id()),
             },
             name: o.name,
-        })
-        .collect()
+        });
+    let keywords = extractor
+        .keyword_output()
+        .map(|output| CollectionVectorIndex {
+            feature_uri: extractor.feature_uri(output),
+            kind: VectorIndexKind::Single,
+            index: VectorIndexStorage {
+                name: extractor.storage_name(output),
+                dimensions: None,
+                vector_type: VectorType::Sparse,
+                // BM25 scores are sums of term weights, compared as they are.
+                distance: VectorDistance::Dot,
+                inference_name: Some(crate::KEYWORD_SCORING.into()),
+            },
+            name: output.to_owned(),
+        });
+    dense.chain(keywords).collect()
 }
 
 /// The output-schema fields `extractor` contributes: its own fields, and one float array per

@@ -60,6 +60,12 @@ pub struct VectorOutput {
     pub metric: Metric,
 }
 
+/// The output name of every text extractor's keyword index: a BM25 index over the
+/// documents' `text`, queried with text (`mixpeek://{name}@{version}/keywords`).
+pub const KEYWORD_OUTPUT: &str = "keywords";
+/// How the keyword index scores, as its `inference_name` says.
+pub const KEYWORD_SCORING: &str = "bm25";
+
 /// What an extractor reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
@@ -131,6 +137,13 @@ pub trait Extractor: Send + Sync {
         inputs: &[ExtractorInput],
         resolved: &Map<String, Value>,
     ) -> Result<Vec<Vec<ExtractedChunk>>, ExtractError>;
+
+    /// The output name of the keyword index over this extractor's text, if it writes text:
+    /// every text extractor does, so any text collection can be searched by keywords and
+    /// hybrid (dense + keywords) without a second extractor.
+    fn keyword_output(&self) -> Option<&'static str> {
+        (self.input_kind() == InputKind::Text).then_some(KEYWORD_OUTPUT)
+    }
 
     /// `{name}_{version}`.
     fn id(&self) -> String {
@@ -238,6 +251,27 @@ pub(crate) fn describe_extractor<E: Extractor + ?Sized>(
                         distance: o.metric.name().into(),
                     },
                 })
+                .chain(extractor.keyword_output().map(|output| {
+                    VectorIndexDefinition {
+                        feature_uri: extractor.feature_uri(output),
+                        name: output.to_owned(),
+                        description: format!(
+                            "BM25 keyword index over the text of {}@{} documents",
+                            extractor.name(),
+                            extractor.version()
+                        ),
+                        index_type: "single".into(),
+                        index: VectorIndex {
+                            name: extractor.storage_name(output),
+                            description: "Sparse term weights of the document text, searched by \
+                                      BM25 with text queries"
+                                .into(),
+                            dimensions: None,
+                            vector_type: "sparse".into(),
+                            distance: "dot".into(),
+                        },
+                    }
+                }))
                 .collect(),
         ),
         required_payload_indexes: Some(vec![]),

@@ -19,8 +19,9 @@ use ferry_wire::retriever::{RetrieverInputSchemaField, RetrieverInputSchemaField
 use ferry_wire::{ErrorCode, Errors, Loc};
 use serde_json::{Map, Value};
 
+use crate::bm25;
 use crate::plan::{Fusion, Pipeline, QueryMode, Search, StageKind, MAX_CANDIDATES};
-use crate::search::{SearchRequest, TopK, VectorSearch};
+use crate::search::{KeywordRequest, SearchRequest, TopK, VectorSearch};
 use crate::template;
 
 /// Rank constant of reciprocal rank fusion (the value of the original paper).
@@ -140,6 +141,15 @@ fn compile(filter: &LogicalOperator) -> Result<Matcher, RetrieveError> {
             format!("filter: {}", reasons.join("; ")),
         )
     })
+}
+
+/// A dense index's dimension (0 when unknown: searched exactly, queries unchecked).
+fn dimensions(index: &CollectionVectorIndex) -> usize {
+    index
+        .index
+        .dimensions
+        .and_then(|d| usize::try_from(d).ok())
+        .unwrap_or(0)
 }
 
 fn metric(index: &CollectionVectorIndex) -> Metric {
@@ -277,7 +287,7 @@ impl Engine {
         index: &CollectionVectorIndex,
         values: &[Value],
     ) -> Result<Vec<Vec<f32>>, RetrieveError> {
-        let dimension = usize::try_from(index.index.dimensions).unwrap_or(0);
+        let dimension = dimensions(index);
         match search.mode {
             QueryMode::Vector => values
                 .iter()
@@ -361,6 +371,28 @@ impl Engine {
                 continue;
             };
             searched = true;
+            let collection_id = target.collection.collection_id.as_str();
+            if !index.is_dense() {
+                let texts = query_texts(search, search_index, &values)?;
+                let result = self
+                    .search
+                    .keywords(KeywordRequest {
+                        ns,
+                        collection_id,
+                        index_name: &index.index.name,
+                        queries: &texts,
+                        k: search.top_k,
+                    })
+                    .await?;
+                *processed += result.scanned;
+                for (list, hits) in merged.iter_mut().zip(result.hits) {
+                    list.extend(hits.into_iter().map(|h| Scored {
+                        score: h.score,
+                        document: h.document,
+                    }));
+                }
+                continue;
+            }
             let queries = self
                 .query_vectors(search, search_index, target, index, &values)
                 .await?;
@@ -368,9 +400,9 @@ impl Engine {
                 .search
                 .search(SearchRequest {
                     ns,
-                    collection_id: &target.collection.collection_id,
+                    collection_id,
                     vector_name: &index.index.name,
-                    dimensions: usize::try_from(index.index.dimensions).unwrap_or(0),
+                    dimensions: dimensions(index),
                     metric: metric(index),
                     storage: crate::index::Storage::Float32,
                     queries: &queries,
@@ -419,6 +451,25 @@ impl Engine {
             };
             searched = true;
             let collection_id = target.collection.collection_id.as_str();
+            if !index.is_dense() {
+                let texts = query_texts(search, search_index, &values)?;
+                for ((text, kept), list) in texts.iter().zip(candidates).zip(&mut ranked) {
+                    let kept: Vec<&DocumentRecord> = kept
+                        .iter()
+                        .map(|c| &c.document)
+                        .filter(|d| d.collection_id == collection_id)
+                        .collect();
+                    *processed += kept.len() as i64;
+                    let scores = bm25::score_among(text, &kept);
+                    list.extend(kept.into_iter().zip(scores).filter(|(_, s)| *s > 0.0).map(
+                        |(document, score)| Scored {
+                            score,
+                            document: document.clone(),
+                        },
+                    ));
+                }
+                continue;
+            }
             let queries = self
                 .query_vectors(search, search_index, target, index, &values)
                 .await?;
@@ -427,7 +478,7 @@ impl Engine {
                     ns,
                     collection_id,
                     vector_name: &index.index.name,
-                    dimensions: usize::try_from(index.index.dimensions).unwrap_or(0),
+                    dimensions: dimensions(index),
                     metric: metric(index),
                     storage: crate::index::Storage::Float32,
                     queries: std::slice::from_ref(query),
@@ -625,6 +676,34 @@ impl Engine {
             .collect();
         Ok(run)
     }
+}
+
+/// The text queries of a keyword search, one per input set.
+fn query_texts(
+    search: &Search,
+    search_index: usize,
+    values: &[Value],
+) -> Result<Vec<String>, RetrieveError> {
+    if search.mode != QueryMode::Text {
+        return Err(invalid(
+            ErrorCode::InvalidQuery,
+            format!(
+                "search {search_index}: feature '{}' is a keyword index; query it with \
+                 input_mode 'text'",
+                search.feature_uri
+            ),
+        ));
+    }
+    values
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => Ok(s.clone()),
+            _ => Err(invalid(
+                ErrorCode::InvalidQuery,
+                format!("search {search_index}: the query must be text"),
+            )),
+        })
+        .collect()
 }
 
 fn no_feature(feature_uri: &str) -> RetrieveError {

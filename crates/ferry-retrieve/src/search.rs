@@ -1,15 +1,20 @@
-//! Nearest-neighbour search over one collection's stored vectors, behind [`VectorSearch`] so an
-//! approximate index can replace the exact scan without touching the stages.
+//! Search over one collection, behind [`VectorSearch`] so indexes can replace the exact scan
+//! without touching the stages: nearest neighbours of stored vectors, and BM25 keyword
+//! search over the documents' text.
 //!
 //! [`ExactScan`] streams the collection in keyset pages (memory bounded by the page and by
 //! `k` per query, never by the collection) and scores every stored vector against every query
 //! of the call: several queries (a taxonomy's batch of documents) share one pass over the data.
+//! Its keyword search makes two passes, one counting the collection statistics BM25 needs and
+//! one scoring.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeSet, BinaryHeap};
 
 use ferry_extract::Metric;
-use ferry_store::{DocumentRecord, NamespaceKey, Store, StoreResult};
+use ferry_store::{DocumentRecord, NamespaceKey, Store, StoreError, StoreResult};
+
+use crate::bm25;
 
 /// Documents read per round trip.
 const SCAN_PAGE: i64 = 512;
@@ -30,6 +35,17 @@ pub struct SearchRequest<'a> {
     pub k: usize,
 }
 
+/// One collection's keyword index, and the text queries against it.
+#[derive(Debug, Clone, Copy)]
+pub struct KeywordRequest<'a> {
+    pub ns: NamespaceKey,
+    pub collection_id: &'a str,
+    /// The keyword index's storage name (e.g. `text_extractor_v3_keywords`).
+    pub index_name: &'a str,
+    pub queries: &'a [String],
+    pub k: usize,
+}
+
 /// A scored document.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -45,9 +61,14 @@ pub struct SearchResult {
     pub scanned: i64,
 }
 
+/// The per-collection search seam: dense vectors and keywords, which an index accelerates
+/// and the exact scan answers by definition.
 #[async_trait::async_trait]
 pub trait VectorSearch: Send + Sync {
     async fn search(&self, request: SearchRequest<'_>) -> StoreResult<SearchResult>;
+
+    /// The best `k` documents per text query by BM25 over the documents' `text`.
+    async fn keywords(&self, request: KeywordRequest<'_>) -> StoreResult<SearchResult>;
 }
 
 /// Exact (brute-force) search over the store.
@@ -162,6 +183,37 @@ impl<'a> TopK<'a> {
         }
     }
 
+    /// The best `k` of `queries` lists whose scores the caller computes (keywords).
+    pub(crate) fn scored(queries: usize, k: usize) -> TopK<'static> {
+        TopK {
+            queries: &[],
+            norms: Vec::new(),
+            metric: Metric::Dot,
+            k,
+            heaps: (0..queries)
+                .map(|_| BinaryHeap::with_capacity(k + 1))
+                .collect(),
+        }
+    }
+
+    /// Keeps `doc` for query `i` if `score` is among the best `k` so far.
+    pub(crate) fn push(&mut self, i: usize, score: f64, doc: &DocumentRecord) {
+        let heap = &mut self.heaps[i];
+        if heap.len() == self.k {
+            let worst = heap.peek().map_or(f64::NEG_INFINITY, |w| w.0.score);
+            if score <= worst {
+                return;
+            }
+        }
+        heap.push(Kept(Hit {
+            score,
+            document: doc.clone(),
+        }));
+        if heap.len() > self.k {
+            heap.pop();
+        }
+    }
+
     /// Scores `doc`'s `vector_name` vector against query `i` (every query when `None`).
     pub(crate) fn offer(&mut self, doc: &DocumentRecord, vector_name: &str, only: Option<usize>) {
         let Some((_, stored)) = doc.vectors.iter().find(|(n, _)| n == vector_name) else {
@@ -173,20 +225,7 @@ impl<'a> TopK<'a> {
         };
         for i in range {
             let s = score(self.metric, &self.queries[i], self.norms[i], stored);
-            let heap = &mut self.heaps[i];
-            if heap.len() == self.k {
-                let worst = heap.peek().map_or(f64::NEG_INFINITY, |w| w.0.score);
-                if s <= worst {
-                    continue;
-                }
-            }
-            heap.push(Kept(Hit {
-                score: s,
-                document: doc.clone(),
-            }));
-            if heap.len() > self.k {
-                heap.pop();
-            }
+            self.push(i, s, doc);
         }
     }
 
@@ -216,6 +255,51 @@ impl VectorSearch for ExactScan {
         Ok(SearchResult {
             hits: top.into_hits(),
             scanned,
+        })
+    }
+
+    async fn keywords(&self, request: KeywordRequest<'_>) -> StoreResult<SearchResult> {
+        let mut analyzer = bm25::analyzer();
+        let terms: Vec<Vec<String>> = request
+            .queries
+            .iter()
+            .map(|q| bm25::query_terms(&mut analyzer, q))
+            .collect();
+        let wanted: BTreeSet<String> = terms.iter().flatten().cloned().collect();
+        let mut stats = bm25::ScanStats::default();
+        let mut pages = self
+            .store
+            .document_pages(request.ns, request.collection_id, SCAN_PAGE);
+        while let Some(page) = pages.next().await? {
+            for doc in &page {
+                stats.count(&bm25::analyze(&mut analyzer, bm25::text_of(doc)), &wanted);
+            }
+        }
+        let field = bm25::KeywordSchema::new().text;
+        let weights = terms
+            .iter()
+            .map(|t| bm25::QueryWeights::new(&stats, field, t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Corrupt(format!("keyword scoring: {e}")))?;
+        let mut top = TopK::scored(request.queries.len(), request.k);
+        let mut pages = self
+            .store
+            .document_pages(request.ns, request.collection_id, SCAN_PAGE);
+        while let Some(page) = pages.next().await? {
+            for doc in &page {
+                let analyzed = bm25::analyze(&mut analyzer, bm25::text_of(doc));
+                for (i, weights) in weights.iter().enumerate() {
+                    let Some(weights) = weights else { continue };
+                    let score = weights.score(&analyzed);
+                    if score > 0.0 {
+                        top.push(i, score, doc);
+                    }
+                }
+            }
+        }
+        Ok(SearchResult {
+            hits: top.into_hits(),
+            scanned: 2 * i64::try_from(stats.documents).unwrap_or(i64::MAX),
         })
     }
 }

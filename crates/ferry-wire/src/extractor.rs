@@ -11,17 +11,17 @@ pub fn feature_extractor_id(name: &str, version: &str) -> String {
     format!("{name}_{version}")
 }
 
-/// The storage configuration of one dense vector index (`VectorIndex`).
+/// The storage configuration of one vector index (`VectorIndex`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VectorIndex {
     /// Storage name, `{extractor}_{version}_{output}`.
     pub name: String,
     pub description: String,
     /// Absent where a collection's parameters choose it (the remote embedding extractor's
-    /// model decides its dimension).
+    /// model decides its dimension), and for sparse indexes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<i64>,
-    /// Always `dense`.
+    /// `dense`, or `sparse` for a text extractor's BM25 keyword index.
     #[serde(rename = "type")]
     pub vector_type: String,
     /// `cosine`, `dot` or `euclidean`.

@@ -270,7 +270,8 @@ fn collection_full() -> CollectionResponse {
             kind: VectorIndexKind::Single,
             index: VectorIndexStorage {
                 name: "text_extractor_v2_embedding".into(),
-                dimensions: 384,
+                dimensions: Some(384),
+                vector_type: VectorType::Dense,
                 distance: VectorDistance::Cosine,
                 inference_name: Some("hashed_ngram_v2".into()),
             },

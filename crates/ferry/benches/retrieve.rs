@@ -1,11 +1,14 @@
 //! Retrieval benchmark: N documents of 384-d vectors in one collection, searched through the
 //! HNSW index against exact search (every stored vector scored) in the same run. Reports the
 //! load rate, index build rate and size, p50/p99 latency of both searches, recall@10 of the
-//! index against exact, retriever execute end to end over HTTP, and peak RSS.
+//! index against exact, retriever execute end to end over HTTP, and peak RSS. Then keyword
+//! search over the same documents' short texts (12 words drawn by Zipf's law from 50,000):
+//! the tantivy index's build time and latency against the exact BM25 scan.
 //!
 //! `cargo bench --bench retrieve` (SQLite in a temp dir); `FERRY_BENCH_DOCUMENTS=N` (default
-//! 1000000), `FERRY_BENCH_QUERIES=Q` (default 200), `FERRY_BENCH_DATABASE_URL=postgres://…`
-//! for PostgreSQL.
+//! 1000000), `FERRY_BENCH_QUERIES=Q` (default 200), `FERRY_BENCH_EF=96,192,384` (the HNSW
+//! search expansions to sweep on the one built graph; default the configured one),
+//! `FERRY_BENCH_DATABASE_URL=postgres://…` for PostgreSQL.
 //!
 //! Vectors are clustered (1,000 centres, noise about as long as the centre): embeddings of
 //! real text cluster, and uniformly random vectors are a case no graph index serves well.
@@ -19,7 +22,9 @@ use std::time::{Duration, Instant};
 use common::{env_usize, peak_rss_mb};
 use ferry_extract::Metric;
 use ferry_retrieve::index::{IndexState, Storage};
-use ferry_retrieve::{ExactScan, IndexConfig, IndexedSearch, SearchRequest, VectorSearch};
+use ferry_retrieve::{
+    ExactScan, IndexConfig, IndexedSearch, KeywordRequest, SearchRequest, VectorSearch,
+};
 use ferry_store::{Lineage, NewDocument, SourceKind, Store, StoreLocation};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -81,6 +86,113 @@ fn search_request<'a>(
         queries,
         k: 10,
     }
+}
+
+/// Words per document of the keyword phase: short documents, as titles or captions are.
+const WORDS_PER_DOCUMENT: usize = 12;
+/// The vocabulary of the keyword phase.
+const VOCABULARY: f64 = 50_000.0;
+
+/// Words drawn by Zipf's law (the word of rank r with probability about 1/r), as words of
+/// real text are: a few in most documents, most in very few. Latency depends on how long
+/// the posting lists of the query's words are, which a uniform draw would misstate.
+struct Words {
+    rng: StdRng,
+}
+
+impl Words {
+    fn new(seed: u64) -> Words {
+        Words {
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    fn word(&mut self) -> String {
+        let rank = VOCABULARY.powf(self.rng.gen_range(0.0..1.0)) as u64;
+        format!("w{rank}")
+    }
+
+    fn sentence(&mut self, words: usize) -> String {
+        (0..words)
+            .map(|_| self.word())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Keyword search over the same documents' text: the tantivy index (built by the first
+/// query) against the exact two-pass BM25 scan, latency and agreement of the top 10.
+async fn keywords(
+    store: &Store,
+    search: &IndexedSearch,
+    ns: ferry_store::NamespaceKey,
+    collection_id: &str,
+    words: &mut Words,
+    queries: usize,
+) -> anyhow::Result<()> {
+    let probes: Vec<String> = (0..queries).map(|_| words.sentence(3)).collect();
+    fn request<'a>(
+        ns: ferry_store::NamespaceKey,
+        collection_id: &'a str,
+        queries: &'a [String],
+    ) -> KeywordRequest<'a> {
+        KeywordRequest {
+            ns,
+            collection_id,
+            index_name: "text_extractor_v1_keywords",
+            queries,
+            k: 10,
+        }
+    }
+    let started = Instant::now();
+    search
+        .keywords(request(ns, collection_id, &probes[..1]))
+        .await?;
+    let build = started.elapsed().as_secs_f64();
+    let mut indexed_ms = Vec::new();
+    let mut answers = Vec::new();
+    for probe in &probes {
+        let started = Instant::now();
+        let result = search
+            .keywords(request(ns, collection_id, std::slice::from_ref(probe)))
+            .await?;
+        indexed_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        answers.push(result.hits.into_iter().next().unwrap_or_default());
+    }
+    let exact = ExactScan::new(store.clone());
+    let exact_runs = queries.min(3);
+    let (mut exact_ms, mut agree, mut expected) = (Vec::new(), 0usize, 0usize);
+    for (probe, answer) in probes.iter().zip(&answers).take(exact_runs) {
+        let started = Instant::now();
+        let truth = exact
+            .keywords(request(ns, collection_id, std::slice::from_ref(probe)))
+            .await?;
+        exact_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        let truth: HashSet<&str> = truth.hits[0]
+            .iter()
+            .map(|h| h.document.document_id.as_str())
+            .collect();
+        expected += truth.len();
+        agree += answer
+            .iter()
+            .filter(|h| truth.contains(h.document.document_id.as_str()))
+            .count();
+    }
+    println!("keyword index: built in {build:.1}s (first query included)");
+    println!("| keyword search | p50 ms | p99 ms | top-10 agreement with exact |");
+    println!("|---|---|---|---|");
+    println!(
+        "| exact BM25 scan ({exact_runs} queries) | {:.0} | {:.0} | 1.000 |",
+        percentile(&mut exact_ms, 0.5),
+        percentile(&mut exact_ms, 0.99)
+    );
+    println!(
+        "| tantivy index ({queries} queries) | {:.2} | {:.2} | {:.3} |",
+        percentile(&mut indexed_ms, 0.5),
+        percentile(&mut indexed_ms, 0.99),
+        agree as f64 / expected.max(1) as f64
+    );
+    Ok(())
 }
 
 fn percentile(samples: &mut [f64], p: f64) -> f64 {
@@ -196,6 +308,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Load.
     let mut vectors = Vectors::new(20261130);
+    let mut words = Words::new(20261201);
     let started = Instant::now();
     for start in (0..n).step_by(1000) {
         let docs: Vec<NewDocument> = (start..n.min(start + 1000))
@@ -206,7 +319,10 @@ async fn main() -> anyhow::Result<()> {
                     ..Lineage::default()
                 },
                 chunk_index: 0,
-                fields: serde_json::Map::new(),
+                fields: serde_json::Map::from_iter([(
+                    "text".to_owned(),
+                    Value::String(words.sentence(WORDS_PER_DOCUMENT)),
+                )]),
                 vectors: vec![(VECTOR_NAME.into(), vectors.next())],
             })
             .collect();
@@ -269,23 +385,38 @@ async fn main() -> anyhow::Result<()> {
         dir_bytes(&index_dir) as f64 / 1e6
     );
 
-    // Indexed search: latency and recall@10 against the ground truth.
-    let mut indexed_ms = Vec::new();
-    let mut found = 0usize;
-    for (probe, exact_hits) in probes.iter().zip(&truth.hits) {
-        let started = Instant::now();
-        let result = search.search(request(std::slice::from_ref(probe))).await?;
-        indexed_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        let expected: HashSet<&str> = exact_hits
-            .iter()
-            .map(|h| h.document.document_id.as_str())
-            .collect();
-        found += result.hits[0]
-            .iter()
-            .filter(|h| expected.contains(h.document.document_id.as_str()))
-            .count();
+    // Indexed search: latency and recall@10 against the ground truth, at each ef swept (the
+    // last is kept for the figures below).
+    let sweep: Vec<usize> = std::env::var("FERRY_BENCH_EF")
+        .unwrap_or_else(|_| search.config().ef_search.to_string())
+        .split(',')
+        .filter_map(|ef| ef.trim().parse().ok())
+        .collect();
+    let (mut indexed_ms, mut recall) = (Vec::new(), 0.0);
+    for ef in sweep {
+        search.set_ef_search(ef);
+        indexed_ms.clear();
+        let mut found = 0usize;
+        for (probe, exact_hits) in probes.iter().zip(&truth.hits) {
+            let started = Instant::now();
+            let result = search.search(request(std::slice::from_ref(probe))).await?;
+            indexed_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            let expected: HashSet<&str> = exact_hits
+                .iter()
+                .map(|h| h.document.document_id.as_str())
+                .collect();
+            found += result.hits[0]
+                .iter()
+                .filter(|h| expected.contains(h.document.document_id.as_str()))
+                .count();
+        }
+        recall = found as f64 / (queries * 10) as f64;
+        println!(
+            "ef {ef}: recall@10 {recall:.3}, p50 {:.2} ms, p99 {:.2} ms",
+            percentile(&mut indexed_ms, 0.5),
+            percentile(&mut indexed_ms, 0.99)
+        );
     }
-    let recall = found as f64 / (queries * 10) as f64;
 
     // End to end: retriever execute over HTTP.
     let mut execute_ms = Vec::new();
@@ -325,6 +456,7 @@ async fn main() -> anyhow::Result<()> {
         "exact p50 / index p50: {:.0}x",
         percentile(&mut exact_ms, 0.5) / percentile(&mut indexed_ms, 0.5)
     );
+    keywords(&store, &search, ns, &collection_id, &mut words, queries).await?;
     println!("peak RSS: {:.0} MB", peak_rss_mb());
     let _ = stop.send(true);
     let _ = maintainer.await;

@@ -199,6 +199,9 @@ pub struct IndexOptions {
     /// Collections with fewer documents are searched exactly, without an index.
     #[arg(long, env = "FERRY_INDEX_EXACT_BELOW", default_value_t = IndexConfig::default().exact_below)]
     pub exact_below: i64,
+    /// Candidates an HNSW search keeps (ef): higher finds more true neighbours, slower.
+    #[arg(long, env = "FERRY_INDEX_EF_SEARCH", default_value_t = IndexConfig::default().ef_search)]
+    pub ef_search: usize,
 }
 
 impl Default for IndexOptions {
@@ -206,6 +209,7 @@ impl Default for IndexOptions {
         IndexOptions {
             index_dir: None,
             exact_below: IndexConfig::default().exact_below,
+            ef_search: IndexConfig::default().ef_search,
         }
     }
 }
@@ -235,6 +239,7 @@ impl Config {
             IndexConfig {
                 dir: Some(dir),
                 exact_below: self.indexes.exact_below,
+                ef_search: self.indexes.ef_search,
                 ..IndexConfig::default()
             },
         )

@@ -64,7 +64,7 @@ pub(super) async fn only_feature_uri(
         };
         let indexes: Vec<CollectionVectorIndex> =
             from_json("vector_indexes", &collection.fields.vector_indexes)?;
-        for index in indexes {
+        for index in indexes.into_iter().filter(CollectionVectorIndex::is_dense) {
             if !candidates.contains(&index.feature_uri) {
                 candidates.push(index.feature_uri);
             }
@@ -103,8 +103,9 @@ pub(super) async fn resolve_inputs(
         let (collection, indexes) = input_collection(state, ns, identifier).await?;
         let mut vector_names = Vec::with_capacity(feature_uris.len());
         for uri in feature_uris {
-            let Some(index) = indexes.iter().find(|i| &i.feature_uri == uri) else {
-                let known: Vec<&str> = indexes.iter().map(|i| i.feature_uri.as_str()).collect();
+            let dense = || indexes.iter().filter(|i| i.is_dense());
+            let Some(index) = dense().find(|i| &i.feature_uri == uri) else {
+                let known: Vec<&str> = dense().map(|i| i.feature_uri.as_str()).collect();
                 return Err(bad_request(
                     ErrorCode::FeatureNotFound,
                     format!(

@@ -1,5 +1,6 @@
 //! `GET /v1/collections/{collection_identifier}/indexes` (X-Namespace scoped), a Ferry
-//! extension: the state of each of the collection's vector indexes in this process.
+//! extension: the state of each of the collection's vector and keyword indexes in this
+//! process.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -49,21 +50,25 @@ pub(crate) async fn get_collection_indexes(
                 collection_id: collection.collection_id.clone(),
                 vector_name: index.index.name.clone(),
             };
-            let (state, indexed_vectors, watermark, loaded_from_disk) =
-                match state.search.state(&id) {
-                    IndexState::Exact => (IndexStateName::Exact, None, None, None),
-                    IndexState::Building => (IndexStateName::Building, None, None, None),
-                    IndexState::Ready {
-                        vectors,
-                        watermark,
-                        loaded,
-                    } => (
-                        IndexStateName::Ready,
-                        Some(vectors as i64),
-                        Some(watermark),
-                        Some(loaded),
-                    ),
-                };
+            let held = if index.is_dense() {
+                state.search.state(&id)
+            } else {
+                state.search.keyword_state(&id)
+            };
+            let (state, indexed_vectors, watermark, loaded_from_disk) = match held {
+                IndexState::Exact => (IndexStateName::Exact, None, None, None),
+                IndexState::Building => (IndexStateName::Building, None, None, None),
+                IndexState::Ready {
+                    vectors,
+                    watermark,
+                    loaded,
+                } => (
+                    IndexStateName::Ready,
+                    Some(vectors as i64),
+                    Some(watermark),
+                    Some(loaded),
+                ),
+            };
             CollectionIndexStatus {
                 name: index.name,
                 feature_uri: index.feature_uri,

@@ -456,6 +456,7 @@ async fn apply_taxonomy(
         let path = m.path.as_deref().unwrap_or_default();
         let known = indexes
             .iter()
+            .filter(|i| i.is_dense())
             .any(|i| i.feature_uri == path || i.name == path || i.index.name == path);
         (m.source_type == Some(InputSourceType::Vector) && !known).then_some(path)
     });

@@ -15,8 +15,9 @@ const CONNECTIVITY: usize = 16;
 /// Candidates kept while inserting (HNSW's efConstruction): 64 builds about twice as fast
 /// as 128 for the same search recall once searches keep 96.
 const EXPANSION_ADD: usize = 64;
-/// Candidates kept while searching (HNSW's ef); raised to the request's `k` when larger.
-const EXPANSION_SEARCH: usize = 96;
+/// Candidates kept while searching (HNSW's ef) unless configured otherwise; raised to the
+/// request's `k` when larger.
+pub const EXPANSION_SEARCH: usize = 96;
 /// Callers one graph serves at once. usearch keeps a scratch slot per concurrent caller and
 /// fails a call that finds none free instead of waiting, so callers take a permit of
 /// [`super::IndexedSearch`]'s semaphore, sized to this, first.
@@ -114,6 +115,11 @@ impl Ann {
             return Err(ann_error("saved index was built with other settings"));
         }
         Ok(ann)
+    }
+
+    /// How many candidates a search keeps (HNSW's ef): recall against latency.
+    pub fn set_expansion_search(&self, ef: usize) {
+        self.index.change_expansion_search(ef.max(1));
     }
 
     pub fn save(&self, path: &Path) -> Result<(), AnnError> {

@@ -183,6 +183,14 @@ impl CollectionIndex {
         Ok(())
     }
 
+    /// Sets the graph's search expansion (HNSW's ef), between searches.
+    pub fn set_expansion_search(&self, ef: usize) {
+        self.graph
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_expansion_search(ef);
+    }
+
     /// Up to `k` document ids near `query`, skipping `excluded` ones (documents whose
     /// indexed version is stale), plus every document the graph could not hold.
     pub fn candidates(

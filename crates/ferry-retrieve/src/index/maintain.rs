@@ -202,6 +202,20 @@ impl IndexedSearch {
                     saved_at.insert(index.id.clone(), Instant::now());
                 }
             }
+            // Keyword indexes save themselves: each catch-up is a tantivy commit.
+            for index in self.ready_keyword_indexes() {
+                match self.catch_up_keywords(&index).await {
+                    Ok(()) => {}
+                    Err(StoreError::NotFound { .. }) => {
+                        self.forget_keywords(&index.id);
+                        if let Some(root) = &self.inner.config.dir {
+                            let _ = persist::remove(root, &index.id);
+                        }
+                    }
+                    Err(e) => tracing::warn!(collection = %index.id.collection_id, error = %e,
+                        "keyword index catch-up failed; queries read the tail"),
+                }
+            }
         }
         for index in self.ready_indexes() {
             if index.unsaved() > 0 {

@@ -1,6 +1,7 @@
-//! Approximate nearest-neighbour search: [`IndexedSearch`], the [`VectorSearch`] every
-//! retriever, taxonomy and migration benchmark of a process searches through. See
-//! docs/ARCHITECTURE.md, "Search indexes".
+//! Search indexes: [`IndexedSearch`], the [`VectorSearch`] every retriever, taxonomy and
+//! migration benchmark of a process searches through. See docs/ARCHITECTURE.md, "Search
+//! indexes". Keyword features have a tantivy index each ([`keywords`]); the rest of this
+//! page is about the HNSW graphs of dense features.
 //!
 //! Each process keeps its own HNSW graph per vector index of a collection ([`collection`]),
 //! saved under its index directory ([`persist`]) and kept current from the store's change
@@ -13,6 +14,7 @@
 pub mod ann;
 mod collection;
 mod keys;
+mod keywords;
 mod maintain;
 mod persist;
 
@@ -23,12 +25,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use ferry_store::{ChangePage, DocumentRecord, Store, StoreError, StoreResult};
+use ferry_store::{ChangePage, DocumentRecord, NamespaceKey, Store, StoreError, StoreResult};
 
 pub use ann::Storage;
 pub use collection::{CollectionIndex, IndexId, IndexSettings};
+pub use keywords::KeywordIndex;
 
-use crate::search::{ExactScan, SearchRequest, SearchResult, TopK, VectorSearch};
+use crate::search::{ExactScan, KeywordRequest, SearchRequest, SearchResult, TopK, VectorSearch};
 
 /// The most changed documents a query scores exactly beside the graph; past it (a bulk
 /// write the maintainer has not caught up with) the query scans the collection instead,
@@ -51,6 +54,8 @@ pub struct IndexConfig {
     pub refresh: Duration,
     /// Changes applied after which a graph is saved again.
     pub save_after: usize,
+    /// Candidates an HNSW search keeps (ef): higher finds more of the true neighbours, slower.
+    pub ef_search: usize,
 }
 
 impl Default for IndexConfig {
@@ -60,6 +65,7 @@ impl Default for IndexConfig {
             exact_below: 5_000,
             refresh: Duration::from_millis(250),
             save_after: 50_000,
+            ef_search: ann::EXPANSION_SEARCH,
         }
     }
 }
@@ -100,8 +106,11 @@ struct Inner {
     config: IndexConfig,
     exact: ExactScan,
     slots: Mutex<HashMap<IndexId, Slot>>,
+    keyword_slots: Mutex<HashMap<IndexId, keywords::KeywordSlot>>,
     /// Permits to call into a graph (see [`ann::CONCURRENT_CALLERS`]).
     callers: tokio::sync::Semaphore,
+    /// The graphs' search expansion, [`IndexConfig::ef_search`] until changed.
+    ef_search: std::sync::atomic::AtomicUsize,
     /// The lock on the index directory, held while the process lives.
     _claim: Option<File>,
 }
@@ -137,13 +146,16 @@ impl IndexedSearch {
         if claimed.is_none() {
             config.dir = None;
         }
+        let ef_search = config.ef_search;
         IndexedSearch {
             inner: Arc::new(Inner {
                 exact: ExactScan::new(store.clone()),
                 store,
                 config,
                 slots: Mutex::default(),
+                keyword_slots: Mutex::default(),
                 callers: tokio::sync::Semaphore::new(ann::CONCURRENT_CALLERS),
+                ef_search: std::sync::atomic::AtomicUsize::new(ef_search),
                 _claim: claimed,
             }),
         }
@@ -151,6 +163,17 @@ impl IndexedSearch {
 
     pub fn config(&self) -> &IndexConfig {
         &self.inner.config
+    }
+
+    /// Changes the search expansion (HNSW's ef) of every graph, ready or to come: what the
+    /// retrieve bench sweeps to chart recall against latency on one built graph.
+    pub fn set_ef_search(&self, ef: usize) {
+        self.inner
+            .ef_search
+            .store(ef, std::sync::atomic::Ordering::Relaxed);
+        for index in self.ready_indexes() {
+            index.set_expansion_search(ef);
+        }
     }
 
     /// Permits for `n` concurrent calls into a graph.
@@ -167,6 +190,36 @@ impl IndexedSearch {
             .slots
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn keyword_slots(&self) -> std::sync::MutexGuard<'_, HashMap<IndexId, keywords::KeywordSlot>> {
+        self.inner
+            .keyword_slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keyword indexes that are open, for the maintainer and `GET …/indexes`.
+    fn ready_keyword_indexes(&self) -> Vec<Arc<KeywordIndex>> {
+        self.keyword_slots()
+            .values()
+            .filter_map(|slot| slot.get().cloned())
+            .collect()
+    }
+
+    /// Where the keyword index `id` stands in this process: `Exact` until a query opens it.
+    pub fn keyword_state(&self, id: &IndexId) -> IndexState {
+        match self.keyword_slots().get(id) {
+            Some(slot) => match slot.get() {
+                Some(index) => IndexState::Ready {
+                    vectors: usize::try_from(index.document_count()).unwrap_or(usize::MAX),
+                    watermark: index.watermark(),
+                    loaded: index.loaded,
+                },
+                None => IndexState::Building,
+            },
+            None => IndexState::Exact,
+        }
     }
 
     /// Where `id` stands in this process.
@@ -234,6 +287,11 @@ impl IndexedSearch {
         tokio::spawn(async move {
             match search.open(id.clone(), settings).await {
                 Ok(index) => {
+                    let ef = search
+                        .inner
+                        .ef_search
+                        .load(std::sync::atomic::Ordering::Relaxed);
+                    index.set_expansion_search(ef);
                     search.slots().insert(id, Slot::Ready(Arc::new(index)));
                 }
                 Err(e) => {
@@ -261,6 +319,10 @@ impl IndexedSearch {
         self.slots().remove(id);
     }
 
+    fn forget_keywords(&self, id: &IndexId) {
+        self.keyword_slots().remove(id);
+    }
+
     /// The graph answers for `request`, merged with the exactly scored tail; `None` when
     /// the tail is too long to hold or the graph fails (the caller scans instead).
     async fn search_indexed(
@@ -276,7 +338,10 @@ impl IndexedSearch {
         else {
             return Ok(Some(SearchResult::default()));
         };
-        let Some((tail, deleted)) = read_tail(store, request, (from, through)).await? else {
+        let range = (from, through);
+        let Some((tail, deleted)) =
+            read_tail(store, request.ns, request.collection_id, range).await?
+        else {
             return Ok(None);
         };
         let mut excluded: HashSet<String> = deleted.into_iter().collect();
@@ -342,11 +407,12 @@ impl IndexedSearch {
 /// [`TAIL_LIMIT`].
 async fn read_tail(
     store: &Store,
-    request: &SearchRequest<'_>,
+    ns: NamespaceKey,
+    collection_id: &str,
     range: (i64, i64),
 ) -> StoreResult<Option<(Vec<DocumentRecord>, Vec<String>)>> {
     let (mut changed, mut deleted) = (Vec::new(), Vec::new());
-    let mut pages = store.change_pages(request.ns, request.collection_id, range, FEED_PAGE);
+    let mut pages = store.change_pages(ns, collection_id, range, FEED_PAGE);
     while let Some(page) = pages.next().await? {
         match page {
             ChangePage::Deleted(ids) => deleted.extend(ids),
@@ -370,5 +436,12 @@ impl VectorSearch for IndexedSearch {
             }
         }
         self.inner.exact.search(request).await
+    }
+
+    async fn keywords(&self, request: KeywordRequest<'_>) -> StoreResult<SearchResult> {
+        if request.queries.is_empty() {
+            return Ok(SearchResult::default());
+        }
+        self.keyword_search(request).await
     }
 }

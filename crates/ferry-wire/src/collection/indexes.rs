@@ -11,7 +11,8 @@ pub enum IndexStateName {
     /// Every document is scored: the collection is below the exact-search threshold, or no
     /// query has needed an index yet.
     Exact,
-    /// The index is being loaded or built; queries are answered exactly meanwhile.
+    /// The index is being loaded or built: vector queries are answered exactly meanwhile,
+    /// keyword queries wait for it.
     Building,
     /// Queries go through the HNSW index, plus the changes it has not applied yet.
     Ready,
@@ -26,7 +27,7 @@ pub struct CollectionIndexStatus {
     /// The name documents store these vectors under.
     pub vector_name: String,
     pub state: IndexStateName,
-    /// Vectors the index holds (when ready).
+    /// Vectors the index holds (when ready); for a keyword index, the documents it holds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub indexed_vectors: Option<i64>,
     /// The collection's change the index reflects (when ready).

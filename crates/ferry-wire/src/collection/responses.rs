@@ -30,13 +30,30 @@ pub enum VectorIndexKind {
     Multi,
 }
 
+/// How an index's vectors are stored and searched (the spec's `VectorType`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum VectorType {
+    /// One float array per document, searched by nearest neighbours.
+    #[default]
+    Dense,
+    /// Index-value pairs such as BM25 term weights: Ferry's keyword feature, a BM25 index
+    /// over the documents' `text`, searched with text queries.
+    Sparse,
+}
+
 /// The storage side of a vector index (`CollectionVectorIndex.index`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VectorIndexStorage {
     /// Storage name, `{extractor}_{version}_{output}` (e.g. `text_extractor_v1_embedding`);
     /// documents carry their vectors under this name.
     pub name: String,
-    pub dimensions: i64,
+    /// Dense indexes only: a sparse index's dimensions are its vocabulary, open-ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<i64>,
+    /// `dense` unless said otherwise (collections created before sparse indexes existed).
+    #[serde(rename = "type", default)]
+    pub vector_type: VectorType,
     pub distance: VectorDistance,
     /// The embedding model behind the index.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,6 +70,14 @@ pub struct CollectionVectorIndex {
     #[serde(rename = "type")]
     pub kind: VectorIndexKind,
     pub index: VectorIndexStorage,
+}
+
+impl CollectionVectorIndex {
+    /// Whether documents carry this index's vectors (rather than it being a keyword index
+    /// over their text).
+    pub fn is_dense(&self) -> bool {
+        self.index.vector_type == VectorType::Dense
+    }
 }
 
 /// One tier of a collection's processing history.
