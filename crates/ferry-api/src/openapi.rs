@@ -7,9 +7,9 @@ use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    aliases, buckets, cluster_executions, clusters, collection_indexes, collections, documents, evaluations,
-    extractors, health, interactions, migrations, namespaces, objects, retriever_executions,
-    retrievers, tasks, taxonomies,
+    aliases, buckets, cluster_executions, clusters, collection_indexes, collections, documents,
+    evaluations, extractors, health, interactions, migrations, namespaces, objects,
+    retriever_executions, retrievers, tasks, taxonomies,
 };
 
 #[derive(OpenApi)]

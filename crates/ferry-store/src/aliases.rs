@@ -199,12 +199,12 @@ impl Store {
             Err(e) if is_foreign_key_violation(&e) => return Err(namespace_gone(target)),
             Err(e) if is_unique_violation(&e) => {
                 drop(tx);
-                return Err(name_taken(self, org, name)
-                    .await?
-                    .unwrap_or_else(|| StoreError::Conflict {
+                return Err(name_taken(self, org, name).await?.unwrap_or_else(|| {
+                    StoreError::Conflict {
                         code: ErrorCode::ConcurrentUpdate,
                         message: format!("the name '{name}' was changing; try again"),
-                    }));
+                    }
+                }));
             }
             Err(e) => return Err(e.into()),
         };
@@ -319,13 +319,12 @@ impl Store {
     /// Deletes alias `name` (never its namespace) and returns what it was.
     pub async fn delete_alias(&self, org: &str, name: &str) -> StoreResult<Alias> {
         let alias = self.get_alias(org, name).await?;
-        let deleted = sqlx::query(
-            "DELETE FROM namespace_aliases WHERE internal_id = $1 AND alias_name = $2",
-        )
-        .bind(org)
-        .bind(name)
-        .execute(&self.pool)
-        .await?;
+        let deleted =
+            sqlx::query("DELETE FROM namespace_aliases WHERE internal_id = $1 AND alias_name = $2")
+                .bind(org)
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
         if deleted.rows_affected() == 0 {
             return Err(not_found(name));
         }
@@ -343,12 +342,13 @@ impl Store {
     }
 
     async fn namespace_key_exists(&self, org: &str, ns: NamespaceKey) -> StoreResult<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT ns_key FROM namespaces WHERE ns_key = $1 AND internal_id = $2")
-                .bind(ns.0)
-                .bind(org)
-                .fetch_optional(&self.pool)
-                .await?;
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT ns_key FROM namespaces WHERE ns_key = $1 AND internal_id = $2",
+        )
+        .bind(ns.0)
+        .bind(org)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(found.is_some())
     }
 

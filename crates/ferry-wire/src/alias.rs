@@ -63,7 +63,11 @@ text_enum!(AliasAction, 2, {
 pub struct CreateAliasRequest {
     /// The alias: 3–64 letters, digits, `_`, `-` or `.`, starting with a letter or digit, not
     /// starting with `ns_`; no namespace or other alias of the organization may have it.
-    #[schema(min_length = 3, max_length = 64, pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    #[schema(
+        min_length = 3,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+    )]
     pub alias_name: String,
     /// The namespace it points to: an id (`ns_…`) or a name. Another alias is resolved now,
     /// to the namespace it points to; aliases never point at aliases.

@@ -42,10 +42,12 @@ fn scoped(server: &TestServer, ns: &str, method: Method, path: &str) -> RequestB
 }
 
 async fn create_bucket(server: &TestServer, ns: &str, name: &str) -> (u16, Value) {
-    send(scoped(server, ns, Method::POST, "/v1/buckets").json(&json!({
-        "bucket_name": name,
-        "bucket_schema": {"properties": {"title": {"type": "string"}}}
-    })))
+    send(
+        scoped(server, ns, Method::POST, "/v1/buckets").json(&json!({
+            "bucket_name": name,
+            "bucket_schema": {"properties": {"title": {"type": "string"}}}
+        })),
+    )
     .await
 }
 
@@ -83,14 +85,18 @@ async fn aliases_are_created_read_listed_and_deleted(backend: Backend) {
     let by_id = create_alias(&server, "by-id", v1_id).await;
     assert_eq!(by_id["namespace_id"], v1_id);
     let chained = create_alias(&server, "chained", "catalog").await;
-    assert_eq!(chained["namespace_id"], v1_id, "aliases never point at aliases");
+    assert_eq!(
+        chained["namespace_id"], v1_id,
+        "aliases never point at aliases"
+    );
     create_alias(&server, "elsewhere", "other").await;
 
     let (status, got) = send(server.request(Method::GET, &alias_path("catalog"))).await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(got, created);
 
-    let (status, all) = send(server.request(Method::GET, ALIASES)).await;
+    let (status, all) =
+        send(server.request(Method::GET, &format!("{ALIASES}?include_total=true"))).await;
     assert_eq!(status, 200, "{all}");
     assert_eq!(names(&all), ["by-id", "catalog", "chained", "elsewhere"]);
     assert_eq!(all["pagination"]["total"], 4, "{all}");
@@ -98,7 +104,7 @@ async fn aliases_are_created_read_listed_and_deleted(backend: Backend) {
 
     let list = |body: Value| {
         server
-            .request(Method::POST, &format!("{ALIASES}/list"))
+            .request(Method::POST, &format!("{ALIASES}/list?include_total=true"))
             .json(&body)
     };
     let (status, page) = send(list(json!({"limit": 2, "offset": 1}))).await;
@@ -147,8 +153,13 @@ async fn an_alias_reaches_its_namespace_in_headers_and_paths(backend: Backend) {
     let (status, bucket) = create_bucket(&server, "shop", "products").await;
     assert_eq!(status, 200, "{bucket}");
     let (status, object) = send(
-        scoped(&server, "shop", Method::POST, "/v1/buckets/products/objects")
-            .json(&json!({"title": "kettle"})),
+        scoped(
+            &server,
+            "shop",
+            Method::POST,
+            "/v1/buckets/products/objects",
+        )
+        .json(&json!({"title": "kettle"})),
     )
     .await;
     assert_eq!(status, 200, "{object}");
@@ -230,7 +241,10 @@ async fn an_alias_reaches_its_namespace_in_headers_and_paths(backend: Backend) {
         .iter()
         .map(|e| &e["error_code"])
         .collect();
-    assert!(codes.contains(&&json!("namespace_name_taken")), "{validated}");
+    assert!(
+        codes.contains(&&json!("namespace_name_taken")),
+        "{validated}"
+    );
 }
 
 async fn repointing_moves_data_calls_and_records_both_targets(backend: Backend) {
@@ -265,11 +279,29 @@ async fn repointing_moves_data_calls_and_records_both_targets(backend: Backend) 
     assert_error(status, &body, 404, "NotFoundError", "bucket_not_found");
     let (status, _) = create_bucket(&server, "live", "new_only").await;
     assert_eq!(status, 200);
-    let (status, _) = send(scoped(&server, "live_v2", Method::GET, "/v1/buckets/new_only")).await;
+    let (status, _) = send(scoped(
+        &server,
+        "live_v2",
+        Method::GET,
+        "/v1/buckets/new_only",
+    ))
+    .await;
     assert_eq!(status, 200);
-    let (status, _) = send(scoped(&server, "live_v1", Method::GET, "/v1/buckets/new_only")).await;
+    let (status, _) = send(scoped(
+        &server,
+        "live_v1",
+        Method::GET,
+        "/v1/buckets/new_only",
+    ))
+    .await;
     assert_eq!(status, 404);
-    let (status, _) = send(scoped(&server, "live_v1", Method::GET, "/v1/buckets/old_only")).await;
+    let (status, _) = send(scoped(
+        &server,
+        "live_v1",
+        Method::GET,
+        "/v1/buckets/old_only",
+    ))
+    .await;
     assert_eq!(status, 200);
 
     // Onto the namespace it already points to: nothing changes, no history entry.
@@ -309,7 +341,13 @@ async fn aliases_and_namespace_names_share_one_name_space(backend: Backend) {
             .json(&json!({"alias_name": "second", "namespace": "taken"})),
     )
     .await;
-    assert_error(status, &body, 400, "BadRequestError", "namespace_name_taken");
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestError",
+        "namespace_name_taken",
+    );
     let (status, body) = send(
         server
             .request(Method::POST, ALIASES)
@@ -341,7 +379,13 @@ async fn aliases_and_namespace_names_share_one_name_space(backend: Backend) {
             .json(&json!({"namespace_name": "taken"})),
     )
     .await;
-    assert_error(status, &body, 400, "BadRequestError", "namespace_name_taken");
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestError",
+        "namespace_name_taken",
+    );
     let (_, list) = send(server.request(Method::GET, "/v1/namespaces")).await;
     assert_eq!(list["total_count"], 2, "nothing was created: {list}");
 
@@ -427,7 +471,11 @@ async fn an_aliased_namespace_is_not_deleted(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     let (_, alias) = send(server.request(Method::GET, &alias_path("front"))).await;
     assert_eq!(alias["history"][0]["namespace_id"], old["namespace_id"]);
-    assert_eq!(alias["history"][0]["namespace_name"], Value::Null, "{alias}");
+    assert_eq!(
+        alias["history"][0]["namespace_name"],
+        Value::Null,
+        "{alias}"
+    );
     assert_eq!(alias["history"][1]["namespace_name"], "new_ns");
     // Its name is free again, for a namespace or an alias.
     server.create_namespace("old_ns").await;
@@ -444,8 +492,16 @@ async fn bad_alias_requests_get_422_and_unknown_names_404(backend: Backend) {
             .body(body.to_owned())
     };
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("{\"namespace\": \"target\"}", json!(["body", "alias_name"]), "missing"),
-        ("{\"alias_name\": \"okay\"}", json!(["body", "namespace"]), "missing"),
+        (
+            "{\"namespace\": \"target\"}",
+            json!(["body", "alias_name"]),
+            "missing",
+        ),
+        (
+            "{\"alias_name\": \"okay\"}",
+            json!(["body", "namespace"]),
+            "missing",
+        ),
         (
             "{\"alias_name\": 5, \"namespace\": \"target\"}",
             json!(["body", "alias_name"]),
@@ -492,7 +548,12 @@ async fn bad_alias_requests_get_422_and_unknown_names_404(backend: Backend) {
             .json(&json!({"namespace": "target", "alias_name": "renamed"})),
     )
     .await;
-    assert_invalid(status, &body, json!(["body", "alias_name"]), "extra_forbidden");
+    assert_invalid(
+        status,
+        &body,
+        json!(["body", "alias_name"]),
+        "extra_forbidden",
+    );
     let (status, body) = send(
         server
             .request(Method::POST, &format!("{ALIASES}/list"))
@@ -535,7 +596,8 @@ async fn other_organizations_cannot_see_or_use_an_alias(backend: Backend) {
     let (status, list) = send(theirs(Method::GET, ALIASES)).await;
     assert_eq!(status, 200);
     assert_eq!(list["results"], json!([]), "{list}");
-    let (status, body) = send(theirs(Method::GET, "/v1/buckets").header("X-Namespace", "mine")).await;
+    let (status, body) =
+        send(theirs(Method::GET, "/v1/buckets").header("X-Namespace", "mine")).await;
     assert_error(status, &body, 404, "NotFoundError", "namespace_not_found");
     let (status, body) = send(theirs(Method::GET, "/v1/namespaces/mine")).await;
     assert_error(status, &body, 404, "NotFoundError", "namespace_not_found");
@@ -568,10 +630,15 @@ async fn openapi_marks_alias_operations_as_extensions(backend: Backend) {
     let expected = [
         (ALIASES.to_owned(), vec!["get", "post"]),
         (format!("{ALIASES}/list"), vec!["post"]),
-        (format!("{ALIASES}/{{alias_name}}"), vec!["get", "patch", "delete"]),
+        (
+            format!("{ALIASES}/{{alias_name}}"),
+            vec!["get", "patch", "delete"],
+        ),
     ];
     for (path, methods) in expected {
-        let item = doc["paths"][&path].as_object().unwrap_or_else(|| panic!("{path} missing"));
+        let item = doc["paths"][&path]
+            .as_object()
+            .unwrap_or_else(|| panic!("{path} missing"));
         assert_eq!(item.len(), methods.len(), "{path}: {item:?}");
         for method in methods {
             assert_eq!(
@@ -596,7 +663,10 @@ async fn openapi_marks_alias_operations_as_extensions(backend: Backend) {
         );
     }
     // The spec's own operations stay unmarked.
-    for path in ["/v1/namespaces/{namespace_identifier}", "/v1/namespaces/migrations/list"] {
+    for path in [
+        "/v1/namespaces/{namespace_identifier}",
+        "/v1/namespaces/migrations/list",
+    ] {
         for (_, operation) in doc["paths"][path].as_object().unwrap() {
             assert!(operation.get("x-ferry-extension").is_none(), "{path}");
         }

@@ -20,7 +20,7 @@ use ferry_wire::alias::{
     ListAliasesResponse, NamespaceAlias, UpdateAliasRequest,
 };
 use ferry_wire::paging::PageQuery;
-use ferry_wire::{Errors, ErrorResponse, HttpValidationError, Validate};
+use ferry_wire::{ErrorResponse, Errors, HttpValidationError, Validate};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
