@@ -60,9 +60,8 @@ def test_data_calls_through_an_alias_follow_it(ferry, api_client):
     check(doc, ALIASES, "post", status, alias)
     assert alias["namespace_id"] == v1.namespace_id
 
-    with namespaced(ferry, "store") as via_alias, namespaced(
-        ferry, "store-v1"
-    ) as via_v1, namespaced(ferry, "store-v2") as via_v2:
+    via_alias, via_v1, via_v2 = (namespaced(ferry, n) for n in ("store", "store-v1", "store-v2"))
+    with via_alias, via_v1, via_v2:
         # Written through the alias, read back through the real name.
         make_bucket(via_alias, "products")
         created = BucketObjectsApi(via_alias).create_object_buckets(
@@ -74,8 +73,9 @@ def test_data_calls_through_an_alias_follow_it(ferry, api_client):
         # A namespace path takes the alias too.
         assert namespaces.get_namespace("store").namespace_id == v1.namespace_id
 
-        status, moved = call(api_client, "PATCH", ONE, {"namespace": "store-v2"},
-                             path_params={"alias_name": "store"})
+        status, moved = call(
+            api_client, "PATCH", ONE, {"namespace": "store-v2"}, path_params={"alias_name": "store"}
+        )
         assert status == 200, moved
         check(doc, ONE, "patch", status, moved)
         assert [h["namespace_id"] for h in moved["history"]] == [
