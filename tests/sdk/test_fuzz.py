@@ -182,8 +182,10 @@ def seed(base_url):
         "/v1/namespaces/migrations/",
         {"config": {"source_namespace_id": namespace["namespace_id"], "migration_type": "copy"}},
     )
+    alias = s.post("/v1/namespaces/aliases", {"alias_name": "fuzzalias", "namespace": NAMESPACE})
     return {
         "namespace_identifier": namespace["namespace_id"],
+        "alias_name": alias["alias_name"],
         "bucket_identifier": bucket["bucket_id"],
         "object_identifier": object_id,
         "collection_identifier": collection["collection_id"],

@@ -154,8 +154,9 @@ where
 /// The resource a path parameter names: `bucket_identifier` → `bucket`, `run_id` →
 /// `execution` (a cluster run is an execution), as the store's own not-found errors say.
 fn path_resource(key: &str) -> &'static str {
-    const RESOURCES: [&str; 14] = [
+    const RESOURCES: [&str; 15] = [
         "namespace",
+        "alias",
         "bucket",
         "object",
         "collection",
@@ -173,6 +174,7 @@ fn path_resource(key: &str) -> &'static str {
     let stem = key
         .strip_suffix("_identifier")
         .or_else(|| key.strip_suffix("_id"))
+        .or_else(|| key.strip_suffix("_name"))
         .unwrap_or(key);
     match RESOURCES.iter().find(|r| **r == stem) {
         Some(&"run") => "execution",

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::health::router())
         .merge(routes::namespaces::router())
+        .merge(routes::aliases::router())
         .merge(routes::buckets::router())
         .merge(routes::objects::router())
         .merge(routes::extractors::router())

@@ -7,9 +7,9 @@ use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    buckets, cluster_executions, clusters, collection_indexes, collections, documents, evaluations,
-    extractors, health, interactions, migrations, namespaces, objects, retriever_executions,
-    retrievers, tasks, taxonomies,
+    aliases, buckets, cluster_executions, clusters, collection_indexes, collections, documents,
+    evaluations, extractors, health, interactions, migrations, namespaces, objects,
+    retriever_executions, retrievers, tasks, taxonomies,
 };
 
 #[derive(OpenApi)]
@@ -25,6 +25,12 @@ use crate::routes::{
         namespaces::delete_namespace,
         namespaces::list_namespaces,
         namespaces::list_namespaces_get,
+        aliases::create_alias,
+        aliases::get_alias,
+        aliases::update_alias,
+        aliases::delete_alias,
+        aliases::list_aliases,
+        aliases::list_aliases_get,
         buckets::create_bucket,
         buckets::get_bucket,
         buckets::patch_bucket,
@@ -164,11 +170,20 @@ pub async fn serve() -> Json<&'static Value> {
 /// Operations Ferry serves beyond Mixpeek's API (path prefixes), and the schemas only they
 /// (and the benchmark report in a migration's `additional_data`) use. Each is marked
 /// `x-ferry-extension: true`, so a reader can tell the spec's contract from Ferry's own.
-const EXTENSION_PATH_PREFIXES: [&str; 2] = [
+const EXTENSION_PATH_PREFIXES: [&str; 3] = [
+    "/v1/namespaces/aliases",
     "/v1/retrievers/{retriever_id}/evaluations",
     "/v1/collections/{collection_identifier}/indexes",
 ];
-const EXTENSION_SCHEMAS: [&str; 15] = [
+const EXTENSION_SCHEMAS: [&str; 23] = [
+    "CreateAliasRequest",
+    "UpdateAliasRequest",
+    "NamespaceAlias",
+    "AliasTarget",
+    "AliasAction",
+    "ListAliasesRequest",
+    "ListAliasesResponse",
+    "DeleteAliasResponse",
     "CollectionIndexesResponse",
     "CollectionIndexStatus",
     "IndexStateName",

@@ -44,3 +44,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
+
+/// True when `err` is a violated FOREIGN KEY constraint (a row still referenced, or a
+/// reference to a missing row).
+pub(crate) fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}

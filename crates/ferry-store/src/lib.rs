@@ -8,6 +8,7 @@
 //! Every function that touches tenant data takes the organization's `internal_id` (and the
 //! namespace where one applies), so no caller can forget tenant scoping.
 
+mod aliases;
 pub mod blobs;
 mod buckets;
 mod changes;
@@ -38,6 +39,7 @@ use std::str::FromStr;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+pub use aliases::{Alias, AliasHistoryEntry, AliasListQuery};
 pub use buckets::{Bucket, BucketFields, BucketListQuery, BucketSortKey};
 pub use changes::{ChangePage, ChangePages};
 pub use clusters::{

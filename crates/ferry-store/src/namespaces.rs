@@ -5,11 +5,11 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::error::is_unique_violation;
+use crate::error::{is_foreign_key_violation, is_unique_violation};
 use crate::listing::{order_by, Listing};
 use crate::row::parse_json;
 use crate::time::now_micros;
-use crate::{ids, Store, StoreError, StoreResult};
+use crate::{aliases, ids, Store, StoreError, StoreResult};
 
 /// How many times an optimistic update re-reads and retries after a concurrent change.
 pub(crate) const UPDATE_ATTEMPTS: usize = 8;
@@ -149,6 +149,12 @@ fn namespace_from_row(row: &AnyRow) -> StoreResult<Namespace> {
     })
 }
 
+/// The condition that a namespace row of organization `$1` is the one `$2` names: its id, its
+/// name, or an alias of the organization pointing to it. (An uncorrelated scalar subquery, so
+/// PostgreSQL evaluates it once and looks the key up by index.)
+const IDENTIFIED_BY_2: &str = "(namespace_id = $2 OR namespace_name = $2 OR ns_key = \
+     (SELECT ns_key FROM namespace_aliases WHERE internal_id = $1 AND alias_name = $2))";
+
 fn name_taken(name: &str) -> StoreError {
     StoreError::Conflict {
         code: ErrorCode::NamespaceNameTaken,
@@ -189,33 +195,32 @@ impl Store {
         match result {
             Ok(row) => namespace_from_row(&row),
             Err(e) if is_unique_violation(&e) => {
-                // Either the name or an explicitly requested id is taken; say which.
-                if self
-                    .find_namespace(org, &new.namespace_name)
-                    .await?
-                    .is_some()
-                {
-                    Err(name_taken(&new.namespace_name))
-                } else {
-                    Err(StoreError::Conflict {
+                // The name (a namespace's or an alias's) or an explicitly requested id is
+                // taken; say which.
+                match aliases::name_taken(self, org, &new.namespace_name).await? {
+                    Some(taken) => Err(taken),
+                    None => Err(StoreError::Conflict {
                         code: ErrorCode::NamespaceIdTaken,
                         message: format!("a namespace with id '{namespace_id}' already exists"),
-                    })
+                    }),
                 }
             }
             Err(e) => Err(e.into()),
         }
     }
 
-    /// The namespace whose id or name is `identifier`, if the organization has one.
+    /// The namespace whose id or name is `identifier`, or which the organization's alias
+    /// `identifier` points to, if the organization has one.
+    ///
+    /// Ids start with `ns_`, which no name may, and a name is a namespace's or an alias's,
+    /// never both (`namespace_names`), so at most one namespace matches.
     pub async fn find_namespace(
         &self,
         org: &str,
         identifier: &str,
     ) -> StoreResult<Option<Namespace>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM namespaces WHERE internal_id = $1 \
-             AND (namespace_id = $2 OR namespace_name = $2)"
+            "SELECT {COLUMNS} FROM namespaces WHERE internal_id = $1 AND {IDENTIFIED_BY_2}"
         ))
         .bind(org)
         .bind(identifier)
@@ -278,7 +283,10 @@ impl Store {
                 Ok(Some(row)) => return namespace_from_row(&row),
                 Ok(None) => continue,
                 Err(e) if is_unique_violation(&e) => {
-                    return Err(name_taken(&edited.namespace_name))
+                    let name = &edited.namespace_name;
+                    return Err(aliases::name_taken(self, org, name)
+                        .await?
+                        .unwrap_or_else(|| name_taken(name)));
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -290,18 +298,41 @@ impl Store {
     }
 
     /// Deletes the namespace and returns what it was.
+    ///
+    /// A namespace an alias points to is refused (`namespace_aliased`, naming the aliases)
+    /// rather than leaving the alias pointing nowhere or dropping it unseen: an alias is how
+    /// clients reach a namespace, so it is moved or deleted first, deliberately. The alias's
+    /// foreign key makes the refusal race-free against an alias created meanwhile.
     pub async fn delete_namespace(&self, org: &str, identifier: &str) -> StoreResult<Namespace> {
         let row = sqlx::query(&format!(
-            "DELETE FROM namespaces WHERE internal_id = $1 \
-             AND (namespace_id = $2 OR namespace_name = $2) RETURNING {COLUMNS}"
+            "DELETE FROM namespaces WHERE internal_id = $1 AND {IDENTIFIED_BY_2} \
+             RETURNING {COLUMNS}"
         ))
         .bind(org)
         .bind(identifier)
         .fetch_optional(&self.pool)
-        .await?;
+        .await;
         match row {
-            Some(row) => namespace_from_row(&row),
-            None => Err(not_found(identifier)),
+            Ok(Some(row)) => namespace_from_row(&row),
+            Ok(None) => Err(not_found(identifier)),
+            Err(e) if is_foreign_key_violation(&e) => {
+                let namespace = self.get_namespace(org, identifier).await?;
+                let names = self.aliases_of(namespace.key).await?;
+                Err(StoreError::Conflict {
+                    code: ErrorCode::NamespaceAliased,
+                    message: format!(
+                        "namespace '{}' is the target of alias(es) {}: repoint or delete them \
+                         first",
+                        namespace.namespace_name,
+                        names
+                            .iter()
+                            .map(|n| format!("'{n}'"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -115,6 +115,12 @@ error_codes! {
     RetrieverNameTaken = "retriever_name_taken", BadRequest;
     TaxonomyNameTaken = "taxonomy_name_taken", BadRequest;
     ClusterNameTaken = "cluster_name_taken", BadRequest;
+    /// A namespace or an alias was to take a name an alias has (namespaces and aliases share
+    /// one name space; Ferry's extension). A name a namespace has is `namespace_name_taken`.
+    AliasNameTaken = "alias_name_taken", BadRequest;
+    /// A namespace an alias points to cannot be deleted: the alias would point nowhere. The
+    /// message names the aliases; repoint or delete them first (Ferry's extension).
+    NamespaceAliased = "namespace_aliased", BadRequest;
     /// Evaluation set names are unique per retriever (Ferry's extension).
     EvaluationNameTaken = "evaluation_name_taken", BadRequest;
     /// A read-modify-write lost to a concurrent writer.

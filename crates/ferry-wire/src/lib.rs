@@ -8,6 +8,7 @@
 //! Where this crate sits among the layers, and which rules of the contract it enforces, is
 //! described in `docs/ARCHITECTURE.md` ("Layers", "The wire contract").
 
+pub mod alias;
 pub mod bucket;
 pub mod cluster;
 pub mod collection;

@@ -1,6 +1,7 @@
 //! One module per resource, each exposing `router()`. Lists are served through
 //! [`crate::listing`].
 
+pub(crate) mod aliases;
 pub(crate) mod buckets;
 pub(crate) mod cluster_executions;
 mod cluster_inputs;

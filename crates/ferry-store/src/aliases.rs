@@ -1,0 +1,404 @@
+//! Namespace aliases (Ferry's extension): names that resolve to a namespace of the same
+//! organization, and the history of the namespaces each pointed to.
+//!
+//! Aliases and namespace names share one name space per organization: the `namespace_names`
+//! table holds both under one primary key, kept by triggers (schema `0013`, which says why),
+//! so a clash surfaces here as a unique violation and [`name_taken`] says which kind of
+//! holder has the name. Resolution lives in `namespaces.rs` (`find_namespace`), so every
+//! place that takes a namespace id or name takes an alias too. An alias's target is a
+//! foreign key without cascade: a namespace an alias points to cannot be deleted.
+//!
+//! Every function takes the organization; a target is a [`NamespaceKey`] (made only by an
+//! organization-scoped lookup), and the SQL checks it belongs to the organization as well.
+
+use ferry_wire::alias::AliasAction;
+use ferry_wire::ErrorCode;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::error::{is_foreign_key_violation, is_unique_violation};
+use crate::listing::{order_by, Listing};
+use crate::namespaces::{NamespaceKey, UPDATE_ATTEMPTS};
+use crate::row::parse_text;
+use crate::time::now_micros;
+use crate::{Store, StoreError, StoreResult};
+
+/// An alias, where it points now, and its history (oldest first, the current entry last).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alias {
+    pub alias_name: String,
+    /// The namespace it points to now.
+    pub target: NamespaceKey,
+    pub namespace_id: String,
+    pub namespace_name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub history: Vec<AliasHistoryEntry>,
+}
+
+/// One namespace an alias pointed to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasHistoryEntry {
+    pub namespace_id: String,
+    /// The namespace's current name; `None` once it is deleted.
+    pub namespace_name: Option<String>,
+    pub started_at: i64,
+    pub started_by: AliasAction,
+    /// `None` on the current entry.
+    pub ended_at: Option<i64>,
+    pub ended_by: Option<AliasAction>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AliasListQuery {
+    /// Case-insensitive substring of the alias name.
+    pub search: Option<String>,
+    /// Only aliases pointing to this namespace now.
+    pub target: Option<NamespaceKey>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// An alias row joined to its current namespace, without its history.
+const FROM: &str = "namespace_aliases a JOIN namespaces n ON n.ns_key = a.ns_key";
+const COLUMNS: &str = "a.alias_key, a.alias_name, a.ns_key, n.namespace_id, n.namespace_name, \
+     a.created_at, a.updated_at";
+
+struct AliasRow {
+    alias_key: i64,
+    alias: Alias,
+}
+
+fn alias_from_row(row: &AnyRow) -> StoreResult<AliasRow> {
+    Ok(AliasRow {
+        alias_key: row.try_get(0)?,
+        alias: Alias {
+            alias_name: row.try_get(1)?,
+            target: NamespaceKey(row.try_get(2)?),
+            namespace_id: row.try_get(3)?,
+            namespace_name: row.try_get(4)?,
+            created_at: row.try_get(5)?,
+            updated_at: row.try_get(6)?,
+            history: Vec::new(),
+        },
+    })
+}
+
+fn not_found(name: &str) -> StoreError {
+    StoreError::NotFound {
+        resource: "alias",
+        id: name.to_owned(),
+    }
+}
+
+fn namespace_gone(target: NamespaceKey) -> StoreError {
+    StoreError::NotFound {
+        resource: "namespace",
+        id: format!("#{}", target.0),
+    }
+}
+
+/// The conflict of a write that wanted `name` while a namespace or an alias holds it (read
+/// after the unique violation; `None` when the holder let go of it meanwhile).
+pub(crate) async fn name_taken(
+    store: &Store,
+    org: &str,
+    name: &str,
+) -> StoreResult<Option<StoreError>> {
+    let kind: Option<String> =
+        sqlx::query_scalar("SELECT kind FROM namespace_names WHERE internal_id = $1 AND name = $2")
+            .bind(org)
+            .bind(name)
+            .fetch_optional(&store.pool)
+            .await?;
+    Ok(kind.map(|kind| {
+        if kind == "alias" {
+            StoreError::Conflict {
+                code: ErrorCode::AliasNameTaken,
+                message: format!(
+                    "an alias named '{name}' already exists (aliases and namespaces share one \
+                     name space)"
+                ),
+            }
+        } else {
+            StoreError::Conflict {
+                code: ErrorCode::NamespaceNameTaken,
+                message: format!(
+                    "a namespace named '{name}' already exists (aliases and namespaces share \
+                     one name space)"
+                ),
+            }
+        }
+    }))
+}
+
+/// Closes the alias's current history entry and opens one on `target`, in `tx`.
+async fn append_history(
+    tx: &mut Transaction<'static, Any>,
+    alias_key: i64,
+    target: NamespaceKey,
+    action: AliasAction,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE namespace_alias_history SET ended_at = $1, ended_by = $2 \
+         WHERE alias_key = $3 AND ended_at IS NULL",
+    )
+    .bind(now)
+    .bind(action.as_str())
+    .bind(alias_key)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO namespace_alias_history (alias_key, seq, namespace_id, started_at, \
+         started_by) \
+         SELECT $1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM namespace_alias_history \
+                     WHERE alias_key = $1), namespace_id, $2, $3 \
+         FROM namespaces WHERE ns_key = $4",
+    )
+    .bind(alias_key)
+    .bind(now)
+    .bind(action.as_str())
+    .bind(target.0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Creates alias `name` of the organization, pointing to `target`. A name a namespace or
+    /// an alias has is `namespace_name_taken` / `alias_name_taken`; a target deleted
+    /// meanwhile is `NotFound`.
+    pub async fn create_alias(
+        &self,
+        org: &str,
+        name: &str,
+        target: NamespaceKey,
+    ) -> StoreResult<Alias> {
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        // Inserted from the namespace row itself, so a key of another organization (or of a
+        // namespace just deleted) inserts nothing.
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO namespace_aliases (internal_id, alias_name, ns_key, created_at, \
+             updated_at) \
+             SELECT $1, $2, ns_key, $3, $3 FROM namespaces WHERE ns_key = $4 AND internal_id = $1 \
+             RETURNING alias_key",
+        )
+        .bind(org)
+        .bind(name)
+        .bind(now)
+        .bind(target.0)
+        .fetch_optional(&mut *tx)
+        .await;
+        let alias_key = match inserted {
+            Ok(Some(key)) => key,
+            // No such namespace of the organization, or (the foreign key) one deleted while
+            // the alias was being inserted.
+            Ok(None) => return Err(namespace_gone(target)),
+            Err(e) if is_foreign_key_violation(&e) => return Err(namespace_gone(target)),
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                return Err(name_taken(self, org, name).await?.unwrap_or_else(|| {
+                    StoreError::Conflict {
+                        code: ErrorCode::ConcurrentUpdate,
+                        message: format!("the name '{name}' was changing; try again"),
+                    }
+                }));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        append_history(&mut tx, alias_key, target, AliasAction::Create, now).await?;
+        tx.commit().await?;
+        self.get_alias(org, name).await
+    }
+
+    /// The organization's alias `name`, with its history.
+    pub async fn get_alias(&self, org: &str, name: &str) -> StoreResult<Alias> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM {FROM} WHERE a.internal_id = $1 AND a.alias_name = $2"
+        ))
+        .bind(org)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| not_found(name))?;
+        let mut found = self.with_history(org, vec![alias_from_row(&row)?]).await?;
+        Ok(found.remove(0))
+    }
+
+    /// One page of the organization's aliases by name, and the count of all matches.
+    pub async fn list_aliases(
+        &self,
+        org: &str,
+        query: &AliasListQuery,
+    ) -> StoreResult<(Vec<Alias>, i64)> {
+        let mut listing = Listing::default().eq_text("a.internal_id", Some(org));
+        if let Some(target) = query.target {
+            listing = listing.eq_int("a.ns_key", target.0);
+        }
+        let listing = listing.search(
+            self.backend,
+            &["a.alias_name"],
+            query.search.as_deref(),
+            false,
+        );
+        let (rows, total) = listing
+            .window(
+                &self.pool,
+                FROM,
+                COLUMNS,
+                &order_by("a.alias_name", "a.alias_key", false),
+                (query.limit, query.offset),
+                alias_from_row,
+            )
+            .await?;
+        Ok((self.with_history(org, rows).await?, total))
+    }
+
+    /// Points alias `name` to `target`, closing its current history entry with `action` and
+    /// opening one on `target`. An alias already pointing there is left as it is.
+    ///
+    /// The move is a compare-and-set on the target read before it, retried when another move
+    /// wins meanwhile, so two moves never interleave their history entries.
+    pub async fn move_alias(
+        &self,
+        org: &str,
+        name: &str,
+        target: NamespaceKey,
+        action: AliasAction,
+    ) -> StoreResult<Alias> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = self.get_alias(org, name).await?;
+            if current.target == target {
+                return Ok(current);
+            }
+            let now = now_micros().max(current.updated_at + 1);
+            let mut tx = self.pool.begin().await?;
+            // The conditional write comes first, so SQLite takes its write lock before any
+            // read of this transaction (no stale snapshot to upgrade).
+            let moved = sqlx::query_scalar::<_, i64>(
+                "UPDATE namespace_aliases SET ns_key = $1, updated_at = $2 \
+                 WHERE internal_id = $3 AND alias_name = $4 AND ns_key = $5 \
+                 AND EXISTS (SELECT 1 FROM namespaces WHERE ns_key = $1 AND internal_id = $3) \
+                 RETURNING alias_key",
+            )
+            .bind(target.0)
+            .bind(now)
+            .bind(org)
+            .bind(name)
+            .bind(current.target.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_foreign_key_violation(&e) {
+                    namespace_gone(target)
+                } else {
+                    e.into()
+                }
+            })?;
+            let Some(alias_key) = moved else {
+                drop(tx);
+                // Either another move won (retry on the new target), or the alias or the
+                // target is gone (the next read or this check says so).
+                if self.namespace_key_exists(org, target).await? {
+                    continue;
+                }
+                return Err(namespace_gone(target));
+            };
+            append_history(&mut tx, alias_key, target, action, now).await?;
+            tx.commit().await?;
+            return self.get_alias(org, name).await;
+        }
+        Err(StoreError::Conflict {
+            code: ErrorCode::ConcurrentUpdate,
+            message: format!("alias '{name}' kept moving while it was being moved; try again"),
+        })
+    }
+
+    /// Deletes alias `name` (never its namespace) and returns what it was.
+    pub async fn delete_alias(&self, org: &str, name: &str) -> StoreResult<Alias> {
+        let alias = self.get_alias(org, name).await?;
+        let deleted =
+            sqlx::query("DELETE FROM namespace_aliases WHERE internal_id = $1 AND alias_name = $2")
+                .bind(org)
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(not_found(name));
+        }
+        Ok(alias)
+    }
+
+    /// The names of the aliases pointing to namespace `ns`, sorted.
+    pub async fn aliases_of(&self, ns: NamespaceKey) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT alias_name FROM namespace_aliases WHERE ns_key = $1 ORDER BY alias_name",
+        )
+        .bind(ns.0)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn namespace_key_exists(&self, org: &str, ns: NamespaceKey) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT ns_key FROM namespaces WHERE ns_key = $1 AND internal_id = $2",
+        )
+        .bind(ns.0)
+        .bind(org)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// `rows` with their histories, read in one query. A history entry's namespace name is
+    /// looked up within the organization, by id, so a deleted namespace reads as `None`.
+    async fn with_history(&self, org: &str, rows: Vec<AliasRow>) -> StoreResult<Vec<Alias>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = (0..rows.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT h.alias_key, h.namespace_id, n.namespace_name, h.started_at, h.started_by, \
+             h.ended_at, h.ended_by \
+             FROM namespace_alias_history h \
+             LEFT JOIN namespaces n ON n.internal_id = $1 AND n.namespace_id = h.namespace_id \
+             WHERE h.alias_key IN ({}) ORDER BY h.alias_key, h.seq",
+            keys.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(org);
+        for row in &rows {
+            query = query.bind(row.alias_key);
+        }
+        let history = query.fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for AliasRow {
+            alias_key,
+            mut alias,
+        } in rows
+        {
+            for h in history
+                .iter()
+                .filter(|h| h.try_get::<i64, _>(0).ok() == Some(alias_key))
+            {
+                let ended_by: Option<String> = h.try_get(6)?;
+                alias.history.push(AliasHistoryEntry {
+                    namespace_id: h.try_get(1)?,
+                    namespace_name: h.try_get(2)?,
+                    started_at: h.try_get(3)?,
+                    started_by: parse_text(h, 4, "started_by")?,
+                    ended_at: h.try_get(5)?,
+                    ended_by: ended_by
+                        .map(|text| {
+                            text.parse()
+                                .map_err(|_| StoreError::Corrupt(format!("ended_by {text:?}")))
+                        })
+                        .transpose()?,
+                });
+            }
+            out.push(alias);
+        }
+        Ok(out)
+    }
+}
