@@ -359,11 +359,7 @@ impl Engine {
         inputs: &[Map<String, Value>],
         processed: &mut i64,
     ) -> Result<Vec<Vec<Scored>>, RetrieveError> {
-        let values = inputs
-            .iter()
-            .map(|i| template::render(&search.value, i))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|m| invalid(ErrorCode::MissingInput, m))?;
+        let values = rendered_queries(search, inputs)?;
         let mut merged: Vec<Vec<Scored>> = vec![Vec::new(); inputs.len()];
         let mut searched = false;
         for target in targets {
@@ -385,12 +381,7 @@ impl Engine {
                     })
                     .await?;
                 *processed += result.scanned;
-                for (list, hits) in merged.iter_mut().zip(result.hits) {
-                    list.extend(hits.into_iter().map(|h| Scored {
-                        score: h.score,
-                        document: h.document,
-                    }));
-                }
+                extend_scored(&mut merged, result.hits);
                 continue;
             }
             let queries = self
@@ -410,12 +401,7 @@ impl Engine {
                 })
                 .await?;
             *processed += result.scanned;
-            for (list, hits) in merged.iter_mut().zip(result.hits) {
-                list.extend(hits.into_iter().map(|h| Scored {
-                    score: h.score,
-                    document: h.document,
-                }));
-            }
+            extend_scored(&mut merged, result.hits);
         }
         if !searched {
             return Err(no_feature(&search.feature_uri));
@@ -438,11 +424,7 @@ impl Engine {
         candidates: &[Vec<Scored>],
         processed: &mut i64,
     ) -> Result<Vec<Vec<Scored>>, RetrieveError> {
-        let values = inputs
-            .iter()
-            .map(|i| template::render(&search.value, i))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|m| invalid(ErrorCode::MissingInput, m))?;
+        let values = rendered_queries(search, inputs)?;
         let mut ranked: Vec<Vec<Scored>> = vec![Vec::new(); inputs.len()];
         let mut searched = false;
         for target in targets {
@@ -675,6 +657,28 @@ impl Engine {
             .map(|results| Outcome { results })
             .collect();
         Ok(run)
+    }
+}
+
+/// A search's query value rendered for each input set.
+fn rendered_queries(
+    search: &Search,
+    inputs: &[Map<String, Value>],
+) -> Result<Vec<Value>, RetrieveError> {
+    inputs
+        .iter()
+        .map(|i| template::render(&search.value, i))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|m| invalid(ErrorCode::MissingInput, m))
+}
+
+/// Appends each input set's hits to its list.
+fn extend_scored(lists: &mut [Vec<Scored>], hits: Vec<Vec<crate::search::Hit>>) {
+    for (list, hits) in lists.iter_mut().zip(hits) {
+        list.extend(hits.into_iter().map(|h| Scored {
+            score: h.score,
+            document: h.document,
+        }));
     }
 }
 
