@@ -266,6 +266,13 @@ impl VectorSearch for ExactScan {
             .map(|q| bm25::query_terms(&mut analyzer, q))
             .collect();
         let wanted: BTreeSet<String> = terms.iter().flatten().cloned().collect();
+        if wanted.is_empty() {
+            // No query has a word to look for: nothing matches, and nothing need be read.
+            return Ok(SearchResult {
+                hits: vec![Vec::new(); request.queries.len()],
+                scanned: 0,
+            });
+        }
         let mut stats = bm25::ScanStats::default();
         let mut pages = self
             .store

@@ -206,34 +206,23 @@ impl IndexedSearch {
     /// The saved index if tantivy accepts it, caught up; otherwise one built from the store.
     async fn open_keywords(&self, id: IndexId) -> StoreResult<Arc<KeywordIndex>> {
         let dir = self.keyword_dir(&id);
-        let opened = {
-            let (id, dir) = (id.clone(), dir.clone());
-            tokio::task::spawn_blocking(move || KeywordIndex::open(id, dir.as_deref()))
-                .await
-                .map_err(keyword_error)?
-        };
-        let index = match opened {
+        let index = match open_blocking(&id, &dir).await? {
             Ok(index) if index.loaded => Arc::new(index),
-            Ok(empty) => {
+            opened => {
+                if let Err(e) = &opened {
+                    tracing::warn!(collection = %id.collection_id, error = %e,
+                        "saved keyword index is unusable; rebuilding");
+                    if let Some(dir) = &dir {
+                        let _ = std::fs::remove_dir_all(dir);
+                    }
+                }
+                let empty = match opened {
+                    Ok(empty) => empty,
+                    Err(_) => open_blocking(&id, &dir).await?.map_err(keyword_error)?,
+                };
                 let empty = Arc::new(empty);
                 self.build_keywords(&empty).await?;
                 empty
-            }
-            Err(e) => {
-                tracing::warn!(collection = %id.collection_id, error = %e,
-                    "saved keyword index is unusable; rebuilding");
-                if let Some(dir) = &dir {
-                    let _ = std::fs::remove_dir_all(dir);
-                }
-                let (id, dir) = (id.clone(), dir.clone());
-                let fresh =
-                    tokio::task::spawn_blocking(move || KeywordIndex::open(id, dir.as_deref()))
-                        .await
-                        .map_err(keyword_error)?
-                        .map_err(keyword_error)?;
-                let fresh = Arc::new(fresh);
-                self.build_keywords(&fresh).await?;
-                fresh
             }
         };
         self.catch_up_keywords(&index).await?;
@@ -360,6 +349,17 @@ impl IndexedSearch {
             scanned: (fetched.len() + tail.len()) as i64,
         })
     }
+}
+
+/// [`KeywordIndex::open`] on the blocking pool.
+async fn open_blocking(
+    id: &IndexId,
+    dir: &Option<PathBuf>,
+) -> StoreResult<tantivy::Result<KeywordIndex>> {
+    let (id, dir) = (id.clone(), dir.clone());
+    tokio::task::spawn_blocking(move || KeywordIndex::open(id, dir.as_deref()))
+        .await
+        .map_err(keyword_error)
 }
 
 /// Runs [`KeywordIndex::apply`] on the blocking pool (indexing and commits are CPU and
