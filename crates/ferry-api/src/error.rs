@@ -111,12 +111,23 @@ impl IntoResponse for ApiError {
                 .into_response();
         }
         let (status, error) = self.parts();
+        let retry_after = error
+            .details
+            .as_ref()
+            .and_then(|d| d.get(RETRY_AFTER))
+            .and_then(Value::as_i64);
         let body = ErrorResponse {
             success: false,
             status: status.as_u16(),
             error,
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -164,7 +175,40 @@ impl From<StoreError> for ApiError {
                 ApiError::coded(ErrorCode::StatusChanged, e.to_string())
             }
             e @ StoreError::LeaseLost(_) => ApiError::coded(ErrorCode::LeaseLost, e.to_string()),
+            StoreError::Frozen { resource, until } => frozen(resource, until),
             other => ApiError::Internal(other.to_string()),
         }
     }
 }
+
+/// A write refused by a write freeze: `namespace_frozen` (503, retry after the seconds left)
+/// while a cutover catches up, `namespace_read_only` (409) once an alias was cut over from
+/// the namespace.
+fn frozen(resource: String, until: i64) -> ApiError {
+    let mut details = Map::new();
+    details.insert("resource".into(), resource.clone().into());
+    if until == ferry_store::freeze::UNTIL_LIFTED {
+        return ApiError::Coded {
+            code: ErrorCode::NamespaceReadOnly,
+            message: format!(
+                "{resource} belongs to a namespace an alias was cut over from; it is read-only \
+                 until a rollback (write through the alias instead)"
+            ),
+            details: Some(details),
+        };
+    }
+    let left = (until - ferry_store::time::now_micros()).max(0);
+    let seconds = (left + 999_999) / 1_000_000;
+    details.insert(RETRY_AFTER.into(), seconds.max(1).into());
+    ApiError::Coded {
+        code: ErrorCode::NamespaceFrozen,
+        message: format!(
+            "{resource} is frozen while a cutover catches its writes up; nothing was written, \
+             retry after the Retry-After seconds"
+        ),
+        details: Some(details),
+    }
+}
+
+/// The `details` key of a retryable refusal whose value becomes the `Retry-After` header.
+const RETRY_AFTER: &str = "retry_after_seconds";

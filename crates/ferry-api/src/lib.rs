@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::namespaces::router())
         .merge(routes::aliases::router())
+        .merge(routes::cutover::router())
         .merge(routes::buckets::router())
         .merge(routes::objects::router())
         .merge(routes::extractors::router())

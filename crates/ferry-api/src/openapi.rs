@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    aliases, buckets, cluster_executions, clusters, collection_indexes, collections, documents,
-    evaluations, extractors, health, interactions, migrations, namespaces, objects,
+    aliases, buckets, cluster_executions, clusters, collection_indexes, collections, cutover,
+    documents, evaluations, extractors, health, interactions, migrations, namespaces, objects,
     retriever_executions, retrievers, tasks, taxonomies,
 };
 
@@ -31,6 +31,8 @@ use crate::routes::{
         aliases::delete_alias,
         aliases::list_aliases,
         aliases::list_aliases_get,
+        cutover::cutover_alias,
+        cutover::roll_back_alias,
         buckets::create_bucket,
         buckets::get_bucket,
         buckets::patch_bucket,
@@ -175,7 +177,13 @@ const EXTENSION_PATH_PREFIXES: [&str; 3] = [
     "/v1/retrievers/{retriever_id}/evaluations",
     "/v1/collections/{collection_identifier}/indexes",
 ];
-const EXTENSION_SCHEMAS: [&str; 23] = [
+const EXTENSION_SCHEMAS: [&str; 29] = [
+    "CutoverRequest",
+    "CutoverThresholds",
+    "CutoverResponse",
+    "GateCheck",
+    "CatchUpReport",
+    "RollbackResponse",
     "CreateAliasRequest",
     "UpdateAliasRequest",
     "NamespaceAlias",

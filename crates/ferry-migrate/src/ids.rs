@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use ferry_store::{ItemIds, MigrationRecord, Store, StoreResult};
+use ferry_store::{DocumentRecord, ItemIds, MigrationRecord, Store, StoreResult};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -88,6 +88,81 @@ impl IdMap {
                     .collect::<Map<_, _>>(),
             ),
             other => other.clone(),
+        }
+    }
+
+    /// A source document as the target holds it: ids and lineage remapped, enrichment
+    /// fields kept (re-keyed to the target taxonomy, matches remapped) or dropped per
+    /// `enrichment`.
+    pub fn target_document(
+        &self,
+        mut d: DocumentRecord,
+        collection_id: &str,
+        enrichment: Enrichment,
+    ) -> DocumentRecord {
+        d.document_id = self.item(&d.document_id);
+        d.collection_id = collection_id.to_owned();
+        let l = &mut d.lineage;
+        l.source_object_id = l.source_object_id.as_ref().map(|id| self.item(id));
+        l.root_object_id = l.root_object_id.as_ref().map(|id| self.item(id));
+        l.source_document_id = l.source_document_id.as_ref().map(|id| self.item(id));
+        l.root_bucket_id = l
+            .root_bucket_id
+            .as_ref()
+            .map(|id| self.resource(id).unwrap_or(id).to_owned());
+        if !enrichment.keep_clusters {
+            d.fields.remove("cluster_id");
+        }
+        let taxonomy_keys: Vec<String> = d
+            .fields
+            .keys()
+            .filter(|k| k.starts_with("_taxonomy_"))
+            .cloned()
+            .collect();
+        for key in taxonomy_keys {
+            let Some(mut value) = d.fields.remove(&key) else {
+                continue;
+            };
+            if !enrichment.keep_taxonomy {
+                continue;
+            }
+            let source_taxonomy = key.trim_start_matches("_taxonomy_");
+            let Some(target_taxonomy) = self.resource(source_taxonomy) else {
+                continue;
+            };
+            value["taxonomy_id"] = Value::from(target_taxonomy);
+            if let Some(matches) = value.get_mut("matches").and_then(Value::as_array_mut) {
+                for m in matches {
+                    if let Some(id) = m["document_id"].as_str().map(|id| self.item(id)) {
+                        m["document_id"] = Value::from(id);
+                    }
+                    if let Some(c) = m["collection_id"].as_str().and_then(|c| self.resource(c)) {
+                        m["collection_id"] = Value::from(c);
+                    }
+                }
+            }
+            d.fields
+                .insert(format!("_taxonomy_{target_taxonomy}"), value);
+        }
+        d
+    }
+}
+
+/// What copied documents keep of their enrichment (the migration's taxonomy and cluster
+/// options).
+#[derive(Debug, Clone, Copy)]
+pub struct Enrichment {
+    pub keep_taxonomy: bool,
+    pub keep_clusters: bool,
+}
+
+impl Enrichment {
+    pub fn of(config: &ferry_wire::migration::MigrationConfig) -> Self {
+        Enrichment {
+            keep_taxonomy: config
+                .taxonomy_options_or_default()
+                .preserve_enrichment_fields,
+            keep_clusters: config.cluster_options_or_default().preserve_assignments,
         }
     }
 }

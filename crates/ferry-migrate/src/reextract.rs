@@ -3,14 +3,17 @@
 //! collections downstream of them (run again with their own extractor over the rebuilt
 //! documents), and how resources that name the old version's vectors are re-pointed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use ferry_extract::{Extractor, Registry};
+use ferry_pipeline::CollectionConfig;
 use ferry_store::{CollectionFields, NamespaceKey, Store, StoreResult};
 use ferry_wire::migration::{DependencyGraph, MigrationConfig, ResourceType, ValidationIssue};
 use ferry_wire::Loc;
 use serde_json::{Map, Value};
+
+use crate::error::MigrateError;
 
 /// A `feature_extractors` entry resolved against the registry.
 #[derive(Clone)]
@@ -271,6 +274,39 @@ impl Repoint {
             other => other.clone(),
         }
     }
+}
+
+/// Each rebuilt collection's configuration and extractor, by target collection id.
+pub type Extractions = HashMap<String, (CollectionConfig, Arc<dyn ferry_extract::Extractor>)>;
+
+/// The extractor of each of `rebuilds` as its target collection was set up in `target`
+/// (collections not set up yet are left out).
+pub async fn rebuilt_extractors(
+    store: &Store,
+    registry: &ferry_extract::Registry,
+    target: NamespaceKey,
+    map: &crate::ids::IdMap,
+    rebuilds: &[(String, Rebuild)],
+) -> Result<Extractions, MigrateError> {
+    let mut extractions = HashMap::new();
+    for (source_id, _) in rebuilds {
+        let Some(target_id) = map.resource(source_id) else {
+            continue;
+        };
+        let collection = store.get_collection(target, target_id).await?;
+        let config: CollectionConfig = serde_json::from_value(collection.fields.feature_extractor)
+            .map_err(|e| MigrateError::Corrupt(format!("{target_id}: {e}")))?;
+        let extractor = registry
+            .get(&config.feature_extractor_name, &config.version)
+            .ok_or_else(|| {
+                MigrateError::Unrunnable(format!(
+                    "extractor {}@{} is not registered",
+                    config.feature_extractor_name, config.version
+                ))
+            })?;
+        extractions.insert(target_id.to_owned(), (config, extractor));
+    }
+    Ok(extractions)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Migration webhooks: `migration.started`, `migration.stage_completed`,
-//! `migration.completed`, `migration.failed` and `migration.cancelled`, POSTed to the
+//! `migration.completed`, `migration.failed` and `migration.cancelled`, and an alias's
+//! `namespace.alias.cutover` and `namespace.alias.rollback` made with the migration, POSTed to the
 //! migration's `webhook_url` and signed the Standard Webhooks way: headers `webhook-id`,
 //! `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of
 //! "id.timestamp.body">`, keyed by the organization's secret (`ferry admin webhook-secret`).
@@ -93,6 +94,28 @@ impl Notifier {
             sender: Some(sender),
             sequence: first_sequence,
         }
+    }
+
+    /// The sender of `migration`'s events (disabled without a `webhook_url`), numbering on
+    /// from the deliveries it already made.
+    pub async fn for_migration(
+        store: &Store,
+        migration: &ferry_store::MigrationRecord,
+        backoff: Duration,
+    ) -> ferry_store::StoreResult<Self> {
+        let Some(url) = migration.config["webhook_url"].as_str().map(str::to_owned) else {
+            return Ok(Notifier::disabled());
+        };
+        let secret = store.webhook_secret(migration.org_id()).await?;
+        let sent_before = store.webhook_deliveries(&migration.key).await?.len() as i64;
+        Ok(Notifier::start(
+            store.clone(),
+            url,
+            secret,
+            migration.migration_id().to_owned(),
+            sent_before,
+            backoff,
+        ))
     }
 
     /// Enqueues an event; never waits.

@@ -432,15 +432,16 @@ impl Pipeline {
                 rows.write(&mut writer)?;
                 lease.processed = assigned;
                 lease.lease_until = self.lease_deadline();
-                self.store()
-                    .set_document_field(
+                crate::through_freeze(|| {
+                    self.store().set_document_field(
                         ns,
                         &collection.collection_id,
                         "cluster_id",
                         &updates,
                         &lease,
                     )
-                    .await?;
+                })
+                .await?;
             }
         }
         writer.close().map_err(parquet_error)?;

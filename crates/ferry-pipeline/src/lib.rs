@@ -13,6 +13,7 @@
 mod cluster;
 mod config;
 mod fault;
+mod freeze;
 mod kmeans;
 mod metered;
 mod source;
@@ -24,6 +25,7 @@ pub use cluster::{
 };
 pub use config::CollectionConfig;
 pub use fault::{checkpoint, die, Breakpoint, Breakpoints, FaultPoint, Pause};
+pub use freeze::through_freeze;
 pub use source::{next_items, Item, Source};
 pub use taxonomy::{taxonomy_field, TaxonomyApplication, TAXONOMY_TASK};
 pub use worker::{

@@ -273,20 +273,17 @@ impl Pipeline {
             *batches_done += 1;
             self.checkpoint(Breakpoint::BeforeCommit(*batches_done))
                 .await;
-            store
-                .merge_document_fields(
-                    ns,
-                    &collection.collection_id,
-                    &updates,
-                    &LeaseRenewal {
-                        task_id: &task.task_id,
-                        owner: self.worker_id(),
-                        lease_until: self.lease_deadline(),
-                        processed: progress.processed,
-                        resume_cursor: Some(&cursor),
-                    },
-                )
-                .await?;
+            let renewal = LeaseRenewal {
+                task_id: &task.task_id,
+                owner: self.worker_id(),
+                lease_until: self.lease_deadline(),
+                processed: progress.processed,
+                resume_cursor: Some(&cursor),
+            };
+            crate::through_freeze(|| {
+                store.merge_document_fields(ns, &collection.collection_id, &updates, &renewal)
+            })
+            .await?;
             self.checkpoint(Breakpoint::AfterCommit(*batches_done))
                 .await;
         }

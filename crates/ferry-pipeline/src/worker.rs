@@ -316,8 +316,8 @@ impl Pipeline {
                 }
             }
             let sources_done: Vec<String> = items.iter().map(|i| i.id().to_owned()).collect();
-            self.store
-                .replace_documents(
+            crate::through_freeze(|| {
+                self.store.replace_documents(
                     ns,
                     &collection_id,
                     source.kind(),
@@ -332,8 +332,9 @@ impl Pipeline {
                         resume_cursor: serde_json::to_string(&next).unwrap_or_default(),
                     }),
                 )
-                .await
-                .inspect_err(|_| crate::metered::batch_failed())?;
+            })
+            .await
+            .inspect_err(|_| crate::metered::batch_failed())?;
             crate::metered::batch_committed(started, docs.len());
             self.checkpoint(Breakpoint::AfterCommit(*batches_done))
                 .await;

@@ -17,6 +17,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::error::{is_foreign_key_violation, is_unique_violation};
+use crate::freeze::{set_freeze, UNTIL_LIFTED};
 use crate::listing::{order_by, Listing};
 use crate::namespaces::{NamespaceKey, UPDATE_ATTEMPTS};
 use crate::row::parse_text;
@@ -47,6 +48,8 @@ pub struct AliasHistoryEntry {
     /// `None` on the current entry.
     pub ended_at: Option<i64>,
     pub ended_by: Option<AliasAction>,
+    /// The migration a cutover or rollback moved the alias for.
+    pub migration_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -58,6 +61,10 @@ pub struct AliasListQuery {
     pub limit: i64,
     pub offset: i64,
 }
+
+/// How long before a freeze's end a cutover stops trusting it: room for the clocks of other
+/// processes, which decide on their own when the freeze is over.
+const FREEZE_MARGIN_MICROS: i64 = 1_000_000;
 
 /// An alias row joined to its current namespace, without its history.
 const FROM: &str = "namespace_aliases a JOIN namespaces n ON n.ns_key = a.ns_key";
@@ -139,6 +146,7 @@ async fn append_history(
     target: NamespaceKey,
     action: AliasAction,
     now: i64,
+    migration_id: Option<&str>,
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE namespace_alias_history SET ended_at = $1, ended_by = $2 \
@@ -151,15 +159,16 @@ async fn append_history(
     .await?;
     sqlx::query(
         "INSERT INTO namespace_alias_history (alias_key, seq, namespace_id, started_at, \
-         started_by) \
+         started_by, migration_id) \
          SELECT $1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM namespace_alias_history \
-                     WHERE alias_key = $1), namespace_id, $2, $3 \
+                     WHERE alias_key = $1), namespace_id, $2, $3, $5 \
          FROM namespaces WHERE ns_key = $4",
     )
     .bind(alias_key)
     .bind(now)
     .bind(action.as_str())
     .bind(target.0)
+    .bind(migration_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -208,7 +217,7 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         };
-        append_history(&mut tx, alias_key, target, AliasAction::Create, now).await?;
+        append_history(&mut tx, alias_key, target, AliasAction::Create, now, None).await?;
         tx.commit().await?;
         self.get_alias(org, name).await
     }
@@ -306,7 +315,7 @@ impl Store {
                 }
                 return Err(namespace_gone(target));
             };
-            append_history(&mut tx, alias_key, target, action, now).await?;
+            append_history(&mut tx, alias_key, target, action, now, None).await?;
             tx.commit().await?;
             return self.get_alias(org, name).await;
         }
@@ -317,18 +326,90 @@ impl Store {
     }
 
     /// Deletes alias `name` (never its namespace) and returns what it was.
+    ///
+    /// The namespaces a cutover or rollback of this alias retired (read-only since it moved
+    /// off them) are writable again: without the alias, nothing can roll back to them.
     pub async fn delete_alias(&self, org: &str, name: &str) -> StoreResult<Alias> {
         let alias = self.get_alias(org, name).await?;
+        let mut retired = Vec::new();
+        for entry in &alias.history {
+            if entry.ended_by.is_some_and(AliasAction::retires) {
+                if let Some(ns) = self.find_namespace(org, &entry.namespace_id).await? {
+                    retired.push(ns.key);
+                }
+            }
+        }
+        let mut tx = self.pool.begin().await?;
         let deleted =
             sqlx::query("DELETE FROM namespace_aliases WHERE internal_id = $1 AND alias_name = $2")
                 .bind(org)
                 .bind(name)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
         if deleted.rows_affected() == 0 {
             return Err(not_found(name));
         }
+        for ns in retired {
+            set_freeze(&mut tx, ns, Some(UNTIL_LIFTED), None).await?;
+        }
+        tx.commit().await?;
         Ok(alias)
+    }
+
+    /// Moves alias `name` from `from` to `to` for a cutover or rollback (`action`) of
+    /// migration `migration_id`, in one transaction: the move, only while the alias still
+    /// points at `from` (else `alias_moved`); its history entry; `from` retired (its
+    /// buckets and collections refuse writes until a rollback, see [`crate::freeze`]); and
+    /// `to` reinstated if an earlier move retired it. With `frozen_until` (a cutover's
+    /// freeze of `from`), the move commits only while that freeze still holds, with a margin
+    /// for clocks of other processes: after it, a write may have slipped in uncaught.
+    pub async fn switch_alias(
+        &self,
+        org: &str,
+        name: &str,
+        (from, to): (NamespaceKey, NamespaceKey),
+        action: AliasAction,
+        migration_id: Option<&str>,
+        frozen_until: Option<i64>,
+    ) -> StoreResult<Alias> {
+        let current = self.get_alias(org, name).await?;
+        let now = now_micros().max(current.updated_at + 1);
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query_scalar::<_, i64>(
+            "UPDATE namespace_aliases SET ns_key = $1, updated_at = $2 \
+             WHERE internal_id = $3 AND alias_name = $4 AND ns_key = $5 \
+             AND EXISTS (SELECT 1 FROM namespaces WHERE ns_key = $1 AND internal_id = $3) \
+             RETURNING alias_key",
+        )
+        .bind(to.0)
+        .bind(now)
+        .bind(org)
+        .bind(name)
+        .bind(from.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(alias_key) = moved else {
+            return Err(StoreError::Conflict {
+                code: ErrorCode::AliasMoved,
+                message: format!(
+                    "alias '{name}' no longer points to the namespace the {} started from",
+                    action.as_str()
+                ),
+            });
+        };
+        append_history(&mut tx, alias_key, to, action, now, migration_id).await?;
+        set_freeze(&mut tx, to, Some(UNTIL_LIFTED), None).await?;
+        set_freeze(&mut tx, from, None, Some(UNTIL_LIFTED)).await?;
+        if frozen_until.is_some_and(|until| now_micros() + FREEZE_MARGIN_MICROS >= until) {
+            return Err(StoreError::Conflict {
+                code: ErrorCode::CutoverNotReady,
+                message: "the write freeze ran out before the catch-up finished; nothing was \
+                          moved: retry with a longer freeze_timeout_seconds"
+                    .into(),
+            });
+        }
+        tx.commit().await?;
+        self.get_alias(org, name).await
     }
 
     /// The names of the aliases pointing to namespace `ns`, sorted.
@@ -361,7 +442,7 @@ impl Store {
         let keys: Vec<String> = (0..rows.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
             "SELECT h.alias_key, h.namespace_id, n.namespace_name, h.started_at, h.started_by, \
-             h.ended_at, h.ended_by \
+             h.ended_at, h.ended_by, h.migration_id \
              FROM namespace_alias_history h \
              LEFT JOIN namespaces n ON n.internal_id = $1 AND n.namespace_id = h.namespace_id \
              WHERE h.alias_key IN ({}) ORDER BY h.alias_key, h.seq",
@@ -395,6 +476,7 @@ impl Store {
                                 .map_err(|_| StoreError::Corrupt(format!("ended_by {text:?}")))
                         })
                         .transpose()?,
+                    migration_id: h.try_get(7)?,
                 });
             }
             out.push(alias);

@@ -15,24 +15,28 @@ use sqlx::Row;
 use crate::documents::{document_from_row_offset, DocumentRecord, COLUMNS};
 use crate::listing::value_rows;
 use crate::namespaces::NamespaceKey;
+use crate::objects::{object_from_row_offset, ObjectRecord, COLUMNS as OBJECT_COLUMNS};
 use crate::{Store, StoreResult};
 
-/// Takes the collection's next change number, in the caller's transaction.
+/// Takes the collection's next change number, in the caller's transaction, and checks the
+/// collection's write freeze (see [`crate::freeze`]).
 pub(crate) async fn next_change(
     conn: &mut sqlx::AnyConnection,
     ns: NamespaceKey,
     collection_id: &str,
-) -> Result<i64, sqlx::Error> {
+) -> StoreResult<i64> {
     let row = sqlx::query(
         "UPDATE collections SET change_seq = change_seq + 1 \
-         WHERE ns_key = $1 AND collection_id = $2 RETURNING change_seq",
+         WHERE ns_key = $1 AND collection_id = $2 RETURNING change_seq, frozen_until",
     )
     .bind(ns.0)
     .bind(collection_id)
     .fetch_optional(&mut *conn)
     .await?;
     // A collection deleted meanwhile has no feed to write to; its documents go with it.
-    row.map_or(Ok(0), |r| r.try_get(0))
+    let Some(row) = row else { return Ok(0) };
+    crate::freeze::check(|| format!("collection {collection_id}"), row.try_get(1)?)?;
+    Ok(row.try_get(0)?)
 }
 
 /// Leaves a tombstone for each deleted document, in the caller's transaction.
@@ -61,23 +65,50 @@ pub(crate) async fn record_deletions(
     Ok(())
 }
 
-/// A position in a collection's change feed: `(change_seq, document_id)` of the last row read.
-type FeedPosition = (i64, String);
-
-/// One page of a collection's change feed.
-#[derive(Debug)]
-pub enum ChangePage {
-    /// Ids of documents deleted in the range.
-    Deleted(Vec<String>),
-    /// Documents as they are now, written in the range.
-    Written(Vec<DocumentRecord>),
+/// Leaves a tombstone for each deleted object, in the caller's transaction.
+pub(crate) async fn record_object_deletions(
+    conn: &mut sqlx::AnyConnection,
+    ns: NamespaceKey,
+    bucket_id: &str,
+    change: i64,
+    object_ids: &[String],
+) -> Result<(), sqlx::Error> {
+    for chunk in object_ids.chunks(256) {
+        let rows = value_rows(chunk.len(), 4, 1, |p| format!("($1, $2, $3, {p})"));
+        let sql = format!(
+            "INSERT INTO object_deletions (ns_key, bucket_id, change_seq, object_id) \
+             VALUES {rows} ON CONFLICT DO NOTHING"
+        );
+        let mut insert = sqlx::query(&sql).bind(ns.0).bind(bucket_id).bind(change);
+        for id in chunk {
+            insert = insert.bind(id);
+        }
+        insert.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
-impl ChangePage {
+/// A position in a change feed: `(change_seq, id)` of the last row read.
+type FeedPosition = (i64, String);
+
+/// One page of a change feed: of a collection's documents ([`ChangePage`]) or of a bucket's
+/// objects ([`ObjectChangePage`]).
+#[derive(Debug)]
+pub enum FeedPage<R> {
+    /// Ids of the items deleted in the range.
+    Deleted(Vec<String>),
+    /// The items as they are now, written in the range.
+    Written(Vec<R>),
+}
+
+pub type ChangePage = FeedPage<DocumentRecord>;
+pub type ObjectChangePage = FeedPage<ObjectRecord>;
+
+impl<R> FeedPage<R> {
     pub fn len(&self) -> usize {
         match self {
-            ChangePage::Deleted(ids) => ids.len(),
-            ChangePage::Written(docs) => docs.len(),
+            FeedPage::Deleted(ids) => ids.len(),
+            FeedPage::Written(rows) => rows.len(),
         }
     }
 
@@ -86,74 +117,104 @@ impl ChangePage {
     }
 }
 
+/// The tables of one kind of feed, and how its rows read.
+pub trait Feed {
+    type Row;
+    const ROWS: &'static str;
+    const TOMBSTONES: &'static str;
+    /// The column naming the bucket or collection the feed belongs to.
+    const SCOPE: &'static str;
+    const ID: &'static str;
+    const COLUMNS: &'static str;
+    /// The row, from the columns after `change_seq`; and its id.
+    fn read(row: &AnyRow) -> StoreResult<Self::Row>;
+    fn id(row: &Self::Row) -> &str;
+}
+
+/// A collection's documents.
+pub struct Documents;
+
+impl Feed for Documents {
+    type Row = DocumentRecord;
+    const ROWS: &'static str = "documents";
+    const TOMBSTONES: &'static str = "document_deletions";
+    const SCOPE: &'static str = "collection_id";
+    const ID: &'static str = "document_id";
+    const COLUMNS: &'static str = COLUMNS;
+    fn read(row: &AnyRow) -> StoreResult<DocumentRecord> {
+        document_from_row_offset(row, 1)
+    }
+    fn id(row: &DocumentRecord) -> &str {
+        &row.document_id
+    }
+}
+
+/// A bucket's objects.
+pub struct Objects;
+
+impl Feed for Objects {
+    type Row = ObjectRecord;
+    const ROWS: &'static str = "objects";
+    const TOMBSTONES: &'static str = "object_deletions";
+    const SCOPE: &'static str = "bucket_id";
+    const ID: &'static str = "object_id";
+    const COLUMNS: &'static str = OBJECT_COLUMNS;
+    fn read(row: &AnyRow) -> StoreResult<ObjectRecord> {
+        object_from_row_offset(row, 1)
+    }
+    fn id(row: &ObjectRecord) -> &str {
+        &row.object_id
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Deletions,
-    Documents,
+    Rows,
     Done,
 }
 
-/// A collection's change feed over a range, a page at a time: every tombstone first, then
-/// every document written, which is the order an index applies them in (see the module doc).
-pub struct ChangePages<'a> {
+/// A change feed over a range, a page at a time: every tombstone first, then every item
+/// written, which is the order a reader applies them in (see the module doc).
+pub struct ChangePages<'a, F: Feed = Documents> {
     store: &'a Store,
     ns: NamespaceKey,
-    collection_id: String,
+    scope_id: String,
     range: (i64, i64),
     limit: i64,
     position: Option<FeedPosition>,
     stage: Stage,
+    feed: std::marker::PhantomData<F>,
 }
 
-impl ChangePages<'_> {
+impl<F: Feed> ChangePages<'_, F> {
     /// The next page, or `None` once the range is read.
-    pub async fn next(&mut self) -> StoreResult<Option<ChangePage>> {
-        let (ns, collection, range, limit) = (self.ns, &self.collection_id, self.range, self.limit);
+    pub async fn next(&mut self) -> StoreResult<Option<FeedPage<F::Row>>> {
         let (page, last) = match self.stage {
             Stage::Done => return Ok(None),
             Stage::Deletions => {
-                let rows = self
-                    .store
-                    .feed_rows(
-                        ("document_deletions", "document_id"),
-                        ns,
-                        collection,
-                        range,
-                        self.position.as_ref(),
-                        limit,
-                    )
-                    .await?;
+                let rows = self.rows(F::TOMBSTONES, F::ID).await?;
                 let rows: Vec<FeedPosition> = rows
                     .iter()
                     .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
                     .collect::<StoreResult<_>>()?;
-                let last = (rows.len() as i64) < limit;
+                let last = (rows.len() as i64) < self.limit;
                 self.position = rows.last().cloned();
                 (
-                    ChangePage::Deleted(rows.into_iter().map(|(_, id)| id).collect()),
+                    FeedPage::Deleted(rows.into_iter().map(|(_, id)| id).collect()),
                     last,
                 )
             }
-            Stage::Documents => {
-                let rows = self
-                    .store
-                    .feed_rows(
-                        ("documents", COLUMNS),
-                        ns,
-                        collection,
-                        range,
-                        self.position.as_ref(),
-                        limit,
-                    )
-                    .await?;
-                let rows: Vec<(i64, DocumentRecord)> = rows
+            Stage::Rows => {
+                let rows = self.rows(F::ROWS, F::COLUMNS).await?;
+                let rows: Vec<(i64, F::Row)> = rows
                     .iter()
-                    .map(|row| Ok((row.try_get(0)?, document_from_row_offset(row, 1)?)))
+                    .map(|row| Ok((row.try_get(0)?, F::read(row)?)))
                     .collect::<StoreResult<_>>()?;
-                let last = (rows.len() as i64) < limit;
-                self.position = rows.last().map(|(seq, d)| (*seq, d.document_id.clone()));
+                let last = (rows.len() as i64) < self.limit;
+                self.position = rows.last().map(|(seq, r)| (*seq, F::id(r).to_owned()));
                 (
-                    ChangePage::Written(rows.into_iter().map(|(_, d)| d).collect()),
+                    FeedPage::Written(rows.into_iter().map(|(_, r)| r).collect()),
                     last,
                 )
             }
@@ -161,11 +222,37 @@ impl ChangePages<'_> {
         if last {
             self.position = None;
             self.stage = match self.stage {
-                Stage::Deletions => Stage::Documents,
+                Stage::Deletions => Stage::Rows,
                 _ => Stage::Done,
             };
         }
         Ok(Some(page))
+    }
+
+    /// Up to `limit` rows of `columns` from `table` (the feed's items or its tombstones)
+    /// stamped in the range, in feed order, starting past the position.
+    async fn rows(&self, table: &str, columns: &str) -> StoreResult<Vec<AnyRow>> {
+        let (after, through) = self.range;
+        let (from_seq, from_id) = self
+            .position
+            .as_ref()
+            .map(|(s, id)| (*s, id.as_str()))
+            .unwrap_or((after, ""));
+        let (scope, id) = (F::SCOPE, F::ID);
+        Ok(sqlx::query(&format!(
+            "SELECT change_seq, {columns} FROM {table} WHERE ns_key = $1 AND {scope} = $2 \
+             AND change_seq > $3 AND change_seq <= $4 AND (change_seq, {id}) > ($5, $6) \
+             ORDER BY change_seq, {id} LIMIT $7"
+        ))
+        .bind(self.ns.0)
+        .bind(&self.scope_id)
+        .bind(after)
+        .bind(through)
+        .bind(from_seq)
+        .bind(from_id)
+        .bind(self.limit)
+        .fetch_all(&self.store.pool)
+        .await?)
     }
 }
 
@@ -196,10 +283,52 @@ impl Store {
         range: (i64, i64),
         limit: i64,
     ) -> ChangePages<'_> {
+        self.feed_pages(ns, collection_id, range, limit)
+    }
+
+    /// Those of `ids` that no longer exist in the bucket's or collection's feed of kind `F`
+    /// (a tombstone whose item was written again later is not a deletion any more).
+    pub async fn absent_ids<F: Feed>(
+        &self,
+        ns: NamespaceKey,
+        scope_id: &str,
+        ids: Vec<String>,
+    ) -> StoreResult<Vec<String>> {
+        let mut present = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "SELECT {id} FROM {rows} WHERE ns_key = $1 AND {scope} = $2 AND {id} IN ({})",
+                placeholders.join(", "),
+                id = F::ID,
+                rows = F::ROWS,
+                scope = F::SCOPE,
+            );
+            let mut query = sqlx::query_scalar::<_, String>(&sql)
+                .bind(ns.0)
+                .bind(scope_id);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            present.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(ids.into_iter().filter(|id| !present.contains(id)).collect())
+    }
+
+    /// The bucket's or collection's change feed of kind `F` in `(after, through]`, `limit`
+    /// rows at a time.
+    pub fn feed_pages<F: Feed>(
+        &self,
+        ns: NamespaceKey,
+        scope_id: &str,
+        range: (i64, i64),
+        limit: i64,
+    ) -> ChangePages<'_, F> {
         ChangePages {
             store: self,
             ns,
-            collection_id: collection_id.to_owned(),
+            scope_id: scope_id.to_owned(),
             range,
             limit,
             position: None,
@@ -208,38 +337,8 @@ impl Store {
             } else {
                 Stage::Done
             },
+            feed: std::marker::PhantomData,
         }
-    }
-
-    /// Up to `limit` rows of `columns` from `table` (`documents` or `document_deletions`)
-    /// stamped in `(after, through]`, in feed order, starting past `position` when given.
-    #[allow(clippy::too_many_arguments)]
-    async fn feed_rows(
-        &self,
-        (table, columns): (&str, &str),
-        ns: NamespaceKey,
-        collection_id: &str,
-        (after, through): (i64, i64),
-        position: Option<&FeedPosition>,
-        limit: i64,
-    ) -> StoreResult<Vec<AnyRow>> {
-        let (from_seq, from_id) = position
-            .map(|(s, id)| (*s, id.as_str()))
-            .unwrap_or((after, ""));
-        Ok(sqlx::query(&format!(
-            "SELECT change_seq, {columns} FROM {table} WHERE ns_key = $1 AND collection_id = $2 \
-             AND change_seq > $3 AND change_seq <= $4 AND (change_seq, document_id) > ($5, $6) \
-             ORDER BY change_seq, document_id LIMIT $7"
-        ))
-        .bind(ns.0)
-        .bind(collection_id)
-        .bind(after)
-        .bind(through)
-        .bind(from_seq)
-        .bind(from_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
     }
 
     /// The listed documents of one collection that exist, each with the change that last

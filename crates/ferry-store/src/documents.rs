@@ -158,7 +158,7 @@ const INSERT_ROWS_PER_STATEMENT: usize = 64;
 
 /// Inserts `docs` with multi-row `INSERT`s; `$1`–`$4` (namespace, collection, time, change)
 /// are shared.
-async fn insert_documents(
+pub(crate) async fn insert_documents(
     conn: &mut sqlx::AnyConnection,
     ns: NamespaceKey,
     collection_id: &str,
@@ -251,7 +251,7 @@ pub(crate) async fn replace_source_documents(
     sources: &[String],
     docs: &[NewDocument],
     now: i64,
-) -> StoreResult<()> {
+) -> StoreResult<i64> {
     let column = match kind {
         SourceKind::Object => "source_object_id",
         SourceKind::Document => "source_document_id",
@@ -277,13 +277,14 @@ pub(crate) async fn replace_source_documents(
     let deleted = deleted.len() as i64;
     insert_documents(conn, ns, collection_id, docs, (now, change)).await?;
     adjust_counts(conn, ns, collection_id, docs.len() as i64 - deleted).await?;
-    Ok(())
+    Ok(deleted)
 }
 
 impl Store {
     /// Replaces the documents that `sources` produced in the collection with `docs`, and
-    /// commits `progress` with them. Fails with [`StoreError::LeaseLost`] and writes
-    /// nothing if the task's lease now belongs to another worker.
+    /// commits `progress` with them; returns how many documents were replaced (deleted).
+    /// Fails with [`StoreError::LeaseLost`] and writes nothing if the task's lease now
+    /// belongs to another worker.
     pub async fn replace_documents(
         &self,
         ns: NamespaceKey,
@@ -292,7 +293,7 @@ impl Store {
         sources: &[String],
         docs: &[NewDocument],
         progress: Option<BatchProgress<'_>>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<i64> {
         let now = now_micros();
         let mut tx = self.pool.begin().await?;
         if let Some(p) = &progress {
@@ -318,9 +319,10 @@ impl Store {
                 )));
             }
         }
-        replace_source_documents(&mut tx, ns, collection_id, kind, sources, docs, now).await?;
+        let replaced =
+            replace_source_documents(&mut tx, ns, collection_id, kind, sources, docs, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(replaced)
     }
 
     /// Inserts one document (direct creation), counting it.

@@ -3,8 +3,8 @@
 use ferry_wire::migration::MigrationStatus;
 use ferry_wire::ErrorCode;
 
-/// What can go wrong in the store. Callers branch on `NotFound`, `Conflict`, `StatusChanged`
-/// and `LeaseLost`; everything else is an internal failure to be logged, never shown to a
+/// What can go wrong in the store. Callers branch on `NotFound`, `Conflict`, `StatusChanged`,
+/// `LeaseLost` and `Frozen`; everything else is an internal failure to be logged, never shown to a
 /// client.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -26,6 +26,11 @@ pub enum StoreError {
     /// write was not applied, and the new owner does the work.
     #[error("{0}")]
     LeaseLost(String),
+    /// A write met a write freeze (see [`crate::freeze`]): nothing was written. `until` is
+    /// when the freeze ends ([`crate::freeze::UNTIL_LIFTED`] for a namespace retired by a
+    /// cutover).
+    #[error("{resource} is frozen for writes")]
+    Frozen { resource: String, until: i64 },
     #[error("configuration: {0}")]
     Config(String),
     #[error("blob store: {0}")]

@@ -17,6 +17,7 @@ mod collections;
 mod documents;
 mod error;
 mod evaluations;
+pub mod freeze;
 pub mod ids;
 mod keyset;
 mod listing;
@@ -41,7 +42,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use aliases::{Alias, AliasHistoryEntry, AliasListQuery};
 pub use buckets::{Bucket, BucketFields, BucketListQuery, BucketSortKey};
-pub use changes::{ChangePage, ChangePages};
+pub use changes::{ChangePage, ChangePages, Documents, Feed, FeedPage, ObjectChangePage, Objects};
 pub use clusters::{
     Cluster, ClusterExecution, ClusterFields, ClusterListQuery, ClusterSortKey, ClusterSummary,
     ExecutionListQuery, ExecutionOutcome,

@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::changes::record_object_deletions;
+use crate::freeze::lock_bucket;
 use crate::keyset::Keyset;
 use crate::listing::{order_by, Listing};
 use crate::namespaces::NamespaceKey;
@@ -79,11 +81,17 @@ impl ObjectSortKey {
     }
 }
 
-const COLUMNS: &str = "object_id, bucket_id, key_prefix, blobs, fields, size_bytes, status, \
+pub(crate) const COLUMNS: &str =
+    "object_id, bucket_id, key_prefix, blobs, fields, size_bytes, status, \
      error, document_count, created_at, updated_at";
 
 fn object_from_row(row: &AnyRow) -> StoreResult<ObjectRecord> {
-    let fields = match parse_json("fields", &row.try_get::<String, _>(4)?)? {
+    object_from_row_offset(row, 0)
+}
+
+/// An object from the [`COLUMNS`] starting at column `at` of `row`.
+pub(crate) fn object_from_row_offset(row: &AnyRow, at: usize) -> StoreResult<ObjectRecord> {
+    let fields = match parse_json("fields", &row.try_get::<String, _>(at + 4)?)? {
         Value::Object(map) => map,
         other => {
             return Err(StoreError::Corrupt(format!(
@@ -92,17 +100,17 @@ fn object_from_row(row: &AnyRow) -> StoreResult<ObjectRecord> {
         }
     };
     Ok(ObjectRecord {
-        object_id: row.try_get(0)?,
-        bucket_id: row.try_get(1)?,
-        key_prefix: row.try_get(2)?,
-        blobs: parse_json("blobs", &row.try_get::<String, _>(3)?)?,
+        object_id: row.try_get(at)?,
+        bucket_id: row.try_get(at + 1)?,
+        key_prefix: row.try_get(at + 2)?,
+        blobs: parse_json("blobs", &row.try_get::<String, _>(at + 3)?)?,
         fields,
-        size_bytes: row.try_get(5)?,
-        status: row.try_get(6)?,
-        error: row.try_get(7)?,
-        document_count: row.try_get(8)?,
-        created_at: row.try_get(9)?,
-        updated_at: row.try_get(10)?,
+        size_bytes: row.try_get(at + 5)?,
+        status: row.try_get(at + 6)?,
+        error: row.try_get(at + 7)?,
+        document_count: row.try_get(at + 8)?,
+        created_at: row.try_get(at + 9)?,
+        updated_at: row.try_get(at + 10)?,
     })
 }
 
@@ -161,29 +169,21 @@ impl Store {
         let now = now_micros();
         let mut tx = self.pool.begin().await?;
         // Lock the bucket row first: SQLite takes its write lock before any read, PostgreSQL
-        // serializes counter updates, and a deleted bucket is noticed before any insert.
-        let touched = sqlx::query(
-            "UPDATE buckets SET last_upload_at = $1, updated_at = updated_at \
-             WHERE ns_key = $2 AND bucket_id = $3",
-        )
-        .bind(now)
-        .bind(ns.0)
-        .bind(bucket_id)
-        .execute(&mut *tx)
-        .await?;
-        if touched.rows_affected() == 0 {
+        // serializes counter updates and the change feed, a freeze is honoured, and a deleted
+        // bucket is noticed before any insert.
+        let Some(change) = lock_bucket(&mut tx, ns, bucket_id, Some(now)).await? else {
             return Err(StoreError::NotFound {
                 resource: "bucket",
                 id: bucket_id.to_owned(),
             });
-        }
+        };
         let mut results = Vec::with_capacity(objects.len());
         let (mut created, mut bytes) = (0i64, 0i64);
         for object in objects {
             let row = sqlx::query(&format!(
                 "INSERT INTO objects (ns_key, bucket_id, object_id, key_prefix, blobs, fields, \
-                 size_bytes, status, idempotency_key, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8, $9, $9) \
+                 size_bytes, status, idempotency_key, created_at, updated_at, change_seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8, $9, $9, $10) \
                  ON CONFLICT (ns_key, bucket_id, idempotency_key) \
                  WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING {COLUMNS}"
             ))
@@ -196,6 +196,7 @@ impl Store {
             .bind(object.size_bytes)
             .bind(&object.idempotency_key)
             .bind(now)
+            .bind(change)
             .fetch_optional(&mut *tx)
             .await?;
             match row {
@@ -258,20 +259,28 @@ impl Store {
             let (mut key_prefix, mut fields) = (current.key_prefix.clone(), current.fields.clone());
             change(&mut key_prefix, &mut fields);
             let now = now_micros().max(current.updated_at + 1);
+            let mut tx = self.pool.begin().await?;
+            let Some(seq) = lock_bucket(&mut tx, ns, bucket_id, None).await? else {
+                return Err(not_found(object_id));
+            };
             let row = sqlx::query(&format!(
-                "UPDATE objects SET key_prefix = $1, fields = $2, updated_at = $3 \
-                 WHERE ns_key = $4 AND object_id = $5 AND updated_at = $6 RETURNING {COLUMNS}"
+                "UPDATE objects SET key_prefix = $1, fields = $2, updated_at = $3, \
+                 change_seq = $4 \
+                 WHERE ns_key = $5 AND object_id = $6 AND updated_at = $7 RETURNING {COLUMNS}"
             ))
             .bind(&key_prefix)
             .bind(Value::Object(fields).to_string())
             .bind(now)
+            .bind(seq)
             .bind(ns.0)
             .bind(object_id)
             .bind(current.updated_at)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
             if let Some(row) = row {
-                return object_from_row(&row);
+                let updated = object_from_row(&row)?;
+                tx.commit().await?;
+                return Ok(updated);
             }
         }
         Err(StoreError::Conflict {
@@ -288,6 +297,9 @@ impl Store {
         object_id: &str,
     ) -> StoreResult<ObjectRecord> {
         let mut tx = self.pool.begin().await?;
+        let Some(change) = lock_bucket(&mut tx, ns, bucket_id, None).await? else {
+            return Err(not_found(object_id));
+        };
         let row = sqlx::query(&format!(
             "DELETE FROM objects WHERE ns_key = $1 AND bucket_id = $2 AND object_id = $3 \
              RETURNING {COLUMNS}"
@@ -301,6 +313,14 @@ impl Store {
             Some(row) => object_from_row(&row)?,
             None => return Err(not_found(object_id)),
         };
+        record_object_deletions(
+            &mut tx,
+            ns,
+            bucket_id,
+            change,
+            std::slice::from_ref(&object.object_id),
+        )
+        .await?;
         adjust_object_counts(&mut tx, ns, bucket_id, -1, -object.size_bytes).await?;
         tx.commit().await?;
         Ok(object)

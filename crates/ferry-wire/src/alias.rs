@@ -50,12 +50,26 @@ pub enum AliasAction {
     Create,
     /// `PATCH /v1/namespaces/aliases/{alias_name}` moved it.
     Repoint,
+    /// A cutover moved it from a migration's source to its target.
+    Cutover,
+    /// A rollback moved it back to where it pointed before.
+    Rollback,
 }
 
-text_enum!(AliasAction, 2, {
+text_enum!(AliasAction, 4, {
     Create => "create",
     Repoint => "repoint",
+    Cutover => "cutover",
+    Rollback => "rollback",
 });
+
+impl AliasAction {
+    /// Whether the namespace the alias moves off is retired (made read-only) by the move:
+    /// a cutover's source and a rollback's target, kept as they were for going back.
+    pub fn retires(self) -> bool {
+        matches!(self, AliasAction::Cutover | AliasAction::Rollback)
+    }
+}
 
 /// Body of `POST /v1/namespaces/aliases`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -107,6 +121,10 @@ pub struct AliasTarget {
     /// `null` while the alias still points there.
     pub ended_at: Option<DateTime<Utc>>,
     pub ended_by: Option<AliasAction>,
+    /// The migration whose cutover (or its rollback) moved the alias here; absent for
+    /// other moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_id: Option<String>,
 }
 
 /// An alias: where it points now, and everywhere it pointed (oldest first).

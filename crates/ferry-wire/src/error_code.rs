@@ -26,6 +26,10 @@ pub enum ErrorType {
     MigrationValidation,
     /// A migration's status does not allow the action (a 400).
     InvalidState,
+    /// The request conflicts with the resource's state (a 409; Ferry's cutover).
+    Conflict,
+    /// Refused for now; retry after the `Retry-After` header's seconds (a 503).
+    Unavailable,
 }
 
 impl ErrorType {
@@ -41,6 +45,8 @@ impl ErrorType {
             ErrorType::Internal => "InternalError",
             ErrorType::MigrationValidation => "MigrationValidationError",
             ErrorType::InvalidState => "InvalidStateError",
+            ErrorType::Conflict => "ConflictError",
+            ErrorType::Unavailable => "ServiceUnavailableError",
         }
     }
 
@@ -54,6 +60,8 @@ impl ErrorType {
             ErrorType::PayloadTooLarge => 413,
             ErrorType::Validation => 422,
             ErrorType::Internal => 500,
+            ErrorType::Conflict => 409,
+            ErrorType::Unavailable => 503,
         }
     }
 }
@@ -186,6 +194,25 @@ error_codes! {
     InvalidTransition = "invalid_transition", InvalidState;
     /// Another request changed the migration's status between the check and the write.
     ConcurrentTransition = "concurrent_transition", InvalidState;
+
+    // Write freezes and cutover (Ferry's extension).
+    /// A cutover is catching the namespace's writes up: nothing was written; retry after
+    /// the `Retry-After` seconds (through the alias, the retry reaches the new namespace).
+    NamespaceFrozen = "namespace_frozen", Unavailable;
+    /// An alias was cut over (or rolled back) from this namespace: it is kept read-only for
+    /// a rollback. Write through the alias, or roll back.
+    NamespaceReadOnly = "namespace_read_only", Conflict;
+    /// The migration's figures fail the cutover's thresholds; `details.failures` names each.
+    CutoverRefused = "cutover_refused", Conflict;
+    /// The migration is not one the alias can be cut over with: not completed, its
+    /// verification failed, or the alias does not point to its source.
+    CutoverNotReady = "cutover_not_ready", Conflict;
+    /// The alias moved while a cutover or rollback was under way.
+    AliasMoved = "alias_moved", Conflict;
+    /// A rollback needs an earlier target.
+    NothingToRollBack = "nothing_to_roll_back", Conflict;
+    /// A cutover names a migration the organization does not have.
+    MigrationNotFound = "migration_not_found", BadRequest;
 }
 
 impl ErrorCode {

@@ -12,6 +12,7 @@ pub mod alias;
 pub mod bucket;
 pub mod cluster;
 pub mod collection;
+pub mod cutover;
 pub mod document;
 pub mod error;
 pub mod error_code;

@@ -54,7 +54,7 @@ impl ListBody for ListAliasesRequest {
     }
 }
 
-fn alias_model(alias: Alias) -> NamespaceAlias {
+pub(crate) fn alias_model(alias: Alias) -> NamespaceAlias {
     let time = ferry_store::time::from_micros;
     NamespaceAlias {
         object: "namespace_alias".into(),
@@ -73,6 +73,7 @@ fn alias_model(alias: Alias) -> NamespaceAlias {
                 started_by: h.started_by,
                 ended_at: h.ended_at.map(time),
                 ended_by: h.ended_by,
+                migration_id: h.migration_id,
             })
             .collect(),
     }

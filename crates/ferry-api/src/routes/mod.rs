@@ -8,6 +8,7 @@ mod cluster_inputs;
 pub(crate) mod clusters;
 pub(crate) mod collection_indexes;
 pub(crate) mod collections;
+pub(crate) mod cutover;
 pub(crate) mod documents;
 pub(crate) mod evaluations;
 pub(crate) mod extractors;

@@ -1,25 +1,23 @@
 //! One batch: a copy of objects or documents, or an extraction, written with its done mark
 //! in one transaction.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_pipeline::{
-    checkpoint, extract_items, next_items, Breakpoint, CollectionConfig, FaultPoint, Item, Source,
+    checkpoint, extract_items, next_items, Breakpoint, FaultPoint, Item, Source,
     STATISTICS_EVERY_BATCHES,
 };
 use ferry_store::{
     BatchDone, BatchKind, DocumentRecord, MigrationBatch, MigrationKey, NamespaceKey, SourceKind,
 };
 use ferry_wire::migration::{MigrationType, ResourceType};
-use serde_json::Value;
 
 use super::run::{not_set_up, Run};
 use super::Engine;
 use crate::error::MigrateError;
-use crate::ids::IdMap;
+use crate::ids::{Enrichment, IdMap};
 
 impl Engine {
     /// What every batch of the run needs, resolved once: the id map, the target bucket of
@@ -38,26 +36,14 @@ impl Engine {
             })
             .collect();
         // Each rebuilt collection's extractor, resolved once for all its batches.
-        let mut extractions = HashMap::new();
-        for (source_id, _) in &run.rebuilds {
-            let Some(target_id) = map.resource(source_id) else {
-                continue;
-            };
-            let collection = self.store.get_collection(target.key, target_id).await?;
-            let config: CollectionConfig =
-                serde_json::from_value(collection.fields.feature_extractor)
-                    .map_err(|e| MigrateError::Corrupt(format!("{target_id}: {e}")))?;
-            let extractor = self
-                .registry
-                .get(&config.feature_extractor_name, &config.version)
-                .ok_or_else(|| {
-                    MigrateError::Unrunnable(format!(
-                        "extractor {}@{} is not registered",
-                        config.feature_extractor_name, config.version
-                    ))
-                })?;
-            extractions.insert(target_id.to_owned(), (config, extractor));
-        }
+        let extractions = crate::reextract::rebuilt_extractors(
+            &self.store,
+            &self.registry,
+            target.key,
+            &map,
+            &run.rebuilds,
+        )
+        .await?;
         Ok(BatchContext {
             key: run.key().clone(),
             source: run.source.key,
@@ -65,11 +51,7 @@ impl Engine {
             map,
             root_buckets,
             extractions,
-            strip_taxonomy: !run
-                .config
-                .taxonomy_options_or_default()
-                .preserve_enrichment_fields,
-            strip_clusters: !run.config.cluster_options_or_default().preserve_assignments,
+            enrichment: Enrichment::of(&run.config),
             refresh_changed: run.config.migration_type == MigrationType::Extend,
         })
     }
@@ -140,7 +122,7 @@ impl Engine {
                 // Rows that carry taxonomy results (ids to remap) or cluster assignments to drop
                 // are rewritten here; every other row is copied by the database as it is.
                 let mut rewrite_when = vec![r#"%"_taxonomy_%"#];
-                if cx.strip_clusters {
+                if !cx.enrichment.keep_clusters {
                     rewrite_when.push(r#"%"cluster_id"%"#);
                 }
                 self.store
@@ -258,62 +240,15 @@ pub(super) struct BatchContext {
     /// Source → target bucket ids, for documents' `root_bucket_id`.
     root_buckets: Vec<(String, String)>,
     /// re_extract: each rebuilt target collection's configuration and extractor.
-    extractions: HashMap<String, (CollectionConfig, Arc<dyn ferry_extract::Extractor>)>,
-    strip_taxonomy: bool,
-    strip_clusters: bool,
+    extractions: crate::reextract::Extractions,
+    enrichment: Enrichment,
     /// extend: items the target holds in an older version are overwritten.
     refresh_changed: bool,
 }
 
 impl BatchContext {
-    /// A source document as the target holds it: ids and lineage remapped, enrichment fields
-    /// kept (re-keyed to the target taxonomy, matches remapped) or dropped per the options.
-    fn transform_document(&self, mut d: DocumentRecord, collection_id: &str) -> DocumentRecord {
-        let map = &self.map;
-        d.document_id = map.item(&d.document_id);
-        d.collection_id = collection_id.to_owned();
-        let l = &mut d.lineage;
-        l.source_object_id = l.source_object_id.as_ref().map(|id| map.item(id));
-        l.root_object_id = l.root_object_id.as_ref().map(|id| map.item(id));
-        l.source_document_id = l.source_document_id.as_ref().map(|id| map.item(id));
-        l.root_bucket_id = l
-            .root_bucket_id
-            .as_ref()
-            .map(|id| map.resource(id).unwrap_or(id).to_owned());
-        if self.strip_clusters {
-            d.fields.remove("cluster_id");
-        }
-        let taxonomy_keys: Vec<String> = d
-            .fields
-            .keys()
-            .filter(|k| k.starts_with("_taxonomy_"))
-            .cloned()
-            .collect();
-        for key in taxonomy_keys {
-            let Some(mut value) = d.fields.remove(&key) else {
-                continue;
-            };
-            if self.strip_taxonomy {
-                continue;
-            }
-            let source_taxonomy = key.trim_start_matches("_taxonomy_");
-            let Some(target_taxonomy) = map.resource(source_taxonomy) else {
-                continue;
-            };
-            value["taxonomy_id"] = Value::from(target_taxonomy);
-            if let Some(matches) = value.get_mut("matches").and_then(Value::as_array_mut) {
-                for m in matches {
-                    if let Some(id) = m["document_id"].as_str().map(|id| map.item(id)) {
-                        m["document_id"] = Value::from(id);
-                    }
-                    if let Some(c) = m["collection_id"].as_str().and_then(|c| map.resource(c)) {
-                        m["collection_id"] = Value::from(c);
-                    }
-                }
-            }
-            d.fields
-                .insert(format!("_taxonomy_{target_taxonomy}"), value);
-        }
-        d
+    /// A source document as the target holds it (see [`IdMap::target_document`]).
+    fn transform_document(&self, d: DocumentRecord, collection_id: &str) -> DocumentRecord {
+        self.map.target_document(d, collection_id, self.enrichment)
     }
 }

@@ -199,19 +199,7 @@ impl Engine {
 
     /// The run's webhook sender: disabled without a `webhook_url`.
     async fn notifier(&self, migration: &MigrationRecord) -> Result<Notifier, MigrateError> {
-        let Some(url) = migration.config["webhook_url"].as_str().map(str::to_owned) else {
-            return Ok(Notifier::disabled());
-        };
-        let secret = self.store.webhook_secret(migration.org_id()).await?;
-        let sent_before = self.store.webhook_deliveries(&migration.key).await?.len() as i64;
-        Ok(Notifier::start(
-            self.store.clone(),
-            url,
-            secret,
-            migration.migration_id().to_owned(),
-            sent_before,
-            self.config.webhook_backoff,
-        ))
+        Ok(Notifier::for_migration(&self.store, migration, self.config.webhook_backoff).await?)
     }
 
     /// Begins the migration (`pending` → `in_progress`) and loads what its run needs, once.

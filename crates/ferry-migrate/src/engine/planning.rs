@@ -15,6 +15,7 @@ impl Engine {
     /// Stage 2: keyset batches over the selected buckets' objects and collections'
     /// documents, within `date_range`.
     pub(super) async fn batch_creation(&self, run: &mut Run) -> Result<(), MigrateError> {
+        self.record_watermarks(run).await?;
         let batches = self.plan_batches(run).await?;
         self.store
             .replace_migration_batches(run.key(), &batches)
@@ -25,6 +26,28 @@ impl Engine {
         let n = batches.len() as u64;
         self.finish_stage(run, MigrationStage::BatchCreation, StageCounts::all(n))
             .await
+    }
+
+    /// Records where each selected bucket's and collection's change feed stands, before any
+    /// key is read: every change up to there is in the batches planned next, so a cutover
+    /// catches up from there (see `crate::cutover`). A resumed run keeps the first reading.
+    async fn record_watermarks(&self, run: &Run) -> Result<(), MigrateError> {
+        let mut feeds = Vec::new();
+        for node in &run.graph.nodes {
+            let (ns, id) = (run.source.key, node.resource_id.as_str());
+            let seq = match node.resource_type {
+                ResourceType::Bucket => self.store.bucket_change_seq(ns, id).await?,
+                ResourceType::Collection => self.store.collection_change_seq(ns, id).await?,
+                _ => continue,
+            };
+            if let Some(seq) = seq {
+                feeds.push((node.resource_id.clone(), seq));
+            }
+        }
+        Ok(self
+            .store
+            .record_migration_watermarks(run.key(), &feeds)
+            .await?)
     }
 
     /// The batches the selection makes (keys only are read), in order: copies of the

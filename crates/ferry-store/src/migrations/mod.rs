@@ -16,6 +16,7 @@
 //! [`NamespaceKey`](crate::NamespaceKey).
 
 mod batches;
+mod catch_up;
 mod id_map;
 mod writes;
 

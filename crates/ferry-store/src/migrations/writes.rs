@@ -6,13 +6,14 @@ use sqlx::Row;
 
 use super::batches::{mark_batch_done, BatchDone};
 use super::ItemIds;
-use crate::changes::{next_change, record_deletions};
+use crate::changes::{next_change, record_deletions, record_object_deletions};
 use crate::documents::{DocumentRecord, NewDocument, SourceKind};
+use crate::freeze::lock_bucket;
 use crate::listing::value_rows;
 use crate::namespaces::NamespaceKey;
 use crate::objects::{adjust_object_counts, ObjectRecord};
 use crate::time::now_micros;
-use crate::{vectors, Store, StoreResult};
+use crate::{vectors, Store, StoreError, StoreResult};
 
 /// Rows per multi-row copy `INSERT` (12 parameters a row, far below either backend's limit).
 const COPY_ROWS_PER_STATEMENT: usize = 64;
@@ -31,17 +32,27 @@ impl Store {
         done: &BatchDone<'_>,
     ) -> StoreResult<i64> {
         let mut tx = self.pool.begin().await?;
+        let change = lock_bucket(&mut tx, target, bucket_id, None)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                resource: "bucket",
+                id: bucket_id.to_owned(),
+            })?;
         let (mut created, mut refreshed, mut bytes) = (0i64, 0i64, 0i64);
         let mut inserted = std::collections::HashSet::new();
         for chunk in objects.chunks(COPY_ROWS_PER_STATEMENT) {
-            let rows = value_rows(chunk.len(), 3, 10, |p| format!("($1, $2, {p})"));
+            let rows = value_rows(chunk.len(), 4, 10, |p| format!("($1, $2, $3, {p})"));
             let sql = format!(
-                "INSERT INTO objects (ns_key, bucket_id, object_id, key_prefix, blobs, fields, \
-                 size_bytes, status, error, document_count, created_at, updated_at) \
+                "INSERT INTO objects (ns_key, bucket_id, change_seq, object_id, key_prefix, \
+                 blobs, fields, size_bytes, status, error, document_count, created_at, \
+                 updated_at) \
                  VALUES {rows} ON CONFLICT (ns_key, object_id) DO NOTHING \
                  RETURNING object_id, size_bytes"
             );
-            let mut insert = sqlx::query(&sql).bind(target.0).bind(bucket_id);
+            let mut insert = sqlx::query(&sql)
+                .bind(target.0)
+                .bind(bucket_id)
+                .bind(change);
             for object in chunk {
                 insert = insert
                     .bind(&object.object_id)
@@ -82,8 +93,8 @@ impl Store {
             let Some(old_size) = held else { continue };
             sqlx::query(
                 "UPDATE objects SET key_prefix = $1, blobs = $2, fields = $3, size_bytes = $4, \
-                 status = $5, error = $6, updated_at = $7 \
-                 WHERE ns_key = $8 AND bucket_id = $9 AND object_id = $10",
+                 status = $5, error = $6, updated_at = $7, change_seq = $8 \
+                 WHERE ns_key = $9 AND bucket_id = $10 AND object_id = $11",
             )
             .bind(&object.key_prefix)
             .bind(object.blobs.to_string())
@@ -92,6 +103,7 @@ impl Store {
             .bind(&object.status)
             .bind(&object.error)
             .bind(object.updated_at)
+            .bind(change)
             .bind(target.0)
             .bind(bucket_id)
             .bind(&object.object_id)
@@ -339,10 +351,9 @@ impl Store {
         if apply && kind == SourceKind::Document {
             change = next_change(&mut tx, target.0, target.1).await?;
         } else if apply {
-            sqlx::query("UPDATE namespaces SET updated_at = updated_at WHERE ns_key = $1")
-                .bind(target.0 .0)
-                .execute(&mut *tx)
-                .await?;
+            change = lock_bucket(&mut tx, target.0, target.1, None)
+                .await?
+                .unwrap_or(0);
         }
         let sum = if kind == SourceKind::Object {
             "t.size_bytes"
@@ -371,8 +382,14 @@ impl Store {
                 .map(|r| r.try_get(0))
                 .collect::<Result<_, _>>()?;
             let deleted = deleted_ids.len() as i64;
-            if kind == SourceKind::Document {
-                record_deletions(&mut tx, target.0, target.1, change, &deleted_ids).await?;
+            match kind {
+                SourceKind::Document => {
+                    record_deletions(&mut tx, target.0, target.1, change, &deleted_ids).await?
+                }
+                SourceKind::Object => {
+                    record_object_deletions(&mut tx, target.0, target.1, change, &deleted_ids)
+                        .await?
+                }
             }
             match kind {
                 SourceKind::Object => {
