@@ -14,6 +14,7 @@ use ferry_wire::migration::{
 };
 use ferry_wire::Loc;
 
+use crate::error::{corrupt, MigrateError};
 use crate::graph::{self, GraphError, Node, ResourceKind, Selection};
 
 /// Items (objects and documents) a copy moves per second, from the migration bench on the
@@ -31,6 +32,22 @@ pub struct Planned {
     pub graph: Option<DependencyGraph>,
     /// The source namespace, when it exists.
     pub source: Option<Namespace>,
+}
+
+/// A started migration's configuration and plan, as stored.
+pub fn stored_plan(
+    migration: &ferry_store::MigrationRecord,
+) -> Result<(MigrationConfig, DependencyGraph), MigrateError> {
+    let config: MigrationConfig =
+        serde_json::from_value(migration.config.clone()).map_err(corrupt("config"))?;
+    let graph: DependencyGraph = migration
+        .dependency_graph
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(corrupt("dependency graph"))?
+        .ok_or_else(|| MigrateError::Corrupt("the migration has no plan".into()))?;
+    Ok((config, graph))
 }
 
 /// What an `extend` continues from: the latest completed migration from the same source

@@ -46,6 +46,15 @@ struct Event {
     data: Value,
 }
 
+/// Which of a migration's events a [`Notifier`] sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// A run's, in order.
+    Run,
+    /// One sent later about the migration: an alias's cutover or rollback.
+    Announcement,
+}
+
 /// Sends one migration run's events, in order, off the engine's path.
 pub struct Notifier {
     sender: Option<mpsc::UnboundedSender<Event>>,
@@ -62,12 +71,13 @@ impl Notifier {
     }
 
     /// Starts the sender task of one run. `first_sequence` continues the numbering of an
-    /// earlier run of the same migration, so delivery ids stay unique.
-    pub fn start(
+    /// earlier run of the same migration, so delivery ids stay unique; `id_tag` (empty for
+    /// a run) sets an announcement's ids apart.
+    fn start(
         store: Store,
         url: String,
         secret: String,
-        migration_id: String,
+        (migration_id, id_tag): (String, String),
         first_sequence: i64,
         backoff: Duration,
     ) -> Self {
@@ -78,12 +88,12 @@ impl Notifier {
                 .build()
                 .unwrap_or_default();
             while let Some(event) = events.recv().await {
+                let id = format!("msg_{migration_id}{id_tag}_{}", event.sequence);
                 deliver(
                     &store,
                     &client,
-                    &url,
-                    &secret,
-                    &migration_id,
+                    (&url, &secret),
+                    (&migration_id, id),
                     event,
                     backoff,
                 )
@@ -97,10 +107,13 @@ impl Notifier {
     }
 
     /// The sender of `migration`'s events (disabled without a `webhook_url`), numbering on
-    /// from the deliveries it already made.
+    /// from the deliveries it already made. An [`Stream::Announcement`]'s delivery ids carry
+    /// a tag of their own: the run's sender may still be delivering (retries run for
+    /// minutes), so a count of recorded deliveries cannot make them unique.
     pub async fn for_migration(
         store: &Store,
         migration: &ferry_store::MigrationRecord,
+        stream: Stream,
         backoff: Duration,
     ) -> ferry_store::StoreResult<Self> {
         let Some(url) = migration.config["webhook_url"].as_str().map(str::to_owned) else {
@@ -108,11 +121,15 @@ impl Notifier {
         };
         let secret = store.webhook_secret(migration.org_id()).await?;
         let sent_before = store.webhook_deliveries(&migration.key).await?.len() as i64;
+        let id_tag = match stream {
+            Stream::Run => String::new(),
+            Stream::Announcement => format!("_{}", ferry_store::ids::new_id("ann")),
+        };
         Ok(Notifier::start(
             store.clone(),
             url,
             secret,
-            migration.migration_id().to_owned(),
+            (migration.migration_id().to_owned(), id_tag),
             sent_before,
             backoff,
         ))
@@ -134,13 +151,11 @@ impl Notifier {
 async fn deliver(
     store: &Store,
     client: &reqwest::Client,
-    url: &str,
-    secret: &str,
-    migration_id: &str,
+    (url, secret): (&str, &str),
+    (migration_id, id): (&str, String),
     event: Event,
     backoff: Duration,
 ) {
-    let id = format!("msg_{migration_id}_{}", event.sequence);
     let mut record = WebhookDelivery {
         delivery_id: id.clone(),
         migration_id: migration_id.to_owned(),

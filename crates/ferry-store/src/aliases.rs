@@ -174,6 +174,32 @@ async fn append_history(
     Ok(())
 }
 
+/// Points the alias row from `from` to `to`, in `tx`: a compare-and-set on its target, and
+/// `to` must be a namespace of the organization. The alias's key, or `None` when it no longer
+/// points at `from` (or is gone). The write comes first in its transaction, so SQLite takes
+/// its write lock before any read (no stale snapshot to upgrade).
+async fn move_row(
+    tx: &mut Transaction<'static, Any>,
+    org: &str,
+    name: &str,
+    (from, to): (NamespaceKey, NamespaceKey),
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar::<_, i64>(
+        "UPDATE namespace_aliases SET ns_key = $1, updated_at = $2 \
+         WHERE internal_id = $3 AND alias_name = $4 AND ns_key = $5 \
+         AND EXISTS (SELECT 1 FROM namespaces WHERE ns_key = $1 AND internal_id = $3) \
+         RETURNING alias_key",
+    )
+    .bind(to.0)
+    .bind(now)
+    .bind(org)
+    .bind(name)
+    .bind(from.0)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
 impl Store {
     /// Creates alias `name` of the organization, pointing to `target`. A name a namespace or
     /// an alias has is `namespace_name_taken` / `alias_name_taken`; a target deleted
@@ -284,28 +310,15 @@ impl Store {
             }
             let now = now_micros().max(current.updated_at + 1);
             let mut tx = self.pool.begin().await?;
-            // The conditional write comes first, so SQLite takes its write lock before any
-            // read of this transaction (no stale snapshot to upgrade).
-            let moved = sqlx::query_scalar::<_, i64>(
-                "UPDATE namespace_aliases SET ns_key = $1, updated_at = $2 \
-                 WHERE internal_id = $3 AND alias_name = $4 AND ns_key = $5 \
-                 AND EXISTS (SELECT 1 FROM namespaces WHERE ns_key = $1 AND internal_id = $3) \
-                 RETURNING alias_key",
-            )
-            .bind(target.0)
-            .bind(now)
-            .bind(org)
-            .bind(name)
-            .bind(current.target.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| {
-                if is_foreign_key_violation(&e) {
-                    namespace_gone(target)
-                } else {
-                    e.into()
-                }
-            })?;
+            let moved = move_row(&mut tx, org, name, (current.target, target), now)
+                .await
+                .map_err(|e| {
+                    if is_foreign_key_violation(&e) {
+                        namespace_gone(target)
+                    } else {
+                        e.into()
+                    }
+                })?;
             let Some(alias_key) = moved else {
                 drop(tx);
                 // Either another move won (retry on the new target), or the alias or the
@@ -375,19 +388,7 @@ impl Store {
         let current = self.get_alias(org, name).await?;
         let now = now_micros().max(current.updated_at + 1);
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query_scalar::<_, i64>(
-            "UPDATE namespace_aliases SET ns_key = $1, updated_at = $2 \
-             WHERE internal_id = $3 AND alias_name = $4 AND ns_key = $5 \
-             AND EXISTS (SELECT 1 FROM namespaces WHERE ns_key = $1 AND internal_id = $3) \
-             RETURNING alias_key",
-        )
-        .bind(to.0)
-        .bind(now)
-        .bind(org)
-        .bind(name)
-        .bind(from.0)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let moved = move_row(&mut tx, org, name, (from, to), now).await?;
         let Some(alias_key) = moved else {
             return Err(StoreError::Conflict {
                 code: ErrorCode::AliasMoved,

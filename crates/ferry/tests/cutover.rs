@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::corpus::{create_and_trigger, documents, scoped, seed, wait_for_task, TOPICS};
-use common::migration::{post, wait_until_settled, MIGRATIONS};
+use common::corpus::{documents, scoped, seed, seed_with_extractor, wait_for_task};
+use common::migration::{post, receiver, wait_until_settled, Received, MIGRATIONS};
 use common::{assert_error, assert_invalid, send, Backend, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -297,10 +297,11 @@ async fn changes_after_the_migration_are_caught_up(backend: Backend) {
     let server = TestServer::start(backend).await;
     seed(&server).await;
     create_alias(&server, "data").await;
+    let (hook, received) = receiver().await;
     let id = run_migration(
         &server,
         json!({"migration_type": "copy", "source_namespace_id": "data",
-               "target_namespace_name": "data_next"}),
+               "target_namespace_name": "data_next", "webhook_url": hook}),
     )
     .await;
 
@@ -425,6 +426,14 @@ async fn changes_after_the_migration_are_caught_up(backend: Backend) {
         .count();
     assert_eq!(reviewed, 1, "the update was caught up: {listed}");
 
+    let (_, migration) = send(server.request(Method::GET, &format!("{MIGRATIONS}/{id}"))).await;
+    let org = migration["internal_id"].as_str().unwrap();
+    let event = announced(&server, &received, org, "namespace.alias.cutover").await;
+    assert_eq!(event["migration_id"], id.as_str());
+    assert_eq!(event["alias_name"], ALIAS);
+    assert_eq!(event["to_namespace_id"], done["to_namespace_id"]);
+    assert_eq!(event["catch_up"], done["catch_up"]);
+
     // A second cutover with the same migration: the alias no longer points to its source.
     let (status, refused) = cut_over(&server, json!({"migration_id": id})).await;
     assert_error(status, &refused, 409, "ConflictError", "cutover_not_ready");
@@ -435,43 +444,46 @@ async fn changes_after_the_migration_are_caught_up(backend: Backend) {
             .contains("not to the migration's source"),
         "{refused}"
     );
+    let (status, rolled) = post(
+        &server,
+        &format!("/v1/namespaces/aliases/{ALIAS}/rollback"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{rolled}");
+    let event = announced(&server, &received, org, "namespace.alias.rollback").await;
+    assert_eq!(event["migration_id"], id.as_str());
+    assert_eq!(event["to_namespace_id"], done["from_namespace_id"]);
+}
+
+/// The data of the signed webhook event `name` the receiver got (waiting up to 10 s).
+async fn announced(server: &TestServer, received: &Received, org: &str, name: &str) -> Value {
+    for _ in 0..400 {
+        let found = received.lock().unwrap().iter().find_map(|(headers, body)| {
+            let event: Value = serde_json::from_str(body).unwrap();
+            (event["type"] == name).then(|| (headers.clone(), body.clone(), event))
+        });
+        if let Some((headers, body, event)) = found {
+            let header = |name: &str| headers[name].to_str().unwrap().to_owned();
+            let secret = server.store.webhook_secret(org).await.unwrap();
+            let timestamp: i64 = header("webhook-timestamp").parse().unwrap();
+            assert_eq!(
+                header("webhook-signature"),
+                ferry_migrate::webhooks::sign(&secret, &header("webhook-id"), timestamp, &body),
+                "signed as the migration's events are"
+            );
+            return event["data"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no {name} event arrived");
 }
 
 /// Namespace `data` with bucket `docs` (the shared topics) and collection `texts` on text
 /// extractor `version`; retriever `semantic`; evaluation set `gold` whose queries use word
 /// forms the documents do not contain (plurals), judged by topic.
 async fn seed_judged(server: &TestServer, version: &str) {
-    server.create_namespace("data").await;
-    let (status, body) = send(scoped(server, Method::POST, "/v1/buckets").json(&json!({
-        "bucket_name": "docs",
-        "bucket_schema": {"properties": {"topic": {"type": "string"}, "content": {"type": "text"}}}
-    })))
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let mut objects = Vec::new();
-    for (topic, words) in TOPICS {
-        for i in 0..6 {
-            let mut rotated = words.to_vec();
-            rotated.rotate_left(i);
-            objects.push(json!({"topic": topic, "blobs": [
-                {"property": "content", "type": "text", "data": rotated[..6].join(" ")}]}));
-        }
-    }
-    let (status, body) = send(
-        scoped(server, Method::POST, "/v1/buckets/docs/objects/batch")
-            .json(&json!({"objects": objects})),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    create_and_trigger(
-        server,
-        json!({"collection_name": "texts",
-               "source": {"type": "bucket", "bucket_ids": ["docs"]},
-               "feature_extractor": {"feature_extractor_name": "text_extractor",
-                   "version": version, "input_mappings": {"text": "content"},
-                   "field_passthrough": [{"source_path": "topic"}]}}),
-    )
-    .await;
+    seed_with_extractor(server, version).await;
     let (status, body) = send(scoped(server, Method::POST, "/v1/retrievers").json(&json!({
         "retriever_name": "semantic", "collection_identifiers": ["texts"],
         "stages": [{"stage_name": "search", "config": {"stage_id": "feature_search",
@@ -630,6 +642,57 @@ async fn the_gate_passes_a_better_extractor(backend: Backend) {
     );
 }
 
+/// A catch-up that cannot finish within its freeze (here: a one-second freeze, inside the
+/// margin kept for other processes' clocks) gives up: the freeze is lifted, the alias stays,
+/// and a later cutover continues from what the failed one caught up.
+async fn a_catch_up_that_outlasts_its_freeze_moves_nothing(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    seed(&server).await;
+    create_alias(&server, "data").await;
+    let id = run_migration(
+        &server,
+        json!({"migration_type": "copy", "source_namespace_id": "data",
+               "target_namespace_name": "data_next"}),
+    )
+    .await;
+    let write = |text: &'static str| {
+        through(&server, ALIAS, Method::POST, "/v1/buckets/docs/objects").json(&text_object(text))
+    };
+    let (status, body) = send(write("before the first attempt")).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, refused) = cut_over(
+        &server,
+        json!({"migration_id": id, "freeze_timeout_seconds": 1}),
+    )
+    .await;
+    assert_error(status, &refused, 409, "ConflictError", "cutover_not_ready");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("freeze ran out"), "{message}");
+    let (status, alias) =
+        send(server.request(Method::GET, &format!("/v1/namespaces/aliases/{ALIAS}"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(alias["namespace_name"], "data", "nothing moved: {alias}");
+    assert_eq!(alias["history"].as_array().unwrap().len(), 1);
+    let (status, body) = send(write("after the failed attempt")).await;
+    assert_eq!(status, 200, "the freeze was lifted: {body}");
+
+    let (status, done) = cut_over(&server, json!({"migration_id": id})).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        done["catch_up"]["objects_written"], 1,
+        "the failed attempt had caught the first write up already: {done}"
+    );
+    let count = |ns: &'static str| {
+        let request = through(&server, ns, Method::POST, "/v1/buckets/docs/objects/list")
+            .json(&json!({}))
+            .query(&[("include_total", "true")]);
+        async move { send(request).await.1["pagination"]["total"].clone() }
+    };
+    assert_eq!(count(ALIAS).await, json!(20));
+    assert_eq!(count(ALIAS).await, count("data").await);
+}
+
 async fn bad_cutovers_get_stable_codes(backend: Backend) {
     let server = TestServer::start(backend).await;
     seed(&server).await;
@@ -688,5 +751,6 @@ store_tests!(
     changes_after_the_migration_are_caught_up,
     the_gate_refuses_a_worse_extractor_unless_forced,
     the_gate_passes_a_better_extractor,
+    a_catch_up_that_outlasts_its_freeze_moves_nothing,
     bad_cutovers_get_stable_codes,
 );

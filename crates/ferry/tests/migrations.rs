@@ -10,7 +10,7 @@ use common::corpus::{
     cluster_texts, create_retriever, documents, scoped, search_stage, seed, seed_reference,
     taxonomy_body, wait_for_task, PER_TOPIC, TOPICS,
 };
-use common::migration::{post, wait_until_settled, MIGRATIONS};
+use common::migration::{post, receiver, wait_until_settled, MIGRATIONS};
 use common::{assert_error, send, Backend, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -747,30 +747,6 @@ async fn a_dry_run_writes_nothing_and_plans_what_the_run_does(backend: Backend) 
         done["additional_data"]["target_namespace_name"],
         plan["target_namespace_name"]
     );
-}
-
-/// A webhook receiver in this process: every request's headers and body, in arrival order.
-async fn receiver() -> (
-    String,
-    std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
-) {
-    use std::sync::{Arc, Mutex};
-    let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
-    let log = seen.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let log = log.clone();
-            async move {
-                log.lock().unwrap().push((headers, body));
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, seen)
 }
 
 /// Every event arrives signed with the organization's secret, in order; a dead receiver

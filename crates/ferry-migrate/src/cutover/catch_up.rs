@@ -19,9 +19,9 @@ use ferry_store::{
     SourceKind, Store,
 };
 use ferry_wire::cutover::CatchUpReport;
-use ferry_wire::migration::{DependencyGraph, MigrationConfig, MigrationType, ResourceType};
+use ferry_wire::migration::{DependencyGraph, MigrationType, ResourceType};
 
-use crate::error::{corrupt, MigrateError};
+use crate::error::MigrateError;
 use crate::ids::{Enrichment, IdMap};
 use crate::reextract::{Extractions, Rebuild};
 
@@ -59,15 +59,7 @@ impl CatchUp {
         source: Namespace,
         target: Namespace,
     ) -> Result<CatchUp, MigrateError> {
-        let config: MigrationConfig =
-            serde_json::from_value(migration.config.clone()).map_err(corrupt("config"))?;
-        let graph: DependencyGraph = migration
-            .dependency_graph
-            .clone()
-            .map(serde_json::from_value)
-            .transpose()
-            .map_err(corrupt("dependency graph"))?
-            .ok_or_else(|| MigrateError::Corrupt("the migration has no plan".into()))?;
+        let (config, graph) = crate::plan::stored_plan(&migration)?;
         let map = IdMap::load(store, &migration).await?;
         let rebuilds = if config.migration_type == MigrationType::ReExtract {
             let mut errors = Vec::new();

@@ -35,7 +35,7 @@ use ferry_wire::migration::{MigrationStatus, MigrationType};
 use serde_json::{json, Value};
 
 use crate::error::MigrateError;
-use crate::webhooks::Notifier;
+use crate::webhooks::{Notifier, Stream};
 use catch_up::CatchUp;
 
 /// Why a cutover or rollback did not happen.
@@ -335,7 +335,8 @@ impl Cutover {
     /// Sends one event to the migration's webhook (if it has one); a failure to start the
     /// sender is logged, as the move it reports has happened.
     async fn announce(&self, migration: &MigrationRecord, event: &'static str, data: Value) {
-        match Notifier::for_migration(&self.store, migration, self.webhook_backoff).await {
+        let stream = Stream::Announcement;
+        match Notifier::for_migration(&self.store, migration, stream, self.webhook_backoff).await {
             Ok(mut notifier) => notifier.send(event, data),
             Err(e) => tracing::warn!(error = %e, event, "starting a webhook sender failed"),
         }

@@ -4,20 +4,17 @@
 
 use chrono::Utc;
 use ferry_store::{LeaseRenewal, MigrationRecord, StatusChange, StoreError, Task};
-use ferry_wire::migration::{
-    DependencyGraph, MigrationConfig, MigrationProgress, MigrationStage, MigrationStatus,
-    MigrationType,
-};
+use ferry_wire::migration::{MigrationProgress, MigrationStage, MigrationStatus, MigrationType};
 use ferry_wire::task::TaskStatusEnum;
 use serde_json::json;
 use tokio::sync::watch;
 
 use super::run::Run;
 use super::{now_micros, Engine, MIGRATION_TASK};
-use crate::error::{corrupt, MigrateError};
+use crate::error::MigrateError;
 use crate::lifecycle::Action;
 use crate::reextract::{Rebuild, Repoint};
-use crate::webhooks::Notifier;
+use crate::webhooks::{Notifier, Stream};
 
 impl Engine {
     /// Claims and runs migration tasks until `shutdown` turns true. A task whose worker died
@@ -199,7 +196,8 @@ impl Engine {
 
     /// The run's webhook sender: disabled without a `webhook_url`.
     async fn notifier(&self, migration: &MigrationRecord) -> Result<Notifier, MigrateError> {
-        Ok(Notifier::for_migration(&self.store, migration, self.config.webhook_backoff).await?)
+        let backoff = self.config.webhook_backoff;
+        Ok(Notifier::for_migration(&self.store, migration, Stream::Run, backoff).await?)
     }
 
     /// Begins the migration (`pending` → `in_progress`) and loads what its run needs, once.
@@ -230,15 +228,7 @@ impl Engine {
         if migration.status != MigrationStatus::InProgress {
             return Err(MigrateError::Stopped(migration.status));
         }
-        let config: MigrationConfig =
-            serde_json::from_value(migration.config.clone()).map_err(corrupt("config"))?;
-        let graph: DependencyGraph = migration
-            .dependency_graph
-            .clone()
-            .map(serde_json::from_value)
-            .transpose()
-            .map_err(corrupt("dependency graph"))?
-            .ok_or_else(|| MigrateError::Corrupt("the migration has no plan".into()))?;
+        let (config, graph) = crate::plan::stored_plan(&migration)?;
         let source = self
             .store
             .get_namespace(migration.org_id(), &migration.source_namespace_id)

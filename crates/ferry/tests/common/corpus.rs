@@ -62,6 +62,11 @@ pub const PER_TOPIC: usize = 6;
 /// Namespace `data`, bucket `docs` with 18 texts in 3 topics, collection `texts` (text
 /// extractor v1) triggered to completion.
 pub async fn seed(server: &TestServer) {
+    seed_with_extractor(server, "v1").await;
+}
+
+/// [`seed`], with collection `texts` on text extractor `version`.
+pub async fn seed_with_extractor(server: &TestServer, version: &str) {
     server.create_namespace("data").await;
     let (status, body) = send(scoped(server, Method::POST, "/v1/buckets").json(&json!({
         "bucket_name": "docs",
@@ -90,8 +95,8 @@ pub async fn seed(server: &TestServer) {
         json!({
             "collection_name": "texts",
             "source": {"type": "bucket", "bucket_ids": ["docs"]},
-            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-                "input_mappings": {"text": "content"},
+            "feature_extractor": {"feature_extractor_name": "text_extractor",
+                "version": version, "input_mappings": {"text": "content"},
                 "field_passthrough": [{"source_path": "topic"}]}
         }),
     )
@@ -169,8 +174,8 @@ pub async fn seed_reference(server: &TestServer) {
         json!({
             "collection_name": "label_texts",
             "source": {"type": "bucket", "bucket_ids": ["labels"]},
-            "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-                "input_mappings": {"text": "content"},
+            "feature_extractor": {"feature_extractor_name": "text_extractor",
+                "version": "v1", "input_mappings": {"text": "content"},
                 "field_passthrough": [{"source_path": "label"}]}
         }),
     )

@@ -1,5 +1,5 @@
-//! Driving migrations over HTTP: the endpoint root, a JSON POST, and waiting for a run to
-//! settle.
+//! Driving migrations over HTTP: the endpoint root, a JSON POST, waiting for a run to
+//! settle, and a webhook receiver.
 
 use std::time::Duration;
 
@@ -25,4 +25,27 @@ pub async fn wait_until_settled(server: &TestServer, id: &str) -> Value {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("migration {id} did not settle");
+}
+
+/// What a [`receiver`] was sent: each request's headers and body, in arrival order.
+pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>;
+
+/// A webhook receiver in this process: every request's headers and body, in arrival order.
+pub async fn receiver() -> (String, Received) {
+    let seen: Received = Default::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
 }
