@@ -35,6 +35,10 @@ impl Engine {
                     }
                 }
                 Ok(None) => {
+                    // No task to run: help with a running migration's batches, if any.
+                    if self.help_one().await > 0 {
+                        continue;
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep(self.config.poll_interval) => {}
                         _ = shutdown.changed() => {}
@@ -44,6 +48,28 @@ impl Engine {
                     tracing::error!(error = %e, "claiming a migration failed");
                     tokio::time::sleep(self.config.poll_interval).await;
                 }
+            }
+        }
+    }
+
+    /// Helps the first running migration that has batches to claim; returns how many
+    /// batches this engine ran (0 when none was claimable, or helping failed: the task's
+    /// holder reports a migration's failures).
+    async fn help_one(&self) -> u64 {
+        let key = match self.store.migration_with_runnable_batches().await {
+            Ok(Some(key)) => key,
+            Ok(None) => return 0,
+            Err(e) => {
+                tracing::warn!(error = %e, "looking for a migration to help failed");
+                return 0;
+            }
+        };
+        let migration_id = key.id().to_owned();
+        match self.help(key).await {
+            Ok(ran) => ran,
+            Err(e) => {
+                tracing::warn!(migration_id, error = %e, "helping a migration stopped");
+                0
             }
         }
     }

@@ -1,11 +1,12 @@
 //! Stage 3, `batch_processing`: up to `max_workers` leased batches in flight, each retried
-//! with backoff or marked failed.
+//! with backoff or marked failed; and the same batches run by engines that help (see
+//! [`Engine::help`]), in any process on the store.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use ferry_store::{BatchSummary, MigrationBatch};
-use ferry_wire::migration::MigrationStage;
+use ferry_store::{BatchSummary, MigrationBatch, MigrationKey};
+use ferry_wire::migration::{MigrationStage, MigrationStatus};
 use tokio::task::JoinSet;
 
 use super::batch::BatchContext;
@@ -75,6 +76,7 @@ impl Engine {
                         run.key(),
                         &self.worker_id,
                         self.config.lease.as_micros() as i64,
+                        workers as i64,
                     )
                     .await?
                 {
@@ -119,6 +121,40 @@ impl Engine {
             exhausted = false;
         }
         Ok(())
+    }
+
+    /// Helps run a migration whose task another engine holds (in this process or another):
+    /// claims its batches one at a time, within its `max_workers` counted over every
+    /// process, until none is left to claim or it stops running. Stages, waves of a
+    /// multi-tier re_extract and progress stay with the task's holder. Returns how many
+    /// batches this engine ran.
+    pub(super) async fn help(&self, key: MigrationKey) -> Result<u64, MigrateError> {
+        let migration = self.store.get_migration(key.org(), key.id()).await?;
+        if migration.status != MigrationStatus::InProgress {
+            return Ok(0);
+        }
+        let task_id = migration.task_id.clone().unwrap_or_default();
+        let task = self.store.get_task(key.org(), &task_id).await?;
+        let run = self
+            .load_run(&task, migration, &mut crate::webhooks::Notifier::disabled())
+            .await?;
+        let context = self.batch_context(&run).await?;
+        let options = run.config.batch_options_or_default();
+        let workers = options.max_workers.clamp(1, 50) as i64;
+        let lease = self.config.lease.as_micros() as i64;
+        let mut ran = 0;
+        while let Some(batch) = self
+            .store
+            .claim_migration_batch(run.key(), &self.worker_id, lease, workers)
+            .await?
+        {
+            self.process(batch, &context, options.retry_failed).await?;
+            ran += 1;
+            if self.ensure_running(&run).await.is_err() {
+                break;
+            }
+        }
+        Ok(ran)
     }
 
     /// Batch and item counts per source resource.

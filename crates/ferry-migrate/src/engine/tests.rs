@@ -295,7 +295,7 @@ async fn processing_takes_over_a_dead_workers_batch_and_writes_every_item_once()
     // A worker that claimed the first batch and died: its lease has run out.
     let dead = f
         .store
-        .claim_migration_batch(run.key(), "dead-worker", 0)
+        .claim_migration_batch(run.key(), "dead-worker", 0, 1)
         .await
         .unwrap()
         .unwrap();

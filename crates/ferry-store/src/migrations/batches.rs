@@ -176,7 +176,8 @@ pub(super) async fn mark_batch_done(
     let marked = sqlx::query(
         "UPDATE migration_batches SET status = $1, items_written = $2, items_failed = $3, \
          items_skipped = CASE WHEN item_count > $2 + $3 THEN item_count - $2 - $3 ELSE 0 END, \
-         lease_owner = NULL, lease_expires_at = NULL, error = NULL, updated_at = $4 \
+         lease_owner = NULL, lease_expires_at = NULL, error = NULL, updated_at = $4, \
+         done_by = $8 \
          WHERE migration_id = $5 AND batch_no = $6 AND status = $7 AND lease_owner = $8",
     )
     .bind(BatchStatus::Done.as_str())
@@ -252,52 +253,95 @@ impl Store {
         Ok(true)
     }
 
-    /// Leases the next runnable batch: pending, or leased with an expired lease (its worker
-    /// died). Of several workers racing for one batch, exactly one conditional UPDATE wins.
+    /// Leases the next runnable batch (pending, or leased with an expired lease: its worker
+    /// died) to `owner`, unless `max_leased` batches of the migration are leased already, by
+    /// any process. Claims of one migration are serialized on its row, so the limit holds
+    /// across processes and exactly one claimer gets each batch.
     pub async fn claim_migration_batch(
         &self,
         key: &MigrationKey,
         owner: &str,
         lease_micros: i64,
+        max_leased: i64,
     ) -> StoreResult<Option<MigrationBatch>> {
         let now = now_micros();
-        loop {
-            let candidates: Vec<i64> = sqlx::query_scalar(
-                "SELECT batch_no FROM migration_batches WHERE migration_id = $1 \
-                 AND (status = $2 OR (status = $3 AND lease_expires_at < $4)) \
-                 ORDER BY batch_no LIMIT 8",
-            )
+        let mut tx = self.pool.begin().await?;
+        // A write first: PostgreSQL queues concurrent claimers here, SQLite takes its lock.
+        sqlx::query("UPDATE migrations SET updated_at = updated_at WHERE migration_id = $1")
             .bind(key.id())
-            .bind(BatchStatus::Pending.as_str())
-            .bind(BatchStatus::Leased.as_str())
-            .bind(now)
-            .fetch_all(&self.pool)
+            .execute(&mut *tx)
             .await?;
-            if candidates.is_empty() {
-                return Ok(None);
-            }
-            for batch_no in candidates {
-                let row = sqlx::query(&format!(
-                    "UPDATE migration_batches SET status = $1, lease_owner = $2, \
-                     lease_expires_at = $3, attempts = attempts + 1, updated_at = $4 \
-                     WHERE migration_id = $5 AND batch_no = $6 \
-                     AND (status = $7 OR (status = $1 AND lease_expires_at < $4)) \
-                     RETURNING {BATCH_COLUMNS}"
-                ))
-                .bind(BatchStatus::Leased.as_str())
-                .bind(owner)
-                .bind(now + lease_micros)
-                .bind(now)
-                .bind(key.id())
-                .bind(batch_no)
-                .bind(BatchStatus::Pending.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-                if let Some(row) = row {
-                    return batch_from_row(&row).map(Some);
-                }
-            }
+        let leased: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM migration_batches WHERE migration_id = $1 AND status = $2 \
+             AND lease_expires_at >= $3",
+        )
+        .bind(key.id())
+        .bind(BatchStatus::Leased.as_str())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        if leased >= max_leased {
+            return Ok(None);
         }
+        let row = sqlx::query(&format!(
+            "UPDATE migration_batches SET status = $1, lease_owner = $2, \
+             lease_expires_at = $3, attempts = attempts + 1, updated_at = $4 \
+             WHERE migration_id = $5 AND batch_no = (\
+                 SELECT MIN(batch_no) FROM migration_batches WHERE migration_id = $5 \
+                 AND (status = $6 OR (status = $1 AND lease_expires_at < $4))) \
+             RETURNING {BATCH_COLUMNS}"
+        ))
+        .bind(BatchStatus::Leased.as_str())
+        .bind(owner)
+        .bind(now + lease_micros)
+        .bind(now)
+        .bind(key.id())
+        .bind(BatchStatus::Pending.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let claimed = row.as_ref().map(batch_from_row).transpose()?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// An `in_progress` migration with a batch to claim (a running migration that another
+    /// process's engine can help with), any organization's: engines serve every tenant.
+    pub async fn migration_with_runnable_batches(&self) -> StoreResult<Option<MigrationKey>> {
+        let row = sqlx::query(
+            "SELECT m.org_id, m.migration_id FROM migrations m WHERE m.status = 'in_progress' \
+             AND EXISTS (SELECT 1 FROM migration_batches b WHERE b.migration_id = m.migration_id \
+                 AND (b.status = $1 OR (b.status = $2 AND b.lease_expires_at < $3))) \
+             ORDER BY m.started_at LIMIT 1",
+        )
+        .bind(BatchStatus::Pending.as_str())
+        .bind(BatchStatus::Leased.as_str())
+        .bind(now_micros())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(MigrationKey {
+                org_id: r.try_get(0)?,
+                migration_id: r.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// How many of the migration's batches each worker wrote, by worker id.
+    pub async fn migration_batches_done_by(
+        &self,
+        key: &MigrationKey,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT done_by, COUNT(*) FROM migration_batches WHERE migration_id = $1 \
+             AND done_by IS NOT NULL GROUP BY done_by ORDER BY done_by",
+        )
+        .bind(key.id())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
     /// Gives a leased batch back after a failure: `pending` again to be retried, or `failed`
