@@ -292,7 +292,8 @@ impl Store {
     }
 
     /// Points alias `name` to `target`, closing its current history entry with `action` and
-    /// opening one on `target`. An alias already pointing there is left as it is.
+    /// opening one on `target`, which is writable again if a cutover had retired it. An alias
+    /// already pointing there is left as it is.
     ///
     /// The move is a compare-and-set on the target read before it, retried when another move
     /// wins meanwhile, so two moves never interleave their history entries.
@@ -329,6 +330,8 @@ impl Store {
                 return Err(namespace_gone(target));
             };
             append_history(&mut tx, alias_key, target, action, now, None).await?;
+            // A namespace an alias points to is never kept read-only by an earlier cutover.
+            set_freeze(&mut tx, target, Some(UNTIL_LIFTED), None).await?;
             tx.commit().await?;
             return self.get_alias(org, name).await;
         }

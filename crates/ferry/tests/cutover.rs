@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::corpus::{documents, scoped, seed, seed_with_extractor, wait_for_task};
+use common::corpus::{documents, scoped, seed, seed_with_extractor, trigger};
 use common::migration::{post, receiver, wait_until_settled, Received, MIGRATIONS};
 use common::{assert_error, assert_invalid, send, Backend, TestServer};
 use reqwest::Method;
@@ -66,6 +66,15 @@ async fn cut_over(server: &TestServer, body: Value) -> (u16, Value) {
         server,
         &format!("/v1/namespaces/aliases/{ALIAS}/cutover"),
         body,
+    )
+    .await
+}
+
+async fn roll_back(server: &TestServer) -> (u16, Value) {
+    post(
+        server,
+        &format!("/v1/namespaces/aliases/{ALIAS}/rollback"),
+        json!({}),
     )
     .await
 }
@@ -238,8 +247,7 @@ async fn a_writer_through_the_alias_loses_nothing_across_cutover_and_rollback(ba
 
     // Rollback: the alias points to the source again, which takes writes again; the
     // namespace it leaves is read-only.
-    let rollback = format!("/v1/namespaces/aliases/{ALIAS}/rollback");
-    let (status, rolled) = post(&server, &rollback, json!({})).await;
+    let (status, rolled) = roll_back(&server).await;
     assert_eq!(status, 200, "{rolled}");
     assert_eq!(rolled["object"], "namespace_alias_rollback");
     assert_eq!(rolled["alias"]["namespace_name"], "data");
@@ -317,14 +325,7 @@ async fn changes_after_the_migration_are_caught_up(backend: Backend) {
     )
     .await;
     assert_eq!(status, 200, "{created}");
-    let (status, trigger) = send(scoped(
-        &server,
-        Method::POST,
-        "/v1/collections/texts/trigger",
-    ))
-    .await;
-    assert_eq!(status, 202, "{trigger}");
-    wait_for_task(&server, trigger["task_id"].as_str().unwrap()).await;
+    trigger(&server, "texts").await;
     let (status, listed) =
         send(scoped(&server, Method::POST, "/v1/buckets/docs/objects/list").json(&json!({}))).await;
     assert_eq!(status, 200, "{listed}");
@@ -444,12 +445,7 @@ async fn changes_after_the_migration_are_caught_up(backend: Backend) {
             .contains("not to the migration's source"),
         "{refused}"
     );
-    let (status, rolled) = post(
-        &server,
-        &format!("/v1/namespaces/aliases/{ALIAS}/rollback"),
-        json!({}),
-    )
-    .await;
+    let (status, rolled) = roll_back(&server).await;
     assert_eq!(status, 200, "{rolled}");
     let event = announced(&server, &received, org, "namespace.alias.rollback").await;
     assert_eq!(event["migration_id"], id.as_str());
@@ -584,12 +580,7 @@ async fn the_gate_refuses_a_worse_extractor_unless_forced(backend: Backend) {
         forced["catch_up"]["objects_written"], 1,
         "the object written after the migration was caught up: {forced}"
     );
-    let (status, rolled) = post(
-        &server,
-        &format!("/v1/namespaces/aliases/{ALIAS}/rollback"),
-        json!({}),
-    )
-    .await;
+    let (status, rolled) = roll_back(&server).await;
     assert_eq!(status, 200, "{rolled}");
 }
 
@@ -691,6 +682,23 @@ async fn a_catch_up_that_outlasts_its_freeze_moves_nothing(backend: Backend) {
     };
     assert_eq!(count(ALIAS).await, json!(20));
     assert_eq!(count(ALIAS).await, count("data").await);
+
+    // Repointed by hand to the retired source, the alias finds it writable again.
+    let (status, direct) = send(
+        through(&server, "data", Method::POST, "/v1/buckets/docs/objects")
+            .json(&text_object("to the retired source")),
+    )
+    .await;
+    assert_error(status, &direct, 409, "ConflictError", "namespace_read_only");
+    let (status, moved) = send(
+        server
+            .request(Method::PATCH, &format!("/v1/namespaces/aliases/{ALIAS}"))
+            .json(&json!({"namespace": "data"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{moved}");
+    let (status, body) = send(write("after the repoint")).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 async fn bad_cutovers_get_stable_codes(backend: Backend) {
@@ -737,12 +745,7 @@ async fn bad_cutovers_get_stable_codes(backend: Backend) {
     )
     .await;
     assert_error(status, &body, 404, "NotFoundError", "alias_not_found");
-    let (status, body) = post(
-        &server,
-        &format!("/v1/namespaces/aliases/{ALIAS}/rollback"),
-        json!({}),
-    )
-    .await;
+    let (status, body) = roll_back(&server).await;
     assert_error(status, &body, 409, "ConflictError", "nothing_to_roll_back");
 }
 

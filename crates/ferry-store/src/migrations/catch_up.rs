@@ -2,7 +2,7 @@
 //! source's feeds at (its watermarks, advanced as cutovers catch the target up), and the
 //! writes that carry source changes into the target. See `ferry_migrate::cutover`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 use sqlx::Row;
@@ -124,9 +124,10 @@ impl Store {
                 removed.push(id.to_owned());
             }
         }
+        let rewritten: HashSet<&str> = written.iter().map(|o| o.object_id.as_str()).collect();
         let gone: Vec<String> = removed
             .into_iter()
-            .filter(|id| !written.iter().any(|o| &o.object_id == id))
+            .filter(|id| !rewritten.contains(id.as_str()))
             .collect();
         record_object_deletions(&mut tx, target, bucket_id, change, &gone).await?;
         for o in written {
@@ -188,9 +189,10 @@ impl Store {
             }
         }
         let count = written.len() as i64 - removed.len() as i64;
+        let rewritten: HashSet<&str> = written.iter().map(|d| d.document_id.as_str()).collect();
         let gone: Vec<String> = removed
             .into_iter()
-            .filter(|id| !written.iter().any(|d| &d.document_id == id))
+            .filter(|id| !rewritten.contains(id.as_str()))
             .collect();
         record_deletions(&mut tx, target, collection_id, change, &gone).await?;
         insert_documents(

@@ -103,6 +103,18 @@ pub async fn seed_with_extractor(server: &TestServer, version: &str) {
     .await;
 }
 
+/// Triggers collection `collection` of namespace `data` and waits for its task to end.
+pub async fn trigger(server: &TestServer, collection: &str) -> Value {
+    let (status, trigger) = send(scoped(
+        server,
+        Method::POST,
+        &format!("/v1/collections/{collection}/trigger"),
+    ))
+    .await;
+    assert_eq!(status, 202, "{trigger}");
+    wait_for_task(server, trigger["task_id"].as_str().unwrap()).await
+}
+
 pub async fn wait_for_task(server: &TestServer, task_id: &str) -> Value {
     for _ in 0..600 {
         let (status, task) =
