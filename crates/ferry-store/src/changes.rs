@@ -288,32 +288,34 @@ impl Store {
 
     /// Those of `ids` that no longer exist in the bucket's or collection's feed of kind `F`
     /// (a tombstone whose item was written again later is not a deletion any more).
+    ///
+    /// One lookup per id, each matching a whole index: a list of ids in one statement let
+    /// PostgreSQL, without statistics, read the whole collection instead (0.4 s at 1M rows).
     pub async fn absent_ids<F: Feed>(
         &self,
         ns: NamespaceKey,
         scope_id: &str,
         ids: Vec<String>,
     ) -> StoreResult<Vec<String>> {
-        let mut present = std::collections::HashSet::new();
-        for chunk in ids.chunks(500) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
-            let sql = format!(
-                "SELECT {id} FROM {rows} WHERE ns_key = $1 AND {scope} = $2 AND {id} IN ({})",
-                placeholders.join(", "),
-                id = F::ID,
-                rows = F::ROWS,
-                scope = F::SCOPE,
-            );
-            let mut query = sqlx::query_scalar::<_, String>(&sql)
+        let sql = format!(
+            "SELECT {id} FROM {rows} WHERE ns_key = $1 AND {scope} = $2 AND {id} = $3",
+            id = F::ID,
+            rows = F::ROWS,
+            scope = F::SCOPE,
+        );
+        let mut absent = Vec::new();
+        for id in ids {
+            let found: Option<String> = sqlx::query_scalar(&sql)
                 .bind(ns.0)
-                .bind(scope_id);
-            for id in chunk {
-                query = query.bind(id);
+                .bind(scope_id)
+                .bind(&id)
+                .fetch_optional(&self.pool)
+                .await?;
+            if found.is_none() {
+                absent.push(id);
             }
-            present.extend(query.fetch_all(&self.pool).await?);
         }
-        Ok(ids.into_iter().filter(|id| !present.contains(id)).collect())
+        Ok(absent)
     }
 
     /// The bucket's or collection's change feed of kind `F` in `(after, through]`, `limit`
