@@ -88,6 +88,12 @@ pub struct TaskConfig {
         value_parser = seconds
     )]
     pub lease: Duration,
+    /// Migration batches one engine of this process runs at once, at most. A migration's
+    /// `max_workers` bounds the batches in flight over every process, so with a lower cap
+    /// here other processes' engines take the rest (a CPU-bound re_extract spreads over
+    /// processes). Default 50, the largest `max_workers`: one process may take them all.
+    #[arg(long, env = "FERRY_MIGRATION_BATCH_CONCURRENCY", default_value_t = MAX_BATCH_CONCURRENCY)]
+    pub migration_batch_concurrency: usize,
     /// Tests only: `after_commit:N` / `before_commit:N` makes a worker exit (code 86) around
     /// its N-th batch commit (trigger and taxonomy batches).
     #[arg(long, env = "FERRY_FAULT_INJECT", hide = true)]
@@ -104,12 +110,16 @@ pub struct TaskConfig {
     pub migration_breakpoints: Breakpoints,
 }
 
+/// The largest `max_workers` a migration may ask for, and the default per-engine cap.
+const MAX_BATCH_CONCURRENCY: usize = 50;
+
 impl Default for TaskConfig {
     fn default() -> Self {
         let pipeline = PipelineConfig::default();
         TaskConfig {
             batch_size: pipeline.batch_size,
             lease: pipeline.lease,
+            migration_batch_concurrency: MAX_BATCH_CONCURRENCY,
             fault_inject: None,
             migration_fault_inject: None,
             pipeline_breakpoints: Breakpoints::default(),
@@ -134,6 +144,7 @@ impl TaskConfig {
     pub fn engine(&self) -> EngineConfig {
         EngineConfig {
             lease: self.lease,
+            batch_concurrency: self.migration_batch_concurrency.max(1),
             fault: self.migration_fault_inject,
             breakpoints: self.migration_breakpoints.clone(),
             ..EngineConfig::default()

@@ -1,6 +1,6 @@
 //! One migration on two `ferry serve` processes sharing a PostgreSQL store: the engine that
 //! holds the migration's task runs its stages; the other, idle, claims the same batches, so
-//! both write part of it. Killed with SIGKILL mid-run, either one's leased batches (and, if
+//! both write part of it (each runs one batch at a time; the migration allows four). Killed with SIGKILL mid-run, either one's leased batches (and, if
 //! it held it, the task) pass to the other once their short lease runs out, and the copy is
 //! exact. A cancel stops both within the batches they were running. Each batch is slowed by
 //! an injected delay so the run lasts long enough to watch.
@@ -62,9 +62,12 @@ impl Api {
 async fn two_processes() -> Option<(TestDatabase, ServeProcess, ServeProcess, Api)> {
     postgres_url()?;
     let db = TestDatabase::new(Backend::Postgres).await;
+    // One batch at a time per process, so the engine holding the task leaves room (the
+    // migration allows 4 at once) for the other.
     let env = [
         ("FERRY_MIGRATION_FAULT_INJECT", "slow_batches:250"),
         ("FERRY_TASK_LEASE_SECONDS", "2"),
+        ("FERRY_MIGRATION_BATCH_CONCURRENCY", "1"),
     ];
     let mut first = ServeProcess::start_with(&db, Some(TEST_KEY), &env);
     let api = Api {

@@ -65,6 +65,9 @@ pub const MIGRATION_TASK: &str = "api_namespaces_migrations_run";
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub lease: Duration,
+    /// Batches this engine runs at once, at most (a migration's `max_workers` bounds those in
+    /// flight over every process).
+    pub batch_concurrency: usize,
     pub poll_interval: Duration,
     /// Wait before a failed batch's first retry; doubled for each further one.
     pub retry_backoff: Duration,
@@ -81,6 +84,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             lease: Duration::from_secs(30),
+            batch_concurrency: 50,
             poll_interval: Duration::from_millis(200),
             retry_backoff: Duration::from_millis(200),
             fault: None,

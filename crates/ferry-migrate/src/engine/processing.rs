@@ -69,7 +69,7 @@ impl Engine {
         let report_every = PROGRESS_INTERVAL.min(self.config.lease / 3);
         let mut reported = std::time::Instant::now();
         loop {
-            while !exhausted && in_flight.len() < workers {
+            while !exhausted && in_flight.len() < workers.min(self.config.batch_concurrency) {
                 match self
                     .store
                     .claim_migration_batch(
