@@ -345,6 +345,11 @@ impl Store {
 
     /// The listed documents of one collection that exist, each with the change that last
     /// wrote it, in no particular order.
+    ///
+    /// On PostgreSQL one lookup per id, each on the whole primary key: a list of ids in one
+    /// statement let the planner, without statistics, read the whole collection through the
+    /// `(ns_key, collection_id)` prefix of another index (0.4 s at 1M rows, for every
+    /// indexed search). SQLite's planner takes the primary key for the list.
     pub async fn documents_by_ids(
         &self,
         ns: NamespaceKey,
@@ -352,7 +357,11 @@ impl Store {
         document_ids: &[&str],
     ) -> StoreResult<Vec<(i64, DocumentRecord)>> {
         let mut found = Vec::with_capacity(document_ids.len());
-        for chunk in document_ids.chunks(500) {
+        let per_statement = match self.backend {
+            crate::Backend::Postgres => 1,
+            crate::Backend::Sqlite => 500,
+        };
+        for chunk in document_ids.chunks(per_statement) {
             let placeholders: Vec<String> =
                 (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
             let sql = format!(
