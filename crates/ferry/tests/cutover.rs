@@ -79,6 +79,12 @@ async fn roll_back(server: &TestServer) -> (u16, Value) {
     .await
 }
 
+/// Creates a text object in bucket `docs` of `ns` (a namespace or the alias).
+async fn create_object(server: &TestServer, ns: &str, text: &str) -> (u16, Value) {
+    send(through(server, ns, Method::POST, "/v1/buckets/docs/objects").json(&text_object(text)))
+        .await
+}
+
 fn text_object(text: &str) -> Value {
     json!({"blobs": [{"property": "content", "type": "text", "data": text}]})
 }
@@ -224,11 +230,7 @@ async fn a_writer_through_the_alias_loses_nothing_across_cutover_and_rollback(ba
     }
 
     // The source is read-only now, directly; through the alias, writes reach the target.
-    let (status, refused) = send(
-        through(&server, "data", Method::POST, "/v1/buckets/docs/objects")
-            .json(&text_object("too late")),
-    )
-    .await;
+    let (status, refused) = create_object(&server, "data", "too late").await;
     assert_error(
         status,
         &refused,
@@ -236,11 +238,7 @@ async fn a_writer_through_the_alias_loses_nothing_across_cutover_and_rollback(ba
         "ConflictError",
         "namespace_read_only",
     );
-    let (status, written) = send(
-        through(&server, ALIAS, Method::POST, "/v1/buckets/docs/objects")
-            .json(&text_object("after the cutover")),
-    )
-    .await;
+    let (status, written) = create_object(&server, ALIAS, "after the cutover").await;
     assert_eq!(status, 200, "{written}");
     let after = written["object_id"].as_str().unwrap();
     assert_eq!(object_status(&server, "data_next", after).await, 200);
@@ -256,26 +254,13 @@ async fn a_writer_through_the_alias_loses_nothing_across_cutover_and_rollback(ba
     let history = rolled["alias"]["history"].as_array().unwrap();
     assert_eq!(history.len(), 3);
     assert_eq!(history[2]["started_by"], "rollback");
-    let (status, written) = send(
-        through(&server, ALIAS, Method::POST, "/v1/buckets/docs/objects")
-            .json(&text_object("after the rollback")),
-    )
-    .await;
+    let (status, written) = create_object(&server, ALIAS, "after the rollback").await;
     assert_eq!(status, 200, "{written}");
     assert_eq!(
         object_status(&server, "data", written["object_id"].as_str().unwrap()).await,
         200
     );
-    let (status, refused) = send(
-        through(
-            &server,
-            "data_next",
-            Method::POST,
-            "/v1/buckets/docs/objects",
-        )
-        .json(&text_object("to the retired one")),
-    )
-    .await;
+    let (status, refused) = create_object(&server, "data_next", "to the retired one").await;
     assert_error(
         status,
         &refused,
@@ -288,16 +273,7 @@ async fn a_writer_through_the_alias_loses_nothing_across_cutover_and_rollback(ba
     let (status, body) =
         send(server.request(Method::DELETE, &format!("/v1/namespaces/aliases/{ALIAS}"))).await;
     assert_eq!(status, 200, "{body}");
-    let (status, written) = send(
-        through(
-            &server,
-            "data_next",
-            Method::POST,
-            "/v1/buckets/docs/objects",
-        )
-        .json(&text_object("writable again")),
-    )
-    .await;
+    let (status, written) = create_object(&server, "data_next", "writable again").await;
     assert_eq!(status, 200, "{written}");
 }
 
@@ -556,11 +532,7 @@ async fn the_gate_refuses_a_worse_extractor_unless_forced(backend: Backend) {
         send(server.request(Method::GET, &format!("/v1/namespaces/aliases/{ALIAS}"))).await;
     assert_eq!(status, 200);
     assert_eq!(alias["namespace_name"], "data", "{alias}");
-    let (status, body) = send(
-        through(&server, "data", Method::POST, "/v1/buckets/docs/objects")
-            .json(&text_object("still writable")),
-    )
-    .await;
+    let (status, body) = create_object(&server, "data", "still writable").await;
     assert_eq!(status, 200, "{body}");
 
     // A lenient enough threshold, or force, lets it through; force reports the failures.
@@ -590,11 +562,7 @@ async fn the_gate_passes_a_better_extractor(backend: Backend) {
     create_alias(&server, "data").await;
     let better = run_migration(&server, re_extract_to("v2", "data_v2")).await;
     // Written after the migration: the catch-up extracts it with v2 into the target.
-    let (status, body) = send(
-        scoped(&server, Method::POST, "/v1/buckets/docs/objects")
-            .json(&text_object("comet quasar pulsar")),
-    )
-    .await;
+    let (status, body) = create_object(&server, "data", "comet quasar pulsar").await;
     assert_eq!(status, 200, "{body}");
     let (status, done) = cut_over(&server, json!({"migration_id": better})).await;
     assert_eq!(status, 200, "{done}");
@@ -646,10 +614,7 @@ async fn a_catch_up_that_outlasts_its_freeze_moves_nothing(backend: Backend) {
                "target_namespace_name": "data_next"}),
     )
     .await;
-    let write = |text: &'static str| {
-        through(&server, ALIAS, Method::POST, "/v1/buckets/docs/objects").json(&text_object(text))
-    };
-    let (status, body) = send(write("before the first attempt")).await;
+    let (status, body) = create_object(&server, ALIAS, "before the first attempt").await;
     assert_eq!(status, 200, "{body}");
 
     let (status, refused) = cut_over(
@@ -665,7 +630,7 @@ async fn a_catch_up_that_outlasts_its_freeze_moves_nothing(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(alias["namespace_name"], "data", "nothing moved: {alias}");
     assert_eq!(alias["history"].as_array().unwrap().len(), 1);
-    let (status, body) = send(write("after the failed attempt")).await;
+    let (status, body) = create_object(&server, ALIAS, "after the failed attempt").await;
     assert_eq!(status, 200, "the freeze was lifted: {body}");
 
     let (status, done) = cut_over(&server, json!({"migration_id": id})).await;
@@ -684,11 +649,7 @@ async fn a_catch_up_that_outlasts_its_freeze_moves_nothing(backend: Backend) {
     assert_eq!(count(ALIAS).await, count("data").await);
 
     // Repointed by hand to the retired source, the alias finds it writable again.
-    let (status, direct) = send(
-        through(&server, "data", Method::POST, "/v1/buckets/docs/objects")
-            .json(&text_object("to the retired source")),
-    )
-    .await;
+    let (status, direct) = create_object(&server, "data", "to the retired source").await;
     assert_error(status, &direct, 409, "ConflictError", "namespace_read_only");
     let (status, moved) = send(
         server
@@ -697,7 +658,7 @@ async fn a_catch_up_that_outlasts_its_freeze_moves_nothing(backend: Backend) {
     )
     .await;
     assert_eq!(status, 200, "{moved}");
-    let (status, body) = send(write("after the repoint")).await;
+    let (status, body) = create_object(&server, ALIAS, "after the repoint").await;
     assert_eq!(status, 200, "{body}");
 }
 
