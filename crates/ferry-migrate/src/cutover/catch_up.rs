@@ -9,7 +9,7 @@
 //! (deleted and rewritten, as a trigger rewrites its documents) is no deletion: the item's
 //! write follows in the same range.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ferry_pipeline::{extract_items, Item};
 use ferry_store::blobs::BlobStore;
@@ -23,7 +23,7 @@ use ferry_wire::migration::{DependencyGraph, MigrationType, ResourceType};
 
 use crate::error::MigrateError;
 use crate::ids::{Enrichment, IdMap};
-use crate::reextract::{Extractions, Rebuild};
+use crate::reextract::Extractions;
 
 /// Changes read and applied at a time.
 const PAGE: i64 = 256;
@@ -41,8 +41,8 @@ pub struct CatchUp {
     /// The migration's `date_range` (creation times, microseconds): items outside it were
     /// not migrated, and their changes are not either.
     window: (i64, i64),
-    /// Source ids of the rebuilt collections, with how each is rebuilt.
-    rebuilds: Vec<(String, Rebuild)>,
+    /// Source ids of the rebuilt collections.
+    rebuilt: HashSet<String>,
     /// Each rebuilt collection's extractor, by target collection id.
     extractions: Extractions,
     /// Source bucket or collection id → the rebuilt source collections reading it.
@@ -95,7 +95,7 @@ impl CatchUp {
             source,
             target,
             map,
-            rebuilds,
+            rebuilt: rebuilds.into_iter().map(|(id, _)| id).collect(),
             extractions,
             readers,
         })
@@ -119,7 +119,7 @@ impl CatchUp {
             let is_bucket = match node.resource_type {
                 ResourceType::Bucket => true,
                 // A rebuilt collection follows its inputs' changes, not its own source's.
-                ResourceType::Collection if self.rebuilt(id).is_none() => false,
+                ResourceType::Collection if !self.rebuilt.contains(id) => false,
                 _ => continue,
             };
             let from = *marks.get(id).ok_or_else(|| {
@@ -159,13 +159,6 @@ impl CatchUp {
     fn in_window(&self, created_at: i64) -> bool {
         // As the batch planner reads `date_range` (`created_within`).
         created_at >= self.window.0 && created_at < self.window.1
-    }
-
-    fn rebuilt(&self, source_collection: &str) -> Option<&Rebuild> {
-        self.rebuilds
-            .iter()
-            .find(|(id, _)| id == source_collection)
-            .map(|(_, r)| r)
     }
 
     fn target_of(&self, source_id: &str) -> Result<&str, MigrateError> {
