@@ -560,3 +560,37 @@ where
         Ok(NamespaceScope { org, namespace })
     }
 }
+
+/// A request about what its path names, in a scope: the state, the scope `S` and the path
+/// parameters `P`, extracted in that order (so a request with several faults reports the same
+/// one first on every route). Handlers destructure it:
+/// `InNamespace { state, scope, path: identifier }: InNamespace<String>`.
+pub struct Scoped<S, P> {
+    pub state: AppState,
+    pub scope: S,
+    pub path: P,
+}
+
+/// A request about a resource of the namespace `X-Namespace` names.
+pub type InNamespace<P> = Scoped<NamespaceScope, P>;
+
+/// A request about a resource of the caller's organization.
+pub type InOrganization<P> = Scoped<Authenticated, P>;
+
+impl<S, P> FromRequestParts<AppState> for Scoped<S, P>
+where
+    S: FromRequestParts<AppState, Rejection = ApiError> + Send,
+    P: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let scope = S::from_request_parts(parts, state).await?;
+        let Path(path) = Path::<P>::from_request_parts(parts, state).await?;
+        Ok(Scoped {
+            state: state.clone(),
+            scope,
+            path,
+        })
+    }
+}

@@ -3,7 +3,7 @@
 //!
 //! A resource describes its list once, as a [`ListRoute`]: who may call it (`Scope`), the
 //! query parameters both routes read beyond paging (`Query`), those only the `GET` route reads
-//! (`GetQuery`, turned into a body by [`ListRoute::body_from_query`]), its body (a
+//! (`GetQuery`, turned into a body by its [`QueryBody`]), its body (a
 //! [`ListBody`], which says what paging it carries), its response, and
 //! [`ListRoute::list`], which answers one [`ListRequest`]. [`post`], [`get`] and
 //! [`get_with_body`] build the routes. Every list extracts in the same order — scope, paging
@@ -65,8 +65,9 @@ pub trait ListRoute: Send + Sync + 'static {
     type Scope: FromRequestParts<AppState> + Send + 'static;
     /// Query parameters beyond paging that both routes read ([`NoQuery`] when none).
     type Query: DeserializeOwned + Validate + Default + Send + 'static;
-    /// Query parameters only the `GET` route reads, in place of a body ([`NoQuery`] when none).
-    type GetQuery: DeserializeOwned + Validate + Default + Send + 'static;
+    /// Query parameters only the `GET` route reads, in place of a body ([`NoQuery`] when none,
+    /// [`SearchQuery`] for a body's `search`).
+    type GetQuery: DeserializeOwned + Validate + Default + Send + QueryBody<Self::Body> + 'static;
     type Body: ListBody;
     type Response: Serialize + Send + 'static;
 
@@ -74,11 +75,6 @@ pub trait ListRoute: Send + Sync + 'static {
     /// contract declares no query parameters sets it to `false`: its query string is ignored,
     /// and each of those values is its default.
     const READS_QUERY: bool = true;
-
-    /// The body a `GET` list stands for. By default, an empty one.
-    fn body_from_query(_query: Self::GetQuery) -> Self::Body {
-        Self::Body::default()
-    }
 
     /// Answers one list request.
     fn list(
@@ -102,12 +98,29 @@ impl<L: ListRoute + ?Sized> ListRequest<L> {
     }
 }
 
+/// The list body a `GET` list's query parameters stand for.
+pub trait QueryBody<B> {
+    fn into_body(self) -> B;
+}
+
+/// A list body with a `search` field.
+pub trait Searchable: Default {
+    /// The body that searches for `search` and leaves everything else at its default.
+    fn searching(search: Option<String>) -> Self;
+}
+
 /// Query parameters of a list that reads none beyond paging.
 #[derive(Debug, Default, Deserialize)]
 pub struct NoQuery {}
 
 impl Validate for NoQuery {
     fn validate(&self, _errors: &mut Errors) {}
+}
+
+impl<B: Default> QueryBody<B> for NoQuery {
+    fn into_body(self) -> B {
+        B::default()
+    }
 }
 
 /// The query parameters of a `GET` list that searches: `search`, as the body's `search`.
@@ -119,6 +132,38 @@ pub struct SearchQuery {
 impl Validate for SearchQuery {
     fn validate(&self, _errors: &mut Errors) {}
 }
+
+impl<B: Searchable> QueryBody<B> for SearchQuery {
+    fn into_body(self) -> B {
+        B::searching(self.search)
+    }
+}
+
+impl QueryBody<ferry_wire::collection::ListCollectionsRequest>
+    for ferry_wire::collection::ListCollectionsQuery
+{
+    fn into_body(self) -> ferry_wire::collection::ListCollectionsRequest {
+        Searchable::searching(self.search)
+    }
+}
+
+/// Implements [`Searchable`] for bodies whose `search` field is what `GET`'s `search` sets.
+macro_rules! searchable_bodies {
+    ($($body:ty),* $(,)?) => {$(
+        impl Searchable for $body {
+            fn searching(search: Option<String>) -> Self {
+                Self { search, ..Default::default() }
+            }
+        }
+    )*};
+}
+
+searchable_bodies!(
+    ferry_wire::collection::ListCollectionsRequest,
+    ferry_wire::cluster::ListClustersRequest,
+    ferry_wire::retriever::ListRetrieversRequest,
+    ferry_wire::evaluation::ListEvaluationsRequest,
+);
 
 /// `POST …/list`: paging query and body.
 pub fn post<L: ListRoute>() -> MethodRouter<AppState> {
@@ -181,7 +226,7 @@ async fn from_query<L: ListRoute>(
     let request = ListRequest {
         paging,
         query,
-        body: L::body_from_query(get_query),
+        body: get_query.into_body(),
     };
     L::list(state, scope, request).await.map(Json)
 }

@@ -279,6 +279,33 @@ impl Repoint {
 /// Each rebuilt collection's configuration and extractor, by target collection id.
 pub type Extractions = HashMap<String, (CollectionConfig, Arc<dyn ferry_extract::Extractor>)>;
 
+/// Extracts `items` for the rebuilt collection `target_collection` with its new extractor.
+/// Items that fail are left out, as a trigger leaves them out, and logged (the first, with
+/// the count), naming `during`; returns the documents and how many items failed.
+pub async fn extract_rebuilt(
+    extractions: &Extractions,
+    blobs: &ferry_store::blobs::BlobStore,
+    target_collection: &str,
+    items: &[ferry_pipeline::Item],
+    during: &'static str,
+) -> Result<(Vec<ferry_store::NewDocument>, usize), MigrateError> {
+    let (config, extractor) = extractions.get(target_collection).ok_or_else(|| {
+        MigrateError::Unrunnable(format!("{target_collection} is not a rebuilt collection"))
+    })?;
+    let (docs, failures) =
+        ferry_pipeline::extract_items(blobs, target_collection, config, extractor, items).await?;
+    if let Some((id, error)) = failures.first() {
+        tracing::warn!(
+            item = id,
+            error,
+            failed = failures.len(),
+            during,
+            "items failed extraction"
+        );
+    }
+    Ok((docs, failures.len()))
+}
+
 /// The extractor of each of `rebuilds` as its target collection was set up in `target`
 /// (collections not set up yet are left out).
 pub async fn rebuilt_extractors(

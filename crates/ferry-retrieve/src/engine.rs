@@ -144,6 +144,7 @@ fn compile(filter: &LogicalOperator) -> Result<Matcher, RetrieveError> {
 }
 
 /// A dense index's dimension (0 when unknown: searched exactly, queries unchecked).
+/// A vector index's dimension, 0 where it is not declared.
 fn dimensions(index: &CollectionVectorIndex) -> usize {
     index
         .index
@@ -152,11 +153,27 @@ fn dimensions(index: &CollectionVectorIndex) -> usize {
         .unwrap_or(0)
 }
 
-fn metric(index: &CollectionVectorIndex) -> Metric {
-    match index.index.distance {
-        VectorDistance::Cosine => Metric::Cosine,
-        VectorDistance::Dot => Metric::Dot,
-        _ => Metric::Euclidean,
+/// A search of `queries` in one collection's dense vector index.
+fn dense_request<'a>(
+    ns: NamespaceKey,
+    collection_id: &'a str,
+    index: &'a CollectionVectorIndex,
+    queries: &'a [Vec<f32>],
+    k: usize,
+) -> SearchRequest<'a> {
+    SearchRequest {
+        ns,
+        collection_id,
+        vector_name: &index.index.name,
+        dimensions: dimensions(index),
+        metric: match index.index.distance {
+            VectorDistance::Cosine => Metric::Cosine,
+            VectorDistance::Dot => Metric::Dot,
+            _ => Metric::Euclidean,
+        },
+        storage: crate::index::Storage::Float32,
+        queries,
+        k,
     }
 }
 
@@ -387,19 +404,8 @@ impl Engine {
             let queries = self
                 .query_vectors(search, search_index, target, index, &values)
                 .await?;
-            let result = self
-                .search
-                .search(SearchRequest {
-                    ns,
-                    collection_id,
-                    vector_name: &index.index.name,
-                    dimensions: dimensions(index),
-                    metric: metric(index),
-                    storage: crate::index::Storage::Float32,
-                    queries: &queries,
-                    k: search.top_k,
-                })
-                .await?;
+            let request = dense_request(ns, collection_id, index, &queries, search.top_k);
+            let result = self.search.search(request).await?;
             *processed += result.scanned;
             extend_scored(&mut merged, result.hits);
         }
@@ -456,16 +462,8 @@ impl Engine {
                 .query_vectors(search, search_index, target, index, &values)
                 .await?;
             for ((query, kept), list) in queries.iter().zip(candidates).zip(&mut ranked) {
-                let request = SearchRequest {
-                    ns,
-                    collection_id,
-                    vector_name: &index.index.name,
-                    dimensions: dimensions(index),
-                    metric: metric(index),
-                    storage: crate::index::Storage::Float32,
-                    queries: std::slice::from_ref(query),
-                    k: search.top_k,
-                };
+                let queries = std::slice::from_ref(query);
+                let request = dense_request(ns, collection_id, index, queries, search.top_k);
                 let mut top = TopK::new(&request);
                 for candidate in kept
                     .iter()

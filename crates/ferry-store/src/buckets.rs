@@ -1,17 +1,16 @@
 //! Buckets: named containers of objects inside a namespace, each with the schema its objects
 //! follow. Object counts and sizes are kept on the row by the writes that change them.
 
-use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::error::is_unique_violation;
 use crate::listing::{order_by, Listing};
+use crate::named::{named, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::{optional_json, parse_json};
 use crate::time::now_micros;
-use crate::{ids, Store, StoreError, StoreResult};
+use crate::{ids, Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bucket {
@@ -98,19 +97,13 @@ fn bucket_from_row(row: &AnyRow) -> StoreResult<Bucket> {
     })
 }
 
-fn name_taken(name: &str) -> StoreError {
-    StoreError::Conflict {
-        code: ErrorCode::BucketNameTaken,
-        message: format!("a bucket named '{name}' already exists in this namespace"),
-    }
-}
-
-fn not_found(identifier: &str) -> StoreError {
-    StoreError::NotFound {
-        resource: "bucket",
-        id: identifier.to_owned(),
-    }
-}
+const BUCKETS: Named<Bucket> = named!(
+    "bucket",
+    "buckets",
+    COLUMNS,
+    bucket_from_row,
+    BucketNameTaken
+);
 
 impl Store {
     /// Creates a bucket; `bucket_id` is generated when `None` (a migration passes its own).
@@ -143,29 +136,14 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await;
-        let row = match inserted {
-            Ok(row) => row,
-            Err(e) if is_unique_violation(&e) => return Err(name_taken(&new.bucket_name)),
-            Err(e) => return Err(e.into()),
-        };
+        let bucket = BUCKETS.inserted(inserted, &new.bucket_name)?;
         tx.commit().await?;
-        bucket_from_row(&row)
+        Ok(bucket)
     }
 
     /// The bucket whose id or name is `identifier`.
     pub async fn get_bucket(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Bucket> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM buckets WHERE ns_key = $1 \
-             AND (bucket_id = $2 OR bucket_name = $2)"
-        ))
-        .bind(ns.0)
-        .bind(identifier)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(bucket_from_row)
-            .transpose()?
-            .ok_or_else(|| not_found(identifier))
+        BUCKETS.get(&self.pool, ns, None, identifier).await
     }
 
     /// Applies `change` to the bucket's editable fields, optimistically as for namespaces.
@@ -175,7 +153,7 @@ impl Store {
         identifier: &str,
         mut change: impl FnMut(&mut BucketFields),
     ) -> StoreResult<Bucket> {
-        for _ in 0..crate::namespaces::UPDATE_ATTEMPTS {
+        for _ in 0..crate::named::UPDATE_ATTEMPTS {
             let current = self.get_bucket(ns, identifier).await?;
             let mut edited = BucketFields {
                 bucket_name: current.bucket_name.clone(),
@@ -204,34 +182,17 @@ impl Store {
             .bind(current.updated_at)
             .fetch_optional(&self.pool)
             .await;
-            match result {
-                Ok(Some(row)) => return bucket_from_row(&row),
-                Ok(None) => continue,
-                Err(e) if is_unique_violation(&e) => return Err(name_taken(&edited.bucket_name)),
-                Err(e) => return Err(e.into()),
+            if let Some(bucket) = BUCKETS.written(result, &edited.bucket_name)? {
+                return Ok(bucket);
             }
         }
-        Err(StoreError::Conflict {
-            code: ErrorCode::ConcurrentUpdate,
-            message: "the bucket kept changing while it was being updated; try again".into(),
-        })
+        Err(BUCKETS.kept_changing())
     }
 
     /// Deletes the bucket and its objects; returns what the bucket was.
     pub async fn delete_bucket(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Bucket> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!(
-            "DELETE FROM buckets WHERE ns_key = $1 AND (bucket_id = $2 OR bucket_name = $2) \
-             RETURNING {COLUMNS}"
-        ))
-        .bind(ns.0)
-        .bind(identifier)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let bucket = match row {
-            Some(row) => bucket_from_row(&row)?,
-            None => return Err(not_found(identifier)),
-        };
+        let bucket = BUCKETS.delete(&mut *tx, ns, None, identifier).await?;
         sqlx::query(
             "UPDATE namespaces SET bucket_count = bucket_count - 1, \
              object_count = object_count - $1 WHERE ns_key = $2",

@@ -5,13 +5,12 @@
 //! Starting an execution writes its task and its run row in one transaction, so no run exists
 //! without the task that will finish it, and vice versa.
 
-use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::error::is_unique_violation;
 use crate::listing::{order_by, Listing};
+use crate::named::{named, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::{optional_json, parse_json};
 use crate::tasks::{insert_task, Task};
@@ -182,19 +181,13 @@ fn execution_from_row(row: &AnyRow) -> StoreResult<ClusterExecution> {
     })
 }
 
-fn not_found(identifier: &str) -> StoreError {
-    StoreError::NotFound {
-        resource: "cluster",
-        id: identifier.to_owned(),
-    }
-}
-
-fn name_taken(name: &str) -> StoreError {
-    StoreError::Conflict {
-        code: ErrorCode::ClusterNameTaken,
-        message: format!("a cluster named '{name}' already exists in this namespace"),
-    }
-}
+const CLUSTERS: Named<Cluster> = named!(
+    "cluster",
+    "clusters",
+    COLUMNS,
+    cluster_from_row,
+    ClusterNameTaken
+);
 
 fn json_list(ids: &[String]) -> String {
     Value::from(ids.to_vec()).to_string()
@@ -226,27 +219,12 @@ impl Store {
         .bind(now_micros())
         .fetch_one(&self.pool)
         .await;
-        match inserted {
-            Ok(row) => cluster_from_row(&row),
-            Err(e) if is_unique_violation(&e) => Err(name_taken(&fields.cluster_name)),
-            Err(e) => Err(e.into()),
-        }
+        CLUSTERS.inserted(inserted, &fields.cluster_name)
     }
 
     /// The cluster whose id or name is `identifier`.
     pub async fn get_cluster(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Cluster> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM clusters WHERE ns_key = $1 \
-             AND (cluster_id = $2 OR cluster_name = $2)"
-        ))
-        .bind(ns.0)
-        .bind(identifier)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(cluster_from_row)
-            .transpose()?
-            .ok_or_else(|| not_found(identifier))
+        CLUSTERS.get(&self.pool, ns, None, identifier).await
     }
 
     /// Applies `change` to the cluster's fields, optimistically (retried if it changed
@@ -257,7 +235,7 @@ impl Store {
         identifier: &str,
         mut change: impl FnMut(&mut ClusterFields),
     ) -> StoreResult<Cluster> {
-        for _ in 0..crate::namespaces::UPDATE_ATTEMPTS {
+        for _ in 0..crate::named::UPDATE_ATTEMPTS {
             let current = self.get_cluster(ns, identifier).await?;
             let mut edited = current.fields.clone();
             change(&mut edited);
@@ -278,34 +256,17 @@ impl Store {
             .bind(current.updated_at)
             .fetch_optional(&self.pool)
             .await;
-            match result {
-                Ok(Some(row)) => return cluster_from_row(&row),
-                Ok(None) => continue,
-                Err(e) if is_unique_violation(&e) => return Err(name_taken(&edited.cluster_name)),
-                Err(e) => return Err(e.into()),
+            if let Some(cluster) = CLUSTERS.written(result, &edited.cluster_name)? {
+                return Ok(cluster);
             }
         }
-        Err(StoreError::Conflict {
-            code: ErrorCode::ConcurrentUpdate,
-            message: "the cluster kept changing while it was being updated; try again".into(),
-        })
+        Err(CLUSTERS.kept_changing())
     }
 
     /// Deletes the cluster and its execution history.
     pub async fn delete_cluster(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Cluster> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!(
-            "DELETE FROM clusters WHERE ns_key = $1 AND (cluster_id = $2 OR cluster_name = $2) \
-             RETURNING {COLUMNS}"
-        ))
-        .bind(ns.0)
-        .bind(identifier)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let cluster = match row {
-            Some(row) => cluster_from_row(&row)?,
-            None => return Err(not_found(identifier)),
-        };
+        let cluster = CLUSTERS.delete(&mut *tx, ns, None, identifier).await?;
         // Spelled out rather than left to the foreign key, which SQLite enforces only when
         // the connection enabled it.
         sqlx::query("DELETE FROM cluster_executions WHERE ns_key = $1 AND cluster_id = $2")
@@ -371,7 +332,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
-            return Err(not_found(cluster_id));
+            return Err(CLUSTERS.not_found(cluster_id));
         }
         let task = insert_task(&mut tx, org, Some(ns), task_type, &inputs).await?;
         sqlx::query("UPDATE clusters SET last_task_id = $1 WHERE ns_key = $2 AND cluster_id = $3")

@@ -2,17 +2,16 @@
 //! output is documents. The extractor's name and version are columns, so re-extraction can
 //! find every collection using an extractor without reading JSON.
 
-use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::error::is_unique_violation;
 use crate::listing::{order_by, Listing};
+use crate::named::{named, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::{optional_json, parse_json};
 use crate::time::now_micros;
-use crate::{ids, Store, StoreError, StoreResult};
+use crate::{ids, Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Collection {
@@ -103,19 +102,13 @@ fn collection_from_row(row: &AnyRow) -> StoreResult<Collection> {
     })
 }
 
-fn name_taken(name: &str) -> StoreError {
-    StoreError::Conflict {
-        code: ErrorCode::CollectionNameTaken,
-        message: format!("a collection named '{name}' already exists in this namespace"),
-    }
-}
-
-fn not_found(identifier: &str) -> StoreError {
-    StoreError::NotFound {
-        resource: "collection",
-        id: identifier.to_owned(),
-    }
-}
+const COLLECTIONS: Named<Collection> = named!(
+    "collection",
+    "collections",
+    COLUMNS,
+    collection_from_row,
+    CollectionNameTaken
+);
 
 fn bind_fields<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
@@ -167,13 +160,9 @@ impl Store {
             .bind(now)
             .fetch_one(&mut *tx)
             .await;
-        let row = match inserted {
-            Ok(row) => row,
-            Err(e) if is_unique_violation(&e) => return Err(name_taken(&fields.collection_name)),
-            Err(e) => return Err(e.into()),
-        };
+        let collection = COLLECTIONS.inserted(inserted, &fields.collection_name)?;
         tx.commit().await?;
-        collection_from_row(&row)
+        Ok(collection)
     }
 
     /// The collection whose id or name is `identifier`.
@@ -182,18 +171,7 @@ impl Store {
         ns: NamespaceKey,
         identifier: &str,
     ) -> StoreResult<Collection> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM collections WHERE ns_key = $1 \
-             AND (collection_id = $2 OR collection_name = $2)"
-        ))
-        .bind(ns.0)
-        .bind(identifier)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(collection_from_row)
-            .transpose()?
-            .ok_or_else(|| not_found(identifier))
+        COLLECTIONS.get(&self.pool, ns, None, identifier).await
     }
 
     /// Applies `change` to the collection's fields, optimistically as for namespaces.
@@ -203,7 +181,7 @@ impl Store {
         identifier: &str,
         mut change: impl FnMut(&mut CollectionFields),
     ) -> StoreResult<Collection> {
-        for _ in 0..crate::namespaces::UPDATE_ATTEMPTS {
+        for _ in 0..crate::named::UPDATE_ATTEMPTS {
             let current = self.get_collection(ns, identifier).await?;
             let mut edited = current.fields.clone();
             change(&mut edited);
@@ -223,19 +201,11 @@ impl Store {
                 .bind(current.updated_at)
                 .fetch_optional(&self.pool)
                 .await;
-            match result {
-                Ok(Some(row)) => return collection_from_row(&row),
-                Ok(None) => continue,
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(name_taken(&edited.collection_name))
-                }
-                Err(e) => return Err(e.into()),
+            if let Some(collection) = COLLECTIONS.written(result, &edited.collection_name)? {
+                return Ok(collection);
             }
         }
-        Err(StoreError::Conflict {
-            code: ErrorCode::ConcurrentUpdate,
-            message: "the collection kept changing while it was being updated; try again".into(),
-        })
+        Err(COLLECTIONS.kept_changing())
     }
 
     /// Deletes the collection and its documents.
@@ -245,18 +215,7 @@ impl Store {
         identifier: &str,
     ) -> StoreResult<Collection> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!(
-            "DELETE FROM collections WHERE ns_key = $1 \
-             AND (collection_id = $2 OR collection_name = $2) RETURNING {COLUMNS}"
-        ))
-        .bind(ns.0)
-        .bind(identifier)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let collection = match row {
-            Some(row) => collection_from_row(&row)?,
-            None => return Err(not_found(identifier)),
-        };
+        let collection = COLLECTIONS.delete(&mut *tx, ns, None, identifier).await?;
         sqlx::query(
             "UPDATE namespaces SET collection_count = collection_count - 1, \
              document_count = document_count - $1 WHERE ns_key = $2",

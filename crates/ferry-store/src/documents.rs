@@ -292,6 +292,22 @@ pub(crate) async fn replace_source_documents(
 }
 
 impl Store {
+    /// Writes `docs` as the documents of the objects they name as their source, replacing
+    /// what those objects made before: a bulk load, outside any task.
+    pub async fn load_object_documents(
+        &self,
+        ns: NamespaceKey,
+        collection_id: &str,
+        docs: &[NewDocument],
+    ) -> StoreResult<i64> {
+        let sources: Vec<String> = docs
+            .iter()
+            .filter_map(|d| d.lineage.source_object_id.clone())
+            .collect();
+        self.replace_documents(ns, collection_id, SourceKind::Object, &sources, docs, None)
+            .await
+    }
+
     /// Replaces the documents that `sources` produced in the collection with `docs`, and
     /// commits `progress` with them; returns how many documents were replaced (deleted).
     /// Fails with [`StoreError::LeaseLost`] and writes nothing if the task's lease now
@@ -391,7 +407,7 @@ impl Store {
         document_id: &str,
         mut change: impl FnMut(&mut Map<String, Value>, &mut NamedVectors),
     ) -> StoreResult<DocumentRecord> {
-        for _ in 0..crate::namespaces::UPDATE_ATTEMPTS {
+        for _ in 0..crate::named::UPDATE_ATTEMPTS {
             let current = self.get_document(ns, collection_id, document_id).await?;
             let (mut fields, mut vecs) = (current.fields.clone(), current.vectors.clone());
             change(&mut fields, &mut vecs);
@@ -418,10 +434,7 @@ impl Store {
                 return self.get_document(ns, collection_id, document_id).await;
             }
         }
-        Err(StoreError::Conflict {
-            code: ErrorCode::ConcurrentUpdate,
-            message: "the document kept changing while it was being updated; try again".into(),
-        })
+        Err(crate::named::kept_changing("document"))
     }
 
     pub async fn delete_document(
@@ -570,7 +583,7 @@ impl Store {
         crate::tasks::renew_lease(&mut tx, lease).await?;
         let change = next_change(&mut tx, ns, collection_id).await?;
         for (document_id, merged) in updates {
-            for attempt in 0..=crate::namespaces::UPDATE_ATTEMPTS {
+            for attempt in 0..=crate::named::UPDATE_ATTEMPTS {
                 let row = sqlx::query(
                     "SELECT fields, updated_at FROM documents WHERE ns_key = $1 \
                      AND collection_id = $2 AND document_id = $3",
@@ -581,7 +594,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(row) = row else { break };
-                if attempt == crate::namespaces::UPDATE_ATTEMPTS {
+                if attempt == crate::named::UPDATE_ATTEMPTS {
                     return Err(StoreError::Conflict {
                         code: ErrorCode::ConcurrentUpdate,
                         message: format!("document {document_id} kept changing"),

@@ -16,6 +16,7 @@ use sqlx::Row;
 
 use crate::error::is_unique_violation;
 use crate::listing::{order_by, Listing};
+use crate::named::Named;
 use crate::namespaces::NamespaceKey;
 use crate::row::parse_json;
 use crate::{Store, StoreError, StoreResult};
@@ -70,12 +71,17 @@ fn from_row(row: &AnyRow) -> StoreResult<EvaluationRecord> {
     })
 }
 
-fn not_found(identifier: &str) -> StoreError {
-    StoreError::NotFound {
-        resource: "evaluation",
-        id: identifier.to_owned(),
-    }
-}
+/// Sets are named per retriever.
+const EVALUATIONS: Named<EvaluationRecord> = Named {
+    resource: "evaluation",
+    table: TABLE,
+    id_column: "evaluation_id",
+    name_column: "evaluation_name",
+    parent_column: Some("retriever_id"),
+    columns: COLUMNS,
+    from_row,
+    name_taken: ErrorCode::EvaluationNameTaken,
+};
 
 /// `$first, $first+1, …` for `n` values.
 fn placeholders(first: usize, n: usize) -> String {
@@ -162,19 +168,9 @@ impl Store {
         retriever_id: &str,
         identifier: &str,
     ) -> StoreResult<EvaluationRecord> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM {TABLE} WHERE ns_key = $1 AND retriever_id = $2 \
-             AND (evaluation_id = $3 OR evaluation_name = $3)"
-        ))
-        .bind(ns.0)
-        .bind(retriever_id)
-        .bind(identifier)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(from_row)
-            .transpose()?
-            .ok_or_else(|| not_found(identifier))
+        EVALUATIONS
+            .get(&self.pool, ns, Some(retriever_id), identifier)
+            .await
     }
 
     pub async fn delete_evaluation(
@@ -183,19 +179,9 @@ impl Store {
         retriever_id: &str,
         identifier: &str,
     ) -> StoreResult<EvaluationRecord> {
-        let row = sqlx::query(&format!(
-            "DELETE FROM {TABLE} WHERE ns_key = $1 AND retriever_id = $2 \
-             AND (evaluation_id = $3 OR evaluation_name = $3) RETURNING {COLUMNS}"
-        ))
-        .bind(ns.0)
-        .bind(retriever_id)
-        .bind(identifier)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(from_row)
-            .transpose()?
-            .ok_or_else(|| not_found(identifier))
+        EVALUATIONS
+            .delete(&self.pool, ns, Some(retriever_id), identifier)
+            .await
     }
 
     /// One window of the retriever's sets, newest first, with the number of all matches.

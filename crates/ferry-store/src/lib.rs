@@ -22,6 +22,7 @@ pub mod ids;
 mod keyset;
 mod listing;
 pub mod migrations;
+mod named;
 mod namespaces;
 mod objects;
 mod organizations;

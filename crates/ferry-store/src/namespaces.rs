@@ -7,12 +7,10 @@ use sqlx::Row;
 
 use crate::error::{is_foreign_key_violation, is_unique_violation};
 use crate::listing::{order_by, Listing};
+use crate::named::UPDATE_ATTEMPTS;
 use crate::row::parse_json;
 use crate::time::now_micros;
 use crate::{aliases, ids, Store, StoreError, StoreResult};
-
-/// How many times an optimistic update re-reads and retries after a concurrent change.
-pub(crate) const UPDATE_ATTEMPTS: usize = 8;
 
 /// Live counts kept on the namespace row by the writes that change them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -291,10 +289,7 @@ impl Store {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(StoreError::Conflict {
-            code: ErrorCode::ConcurrentUpdate,
-            message: "the namespace kept changing while it was being updated; try again".into(),
-        })
+        Err(crate::named::kept_changing("namespace"))
     }
 
     /// Deletes the namespace and returns what it was.

@@ -2,7 +2,6 @@
 //! Creating and deleting objects keeps the bucket's and the namespace's counters true in the
 //! same transaction.
 
-use ferry_wire::ErrorCode;
 use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -254,7 +253,7 @@ impl Store {
         object_id: &str,
         mut change: impl FnMut(&mut Option<String>, &mut Map<String, Value>),
     ) -> StoreResult<ObjectRecord> {
-        for _ in 0..crate::namespaces::UPDATE_ATTEMPTS {
+        for _ in 0..crate::named::UPDATE_ATTEMPTS {
             let current = self.get_object(ns, bucket_id, object_id).await?;
             let (mut key_prefix, mut fields) = (current.key_prefix.clone(), current.fields.clone());
             change(&mut key_prefix, &mut fields);
@@ -283,10 +282,7 @@ impl Store {
                 return Ok(updated);
             }
         }
-        Err(StoreError::Conflict {
-            code: ErrorCode::ConcurrentUpdate,
-            message: "the object kept changing while it was being updated; try again".into(),
-        })
+        Err(crate::named::kept_changing("object"))
     }
 
     /// Deletes the object and returns what it was.

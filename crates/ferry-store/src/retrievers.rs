@@ -9,9 +9,9 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::error::is_unique_violation;
 use crate::keyset::Keyset;
 use crate::listing::{order_by, Listing};
+use crate::named::{named, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::{optional_json, parse_json};
 use crate::time::now_micros;
@@ -199,12 +199,13 @@ fn not_found(resource: &'static str, identifier: &str) -> StoreError {
     }
 }
 
-fn name_taken(name: &str) -> StoreError {
-    StoreError::Conflict {
-        code: ErrorCode::RetrieverNameTaken,
-        message: format!("a retriever named '{name}' already exists in this namespace"),
-    }
-}
+const RETRIEVERS: Named<Retriever> = named!(
+    "retriever",
+    "retrievers",
+    COLUMNS,
+    retriever_from_row,
+    RetrieverNameTaken
+);
 
 fn json_list(ids: &[String]) -> String {
     Value::from(ids.to_vec()).to_string()
@@ -237,11 +238,7 @@ impl Store {
         .bind(now_micros())
         .fetch_one(&self.pool)
         .await;
-        match inserted {
-            Ok(row) => retriever_from_row(&row),
-            Err(e) if is_unique_violation(&e) => Err(name_taken(&fields.retriever_name)),
-            Err(e) => Err(e.into()),
-        }
+        RETRIEVERS.inserted(inserted, &fields.retriever_name)
     }
 
     /// The retriever whose id or name is `identifier`.
@@ -250,18 +247,7 @@ impl Store {
         ns: NamespaceKey,
         identifier: &str,
     ) -> StoreResult<Retriever> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM retrievers WHERE ns_key = $1 \
-             AND (retriever_id = $2 OR retriever_name = $2)"
-        ))
-        .bind(ns.0)
-        .bind(identifier)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(retriever_from_row)
-            .transpose()?
-            .ok_or_else(|| not_found("retriever", identifier))
+        RETRIEVERS.get(&self.pool, ns, None, identifier).await
     }
 
     /// Applies `change` optimistically (retried if the retriever changed underneath); the
@@ -272,7 +258,7 @@ impl Store {
         identifier: &str,
         mut change: impl FnMut(&mut RetrieverFields),
     ) -> StoreResult<Retriever> {
-        for _ in 0..crate::namespaces::UPDATE_ATTEMPTS {
+        for _ in 0..crate::named::UPDATE_ATTEMPTS {
             let current = self.get_retriever(ns, identifier).await?;
             let mut edited = current.fields.clone();
             change(&mut edited);
@@ -299,19 +285,11 @@ impl Store {
             .bind(current.updated_at)
             .fetch_optional(&self.pool)
             .await;
-            match result {
-                Ok(Some(row)) => return retriever_from_row(&row),
-                Ok(None) => continue,
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(name_taken(&edited.retriever_name))
-                }
-                Err(e) => return Err(e.into()),
+            if let Some(retriever) = RETRIEVERS.written(result, &edited.retriever_name)? {
+                return Ok(retriever);
             }
         }
-        Err(StoreError::Conflict {
-            code: ErrorCode::ConcurrentUpdate,
-            message: "the retriever kept changing while it was being updated; try again".into(),
-        })
+        Err(RETRIEVERS.kept_changing())
     }
 
     /// Deletes the retriever with its executions and interactions. A retriever a taxonomy
@@ -322,18 +300,7 @@ impl Store {
         identifier: &str,
     ) -> StoreResult<Retriever> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!(
-            "DELETE FROM retrievers WHERE ns_key = $1 \
-             AND (retriever_id = $2 OR retriever_name = $2) RETURNING {COLUMNS}"
-        ))
-        .bind(ns.0)
-        .bind(identifier)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let retriever = match row {
-            Some(row) => retriever_from_row(&row)?,
-            None => return Err(not_found("retriever", identifier)),
-        };
+        let retriever = RETRIEVERS.delete(&mut *tx, ns, None, identifier).await?;
         let user: Option<String> = sqlx::query_scalar(
             "SELECT taxonomy_id FROM taxonomies WHERE ns_key = $1 AND retriever_id = $2 LIMIT 1",
         )

@@ -2,17 +2,16 @@
 //! the current one included, is also a `taxonomy_versions` row, written in the same
 //! transaction, so the history is never behind the taxonomy.
 
-use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::error::is_unique_violation;
 use crate::listing::{order_by, Listing};
+use crate::named::{named, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::parse_json;
 use crate::time::now_micros;
-use crate::{ids, Store, StoreError, StoreResult};
+use crate::{ids, Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Taxonomy {
@@ -84,19 +83,13 @@ fn taxonomy_from_row(row: &AnyRow) -> StoreResult<Taxonomy> {
     })
 }
 
-fn not_found(identifier: &str) -> StoreError {
-    StoreError::NotFound {
-        resource: "taxonomy",
-        id: identifier.to_owned(),
-    }
-}
-
-fn name_taken(name: &str) -> StoreError {
-    StoreError::Conflict {
-        code: ErrorCode::TaxonomyNameTaken,
-        message: format!("a taxonomy named '{name}' already exists in this namespace"),
-    }
-}
+const TAXONOMIES: Named<Taxonomy> = named!(
+    "taxonomy",
+    "taxonomies",
+    COLUMNS,
+    taxonomy_from_row,
+    TaxonomyNameTaken
+);
 
 /// Records `taxonomy` (as it now is) as its version row, replacing an earlier row of the same
 /// version (a patch edits the current version in place).
@@ -156,11 +149,7 @@ impl Store {
         .bind(now_micros())
         .fetch_one(&mut *tx)
         .await;
-        let taxonomy = match inserted {
-            Ok(row) => taxonomy_from_row(&row)?,
-            Err(e) if is_unique_violation(&e) => return Err(name_taken(&fields.taxonomy_name)),
-            Err(e) => return Err(e.into()),
-        };
+        let taxonomy = TAXONOMIES.inserted(inserted, &fields.taxonomy_name)?;
         write_version(&mut tx, ns, &taxonomy).await?;
         tx.commit().await?;
         Ok(taxonomy)
@@ -168,18 +157,7 @@ impl Store {
 
     /// The taxonomy whose id or name is `identifier`.
     pub async fn get_taxonomy(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Taxonomy> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM taxonomies WHERE ns_key = $1 \
-             AND (taxonomy_id = $2 OR taxonomy_name = $2)"
-        ))
-        .bind(ns.0)
-        .bind(identifier)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(taxonomy_from_row)
-            .transpose()?
-            .ok_or_else(|| not_found(identifier))
+        TAXONOMIES.get(&self.pool, ns, None, identifier).await
     }
 
     /// Applies `change` to the taxonomy; with `new_version` the result becomes a new version,
@@ -191,7 +169,7 @@ impl Store {
         new_version: bool,
         mut change: impl FnMut(&mut TaxonomyFields),
     ) -> StoreResult<Taxonomy> {
-        for _ in 0..crate::namespaces::UPDATE_ATTEMPTS {
+        for _ in 0..crate::named::UPDATE_ATTEMPTS {
             let current = self.get_taxonomy(ns, identifier).await?;
             let mut edited = current.fields.clone();
             change(&mut edited);
@@ -217,20 +195,14 @@ impl Store {
             .bind(current.updated_at)
             .fetch_optional(&mut *tx)
             .await;
-            let taxonomy = match result {
-                Ok(Some(row)) => taxonomy_from_row(&row)?,
-                Ok(None) => continue,
-                Err(e) if is_unique_violation(&e) => return Err(name_taken(&edited.taxonomy_name)),
-                Err(e) => return Err(e.into()),
+            let Some(taxonomy) = TAXONOMIES.written(result, &edited.taxonomy_name)? else {
+                continue;
             };
             write_version(&mut tx, ns, &taxonomy).await?;
             tx.commit().await?;
             return Ok(taxonomy);
         }
-        Err(StoreError::Conflict {
-            code: ErrorCode::ConcurrentUpdate,
-            message: "the taxonomy kept changing while it was being updated; try again".into(),
-        })
+        Err(TAXONOMIES.kept_changing())
     }
 
     /// Every version of the taxonomy, newest first. The rows carry the taxonomy's current id,
@@ -286,18 +258,7 @@ impl Store {
         identifier: &str,
     ) -> StoreResult<Taxonomy> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!(
-            "DELETE FROM taxonomies WHERE ns_key = $1 \
-             AND (taxonomy_id = $2 OR taxonomy_name = $2) RETURNING {COLUMNS}"
-        ))
-        .bind(ns.0)
-        .bind(identifier)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let taxonomy = match row {
-            Some(row) => taxonomy_from_row(&row)?,
-            None => return Err(not_found(identifier)),
-        };
+        let taxonomy = TAXONOMIES.delete(&mut *tx, ns, None, identifier).await?;
         sqlx::query("DELETE FROM taxonomy_versions WHERE ns_key = $1 AND taxonomy_id = $2")
             .bind(ns.0)
             .bind(&taxonomy.taxonomy_id)

@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::{bucket_with_texts, namespace, text, text_collection};
+use common::{bucket_with_texts, namespace, run_task, text, text_collection};
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ferry_extract::{ExtractorInput, Registry, RemoteEmbeddingConfig};
 use ferry_pipeline::{Pipeline, PipelineConfig, TRIGGER_TASK};
@@ -88,25 +88,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let blobs = BlobStore::local(&dir.path().join("objects"))?;
     let pipeline = Pipeline::new(store.clone(), blobs, registry, PipelineConfig::default());
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let started = Instant::now();
-    let worker = tokio::spawn(pipeline.run(stopped));
-    loop {
-        let t = store.get_task(&org.internal_id, &task.task_id).await?;
-        if !t.status.is_active() {
-            anyhow::ensure!(
-                t.status == ferry_wire::task::TaskStatusEnum::Completed,
-                "task ended {}: {:?}",
-                t.status,
-                t.error
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let _ = stop.send(true);
-    worker.await?;
+    let elapsed = run_task(&store, pipeline, &org.internal_id, &task.task_id).await?;
     let written = store
         .get_collection(ns.key, &collection.collection_id)
         .await?

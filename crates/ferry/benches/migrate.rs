@@ -15,9 +15,7 @@ use common::{env_usize, namespace, run_migration, text_collection};
 use std::time::Instant;
 
 use ferry_store::blobs::BlobStore;
-use ferry_store::{
-    Lineage, MigrationListQuery, NewDocument, NewMigration, SourceKind, Store, StoreLocation,
-};
+use ferry_store::{Lineage, MigrationListQuery, NewDocument, NewMigration, Store, StoreLocation};
 use ferry_wire::migration::{MigrationConfig, MigrationProgress, MigrationStatus, MigrationType};
 use serde_json::{json, Map, Value};
 use sqlx::any::AnyPoolOptions;
@@ -78,19 +76,8 @@ async fn main() -> anyhow::Result<()> {
                 }
             })
             .collect();
-        let sources: Vec<String> = docs
-            .iter()
-            .filter_map(|d| d.lineage.source_object_id.clone())
-            .collect();
         store
-            .replace_documents(
-                source.key,
-                &collection.collection_id,
-                SourceKind::Object,
-                &sources,
-                &docs,
-                None,
-            )
+            .load_object_documents(source.key, &collection.collection_id, &docs)
             .await?;
     }
     println!(

@@ -15,9 +15,9 @@ mod common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::{bucket_with, env_usize, namespace, run_migration, text_collection};
+use common::{bucket_with, env_usize, namespace, run_migration, run_task, text_collection};
 use ferry_extract::encoder::Encoder;
 use ferry_extract::{Extractor, ExtractorInput, Registry, RemoteEmbeddingConfig};
 use ferry_pipeline::{Pipeline, PipelineConfig, TRIGGER_TASK};
@@ -157,25 +157,7 @@ async fn main() -> anyhow::Result<()> {
         ..PipelineConfig::default()
     };
     let pipeline = Pipeline::new(store.clone(), blobs.clone(), registry.clone(), config);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let started = Instant::now();
-    let worker = tokio::spawn(pipeline.run(stopped));
-    loop {
-        let t = store.get_task(&org.internal_id, &task.task_id).await?;
-        if !t.status.is_active() {
-            anyhow::ensure!(
-                t.status == ferry_wire::task::TaskStatusEnum::Completed,
-                "trigger {}: {:?}",
-                t.status,
-                t.error
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let trigger_seconds = started.elapsed().as_secs_f64();
-    let _ = stop.send(true);
-    worker.await?;
+    let trigger_seconds = run_task(&store, pipeline, &org.internal_id, &task.task_id).await?;
     let written = store
         .get_collection(source.key, &collection.collection_id)
         .await?

@@ -25,7 +25,7 @@ use ferry_retrieve::index::{IndexState, Storage};
 use ferry_retrieve::{
     ExactScan, IndexConfig, IndexedSearch, KeywordRequest, SearchRequest, VectorSearch,
 };
-use ferry_store::{Lineage, NewDocument, SourceKind, Store, StoreLocation};
+use ferry_store::{Lineage, NewDocument, Store, StoreLocation};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -326,19 +326,8 @@ async fn main() -> anyhow::Result<()> {
                 vectors: vec![(VECTOR_NAME.into(), vectors.next())],
             })
             .collect();
-        let sources: Vec<String> = docs
-            .iter()
-            .filter_map(|d| d.lineage.source_object_id.clone())
-            .collect();
         store
-            .replace_documents(
-                ns,
-                &collection_id,
-                SourceKind::Object,
-                &sources,
-                &docs,
-                None,
-            )
+            .load_object_documents(ns, &collection_id, &docs)
             .await?;
     }
     let load = started.elapsed().as_secs_f64();

@@ -12,7 +12,7 @@ use common::corpus::scoped;
 use common::process::ServeProcess;
 use common::{send, Backend, TestDatabase, TestServer, TEST_KEY};
 use ferry::IndexOptions;
-use ferry_store::{Lineage, NamespaceKey, NewDocument, SourceKind, Store};
+use ferry_store::{Lineage, NamespaceKey, NewDocument, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::Method;
@@ -182,12 +182,8 @@ async fn write(
         })
         .collect();
     for batch in docs.chunks(500) {
-        let sources: Vec<String> = batch
-            .iter()
-            .map(|d| d.lineage.source_object_id.clone().unwrap())
-            .collect();
         store
-            .replace_documents(ns, collection_id, SourceKind::Object, &sources, batch, None)
+            .load_object_documents(ns, collection_id, batch)
             .await
             .expect("write documents");
     }

@@ -25,8 +25,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Authenticated, JsonBody, Path};
-use crate::listing::{self, ListBody, ListRequest, ListRoute, NoQuery};
+use crate::extract::{Authenticated, InOrganization, JsonBody};
+use crate::listing::{self, ListBody, ListRequest, ListRoute, NoQuery, QueryBody};
 use crate::paging::BodyPaging;
 use crate::AppState;
 
@@ -121,9 +121,11 @@ async fn create_alias(
     params(("alias_name" = String, Path)),
     responses((status = 200, body = NamespaceAlias), (status = 404, body = ErrorResponse)))]
 async fn get_alias(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(name): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: name,
+    }: InOrganization<String>,
 ) -> ApiResult<Json<NamespaceAlias>> {
     let alias = state.store.get_alias(&org.internal_id, &name).await?;
     Ok(Json(alias_model(alias)))
@@ -136,9 +138,11 @@ async fn get_alias(
     responses((status = 200, body = NamespaceAlias), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn update_alias(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(name): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: name,
+    }: InOrganization<String>,
     JsonBody(req): JsonBody<UpdateAliasRequest>,
 ) -> ApiResult<Json<NamespaceAlias>> {
     // The alias first: an unknown alias is its 404, whatever the body names.
@@ -160,9 +164,11 @@ async fn update_alias(
     params(("alias_name" = String, Path)),
     responses((status = 200, body = DeleteAliasResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_alias(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(name): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: name,
+    }: InOrganization<String>,
 ) -> ApiResult<Json<DeleteAliasResponse>> {
     let alias = state.store.delete_alias(&org.internal_id, &name).await?;
     Ok(Json(DeleteAliasResponse {
@@ -206,6 +212,16 @@ impl Validate for AliasQuery {
     fn validate(&self, _errors: &mut Errors) {}
 }
 
+impl QueryBody<ListAliasesRequest> for AliasQuery {
+    fn into_body(self) -> ListAliasesRequest {
+        ListAliasesRequest {
+            search: self.search,
+            namespace: self.namespace,
+            ..Default::default()
+        }
+    }
+}
+
 struct AliasList;
 
 impl ListRoute for AliasList {
@@ -214,14 +230,6 @@ impl ListRoute for AliasList {
     type GetQuery = AliasQuery;
     type Body = ListAliasesRequest;
     type Response = ListAliasesResponse;
-
-    fn body_from_query(query: AliasQuery) -> ListAliasesRequest {
-        ListAliasesRequest {
-            search: query.search,
-            namespace: query.namespace,
-            ..Default::default()
-        }
-    }
 
     async fn list(
         state: AppState,

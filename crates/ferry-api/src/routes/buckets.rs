@@ -1,6 +1,5 @@
 //! `/v1/buckets…` (X-Namespace scoped): create, get, patch, put, delete and list.
 
-use crate::extract::Path;
 use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
@@ -14,7 +13,7 @@ use ferry_wire::paging::PageQuery;
 use ferry_wire::{ErrorResponse, HttpValidationError};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope};
+use crate::extract::{InNamespace, JsonBody, NamespaceScope};
 use crate::json::{from_json, to_json};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::paging::chosen_sort;
@@ -106,9 +105,11 @@ async fn create_bucket(
     params(("bucket_identifier" = String, Path, description = "Bucket id or name")),
     responses((status = 200, body = BucketResponse), (status = 404, body = ErrorResponse)))]
 async fn get_bucket(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<BucketResponse>> {
     let bucket = state
         .store
@@ -124,12 +125,10 @@ async fn get_bucket(
     responses((status = 200, body = BucketResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn patch_bucket(
-    state: State<AppState>,
-    scope: NamespaceScope,
-    identifier: Path<String>,
+    bucket: InNamespace<String>,
     JsonBody(req): JsonBody<BucketPatchRequest>,
 ) -> ApiResult<Json<BucketResponse>> {
-    update_bucket(state, scope, identifier, JsonBody(req.into())).await
+    update_bucket(bucket, JsonBody(req.into())).await
 }
 
 /// Update Bucket (PUT): fields sent change, the rest stay.
@@ -139,9 +138,11 @@ async fn patch_bucket(
     responses((status = 200, body = BucketResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn update_bucket(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
     JsonBody(req): JsonBody<BucketUpdateRequest>,
 ) -> ApiResult<Json<BucketResponse>> {
     let current = state
@@ -197,9 +198,11 @@ async fn update_bucket(
     params(("bucket_identifier" = String, Path, description = "Bucket id or name")),
     responses((status = 200, body = DeleteBucketResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_bucket(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<DeleteBucketResponse>> {
     let bucket = state
         .store

@@ -4,7 +4,6 @@
 //! `ClusterPlan` and queues it as an `engine_cluster_build` task that the pipeline workers run
 //! (see `ferry_pipeline`); each run is recorded as an execution.
 
-use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_pipeline::CLUSTER_TASK;
@@ -24,7 +23,7 @@ use serde_json::{json, Map, Value};
 use utoipa::IntoParams;
 
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope, Path, QueryParams};
+use crate::extract::{InNamespace, JsonBody, NamespaceScope, Path, QueryParams};
 use crate::json::{from_json, to_json};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::routes::cluster_inputs::resolve_inputs;
@@ -62,9 +61,11 @@ pub fn router() -> Router<AppState> {
     responses((status = 200, body = TaskResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse)))]
 async fn execute_cluster(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
     JsonBody(req): JsonBody<ExecuteClusterByIdRequest>,
 ) -> ApiResult<Json<TaskResponse>> {
     let ns = scope.namespace.key;
@@ -178,9 +179,11 @@ async fn cluster_id_of(state: &AppState, ns: NamespaceKey, identifier: &str) -> 
     params(("cluster_id" = String, Path), ExecutionQuery),
     responses((status = 200, body = ClusterExecutionResult), (status = 404, body = ErrorResponse)))]
 async fn get_latest_execution(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
     QueryParams(query): QueryParams<ExecutionQuery>,
 ) -> ApiResult<Json<ClusterExecutionResult>> {
     let ns = scope.namespace.key;
@@ -214,9 +217,11 @@ async fn get_latest_execution(
     params(("cluster_id" = String, Path), ("run_id" = String, Path), ExecutionQuery),
     responses((status = 200, body = ClusterExecutionResult), (status = 404, body = ErrorResponse)))]
 async fn get_execution(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path((identifier, run_id)): Path<(String, String)>,
+    InNamespace {
+        state,
+        scope,
+        path: (identifier, run_id),
+    }: InNamespace<(String, String)>,
     QueryParams(query): QueryParams<ExecutionQuery>,
 ) -> ApiResult<Json<ClusterExecutionResult>> {
     let ns = scope.namespace.key;

@@ -4,7 +4,6 @@
 //! Creating a cluster checks its references: every input collection exists and carries the
 //! feature to cluster.
 
-use crate::extract::Path;
 use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
@@ -20,7 +19,7 @@ use ferry_wire::{ErrorCode, ErrorResponse, FieldError, HttpValidationError};
 use serde_json::{json, Map, Value};
 
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope};
+use crate::extract::{InNamespace, JsonBody, NamespaceScope};
 use crate::filtered::refuse_list_filters;
 use crate::json::{from_json, to_json, wire_enum};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery, SearchQuery};
@@ -221,9 +220,11 @@ async fn create_cluster(
     params(("cluster_identifier" = String, Path)),
     responses((status = 200, body = ClusterMetadata), (status = 404, body = ErrorResponse)))]
 async fn get_cluster(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<ClusterMetadata>> {
     let cluster = state
         .store
@@ -241,9 +242,11 @@ async fn get_cluster(
     responses((status = 200, body = ClusterModel), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn patch_cluster(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
     JsonBody(req): JsonBody<PatchClusterRequest>,
 ) -> ApiResult<Json<ClusterModel>> {
     let ns = scope.namespace.key;
@@ -331,9 +334,11 @@ async fn patch_cluster(
     params(("cluster_id" = String, Path)),
     responses((status = 200, body = DeleteClusterResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_cluster(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<DeleteClusterResponse>> {
     let deleted = state
         .store
@@ -369,13 +374,6 @@ impl ListRoute for ClusterList {
     type GetQuery = SearchQuery;
     type Body = ListClustersRequest;
     type Response = ListClustersResponse;
-
-    fn body_from_query(query: SearchQuery) -> ListClustersRequest {
-        ListClustersRequest {
-            search: query.search,
-            ..Default::default()
-        }
-    }
 
     async fn list(
         state: AppState,

@@ -2,7 +2,6 @@
 //! extension: the state of each of the collection's vector and keyword indexes in this
 //! process.
 
-use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use ferry_retrieve::index::{IndexId, IndexState};
@@ -12,7 +11,7 @@ use ferry_wire::collection::{
 use ferry_wire::ErrorResponse;
 
 use crate::error::ApiResult;
-use crate::extract::{NamespaceScope, Path};
+use crate::extract::InNamespace;
 use crate::json::from_json;
 use crate::AppState;
 
@@ -29,9 +28,11 @@ pub fn router() -> Router<AppState> {
     params(("collection_identifier" = String, Path)),
     responses((status = 200, body = CollectionIndexesResponse), (status = 404, body = ErrorResponse)))]
 pub(crate) async fn get_collection_indexes(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<CollectionIndexesResponse>> {
     let ns = scope.namespace.key;
     let collection = state.store.get_collection(ns, &identifier).await?;

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, MethodRouter};
@@ -28,7 +27,7 @@ use ferry_wire::{ErrorResponse, FieldError, HttpValidationError, Loc};
 use serde_json::{json, Map, Value};
 
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope};
+use crate::extract::{InNamespace, JsonBody, NamespaceScope};
 use crate::json::{from_json, to_json};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::paging::sort_key;
@@ -398,9 +397,11 @@ async fn create_collection(
     params(("collection_identifier" = String, Path)),
     responses((status = 200, body = CollectionResponse), (status = 404, body = ErrorResponse)))]
 async fn get_collection(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<CollectionResponse>> {
     let collection = state
         .store
@@ -415,9 +416,11 @@ async fn get_collection(
     responses((status = 200, body = CollectionResponse), (status = 404, body = ErrorResponse),
               (status = 422, body = HttpValidationError)))]
 async fn patch_collection(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
     JsonBody(req): JsonBody<PatchCollectionRequest>,
 ) -> ApiResult<Json<CollectionResponse>> {
     if req.taxonomy_applications.is_some() {
@@ -472,9 +475,11 @@ async fn patch_collection(
     responses((status = 200, body = DeleteCollectionResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse)))]
 async fn delete_collection(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<DeleteCollectionResponse>> {
     let ns = scope.namespace.key;
     let target = state.store.get_collection(ns, &identifier).await?;
@@ -529,13 +534,6 @@ impl ListRoute for CollectionList {
     type GetQuery = ListCollectionsQuery;
     type Body = ListCollectionsRequest;
     type Response = ListCollectionsResponse;
-
-    fn body_from_query(query: ListCollectionsQuery) -> ListCollectionsRequest {
-        ListCollectionsRequest {
-            search: query.search,
-            ..Default::default()
-        }
-    }
 
     async fn list(
         state: AppState,
@@ -628,9 +626,11 @@ async fn tiers(state: &AppState, ns: NamespaceKey, collection: &Collection) -> A
     params(("collection_identifier" = String, Path)), request_body = TriggerCollectionRequest,
     responses((status = 202, body = TriggerCollectionResponse), (status = 404, body = ErrorResponse)))]
 async fn trigger_collection(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
     JsonBody(_req): JsonBody<TriggerCollectionRequest>,
 ) -> ApiResult<(StatusCode, Json<TriggerCollectionResponse>)> {
     let ns = scope.namespace.key;

@@ -4,7 +4,6 @@
 //! `migration_not_found`, 409 `cutover_not_ready`, 409 `cutover_refused` (with
 //! `details.failures`, one entry per failing figure), 409 `nothing_to_roll_back`.
 
-use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use ferry_migrate::cutover::{Cutover, CutoverError};
@@ -14,7 +13,7 @@ use serde_json::json;
 
 use super::aliases::alias_model;
 use crate::error::{bad_request, ApiError, ApiResult};
-use crate::extract::{Authenticated, JsonBody, Path};
+use crate::extract::{Authenticated, InOrganization, JsonBody};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -46,9 +45,11 @@ fn cutover(state: &AppState) -> Cutover {
               (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse),
               (status = 422, body = HttpValidationError)))]
 async fn cutover_alias(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(name): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: name,
+    }: InOrganization<String>,
     JsonBody(req): JsonBody<CutoverRequest>,
 ) -> ApiResult<Json<CutoverResponse>> {
     let done = cutover(&state)
@@ -74,9 +75,11 @@ async fn cutover_alias(
     responses((status = 200, body = RollbackResponse), (status = 404, body = ErrorResponse),
               (status = 409, body = ErrorResponse)))]
 async fn roll_back_alias(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(name): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: name,
+    }: InOrganization<String>,
 ) -> ApiResult<Json<RollbackResponse>> {
     let done = cutover(&state)
         .roll_back(&org.internal_id, &name)

@@ -3,7 +3,6 @@
 //! vectors, on request, as root fields named by their index.
 
 use crate::extract::Path;
-use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_store::{
@@ -21,7 +20,7 @@ use ferry_wire::{ErrorResponse, FieldError, HttpValidationError, Loc};
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope, QueryParams};
+use crate::extract::{InNamespace, JsonBody, NamespaceScope, QueryParams};
 use crate::filtered::{compile_filters, select_page, FieldOrder};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::AppState;
@@ -146,9 +145,11 @@ pub(crate) fn document_response(
     responses((status = 200, body = DocumentResponse), (status = 404, body = ErrorResponse),
               (status = 422, body = HttpValidationError)))]
 async fn create_document(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(collection_identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: collection_identifier,
+    }: InNamespace<String>,
     JsonBody(req): JsonBody<DocumentCreateRequest>,
 ) -> ApiResult<Json<DocumentResponse>> {
     let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
@@ -244,9 +245,11 @@ async fn create_document(
     params(("collection_identifier" = String, Path), ("document_id" = String, Path), GetDocumentQuery),
     responses((status = 200, body = DocumentResponse), (status = 404, body = ErrorResponse)))]
 async fn get_document(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path((collection_identifier, document_id)): Path<(String, String)>,
+    InNamespace {
+        state,
+        scope,
+        path: (collection_identifier, document_id),
+    }: InNamespace<(String, String)>,
     QueryParams(query): QueryParams<GetDocumentQuery>,
 ) -> ApiResult<Json<DocumentResponse>> {
     let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
@@ -270,9 +273,11 @@ async fn get_document(
     request_body = PatchDocumentRequest,
     responses((status = 200, body = DocumentResponse), (status = 404, body = ErrorResponse)))]
 async fn patch_document(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path((collection_identifier, document_id)): Path<(String, String)>,
+    InNamespace {
+        state,
+        scope,
+        path: (collection_identifier, document_id),
+    }: InNamespace<(String, String)>,
     JsonBody(req): JsonBody<PatchDocumentRequest>,
 ) -> ApiResult<Json<DocumentResponse>> {
     let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
@@ -300,9 +305,11 @@ async fn patch_document(
     params(("collection_identifier" = String, Path), ("document_id" = String, Path)),
     responses((status = 200, body = GenericDeleteResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_document(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path((collection_identifier, document_id)): Path<(String, String)>,
+    InNamespace {
+        state,
+        scope,
+        path: (collection_identifier, document_id),
+    }: InNamespace<(String, String)>,
 ) -> ApiResult<Json<GenericDeleteResponse>> {
     let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
     state

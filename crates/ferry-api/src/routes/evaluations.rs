@@ -11,7 +11,6 @@
 
 use std::collections::HashSet;
 
-use axum::extract::State;
 use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 use ferry_retrieve::{prepare_inputs, RetrieveError};
@@ -25,7 +24,7 @@ use ferry_wire::{ErrorCode, ErrorResponse, HttpValidationError};
 use serde_json::json;
 
 use crate::error::{bad_request, ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope, Path};
+use crate::extract::{InNamespace, JsonBody, NamespaceScope, Path};
 use crate::json::from_json;
 use crate::listing::{self, ListBody, ListRequest, ListRoute, NoQuery};
 use crate::paging::BodyPaging;
@@ -157,9 +156,11 @@ async fn check_judged(
     responses((status = 200, body = EvaluationSet), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn create_evaluation(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(retriever_id): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: retriever_id,
+    }: InNamespace<String>,
     JsonBody(req): JsonBody<CreateEvaluationRequest>,
 ) -> ApiResult<Json<EvaluationSet>> {
     let ns = scope.namespace.key;
@@ -190,9 +191,11 @@ async fn create_evaluation(
     params(("retriever_id" = String, Path), ("evaluation_id" = String, Path)),
     responses((status = 200, body = EvaluationSet), (status = 404, body = ErrorResponse)))]
 async fn get_evaluation(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path((retriever_id, evaluation_id)): Path<(String, String)>,
+    InNamespace {
+        state,
+        scope,
+        path: (retriever_id, evaluation_id),
+    }: InNamespace<(String, String)>,
 ) -> ApiResult<Json<EvaluationSet>> {
     let ns = scope.namespace.key;
     let retriever = state.store.get_retriever(ns, &retriever_id).await?;
@@ -209,9 +212,11 @@ async fn get_evaluation(
     params(("retriever_id" = String, Path), ("evaluation_id" = String, Path)),
     responses((status = 200, body = DeleteEvaluationResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_evaluation(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path((retriever_id, evaluation_id)): Path<(String, String)>,
+    InNamespace {
+        state,
+        scope,
+        path: (retriever_id, evaluation_id),
+    }: InNamespace<(String, String)>,
 ) -> ApiResult<Json<DeleteEvaluationResponse>> {
     let ns = scope.namespace.key;
     let retriever = state.store.get_retriever(ns, &retriever_id).await?;
@@ -254,13 +259,6 @@ impl ListRoute for EvaluationList {
     type GetQuery = listing::SearchQuery;
     type Body = ListEvaluationsRequest;
     type Response = ListEvaluationsResponse;
-
-    fn body_from_query(query: listing::SearchQuery) -> ListEvaluationsRequest {
-        ListEvaluationsRequest {
-            search: query.search,
-            ..Default::default()
-        }
-    }
 
     async fn list(
         state: AppState,

@@ -5,7 +5,6 @@
 //! References are checked when an interaction is recorded: a named execution or retriever
 //! must exist (400 naming the id), and an execution must belong to the retriever named with it.
 
-use crate::extract::Path;
 use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
@@ -19,7 +18,7 @@ use ferry_wire::{ErrorResponse, FieldError, HttpValidationError};
 use serde_json::{json, Value};
 
 use crate::error::{bad_request, body_loc, missing_reference, ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope};
+use crate::extract::{InNamespace, JsonBody, NamespaceScope};
 use crate::json::{from_json, to_json, wire_name};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::AppState;
@@ -116,9 +115,11 @@ async fn create_interaction(
     tag = "Retriever Interactions", params(("interaction_id" = String, Path)),
     responses((status = 200, body = InteractionResponse), (status = 404, body = ErrorResponse)))]
 async fn get_interaction(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(interaction_id): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: interaction_id,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<InteractionResponse>> {
     let interaction = state
         .store
@@ -132,9 +133,11 @@ async fn get_interaction(
     tag = "Retriever Interactions", params(("interaction_id" = String, Path)),
     responses((status = 200, body = Object), (status = 404, body = ErrorResponse)))]
 async fn delete_interaction(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(interaction_id): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: interaction_id,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<Value>> {
     state
         .store

@@ -2,7 +2,6 @@
 //! of the Namespace Migrations API. Handlers parse and map errors; the rules live in
 //! `ferry_migrate` (`service`, `lifecycle`, `plan`).
 
-use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, MethodRouter};
@@ -20,7 +19,7 @@ use ferry_wire::{ErrorResponse, HttpValidationError};
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Authenticated, JsonBody};
+use crate::extract::{Authenticated, InOrganization, JsonBody};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::AppState;
 
@@ -191,9 +190,11 @@ impl ListRoute for MigrationList {
     params(("migration_id" = String, Path)),
     responses((status = 200, body = GetMigrationResponse), (status = 404, body = ErrorResponse)))]
 async fn get_migration(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(migration_id): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: migration_id,
+    }: InOrganization<String>,
 ) -> ApiResult<Json<GetMigrationResponse>> {
     Ok(Json(
         service::get(&state.store, &org.internal_id, &migration_id).await?,
@@ -207,9 +208,11 @@ async fn get_migration(
     responses((status = 200, body = StartMigrationResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn start_migration(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(migration_id): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: migration_id,
+    }: InOrganization<String>,
     JsonBody(req): JsonBody<StartMigrationRequest>,
 ) -> ApiResult<Json<StartMigrationResponse>> {
     let record = service::start(
@@ -236,9 +239,11 @@ async fn start_migration(
     responses((status = 200, body = CancelMigrationResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn cancel_migration(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(migration_id): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: migration_id,
+    }: InOrganization<String>,
     JsonBody(req): JsonBody<CancelMigrationRequest>,
 ) -> ApiResult<Json<CancelMigrationResponse>> {
     let record = service::cancel(
@@ -264,9 +269,11 @@ async fn cancel_migration(
     tag = "Namespace Migrations", params(("migration_id" = String, Path)),
     responses((status = 204), (status = 400, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_migration(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(migration_id): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: migration_id,
+    }: InOrganization<String>,
 ) -> ApiResult<StatusCode> {
     service::delete(&state.store, &org.internal_id, &migration_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,6 +1,5 @@
 //! `/v1/namespaces…`: create, get, patch, put, delete and list.
 
-use crate::extract::Path;
 use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
@@ -18,7 +17,7 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::error::ApiResult;
-use crate::extract::{Authenticated, JsonBody, QueryParams};
+use crate::extract::{Authenticated, InOrganization, JsonBody, QueryParams};
 use crate::json::{from_json, to_json, wire_enum, wire_name};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::paging::chosen_sort;
@@ -128,9 +127,11 @@ async fn create_namespace(
     params(("namespace_identifier" = String, Path, description = "Namespace id or name")),
     responses((status = 200, body = NamespaceModel), (status = 404, body = ferry_wire::ErrorResponse)))]
 async fn get_namespace(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(identifier): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: identifier,
+    }: InOrganization<String>,
 ) -> ApiResult<Json<NamespaceModel>> {
     let namespace = state
         .store
@@ -147,9 +148,11 @@ async fn get_namespace(
               (status = 404, body = ferry_wire::ErrorResponse),
               (status = 422, body = ferry_wire::HttpValidationError)))]
 async fn patch_namespace(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(identifier): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: identifier,
+    }: InOrganization<String>,
     JsonBody(req): JsonBody<PatchNamespaceRequest>,
 ) -> ApiResult<Json<NamespaceModel>> {
     let indexes = req.payload_indexes.as_ref().map(to_json).transpose()?;
@@ -194,9 +197,11 @@ async fn patch_namespace(
               (status = 404, body = ferry_wire::ErrorResponse),
               (status = 422, body = ferry_wire::HttpValidationError)))]
 async fn update_namespace(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(identifier): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: identifier,
+    }: InOrganization<String>,
     JsonBody(req): JsonBody<UpdateNamespaceRequest>,
 ) -> ApiResult<Json<NamespaceModel>> {
     let indexes = req.payload_indexes.as_ref().map(to_json).transpose()?;
@@ -233,9 +238,11 @@ impl Validate for DeleteNamespaceQuery {
     responses((status = 200, body = DeleteNamespaceResponse),
               (status = 404, body = ferry_wire::ErrorResponse)))]
 async fn delete_namespace(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(identifier): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: identifier,
+    }: InOrganization<String>,
     QueryParams(_query): QueryParams<DeleteNamespaceQuery>,
 ) -> ApiResult<Json<DeleteNamespaceResponse>> {
     let deleted = state

@@ -3,7 +3,6 @@
 //! blob bytes go to the content-addressed blob store before the row is written.
 
 use crate::extract::Path;
-use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_store::{
@@ -24,7 +23,7 @@ use utoipa::IntoParams;
 
 use crate::blob_input;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope, QueryParams};
+use crate::extract::{InNamespace, JsonBody, NamespaceScope, QueryParams};
 use crate::filtered::{compile_filters, select_page, FieldOrder};
 use crate::json::from_json;
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
@@ -191,9 +190,11 @@ async fn prepare_object(
     responses((status = 200, body = ObjectResponse), (status = 404, body = ErrorResponse),
               (status = 422, body = HttpValidationError)))]
 async fn create_object(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(bucket_identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: bucket_identifier,
+    }: InNamespace<String>,
     QueryParams(_query): QueryParams<CreateObjectQuery>,
     JsonBody(req): JsonBody<CreateObjectRequest>,
 ) -> ApiResult<Json<ObjectResponse>> {
@@ -223,9 +224,11 @@ async fn create_object(
     responses((status = 200, body = CreateObjectsBatchResponse), (status = 404, body = ErrorResponse),
               (status = 422, body = HttpValidationError)))]
 async fn create_objects_batch(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(bucket_identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: bucket_identifier,
+    }: InNamespace<String>,
     QueryParams(_query): QueryParams<CreateObjectQuery>,
     JsonBody(req): JsonBody<CreateObjectsBatchRequest>,
 ) -> ApiResult<Json<CreateObjectsBatchResponse>> {
@@ -308,9 +311,11 @@ fn loc_text(loc: &[Loc]) -> String {
     params(("bucket_identifier" = String, Path), ("object_identifier" = String, Path)),
     responses((status = 200, body = ObjectResponse), (status = 404, body = ErrorResponse)))]
 async fn get_object(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path((bucket_identifier, object_id)): Path<(String, String)>,
+    InNamespace {
+        state,
+        scope,
+        path: (bucket_identifier, object_id),
+    }: InNamespace<(String, String)>,
 ) -> ApiResult<Json<ObjectResponse>> {
     let ns = scope.namespace.key;
     let bucket = state.store.get_bucket(ns, &bucket_identifier).await?;
@@ -341,16 +346,18 @@ async fn fill_document_counts(
 
 /// Applies new custom field values after checking them against the schema.
 async fn change_fields(
-    state: &AppState,
-    scope: &NamespaceScope,
-    bucket_identifier: &str,
-    object_id: &str,
+    object: InNamespace<(String, String)>,
     key_prefix: Option<String>,
     changes: Map<String, Value>,
-    root: Vec<Loc>,
-) -> ApiResult<ObjectResponse> {
+    root: &[&str],
+) -> ApiResult<Json<ObjectResponse>> {
+    let InNamespace {
+        state,
+        scope,
+        path: (bucket_identifier, object_id),
+    } = object;
     let ns = scope.namespace.key;
-    let bucket = state.store.get_bucket(ns, bucket_identifier).await?;
+    let bucket = state.store.get_bucket(ns, &bucket_identifier).await?;
     let schema = bucket_schema(&bucket)?;
     let mut checked = changes.clone();
     let mut errors = Errors::new();
@@ -361,7 +368,8 @@ async fn change_fields(
                 .items
                 .into_iter()
                 .map(|mut e| {
-                    e.loc.splice(0..0, root.iter().cloned());
+                    e.loc
+                        .splice(0..0, root.iter().map(|k| Loc::Key((*k).into())));
                     e
                 })
                 .collect(),
@@ -369,7 +377,7 @@ async fn change_fields(
     }
     let object = state
         .store
-        .update_object(ns, &bucket.bucket_id, object_id, |prefix, fields| {
+        .update_object(ns, &bucket.bucket_id, &object_id, |prefix, fields| {
             if let Some(p) = &key_prefix {
                 *prefix = Some(p.clone());
             }
@@ -379,9 +387,9 @@ async fn change_fields(
         })
         .await?;
     let mut response = [object_response(object)?];
-    fill_document_counts(state, ns, &mut response).await?;
+    fill_document_counts(&state, ns, &mut response).await?;
     let [response] = response;
-    Ok(response)
+    Ok(Json(response))
 }
 
 /// Patch Object: custom fields sent at the root change; the rest stay.
@@ -392,22 +400,10 @@ async fn change_fields(
     responses((status = 200, body = ObjectResponse), (status = 404, body = ErrorResponse),
               (status = 422, body = HttpValidationError)))]
 async fn patch_object(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path((bucket_identifier, object_id)): Path<(String, String)>,
+    object: InNamespace<(String, String)>,
     JsonBody(req): JsonBody<PatchObjectRequest>,
 ) -> ApiResult<Json<ObjectResponse>> {
-    change_fields(
-        &state,
-        &scope,
-        &bucket_identifier,
-        &object_id,
-        req.key_prefix,
-        req.fields,
-        vec![Loc::Key("body".into())],
-    )
-    .await
-    .map(Json)
+    change_fields(object, req.key_prefix, req.fields, &["body"]).await
 }
 
 /// Update Object: custom fields to change travel in `metadata`.
@@ -418,22 +414,11 @@ async fn patch_object(
     responses((status = 200, body = ObjectResponse), (status = 404, body = ErrorResponse),
               (status = 422, body = HttpValidationError)))]
 async fn update_object(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path((bucket_identifier, object_id)): Path<(String, String)>,
+    object: InNamespace<(String, String)>,
     JsonBody(req): JsonBody<UpdateObjectRequest>,
 ) -> ApiResult<Json<ObjectResponse>> {
-    change_fields(
-        &state,
-        &scope,
-        &bucket_identifier,
-        &object_id,
-        req.key_prefix,
-        req.metadata.unwrap_or_default(),
-        vec![Loc::Key("body".into()), Loc::Key("metadata".into())],
-    )
-    .await
-    .map(Json)
+    let changes = req.metadata.unwrap_or_default();
+    change_fields(object, req.key_prefix, changes, &["body", "metadata"]).await
 }
 
 /// Delete Object
@@ -442,9 +427,11 @@ async fn update_object(
     params(("bucket_identifier" = String, Path), ("object_identifier" = String, Path)),
     responses((status = 200, body = Object), (status = 404, body = ErrorResponse)))]
 async fn delete_object(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path((bucket_identifier, object_id)): Path<(String, String)>,
+    InNamespace {
+        state,
+        scope,
+        path: (bucket_identifier, object_id),
+    }: InNamespace<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let ns = scope.namespace.key;
     let bucket = state.store.get_bucket(ns, &bucket_identifier).await?;

@@ -3,7 +3,6 @@
 //! Executing runs the retriever's pipeline and records the execution, inputs and returned page
 //! included, before answering; the recorded response is what `GET …/executions/{id}` returns.
 
-use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_extract::ExtractError;
@@ -23,7 +22,7 @@ use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope, Path, QueryParams};
+use crate::extract::{InNamespace, JsonBody, NamespaceScope, Path, QueryParams};
 use crate::json::to_json;
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::routes::documents::{document_response, VectorsShown};
@@ -130,9 +129,11 @@ fn inputs_hash(inputs: &Map<String, Value>) -> String {
     responses((status = 200, body = ExecuteRetrieverResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn execute_retriever(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
     QueryParams(query): QueryParams<ExecuteQuery>,
     JsonBody(req): JsonBody<ExecuteRetrieverRequest>,
 ) -> ApiResult<Json<Value>> {
@@ -299,9 +300,11 @@ async fn execute_retriever(
     params(("retriever_id" = String, Path), ("execution_id" = String, Path)),
     responses((status = 200, body = ExecuteRetrieverResponse), (status = 404, body = ErrorResponse)))]
 async fn get_execution(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path((identifier, execution_id)): Path<(String, String)>,
+    InNamespace {
+        state,
+        scope,
+        path: (identifier, execution_id),
+    }: InNamespace<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let ns = scope.namespace.key;
     let retriever = state.store.get_retriever(ns, &identifier).await?;

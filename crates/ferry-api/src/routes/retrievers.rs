@@ -23,7 +23,7 @@ use ferry_wire::{ErrorCode, ErrorResponse, FieldError, HttpValidationError, Loc}
 use serde_json::{json, Value};
 
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope, Path};
+use crate::extract::{InNamespace, JsonBody, NamespaceScope};
 use crate::filtered::refuse_list_filters;
 use crate::json::{from_json, to_json};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery, SearchQuery};
@@ -282,9 +282,11 @@ async fn create_retriever(
     params(("retriever_id" = String, Path)),
     responses((status = 200, body = RetrieverModel), (status = 404, body = ErrorResponse)))]
 async fn get_retriever(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<RetrieverModel>> {
     let retriever = state
         .store
@@ -300,9 +302,11 @@ async fn get_retriever(
     responses((status = 200, body = PatchRetrieverResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn patch_retriever(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
     JsonBody(req): JsonBody<PatchRetrieverRequest>,
 ) -> ApiResult<Json<PatchRetrieverResponse>> {
     let ns = scope.namespace.key;
@@ -369,9 +373,11 @@ async fn patch_retriever(
     responses((status = 200, body = Object), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse)))]
 async fn delete_retriever(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<Value>> {
     let retriever = state
         .store
@@ -406,13 +412,6 @@ impl ListRoute for RetrieverList {
     type GetQuery = SearchQuery;
     type Body = ListRetrieversRequest;
     type Response = ListRetrieversResponse;
-
-    fn body_from_query(query: SearchQuery) -> ListRetrieversRequest {
-        ListRetrieversRequest {
-            search: query.search,
-            ..Default::default()
-        }
-    }
 
     async fn list(
         state: AppState,

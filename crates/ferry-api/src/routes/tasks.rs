@@ -1,7 +1,5 @@
 //! `/v1/tasks…`: asynchronous work and its progress.
 
-use crate::extract::Path;
-use axum::extract::State;
 use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
 use ferry_store::{Task, TaskListQuery};
@@ -11,7 +9,7 @@ use ferry_wire::{ErrorResponse, HttpValidationError};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiResult;
-use crate::extract::Authenticated;
+use crate::extract::{Authenticated, InOrganization};
 use crate::json::{wire_enum, wire_name};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::AppState;
@@ -70,9 +68,11 @@ pub(crate) fn task_response(task: Task) -> ApiResult<TaskResponse> {
     params(("task_id" = String, Path)),
     responses((status = 200, body = TaskResponse), (status = 404, body = ErrorResponse)))]
 async fn get_task(
-    State(state): State<AppState>,
-    Authenticated(org): Authenticated,
-    Path(task_id): Path<String>,
+    InOrganization {
+        state,
+        scope: Authenticated(org),
+        path: task_id,
+    }: InOrganization<String>,
 ) -> ApiResult<Json<TaskResponse>> {
     let task = state.store.get_task(&org.internal_id, &task_id).await?;
     Ok(Json(task_response(task)?))

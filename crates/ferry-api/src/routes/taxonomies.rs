@@ -8,7 +8,6 @@
 //! (400 `retriever_cannot_search_source`), and every input the retriever's stages read is
 //! mapped or has a default (400 `unmapped_input`).
 
-use crate::extract::Path;
 use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
@@ -26,7 +25,7 @@ use ferry_wire::{ErrorResponse, HttpValidationError};
 use serde_json::{json, Value};
 
 use crate::error::{bad_request, missing_reference, ApiError, ApiResult};
-use crate::extract::{JsonBody, NamespaceScope};
+use crate::extract::{InNamespace, JsonBody, NamespaceScope};
 use crate::filtered::{compile_filters, refuse_list_filters};
 use crate::json::{from_json, to_json};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
@@ -192,9 +191,11 @@ async fn create_taxonomy(
     params(("taxonomy_identifier" = String, Path)),
     responses((status = 200, body = TaxonomyResponse), (status = 404, body = ErrorResponse)))]
 async fn get_taxonomy(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<TaxonomyResponse>> {
     let taxonomy = state
         .store
@@ -209,9 +210,11 @@ async fn get_taxonomy(
     responses((status = 200, body = TaxonomyResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn patch_taxonomy(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
     JsonBody(req): JsonBody<PatchTaxonomyRequest>,
 ) -> ApiResult<Json<TaxonomyResponse>> {
     let taxonomy = state
@@ -236,9 +239,11 @@ async fn patch_taxonomy(
     params(("taxonomy_identifier" = String, Path)),
     responses((status = 200, body = Object), (status = 404, body = ErrorResponse)))]
 async fn delete_taxonomy(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<Value>> {
     let taxonomy = state
         .store
@@ -257,9 +262,11 @@ async fn delete_taxonomy(
     responses((status = 200, body = TaxonomyResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn create_version(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
     JsonBody(req): JsonBody<CreateTaxonomyVersionRequest>,
 ) -> ApiResult<Json<TaxonomyResponse>> {
     let ns = scope.namespace.key;
@@ -300,9 +307,11 @@ fn stats(results: &[TaxonomyResponse]) -> TaxonomyListStats {
     params(("taxonomy_identifier" = String, Path)),
     responses((status = 200, body = ListTaxonomiesResponse), (status = 404, body = ErrorResponse)))]
 async fn list_versions(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
 ) -> ApiResult<Json<ListTaxonomiesResponse>> {
     let versions = state
         .store
@@ -433,9 +442,11 @@ pub(crate) async fn check_taxonomy_applications(
     responses((status = 200, body = ApplyTaxonomyResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn apply_taxonomy(
-    State(state): State<AppState>,
-    scope: NamespaceScope,
-    Path(identifier): Path<String>,
+    InNamespace {
+        state,
+        scope,
+        path: identifier,
+    }: InNamespace<String>,
     JsonBody(req): JsonBody<ApplyTaxonomyRequest>,
 ) -> ApiResult<Json<ApplyTaxonomyResponse>> {
     let ns = scope.namespace.key;

@@ -11,11 +11,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ferry_pipeline::{extract_items, Item};
+use ferry_pipeline::Item;
 use ferry_store::blobs::BlobStore;
 use ferry_store::freeze::FrozenFeeds;
 use ferry_store::{
-    DocumentRecord, Documents, FeedPage, MigrationRecord, Namespace, NewDocument, Objects,
+    DocumentRecord, Documents, Feed, FeedPage, MigrationRecord, Namespace, NewDocument, Objects,
     SourceKind, Store,
 };
 use ferry_wire::cutover::CatchUpReport;
@@ -23,7 +23,7 @@ use ferry_wire::migration::{DependencyGraph, MigrationType, ResourceType};
 
 use crate::error::MigrateError;
 use crate::ids::{Enrichment, IdMap};
-use crate::reextract::Extractions;
+use crate::reextract::{extract_rebuilt, Extractions};
 
 /// Changes read and applied at a time.
 const PAGE: i64 = 256;
@@ -167,6 +167,20 @@ impl CatchUp {
             .ok_or_else(|| MigrateError::Unrunnable(format!("{source_id} was not migrated")))
     }
 
+    /// The target's ids of the source rows under `parent` whose tombstones are `ids` and
+    /// that are still absent (a row written again after its deletion is not deleted).
+    async fn deleted_in_target<F: Feed>(
+        &self,
+        parent: &str,
+        ids: Vec<String>,
+    ) -> Result<Vec<String>, MigrateError> {
+        let ids = self
+            .store
+            .absent_ids::<F>(self.source.key, parent, ids)
+            .await?;
+        Ok(ids.iter().map(|id| self.map.item(id)).collect())
+    }
+
     async fn bucket_changes(
         &self,
         bucket: &str,
@@ -180,11 +194,7 @@ impl CatchUp {
         while let Some(page) = pages.next().await? {
             match page {
                 FeedPage::Deleted(ids) => {
-                    let ids = self
-                        .store
-                        .absent_ids::<Objects>(self.source.key, bucket, ids)
-                        .await?;
-                    let ids: Vec<String> = ids.iter().map(|id| self.map.item(id)).collect();
+                    let ids = self.deleted_in_target::<Objects>(bucket, ids).await?;
                     let deleted = self
                         .store
                         .apply_object_changes(self.target.key, &target_bucket, &[], &ids)
@@ -229,11 +239,7 @@ impl CatchUp {
         while let Some(page) = pages.next().await? {
             match page {
                 FeedPage::Deleted(ids) => {
-                    let ids = self
-                        .store
-                        .absent_ids::<Documents>(self.source.key, collection, ids)
-                        .await?;
-                    let ids: Vec<String> = ids.iter().map(|id| self.map.item(id)).collect();
+                    let ids = self.deleted_in_target::<Documents>(collection, ids).await?;
                     let deleted = self
                         .store
                         .apply_document_changes(self.target.key, &target_collection, &[], &ids)
@@ -288,19 +294,14 @@ impl CatchUp {
                 )));
             }
             let target_collection = self.target_of(reader)?;
-            let (config, extractor) = self.extractions.get(target_collection).ok_or_else(|| {
-                MigrateError::Unrunnable(format!("{target_collection} has no extractor"))
-            })?;
-            let (docs, failures) =
-                extract_items(&self.blobs, target_collection, config, extractor, &written).await?;
-            if let Some((id, error)) = failures.first() {
-                tracing::warn!(
-                    item = id,
-                    error,
-                    failed = failures.len(),
-                    "items failed extraction during a cutover's catch-up"
-                );
-            }
+            let (docs, _) = extract_rebuilt(
+                &self.extractions,
+                &self.blobs,
+                target_collection,
+                &written,
+                "a cutover's catch-up",
+            )
+            .await?;
             let sources: Vec<String> = written
                 .iter()
                 .map(|i| i.id().to_owned())

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_pipeline::{
-    checkpoint, extract_items, next_items, Breakpoint, FaultPoint, Item, Source,
-    STATISTICS_EVERY_BATCHES,
+    checkpoint, next_items, Breakpoint, FaultPoint, Item, Source, STATISTICS_EVERY_BATCHES,
 };
 use ferry_store::{
     BatchDone, BatchKind, DocumentRecord, MigrationBatch, MigrationKey, NamespaceKey, SourceKind,
@@ -18,6 +17,7 @@ use super::run::{not_set_up, Run};
 use super::Engine;
 use crate::error::MigrateError;
 use crate::ids::{Enrichment, IdMap};
+use crate::reextract::extract_rebuilt;
 
 impl Engine {
     /// What every batch of the run needs, resolved once: the id map, the target bucket of
@@ -26,14 +26,8 @@ impl Engine {
         let target = self.target(run).await?;
         let map = Arc::new(self.id_map(run).await?);
         let root_buckets = run
-            .graph
-            .nodes
-            .iter()
-            .filter(|n| n.resource_type == ResourceType::Bucket)
-            .filter_map(|n| {
-                let target = map.resource(&n.resource_id)?;
-                Some((n.resource_id.clone(), target.to_owned()))
-            })
+            .migrated(ResourceType::Bucket, &map)
+            .map(|(source, target)| (source.to_owned(), target.to_owned()))
             .collect();
         // Each rebuilt collection's extractor, resolved once for all its batches.
         let extractions = crate::reextract::rebuilt_extractors(
@@ -189,21 +183,16 @@ impl Engine {
                 (items, SourceKind::Document)
             }
         };
-        let (config, extractor) = cx.extractions.get(target_collection).ok_or_else(|| {
-            MigrateError::Unrunnable(format!("{target_collection} is not a rebuilt collection"))
-        })?;
-        let (docs, failures) =
-            extract_items(&self.blobs, target_collection, config, extractor, &items).await?;
-        if let Some((id, error)) = failures.first() {
-            tracing::warn!(
-                item = id,
-                error,
-                failed = failures.len(),
-                "items failed extraction"
-            );
-        }
+        let (docs, failed) = extract_rebuilt(
+            &cx.extractions,
+            &self.blobs,
+            target_collection,
+            &items,
+            "a re_extract batch",
+        )
+        .await?;
         let sources: Vec<String> = items.iter().map(|i| i.id().to_owned()).collect();
-        let failed = failures.len() as i64;
+        let failed = failed as i64;
         // As for a trigger: without fresh statistics PostgreSQL answers each batch's "delete
         // what these items made" with a scan of the growing collection.
         let written = self.extractions.fetch_add(1, Ordering::Relaxed);

@@ -27,21 +27,13 @@ impl Engine {
         map: &IdMap,
     ) -> Result<i64, MigrateError> {
         let mut copied = 0;
-        let retrievers = run
-            .graph
-            .nodes
-            .iter()
-            .filter(|n| n.resource_type == ResourceType::Retriever);
-        for node in retrievers {
-            let Some(target_retriever) = map.resource(&node.resource_id) else {
-                continue;
-            };
+        for (source_retriever, target_retriever) in run.migrated(ResourceType::Retriever, map) {
             let source = self
                 .store
-                .get_retriever(run.source.key, &node.resource_id)
+                .get_retriever(run.source.key, source_retriever)
                 .await?;
             let sets =
-                crate::benchmark::evaluation_sets(&self.store, run.source.key, &node.resource_id)
+                crate::benchmark::evaluation_sets(&self.store, run.source.key, source_retriever)
                     .await?;
             for (record, queries) in sets {
                 let renamed = self

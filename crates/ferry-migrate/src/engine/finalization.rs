@@ -24,15 +24,7 @@ impl Engine {
     ) -> Result<i64, MigrateError> {
         let options = run.config.retriever_options_or_default();
         let mut copied = 0i64;
-        let retrievers = run
-            .graph
-            .nodes
-            .iter()
-            .filter(|n| n.resource_type == ResourceType::Retriever);
-        for node in retrievers {
-            let Some(target_retriever) = map.resource(&node.resource_id) else {
-                continue;
-            };
+        for (source_retriever, target_retriever) in run.migrated(ResourceType::Retriever, map) {
             let remap_documents = |value: &Value| -> Value {
                 let mut value = map.remap_json(value);
                 if let Some(docs) = value.get_mut("documents").and_then(Value::as_array_mut) {
@@ -51,7 +43,7 @@ impl Engine {
                         .store
                         .list_retriever_executions(
                             run.source.key,
-                            &node.resource_id,
+                            source_retriever,
                             &RetrieverExecutionListQuery {
                                 status: None,
                                 descending: false,
@@ -85,7 +77,7 @@ impl Engine {
                         .list_interactions(
                             run.source.key,
                             &InteractionListQuery {
-                                retriever_id: Some(node.resource_id.clone()),
+                                retriever_id: Some(source_retriever.to_owned()),
                                 ascending: true,
                                 limit: 500,
                                 offset,

@@ -3,7 +3,7 @@
 //! stages read it and record what they did in it.
 
 use ferry_store::{MigrationKey, MigrationRecord, Namespace, Task};
-use ferry_wire::migration::{DependencyGraph, MigrationConfig, MigrationProgress};
+use ferry_wire::migration::{DependencyGraph, MigrationConfig, MigrationProgress, ResourceType};
 use serde_json::Value;
 
 use super::Engine;
@@ -46,6 +46,20 @@ impl Run {
             .iter()
             .find(|(id, _)| id == source_collection)
             .map(|(_, r)| r)
+    }
+
+    /// The migrated resources of `kind`, in execution order: each source id with its
+    /// target's, where `map` has one.
+    pub fn migrated<'a>(
+        &'a self,
+        kind: ResourceType,
+        map: &'a IdMap,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.graph
+            .nodes
+            .iter()
+            .filter(move |n| n.resource_type == kind)
+            .filter_map(|n| Some((n.resource_id.as_str(), map.resource(&n.resource_id)?)))
     }
 
     /// The target namespace's id, once `namespace_setup` made or found it.

@@ -11,7 +11,7 @@ use ferry_pipeline::FaultPoint;
 use ferry_store::blobs::BlobStore;
 use ferry_store::{
     BatchKind, BucketFields, CollectionFields, Lineage, Namespace, NewDocument, NewNamespace,
-    NewObject, SourceKind, Store, StoreLocation, Task,
+    NewObject, Store, StoreLocation, Task,
 };
 use ferry_wire::migration::{MigrationConfig, MigrationStage, MigrationStatus, MigrationType};
 use ferry_wire::task::TaskStatusEnum;
@@ -142,19 +142,8 @@ async fn fixture() -> Fixture {
             }
         })
         .collect();
-    let sources: Vec<String> = docs
-        .iter()
-        .filter_map(|d| d.lineage.source_object_id.clone())
-        .collect();
     store
-        .replace_documents(
-            source.key,
-            &collection.collection_id,
-            SourceKind::Object,
-            &sources,
-            &docs,
-            None,
-        )
+        .load_object_documents(source.key, &collection.collection_id, &docs)
         .await
         .unwrap();
     Fixture {

@@ -195,3 +195,33 @@ pub async fn run_migration(
     );
     Ok((done, seconds))
 }
+
+/// Runs `pipeline` in this process until the task `task_id` ends, and returns the seconds
+/// that took; a task that did not complete is an error.
+pub async fn run_task(
+    store: &Store,
+    pipeline: ferry_pipeline::Pipeline,
+    org: &str,
+    task_id: &str,
+) -> anyhow::Result<f64> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let worker = tokio::spawn(pipeline.run(stopped));
+    let task = loop {
+        let task = store.get_task(org, task_id).await?;
+        if !task.status.is_active() {
+            break task;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = stop.send(true);
+    worker.await?;
+    anyhow::ensure!(
+        task.status == ferry_wire::task::TaskStatusEnum::Completed,
+        "task ended {}: {:?}",
+        task.status,
+        task.error
+    );
+    Ok(seconds)
+}
