@@ -561,36 +561,32 @@ where
     }
 }
 
-/// A request about what its path names, in a scope: the state, the scope `S` and the path
-/// parameters `P`, extracted in that order (so a request with several faults reports the same
-/// one first on every route). Handlers destructure it:
-/// `InNamespace { state, scope, path: identifier }: InNamespace<String>`.
-pub struct Scoped<S, P> {
-    pub state: AppState,
-    pub scope: S,
-    pub path: P,
+/// A request about a resource of the namespace `X-Namespace` names: the state, the
+/// [`NamespaceScope`] and the path parameters `P`, extracted in that order (so a request with
+/// several faults reports the same one first on every route). Handlers destructure it:
+/// `InNamespace(state, scope, identifier): InNamespace<String>`.
+pub struct InNamespace<P>(pub AppState, pub NamespaceScope, pub P);
+
+/// A request about a resource of the caller's organization, extracted as [`InNamespace`] is:
+/// `InOrganization(state, Authenticated(org), name): InOrganization<String>`.
+pub struct InOrganization<P>(pub AppState, pub Authenticated, pub P);
+
+/// Implements the extraction of a scoped request: scope, then path.
+macro_rules! scoped_requests {
+    ($($request:ident($scope:ty)),*) => {$(
+        impl<P: DeserializeOwned + Send> FromRequestParts<AppState> for $request<P> {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, ApiError> {
+                let scope = <$scope>::from_request_parts(parts, state).await?;
+                let Path(path) = Path::<P>::from_request_parts(parts, state).await?;
+                Ok($request(state.clone(), scope, path))
+            }
+        }
+    )*};
 }
 
-/// A request about a resource of the namespace `X-Namespace` names.
-pub type InNamespace<P> = Scoped<NamespaceScope, P>;
-
-/// A request about a resource of the caller's organization.
-pub type InOrganization<P> = Scoped<Authenticated, P>;
-
-impl<S, P> FromRequestParts<AppState> for Scoped<S, P>
-where
-    S: FromRequestParts<AppState, Rejection = ApiError> + Send,
-    P: DeserializeOwned + Send,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let scope = S::from_request_parts(parts, state).await?;
-        let Path(path) = Path::<P>::from_request_parts(parts, state).await?;
-        Ok(Scoped {
-            state: state.clone(),
-            scope,
-            path,
-        })
-    }
-}
+scoped_requests!(InNamespace(NamespaceScope), InOrganization(Authenticated));

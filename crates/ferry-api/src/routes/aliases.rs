@@ -121,11 +121,7 @@ async fn create_alias(
     params(("alias_name" = String, Path)),
     responses((status = 200, body = NamespaceAlias), (status = 404, body = ErrorResponse)))]
 async fn get_alias(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: name,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), name): InOrganization<String>,
 ) -> ApiResult<Json<NamespaceAlias>> {
     let alias = state.store.get_alias(&org.internal_id, &name).await?;
     Ok(Json(alias_model(alias)))
@@ -138,11 +134,7 @@ async fn get_alias(
     responses((status = 200, body = NamespaceAlias), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn update_alias(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: name,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), name): InOrganization<String>,
     JsonBody(req): JsonBody<UpdateAliasRequest>,
 ) -> ApiResult<Json<NamespaceAlias>> {
     // The alias first: an unknown alias is its 404, whatever the body names.
@@ -164,11 +156,7 @@ async fn update_alias(
     params(("alias_name" = String, Path)),
     responses((status = 200, body = DeleteAliasResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_alias(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: name,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), name): InOrganization<String>,
 ) -> ApiResult<Json<DeleteAliasResponse>> {
     let alias = state.store.delete_alias(&org.internal_id, &name).await?;
     Ok(Json(DeleteAliasResponse {

@@ -105,11 +105,7 @@ async fn create_bucket(
     params(("bucket_identifier" = String, Path, description = "Bucket id or name")),
     responses((status = 200, body = BucketResponse), (status = 404, body = ErrorResponse)))]
 async fn get_bucket(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
 ) -> ApiResult<Json<BucketResponse>> {
     let bucket = state
         .store
@@ -138,11 +134,7 @@ async fn patch_bucket(
     responses((status = 200, body = BucketResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn update_bucket(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
     JsonBody(req): JsonBody<BucketUpdateRequest>,
 ) -> ApiResult<Json<BucketResponse>> {
     let current = state
@@ -198,11 +190,7 @@ async fn update_bucket(
     params(("bucket_identifier" = String, Path, description = "Bucket id or name")),
     responses((status = 200, body = DeleteBucketResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_bucket(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
 ) -> ApiResult<Json<DeleteBucketResponse>> {
     let bucket = state
         .store

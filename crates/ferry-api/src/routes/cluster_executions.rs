@@ -61,11 +61,7 @@ pub fn router() -> Router<AppState> {
     responses((status = 200, body = TaskResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse)))]
 async fn execute_cluster(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
     JsonBody(req): JsonBody<ExecuteClusterByIdRequest>,
 ) -> ApiResult<Json<TaskResponse>> {
     let ns = scope.namespace.key;
@@ -179,11 +175,7 @@ async fn cluster_id_of(state: &AppState, ns: NamespaceKey, identifier: &str) -> 
     params(("cluster_id" = String, Path), ExecutionQuery),
     responses((status = 200, body = ClusterExecutionResult), (status = 404, body = ErrorResponse)))]
 async fn get_latest_execution(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
     QueryParams(query): QueryParams<ExecutionQuery>,
 ) -> ApiResult<Json<ClusterExecutionResult>> {
     let ns = scope.namespace.key;
@@ -217,11 +209,7 @@ async fn get_latest_execution(
     params(("cluster_id" = String, Path), ("run_id" = String, Path), ExecutionQuery),
     responses((status = 200, body = ClusterExecutionResult), (status = 404, body = ErrorResponse)))]
 async fn get_execution(
-    InNamespace {
-        state,
-        scope,
-        path: (identifier, run_id),
-    }: InNamespace<(String, String)>,
+    InNamespace(state, scope, (identifier, run_id)): InNamespace<(String, String)>,
     QueryParams(query): QueryParams<ExecutionQuery>,
 ) -> ApiResult<Json<ClusterExecutionResult>> {
     let ns = scope.namespace.key;

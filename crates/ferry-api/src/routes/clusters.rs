@@ -220,11 +220,7 @@ async fn create_cluster(
     params(("cluster_identifier" = String, Path)),
     responses((status = 200, body = ClusterMetadata), (status = 404, body = ErrorResponse)))]
 async fn get_cluster(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
 ) -> ApiResult<Json<ClusterMetadata>> {
     let cluster = state
         .store
@@ -242,11 +238,7 @@ async fn get_cluster(
     responses((status = 200, body = ClusterModel), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn patch_cluster(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
     JsonBody(req): JsonBody<PatchClusterRequest>,
 ) -> ApiResult<Json<ClusterModel>> {
     let ns = scope.namespace.key;
@@ -334,11 +326,7 @@ async fn patch_cluster(
     params(("cluster_id" = String, Path)),
     responses((status = 200, body = DeleteClusterResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_cluster(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
 ) -> ApiResult<Json<DeleteClusterResponse>> {
     let deleted = state
         .store

@@ -28,11 +28,7 @@ pub fn router() -> Router<AppState> {
     params(("collection_identifier" = String, Path)),
     responses((status = 200, body = CollectionIndexesResponse), (status = 404, body = ErrorResponse)))]
 pub(crate) async fn get_collection_indexes(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
 ) -> ApiResult<Json<CollectionIndexesResponse>> {
     let ns = scope.namespace.key;
     let collection = state.store.get_collection(ns, &identifier).await?;

@@ -397,11 +397,7 @@ async fn create_collection(
     params(("collection_identifier" = String, Path)),
     responses((status = 200, body = CollectionResponse), (status = 404, body = ErrorResponse)))]
 async fn get_collection(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
 ) -> ApiResult<Json<CollectionResponse>> {
     let collection = state
         .store
@@ -416,11 +412,7 @@ async fn get_collection(
     responses((status = 200, body = CollectionResponse), (status = 404, body = ErrorResponse),
               (status = 422, body = HttpValidationError)))]
 async fn patch_collection(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
     JsonBody(req): JsonBody<PatchCollectionRequest>,
 ) -> ApiResult<Json<CollectionResponse>> {
     if req.taxonomy_applications.is_some() {
@@ -475,11 +467,7 @@ async fn patch_collection(
     responses((status = 200, body = DeleteCollectionResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse)))]
 async fn delete_collection(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
 ) -> ApiResult<Json<DeleteCollectionResponse>> {
     let ns = scope.namespace.key;
     let target = state.store.get_collection(ns, &identifier).await?;
@@ -626,11 +614,7 @@ async fn tiers(state: &AppState, ns: NamespaceKey, collection: &Collection) -> A
     params(("collection_identifier" = String, Path)), request_body = TriggerCollectionRequest,
     responses((status = 202, body = TriggerCollectionResponse), (status = 404, body = ErrorResponse)))]
 async fn trigger_collection(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
     JsonBody(_req): JsonBody<TriggerCollectionRequest>,
 ) -> ApiResult<(StatusCode, Json<TriggerCollectionResponse>)> {
     let ns = scope.namespace.key;

@@ -45,11 +45,7 @@ fn cutover(state: &AppState) -> Cutover {
               (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse),
               (status = 422, body = HttpValidationError)))]
 async fn cutover_alias(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: name,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), name): InOrganization<String>,
     JsonBody(req): JsonBody<CutoverRequest>,
 ) -> ApiResult<Json<CutoverResponse>> {
     let done = cutover(&state)
@@ -75,11 +71,7 @@ async fn cutover_alias(
     responses((status = 200, body = RollbackResponse), (status = 404, body = ErrorResponse),
               (status = 409, body = ErrorResponse)))]
 async fn roll_back_alias(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: name,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), name): InOrganization<String>,
 ) -> ApiResult<Json<RollbackResponse>> {
     let done = cutover(&state)
         .roll_back(&org.internal_id, &name)

@@ -145,11 +145,7 @@ pub(crate) fn document_response(
     responses((status = 200, body = DocumentResponse), (status = 404, body = ErrorResponse),
               (status = 422, body = HttpValidationError)))]
 async fn create_document(
-    InNamespace {
-        state,
-        scope,
-        path: collection_identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, collection_identifier): InNamespace<String>,
     JsonBody(req): JsonBody<DocumentCreateRequest>,
 ) -> ApiResult<Json<DocumentResponse>> {
     let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
@@ -245,11 +241,7 @@ async fn create_document(
     params(("collection_identifier" = String, Path), ("document_id" = String, Path), GetDocumentQuery),
     responses((status = 200, body = DocumentResponse), (status = 404, body = ErrorResponse)))]
 async fn get_document(
-    InNamespace {
-        state,
-        scope,
-        path: (collection_identifier, document_id),
-    }: InNamespace<(String, String)>,
+    InNamespace(state, scope, (collection_identifier, document_id)): InNamespace<(String, String)>,
     QueryParams(query): QueryParams<GetDocumentQuery>,
 ) -> ApiResult<Json<DocumentResponse>> {
     let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
@@ -273,11 +265,7 @@ async fn get_document(
     request_body = PatchDocumentRequest,
     responses((status = 200, body = DocumentResponse), (status = 404, body = ErrorResponse)))]
 async fn patch_document(
-    InNamespace {
-        state,
-        scope,
-        path: (collection_identifier, document_id),
-    }: InNamespace<(String, String)>,
+    InNamespace(state, scope, (collection_identifier, document_id)): InNamespace<(String, String)>,
     JsonBody(req): JsonBody<PatchDocumentRequest>,
 ) -> ApiResult<Json<DocumentResponse>> {
     let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
@@ -305,11 +293,7 @@ async fn patch_document(
     params(("collection_identifier" = String, Path), ("document_id" = String, Path)),
     responses((status = 200, body = GenericDeleteResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_document(
-    InNamespace {
-        state,
-        scope,
-        path: (collection_identifier, document_id),
-    }: InNamespace<(String, String)>,
+    InNamespace(state, scope, (collection_identifier, document_id)): InNamespace<(String, String)>,
 ) -> ApiResult<Json<GenericDeleteResponse>> {
     let (ns, collection) = collection_in(&state, &scope, &collection_identifier).await?;
     state

@@ -156,11 +156,7 @@ async fn check_judged(
     responses((status = 200, body = EvaluationSet), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn create_evaluation(
-    InNamespace {
-        state,
-        scope,
-        path: retriever_id,
-    }: InNamespace<String>,
+    InNamespace(state, scope, retriever_id): InNamespace<String>,
     JsonBody(req): JsonBody<CreateEvaluationRequest>,
 ) -> ApiResult<Json<EvaluationSet>> {
     let ns = scope.namespace.key;
@@ -191,11 +187,7 @@ async fn create_evaluation(
     params(("retriever_id" = String, Path), ("evaluation_id" = String, Path)),
     responses((status = 200, body = EvaluationSet), (status = 404, body = ErrorResponse)))]
 async fn get_evaluation(
-    InNamespace {
-        state,
-        scope,
-        path: (retriever_id, evaluation_id),
-    }: InNamespace<(String, String)>,
+    InNamespace(state, scope, (retriever_id, evaluation_id)): InNamespace<(String, String)>,
 ) -> ApiResult<Json<EvaluationSet>> {
     let ns = scope.namespace.key;
     let retriever = state.store.get_retriever(ns, &retriever_id).await?;
@@ -212,11 +204,7 @@ async fn get_evaluation(
     params(("retriever_id" = String, Path), ("evaluation_id" = String, Path)),
     responses((status = 200, body = DeleteEvaluationResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_evaluation(
-    InNamespace {
-        state,
-        scope,
-        path: (retriever_id, evaluation_id),
-    }: InNamespace<(String, String)>,
+    InNamespace(state, scope, (retriever_id, evaluation_id)): InNamespace<(String, String)>,
 ) -> ApiResult<Json<DeleteEvaluationResponse>> {
     let ns = scope.namespace.key;
     let retriever = state.store.get_retriever(ns, &retriever_id).await?;

@@ -115,11 +115,7 @@ async fn create_interaction(
     tag = "Retriever Interactions", params(("interaction_id" = String, Path)),
     responses((status = 200, body = InteractionResponse), (status = 404, body = ErrorResponse)))]
 async fn get_interaction(
-    InNamespace {
-        state,
-        scope,
-        path: interaction_id,
-    }: InNamespace<String>,
+    InNamespace(state, scope, interaction_id): InNamespace<String>,
 ) -> ApiResult<Json<InteractionResponse>> {
     let interaction = state
         .store
@@ -133,11 +129,7 @@ async fn get_interaction(
     tag = "Retriever Interactions", params(("interaction_id" = String, Path)),
     responses((status = 200, body = Object), (status = 404, body = ErrorResponse)))]
 async fn delete_interaction(
-    InNamespace {
-        state,
-        scope,
-        path: interaction_id,
-    }: InNamespace<String>,
+    InNamespace(state, scope, interaction_id): InNamespace<String>,
 ) -> ApiResult<Json<Value>> {
     state
         .store

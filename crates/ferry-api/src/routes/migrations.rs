@@ -190,11 +190,7 @@ impl ListRoute for MigrationList {
     params(("migration_id" = String, Path)),
     responses((status = 200, body = GetMigrationResponse), (status = 404, body = ErrorResponse)))]
 async fn get_migration(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: migration_id,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), migration_id): InOrganization<String>,
 ) -> ApiResult<Json<GetMigrationResponse>> {
     Ok(Json(
         service::get(&state.store, &org.internal_id, &migration_id).await?,
@@ -208,11 +204,7 @@ async fn get_migration(
     responses((status = 200, body = StartMigrationResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn start_migration(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: migration_id,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), migration_id): InOrganization<String>,
     JsonBody(req): JsonBody<StartMigrationRequest>,
 ) -> ApiResult<Json<StartMigrationResponse>> {
     let record = service::start(
@@ -239,11 +231,7 @@ async fn start_migration(
     responses((status = 200, body = CancelMigrationResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn cancel_migration(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: migration_id,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), migration_id): InOrganization<String>,
     JsonBody(req): JsonBody<CancelMigrationRequest>,
 ) -> ApiResult<Json<CancelMigrationResponse>> {
     let record = service::cancel(
@@ -269,11 +257,7 @@ async fn cancel_migration(
     tag = "Namespace Migrations", params(("migration_id" = String, Path)),
     responses((status = 204), (status = 400, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 async fn delete_migration(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: migration_id,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), migration_id): InOrganization<String>,
 ) -> ApiResult<StatusCode> {
     service::delete(&state.store, &org.internal_id, &migration_id).await?;
     Ok(StatusCode::NO_CONTENT)

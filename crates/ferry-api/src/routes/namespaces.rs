@@ -127,11 +127,7 @@ async fn create_namespace(
     params(("namespace_identifier" = String, Path, description = "Namespace id or name")),
     responses((status = 200, body = NamespaceModel), (status = 404, body = ferry_wire::ErrorResponse)))]
 async fn get_namespace(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: identifier,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), identifier): InOrganization<String>,
 ) -> ApiResult<Json<NamespaceModel>> {
     let namespace = state
         .store
@@ -148,11 +144,7 @@ async fn get_namespace(
               (status = 404, body = ferry_wire::ErrorResponse),
               (status = 422, body = ferry_wire::HttpValidationError)))]
 async fn patch_namespace(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: identifier,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), identifier): InOrganization<String>,
     JsonBody(req): JsonBody<PatchNamespaceRequest>,
 ) -> ApiResult<Json<NamespaceModel>> {
     let indexes = req.payload_indexes.as_ref().map(to_json).transpose()?;
@@ -197,11 +189,7 @@ async fn patch_namespace(
               (status = 404, body = ferry_wire::ErrorResponse),
               (status = 422, body = ferry_wire::HttpValidationError)))]
 async fn update_namespace(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: identifier,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), identifier): InOrganization<String>,
     JsonBody(req): JsonBody<UpdateNamespaceRequest>,
 ) -> ApiResult<Json<NamespaceModel>> {
     let indexes = req.payload_indexes.as_ref().map(to_json).transpose()?;
@@ -238,11 +226,7 @@ impl Validate for DeleteNamespaceQuery {
     responses((status = 200, body = DeleteNamespaceResponse),
               (status = 404, body = ferry_wire::ErrorResponse)))]
 async fn delete_namespace(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: identifier,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), identifier): InOrganization<String>,
     QueryParams(_query): QueryParams<DeleteNamespaceQuery>,
 ) -> ApiResult<Json<DeleteNamespaceResponse>> {
     let deleted = state

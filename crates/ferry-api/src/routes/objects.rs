@@ -190,11 +190,7 @@ async fn prepare_object(
     responses((status = 200, body = ObjectResponse), (status = 404, body = ErrorResponse),
               (status = 422, body = HttpValidationError)))]
 async fn create_object(
-    InNamespace {
-        state,
-        scope,
-        path: bucket_identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, bucket_identifier): InNamespace<String>,
     QueryParams(_query): QueryParams<CreateObjectQuery>,
     JsonBody(req): JsonBody<CreateObjectRequest>,
 ) -> ApiResult<Json<ObjectResponse>> {
@@ -224,11 +220,7 @@ async fn create_object(
     responses((status = 200, body = CreateObjectsBatchResponse), (status = 404, body = ErrorResponse),
               (status = 422, body = HttpValidationError)))]
 async fn create_objects_batch(
-    InNamespace {
-        state,
-        scope,
-        path: bucket_identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, bucket_identifier): InNamespace<String>,
     QueryParams(_query): QueryParams<CreateObjectQuery>,
     JsonBody(req): JsonBody<CreateObjectsBatchRequest>,
 ) -> ApiResult<Json<CreateObjectsBatchResponse>> {
@@ -311,11 +303,7 @@ fn loc_text(loc: &[Loc]) -> String {
     params(("bucket_identifier" = String, Path), ("object_identifier" = String, Path)),
     responses((status = 200, body = ObjectResponse), (status = 404, body = ErrorResponse)))]
 async fn get_object(
-    InNamespace {
-        state,
-        scope,
-        path: (bucket_identifier, object_id),
-    }: InNamespace<(String, String)>,
+    InNamespace(state, scope, (bucket_identifier, object_id)): InNamespace<(String, String)>,
 ) -> ApiResult<Json<ObjectResponse>> {
     let ns = scope.namespace.key;
     let bucket = state.store.get_bucket(ns, &bucket_identifier).await?;
@@ -351,11 +339,7 @@ async fn change_fields(
     changes: Map<String, Value>,
     root: &[&str],
 ) -> ApiResult<Json<ObjectResponse>> {
-    let InNamespace {
-        state,
-        scope,
-        path: (bucket_identifier, object_id),
-    } = object;
+    let InNamespace(state, scope, (bucket_identifier, object_id)) = object;
     let ns = scope.namespace.key;
     let bucket = state.store.get_bucket(ns, &bucket_identifier).await?;
     let schema = bucket_schema(&bucket)?;
@@ -427,11 +411,7 @@ async fn update_object(
     params(("bucket_identifier" = String, Path), ("object_identifier" = String, Path)),
     responses((status = 200, body = Object), (status = 404, body = ErrorResponse)))]
 async fn delete_object(
-    InNamespace {
-        state,
-        scope,
-        path: (bucket_identifier, object_id),
-    }: InNamespace<(String, String)>,
+    InNamespace(state, scope, (bucket_identifier, object_id)): InNamespace<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let ns = scope.namespace.key;
     let bucket = state.store.get_bucket(ns, &bucket_identifier).await?;

@@ -129,11 +129,7 @@ fn inputs_hash(inputs: &Map<String, Value>) -> String {
     responses((status = 200, body = ExecuteRetrieverResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn execute_retriever(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
     QueryParams(query): QueryParams<ExecuteQuery>,
     JsonBody(req): JsonBody<ExecuteRetrieverRequest>,
 ) -> ApiResult<Json<Value>> {
@@ -300,11 +296,7 @@ async fn execute_retriever(
     params(("retriever_id" = String, Path), ("execution_id" = String, Path)),
     responses((status = 200, body = ExecuteRetrieverResponse), (status = 404, body = ErrorResponse)))]
 async fn get_execution(
-    InNamespace {
-        state,
-        scope,
-        path: (identifier, execution_id),
-    }: InNamespace<(String, String)>,
+    InNamespace(state, scope, (identifier, execution_id)): InNamespace<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let ns = scope.namespace.key;
     let retriever = state.store.get_retriever(ns, &identifier).await?;

@@ -282,11 +282,7 @@ async fn create_retriever(
     params(("retriever_id" = String, Path)),
     responses((status = 200, body = RetrieverModel), (status = 404, body = ErrorResponse)))]
 async fn get_retriever(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
 ) -> ApiResult<Json<RetrieverModel>> {
     let retriever = state
         .store
@@ -302,11 +298,7 @@ async fn get_retriever(
     responses((status = 200, body = PatchRetrieverResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn patch_retriever(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
     JsonBody(req): JsonBody<PatchRetrieverRequest>,
 ) -> ApiResult<Json<PatchRetrieverResponse>> {
     let ns = scope.namespace.key;
@@ -373,11 +365,7 @@ async fn patch_retriever(
     responses((status = 200, body = Object), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse)))]
 async fn delete_retriever(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
 ) -> ApiResult<Json<Value>> {
     let retriever = state
         .store

@@ -68,11 +68,7 @@ pub(crate) fn task_response(task: Task) -> ApiResult<TaskResponse> {
     params(("task_id" = String, Path)),
     responses((status = 200, body = TaskResponse), (status = 404, body = ErrorResponse)))]
 async fn get_task(
-    InOrganization {
-        state,
-        scope: Authenticated(org),
-        path: task_id,
-    }: InOrganization<String>,
+    InOrganization(state, Authenticated(org), task_id): InOrganization<String>,
 ) -> ApiResult<Json<TaskResponse>> {
     let task = state.store.get_task(&org.internal_id, &task_id).await?;
     Ok(Json(task_response(task)?))

@@ -191,11 +191,7 @@ async fn create_taxonomy(
     params(("taxonomy_identifier" = String, Path)),
     responses((status = 200, body = TaxonomyResponse), (status = 404, body = ErrorResponse)))]
 async fn get_taxonomy(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
 ) -> ApiResult<Json<TaxonomyResponse>> {
     let taxonomy = state
         .store
@@ -210,11 +206,7 @@ async fn get_taxonomy(
     responses((status = 200, body = TaxonomyResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn patch_taxonomy(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
     JsonBody(req): JsonBody<PatchTaxonomyRequest>,
 ) -> ApiResult<Json<TaxonomyResponse>> {
     let taxonomy = state
@@ -239,11 +231,7 @@ async fn patch_taxonomy(
     params(("taxonomy_identifier" = String, Path)),
     responses((status = 200, body = Object), (status = 404, body = ErrorResponse)))]
 async fn delete_taxonomy(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
 ) -> ApiResult<Json<Value>> {
     let taxonomy = state
         .store
@@ -262,11 +250,7 @@ async fn delete_taxonomy(
     responses((status = 200, body = TaxonomyResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn create_version(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
     JsonBody(req): JsonBody<CreateTaxonomyVersionRequest>,
 ) -> ApiResult<Json<TaxonomyResponse>> {
     let ns = scope.namespace.key;
@@ -307,11 +291,7 @@ fn stats(results: &[TaxonomyResponse]) -> TaxonomyListStats {
     params(("taxonomy_identifier" = String, Path)),
     responses((status = 200, body = ListTaxonomiesResponse), (status = 404, body = ErrorResponse)))]
 async fn list_versions(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
 ) -> ApiResult<Json<ListTaxonomiesResponse>> {
     let versions = state
         .store
@@ -442,11 +422,7 @@ pub(crate) async fn check_taxonomy_applications(
     responses((status = 200, body = ApplyTaxonomyResponse), (status = 400, body = ErrorResponse),
               (status = 404, body = ErrorResponse), (status = 422, body = HttpValidationError)))]
 async fn apply_taxonomy(
-    InNamespace {
-        state,
-        scope,
-        path: identifier,
-    }: InNamespace<String>,
+    InNamespace(state, scope, identifier): InNamespace<String>,
     JsonBody(req): JsonBody<ApplyTaxonomyRequest>,
 ) -> ApiResult<Json<ApplyTaxonomyResponse>> {
     let ns = scope.namespace.key;
