@@ -8,7 +8,8 @@
 //! `cargo bench --bench retrieve` (SQLite in a temp dir); `FERRY_BENCH_DOCUMENTS=N` (default
 //! 1000000), `FERRY_BENCH_QUERIES=Q` (default 200), `FERRY_BENCH_EF=96,192,384` (the HNSW
 //! search expansions to sweep on the one built graph; default the configured one),
-//! `FERRY_BENCH_DATABASE_URL=postgres://…` for PostgreSQL.
+//! `FERRY_BENCH_DATABASE_URL=postgres://…` for PostgreSQL, `FERRY_BENCH_PHASES=keywords` (or
+//! `vectors`) to run one phase after the load.
 //!
 //! Vectors are clustered (1,000 centres, noise about as long as the centre): embeddings of
 //! real text cluster, and uniformly random vectors are a case no graph index serves well.
@@ -161,36 +162,41 @@ async fn keywords(
     }
     let exact = ExactScan::new(store.clone());
     let exact_runs = queries.min(3);
-    let (mut exact_ms, mut agree, mut expected) = (Vec::new(), 0usize, 0usize);
+    // Documents of 12 words and queries of 3 tie often: an answer agrees where it holds the
+    // exact answer's document, and is as good where its exact score reaches the exact 10th.
+    let (mut exact_ms, mut agree, mut as_good, mut expected) = (Vec::new(), 0, 0, 0usize);
     for (probe, answer) in probes.iter().zip(&answers).take(exact_runs) {
         let started = Instant::now();
         let truth = exact
             .keywords(request(ns, collection_id, std::slice::from_ref(probe)))
             .await?;
         exact_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        let floor = truth.hits[0].last().map_or(0.0, |h| h.score);
         let truth: HashSet<&str> = truth.hits[0]
             .iter()
             .map(|h| h.document.document_id.as_str())
             .collect();
         expected += truth.len();
-        agree += answer
-            .iter()
-            .filter(|h| truth.contains(h.document.document_id.as_str()))
-            .count();
+        for hit in answer {
+            let same = truth.contains(hit.document.document_id.as_str());
+            agree += usize::from(same);
+            as_good += usize::from(same || hit.score >= floor - 1e-4 * floor.abs());
+        }
     }
     println!("keyword index: built in {build:.1}s (first query included)");
-    println!("| keyword search | p50 ms | p99 ms | top-10 agreement with exact |");
-    println!("|---|---|---|---|");
+    println!("| keyword search | p50 ms | p99 ms | same documents as exact | as good as exact |");
+    println!("|---|---|---|---|---|");
     println!(
-        "| exact BM25 scan ({exact_runs} queries) | {:.0} | {:.0} | 1.000 |",
+        "| exact BM25 scan ({exact_runs} queries) | {:.0} | {:.0} | 1.000 | 1.000 |",
         percentile(&mut exact_ms, 0.5),
         percentile(&mut exact_ms, 0.99)
     );
     println!(
-        "| tantivy index ({queries} queries) | {:.2} | {:.2} | {:.3} |",
+        "| tantivy index ({queries} queries) | {:.2} | {:.2} | {:.3} | {:.3} |",
         percentile(&mut indexed_ms, 0.5),
         percentile(&mut indexed_ms, 0.99),
-        agree as f64 / expected.max(1) as f64
+        agree as f64 / expected.max(1) as f64,
+        as_good as f64 / expected.max(1) as f64
     );
     Ok(())
 }
@@ -336,116 +342,122 @@ async fn main() -> anyhow::Result<()> {
         n as f64 / load
     );
 
-    let probes: Vec<Vec<f32>> = (0..queries).map(|_| vectors.next()).collect();
-    let request = |queries| search_request(ns, &collection_id, queries);
+    // FERRY_BENCH_PHASES picks what runs after the load (both by default).
+    let phases = std::env::var("FERRY_BENCH_PHASES").unwrap_or_else(|_| "vectors,keywords".into());
+    if phases.contains("vectors") {
+        let probes: Vec<Vec<f32>> = (0..queries).map(|_| vectors.next()).collect();
+        let request = |queries| search_request(ns, &collection_id, queries);
 
-    // Exact: the ground truth in one pass over the collection, then single-query latency.
-    let exact = ExactScan::new(store.clone());
-    let started = Instant::now();
-    let truth = exact.search(request(&probes)).await?;
-    println!(
-        "exact: ground truth of {queries} queries in one pass over {} documents: {:.1}s",
-        truth.scanned,
-        started.elapsed().as_secs_f64()
-    );
-    let exact_runs = queries.min(10);
-    let mut exact_ms = Vec::new();
-    for probe in probes.iter().take(exact_runs) {
+        // Exact: the ground truth in one pass over the collection, then single-query latency.
+        let exact = ExactScan::new(store.clone());
         let started = Instant::now();
-        exact.search(request(std::slice::from_ref(probe))).await?;
-        exact_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-
-    // Build: the first indexed search starts it; answers are exact meanwhile.
-    let started = Instant::now();
-    search.search(request(&probes[..1])).await?;
-    let id = ferry_retrieve::index::IndexId {
-        ns,
-        collection_id: collection_id.clone(),
-        vector_name: VECTOR_NAME.into(),
-    };
-    while !matches!(search.state(&id), IndexState::Ready { .. }) {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let build = started.elapsed().as_secs_f64();
-    println!(
-        "index: built and saved in {build:.1}s = {:.0} documents/s; {:.1} MB on disk",
-        n as f64 / build,
-        dir_bytes(&index_dir) as f64 / 1e6
-    );
-
-    // Indexed search: latency and recall@10 against the ground truth, at each ef swept (the
-    // last is kept for the figures below).
-    let sweep: Vec<usize> = std::env::var("FERRY_BENCH_EF")
-        .unwrap_or_else(|_| search.config().ef_search.to_string())
-        .split(',')
-        .filter_map(|ef| ef.trim().parse().ok())
-        .collect();
-    let (mut indexed_ms, mut recall) = (Vec::new(), 0.0);
-    for ef in sweep {
-        search.set_ef_search(ef);
-        indexed_ms.clear();
-        let mut found = 0usize;
-        for (probe, exact_hits) in probes.iter().zip(&truth.hits) {
-            let started = Instant::now();
-            let result = search.search(request(std::slice::from_ref(probe))).await?;
-            indexed_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-            let expected: HashSet<&str> = exact_hits
-                .iter()
-                .map(|h| h.document.document_id.as_str())
-                .collect();
-            found += result.hits[0]
-                .iter()
-                .filter(|h| expected.contains(h.document.document_id.as_str()))
-                .count();
-        }
-        recall = found as f64 / (queries * 10) as f64;
+        let truth = exact.search(request(&probes)).await?;
         println!(
-            "ef {ef}: recall@10 {recall:.3}, p50 {:.2} ms, p99 {:.2} ms",
+            "exact: ground truth of {queries} queries in one pass over {} documents: {:.1}s",
+            truth.scanned,
+            started.elapsed().as_secs_f64()
+        );
+        let exact_runs = queries.min(10);
+        let mut exact_ms = Vec::new();
+        for probe in probes.iter().take(exact_runs) {
+            let started = Instant::now();
+            exact.search(request(std::slice::from_ref(probe))).await?;
+            exact_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+
+        // Build: the first indexed search starts it; answers are exact meanwhile.
+        let started = Instant::now();
+        search.search(request(&probes[..1])).await?;
+        let id = ferry_retrieve::index::IndexId {
+            ns,
+            collection_id: collection_id.clone(),
+            vector_name: VECTOR_NAME.into(),
+        };
+        while !matches!(search.state(&id), IndexState::Ready { .. }) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let build = started.elapsed().as_secs_f64();
+        println!(
+            "index: built and saved in {build:.1}s = {:.0} documents/s; {:.1} MB on disk",
+            n as f64 / build,
+            dir_bytes(&index_dir) as f64 / 1e6
+        );
+
+        // Indexed search: latency and recall@10 against the ground truth, at each ef swept (the
+        // last is kept for the figures below).
+        let sweep: Vec<usize> = std::env::var("FERRY_BENCH_EF")
+            .unwrap_or_else(|_| search.config().ef_search.to_string())
+            .split(',')
+            .filter_map(|ef| ef.trim().parse().ok())
+            .collect();
+        let (mut indexed_ms, mut recall) = (Vec::new(), 0.0);
+        for ef in sweep {
+            search.set_ef_search(ef);
+            indexed_ms.clear();
+            let mut found = 0usize;
+            for (probe, exact_hits) in probes.iter().zip(&truth.hits) {
+                let started = Instant::now();
+                let result = search.search(request(std::slice::from_ref(probe))).await?;
+                indexed_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+                let expected: HashSet<&str> = exact_hits
+                    .iter()
+                    .map(|h| h.document.document_id.as_str())
+                    .collect();
+                found += result.hits[0]
+                    .iter()
+                    .filter(|h| expected.contains(h.document.document_id.as_str()))
+                    .count();
+            }
+            recall = found as f64 / (queries * 10) as f64;
+            println!(
+                "ef {ef}: recall@10 {recall:.3}, p50 {:.2} ms, p99 {:.2} ms",
+                percentile(&mut indexed_ms, 0.5),
+                percentile(&mut indexed_ms, 0.99)
+            );
+        }
+
+        // End to end: retriever execute over HTTP.
+        let mut execute_ms = Vec::new();
+        for probe in &probes {
+            let started = Instant::now();
+            call(
+                reqwest::Method::POST,
+                "/v1/retrievers/nearest/execute",
+                json!({"inputs": {"vector": probe}}),
+            )
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+            execute_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+
+        println!("| search | p50 ms | p99 ms | recall@10 vs exact |");
+        println!("|---|---|---|---|");
+        println!(
+            "| exact ({exact_runs} queries) | {:.1} | {:.1} | 1.000 |",
+            percentile(&mut exact_ms, 0.5),
+            percentile(&mut exact_ms, 0.99)
+        );
+        println!(
+            "| HNSW index ({queries} queries) | {:.2} | {:.2} | {recall:.3} |",
             percentile(&mut indexed_ms, 0.5),
             percentile(&mut indexed_ms, 0.99)
         );
+        println!(
+            "| retriever execute over HTTP ({queries} queries) | {:.2} | {:.2} | — |",
+            percentile(&mut execute_ms, 0.5),
+            percentile(&mut execute_ms, 0.99)
+        );
+        println!(
+            "exact p50 / index p50: {:.0}x",
+            percentile(&mut exact_ms, 0.5) / percentile(&mut indexed_ms, 0.5)
+        );
     }
-
-    // End to end: retriever execute over HTTP.
-    let mut execute_ms = Vec::new();
-    for probe in &probes {
-        let started = Instant::now();
-        call(
-            reqwest::Method::POST,
-            "/v1/retrievers/nearest/execute",
-            json!({"inputs": {"vector": probe}}),
-        )
-        .send()
-        .await?
-        .error_for_status()?
-        .bytes()
-        .await?;
-        execute_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+    if phases.contains("keywords") {
+        keywords(&store, &search, ns, &collection_id, &mut words, queries).await?;
     }
-
-    println!("| search | p50 ms | p99 ms | recall@10 vs exact |");
-    println!("|---|---|---|---|");
-    println!(
-        "| exact ({exact_runs} queries) | {:.1} | {:.1} | 1.000 |",
-        percentile(&mut exact_ms, 0.5),
-        percentile(&mut exact_ms, 0.99)
-    );
-    println!(
-        "| HNSW index ({queries} queries) | {:.2} | {:.2} | {recall:.3} |",
-        percentile(&mut indexed_ms, 0.5),
-        percentile(&mut indexed_ms, 0.99)
-    );
-    println!(
-        "| retriever execute over HTTP ({queries} queries) | {:.2} | {:.2} | — |",
-        percentile(&mut execute_ms, 0.5),
-        percentile(&mut execute_ms, 0.99)
-    );
-    println!(
-        "exact p50 / index p50: {:.0}x",
-        percentile(&mut exact_ms, 0.5) / percentile(&mut indexed_ms, 0.5)
-    );
-    keywords(&store, &search, ns, &collection_id, &mut words, queries).await?;
     println!("peak RSS: {:.0} MB", peak_rss_mb());
     let _ = stop.send(true);
     let _ = maintainer.await;
