@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::listing::{order_by, Listing};
-use crate::named::{named, Named};
+use crate::named::{named, Action, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::{optional_json, parse_json};
 use crate::time::now_micros;
@@ -143,7 +143,9 @@ impl Store {
 
     /// The bucket whose id or name is `identifier`.
     pub async fn get_bucket(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Bucket> {
-        BUCKETS.get(&self.pool, ns, None, identifier).await
+        BUCKETS
+            .one(Action::Get, &self.pool, ns, None, identifier)
+            .await
     }
 
     /// Applies `change` to the bucket's editable fields, optimistically as for namespaces.
@@ -192,7 +194,9 @@ impl Store {
     /// Deletes the bucket and its objects; returns what the bucket was.
     pub async fn delete_bucket(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Bucket> {
         let mut tx = self.pool.begin().await?;
-        let bucket = BUCKETS.delete(&mut *tx, ns, None, identifier).await?;
+        let bucket = BUCKETS
+            .one(Action::Delete, &mut *tx, ns, None, identifier)
+            .await?;
         sqlx::query(
             "UPDATE namespaces SET bucket_count = bucket_count - 1, \
              object_count = object_count - $1 WHERE ns_key = $2",

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::listing::{order_by, Listing};
-use crate::named::{named, Named};
+use crate::named::{named, Action, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::{optional_json, parse_json};
 use crate::tasks::{insert_task, Task};
@@ -224,7 +224,9 @@ impl Store {
 
     /// The cluster whose id or name is `identifier`.
     pub async fn get_cluster(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Cluster> {
-        CLUSTERS.get(&self.pool, ns, None, identifier).await
+        CLUSTERS
+            .one(Action::Get, &self.pool, ns, None, identifier)
+            .await
     }
 
     /// Applies `change` to the cluster's fields, optimistically (retried if it changed
@@ -266,7 +268,9 @@ impl Store {
     /// Deletes the cluster and its execution history.
     pub async fn delete_cluster(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Cluster> {
         let mut tx = self.pool.begin().await?;
-        let cluster = CLUSTERS.delete(&mut *tx, ns, None, identifier).await?;
+        let cluster = CLUSTERS
+            .one(Action::Delete, &mut *tx, ns, None, identifier)
+            .await?;
         // Spelled out rather than left to the foreign key, which SQLite enforces only when
         // the connection enabled it.
         sqlx::query("DELETE FROM cluster_executions WHERE ns_key = $1 AND cluster_id = $2")

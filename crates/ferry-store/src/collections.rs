@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::listing::{order_by, Listing};
-use crate::named::{named, Named};
+use crate::named::{named, Action, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::{optional_json, parse_json};
 use crate::time::now_micros;
@@ -171,7 +171,9 @@ impl Store {
         ns: NamespaceKey,
         identifier: &str,
     ) -> StoreResult<Collection> {
-        COLLECTIONS.get(&self.pool, ns, None, identifier).await
+        COLLECTIONS
+            .one(Action::Get, &self.pool, ns, None, identifier)
+            .await
     }
 
     /// Applies `change` to the collection's fields, optimistically as for namespaces.
@@ -215,7 +217,9 @@ impl Store {
         identifier: &str,
     ) -> StoreResult<Collection> {
         let mut tx = self.pool.begin().await?;
-        let collection = COLLECTIONS.delete(&mut *tx, ns, None, identifier).await?;
+        let collection = COLLECTIONS
+            .one(Action::Delete, &mut *tx, ns, None, identifier)
+            .await?;
         sqlx::query(
             "UPDATE namespaces SET collection_count = collection_count - 1, \
              document_count = document_count - $1 WHERE ns_key = $2",

@@ -16,7 +16,7 @@ use sqlx::Row;
 
 use crate::error::is_unique_violation;
 use crate::listing::{order_by, Listing};
-use crate::named::Named;
+use crate::named::{Action, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::parse_json;
 use crate::{Store, StoreError, StoreResult};
@@ -169,7 +169,7 @@ impl Store {
         identifier: &str,
     ) -> StoreResult<EvaluationRecord> {
         EVALUATIONS
-            .get(&self.pool, ns, Some(retriever_id), identifier)
+            .one(Action::Get, &self.pool, ns, Some(retriever_id), identifier)
             .await
     }
 
@@ -180,7 +180,13 @@ impl Store {
         identifier: &str,
     ) -> StoreResult<EvaluationRecord> {
         EVALUATIONS
-            .delete(&self.pool, ns, Some(retriever_id), identifier)
+            .one(
+                Action::Delete,
+                &self.pool,
+                ns,
+                Some(retriever_id),
+                identifier,
+            )
             .await
     }
 

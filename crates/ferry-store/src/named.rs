@@ -27,6 +27,12 @@ pub(crate) fn kept_changing(resource: &str) -> StoreError {
     }
 }
 
+/// What [`Named::one`] does with the row it names.
+pub(crate) enum Action {
+    Get,
+    Delete,
+}
+
 /// One table of named resources.
 pub(crate) struct Named<T> {
     /// The resource's name in errors (`bucket`).
@@ -95,44 +101,24 @@ impl<T> Named<T> {
         }
     }
 
-    /// The row whose id or name is `identifier`.
-    pub async fn get<'c>(
+    /// Reads, or deletes, the row whose id or name is `identifier` (under `parent` for a
+    /// table that has one), and returns what it is or was. A delete runs in the caller's
+    /// transaction, which removes what hangs off the row.
+    pub async fn one<'c>(
         &self,
+        action: Action,
         db: impl Executor<'c, Database = Any>,
-        ns: NamespaceKey,
-        parent: Option<&str>,
-        identifier: &str,
-    ) -> StoreResult<T> {
-        let (columns, table, identified) = (self.columns, self.table, self.identified());
-        let sql = format!("SELECT {columns} FROM {table} WHERE {identified}");
-        self.one(db, &sql, ns, parent, identifier).await
-    }
-
-    /// Deletes the row whose id or name is `identifier` and returns what it was; the caller's
-    /// transaction removes what hangs off it.
-    pub async fn delete<'c>(
-        &self,
-        db: impl Executor<'c, Database = Any>,
-        ns: NamespaceKey,
-        parent: Option<&str>,
-        identifier: &str,
-    ) -> StoreResult<T> {
-        let (columns, table, identified) = (self.columns, self.table, self.identified());
-        let sql = format!("DELETE FROM {table} WHERE {identified} RETURNING {columns}");
-        self.one(db, &sql, ns, parent, identifier).await
-    }
-
-    /// Runs `sql` (over [`Named::identified`]) for the one row it names.
-    async fn one<'c>(
-        &self,
-        db: impl Executor<'c, Database = Any>,
-        sql: &str,
         ns: NamespaceKey,
         parent: Option<&str>,
         identifier: &str,
     ) -> StoreResult<T> {
         debug_assert_eq!(parent.is_some(), self.parent_column.is_some());
-        let query = sqlx::query(sql).bind(ns.0);
+        let (columns, table, identified) = (self.columns, self.table, self.identified());
+        let sql = match action {
+            Action::Get => format!("SELECT {columns} FROM {table} WHERE {identified}"),
+            Action::Delete => format!("DELETE FROM {table} WHERE {identified} RETURNING {columns}"),
+        };
+        let query = sqlx::query(&sql).bind(ns.0);
         let query = match parent {
             Some(parent) => query.bind(parent).bind(identifier),
             None => query.bind(identifier),

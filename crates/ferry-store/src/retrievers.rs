@@ -11,7 +11,7 @@ use sqlx::Row;
 
 use crate::keyset::Keyset;
 use crate::listing::{order_by, Listing};
-use crate::named::{named, Named};
+use crate::named::{named, Action, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::{optional_json, parse_json};
 use crate::time::now_micros;
@@ -247,7 +247,9 @@ impl Store {
         ns: NamespaceKey,
         identifier: &str,
     ) -> StoreResult<Retriever> {
-        RETRIEVERS.get(&self.pool, ns, None, identifier).await
+        RETRIEVERS
+            .one(Action::Get, &self.pool, ns, None, identifier)
+            .await
     }
 
     /// Applies `change` optimistically (retried if the retriever changed underneath); the
@@ -300,7 +302,9 @@ impl Store {
         identifier: &str,
     ) -> StoreResult<Retriever> {
         let mut tx = self.pool.begin().await?;
-        let retriever = RETRIEVERS.delete(&mut *tx, ns, None, identifier).await?;
+        let retriever = RETRIEVERS
+            .one(Action::Delete, &mut *tx, ns, None, identifier)
+            .await?;
         let user: Option<String> = sqlx::query_scalar(
             "SELECT taxonomy_id FROM taxonomies WHERE ns_key = $1 AND retriever_id = $2 LIMIT 1",
         )

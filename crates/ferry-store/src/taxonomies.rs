@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::listing::{order_by, Listing};
-use crate::named::{named, Named};
+use crate::named::{named, Action, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::parse_json;
 use crate::time::now_micros;
@@ -157,7 +157,9 @@ impl Store {
 
     /// The taxonomy whose id or name is `identifier`.
     pub async fn get_taxonomy(&self, ns: NamespaceKey, identifier: &str) -> StoreResult<Taxonomy> {
-        TAXONOMIES.get(&self.pool, ns, None, identifier).await
+        TAXONOMIES
+            .one(Action::Get, &self.pool, ns, None, identifier)
+            .await
     }
 
     /// Applies `change` to the taxonomy; with `new_version` the result becomes a new version,
@@ -258,7 +260,9 @@ impl Store {
         identifier: &str,
     ) -> StoreResult<Taxonomy> {
         let mut tx = self.pool.begin().await?;
-        let taxonomy = TAXONOMIES.delete(&mut *tx, ns, None, identifier).await?;
+        let taxonomy = TAXONOMIES
+            .one(Action::Delete, &mut *tx, ns, None, identifier)
+            .await?;
         sqlx::query("DELETE FROM taxonomy_versions WHERE ns_key = $1 AND taxonomy_id = $2")
             .bind(ns.0)
             .bind(&taxonomy.taxonomy_id)
