@@ -332,16 +332,12 @@ impl Store {
         &self,
         key: &MigrationKey,
     ) -> StoreResult<Vec<(String, i64)>> {
-        let rows = sqlx::query(
+        self.migration_pairs(
+            key,
             "SELECT done_by, COUNT(*) FROM migration_batches WHERE migration_id = $1 \
              AND done_by IS NOT NULL GROUP BY done_by ORDER BY done_by",
         )
-        .bind(key.id())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
+        .await
     }
 
     /// Gives a leased batch back after a failure: `pending` again to be retried, or `failed`

@@ -5,7 +5,6 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
-use sqlx::Row;
 
 use super::MigrationKey;
 use crate::changes::{next_change, record_deletions, record_object_deletions};
@@ -46,15 +45,11 @@ impl Store {
         &self,
         key: &MigrationKey,
     ) -> StoreResult<HashMap<String, i64>> {
-        let rows = sqlx::query(
+        self.migration_pairs(
+            key,
             "SELECT resource_id, caught_up_to FROM migration_watermarks WHERE migration_id = $1",
         )
-        .bind(key.id())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
+        .await
     }
 
     /// The target now holds the source feed of `resource_id` through change `seq`.

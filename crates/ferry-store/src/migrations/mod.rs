@@ -206,6 +206,21 @@ async fn adjust_count(
 }
 
 impl Store {
+    /// The `(text, number)` pairs `sql` selects for the migration (`$1` is its id).
+    pub(crate) async fn migration_pairs<C: FromIterator<(String, i64)>>(
+        &self,
+        key: &MigrationKey,
+        sql: &str,
+    ) -> StoreResult<C> {
+        let rows = sqlx::query(sql)
+            .bind(key.id())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
     /// Records a new migration of `org`, and counts it.
     pub async fn insert_migration(
         &self,
