@@ -16,6 +16,7 @@ pub fn vector_indexes(
     extractor: &dyn Extractor,
     resolved: &Map<String, Value>,
 ) -> Vec<CollectionVectorIndex> {
+    let storage = crate::vector_storage::VectorStorage::of(resolved);
     let dense = extractor
         .vector_outputs(resolved)
         .into_iter()
@@ -32,6 +33,8 @@ pub fn vector_indexes(
                     Metric::Euclidean => VectorDistance::Euclidean,
                 },
                 inference_name: Some(extractor.id()),
+                datatype: Some(storage.datatype),
+                on_disk: Some(storage.on_disk),
             },
             name: o.name,
         });
@@ -47,6 +50,8 @@ pub fn vector_indexes(
                 // BM25 scores are sums of term weights, compared as they are.
                 distance: VectorDistance::Dot,
                 inference_name: Some(crate::KEYWORD_SCORING.into()),
+                datatype: None,
+                on_disk: None,
             },
             name: output.to_owned(),
         });

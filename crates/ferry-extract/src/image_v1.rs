@@ -79,11 +79,11 @@ impl Extractor for ImageExtractor {
          (128 dimensions); deterministic, no model download"
     }
 
-    fn parameter_schema(&self) -> Value {
+    fn own_parameter_schema(&self) -> Value {
         json!({"type": "object", "additionalProperties": false, "properties": {}})
     }
 
-    fn resolve_parameters(
+    fn resolve_own_parameters(
         &self,
         params: &Map<String, Value>,
     ) -> Result<Map<String, Value>, Vec<ParamError>> {

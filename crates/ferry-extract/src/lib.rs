@@ -20,6 +20,7 @@ mod neural;
 mod params;
 mod remote;
 mod text;
+pub mod vector_storage;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -118,15 +119,29 @@ pub trait Extractor: Send + Sync {
     fn input_kind(&self) -> InputKind;
     fn description(&self) -> &str;
 
-    /// JSON Schema of the parameters, with defaults and bounds.
-    fn parameter_schema(&self) -> Value;
+    /// JSON Schema of this extractor's own parameters, with defaults and bounds.
+    fn own_parameter_schema(&self) -> Value;
+
+    /// Checks this extractor's own parameters and completes them with defaults.
+    fn resolve_own_parameters(
+        &self,
+        params: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, Vec<ParamError>>;
+
+    /// JSON Schema of the parameters: the extractor's own and the vector storage ones
+    /// every extractor accepts ([`vector_storage`]).
+    fn parameter_schema(&self) -> Value {
+        vector_storage::with_schema(self.own_parameter_schema())
+    }
 
     /// Checks user parameters and completes them with defaults; the result is what a
     /// collection stores and what [`Extractor::extract`] receives.
     fn resolve_parameters(
         &self,
         params: &Map<String, Value>,
-    ) -> Result<Map<String, Value>, Vec<ParamError>>;
+    ) -> Result<Map<String, Value>, Vec<ParamError>> {
+        vector_storage::resolve(params, |own| self.resolve_own_parameters(own))
+    }
 
     /// The vector indexes documents carry, for resolved parameters.
     fn vector_outputs(&self, resolved: &Map<String, Value>) -> Vec<VectorOutput>;
@@ -189,6 +204,7 @@ pub(crate) fn describe_extractor<E: Extractor + ?Sized>(
         InputKind::Image => "image",
     };
     let outputs = extractor.vector_outputs(&defaults);
+    let storage = vector_storage::VectorStorage::of(&defaults);
     let mut output_properties = extractor.output_fields();
     for output in &outputs {
         output_properties.insert(
@@ -249,6 +265,8 @@ pub(crate) fn describe_extractor<E: Extractor + ?Sized>(
                         dimensions: (o.dimension > 0).then_some(o.dimension as i64),
                         vector_type: "dense".into(),
                         distance: o.metric.name().into(),
+                        datatype: Some(storage.datatype),
+                        on_disk: Some(storage.on_disk),
                     },
                 })
                 .chain(extractor.keyword_output().map(|output| {
@@ -269,6 +287,8 @@ pub(crate) fn describe_extractor<E: Extractor + ?Sized>(
                             dimensions: None,
                             vector_type: "sparse".into(),
                             distance: "dot".into(),
+                            datatype: None,
+                            on_disk: None,
                         },
                     }
                 }))

@@ -34,15 +34,15 @@ impl Extractor for Metered {
         self.0.description()
     }
 
-    fn parameter_schema(&self) -> Value {
-        self.0.parameter_schema()
+    fn own_parameter_schema(&self) -> Value {
+        self.0.own_parameter_schema()
     }
 
-    fn resolve_parameters(
+    fn resolve_own_parameters(
         &self,
         params: &Map<String, Value>,
     ) -> Result<Map<String, Value>, Vec<ParamError>> {
-        self.0.resolve_parameters(params)
+        self.0.resolve_own_parameters(params)
     }
 
     fn vector_outputs(&self, resolved: &Map<String, Value>) -> Vec<VectorOutput> {

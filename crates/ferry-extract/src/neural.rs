@@ -97,7 +97,7 @@ impl Extractor for NeuralTextExtractor {
          all-MiniLM-L6-v2, 384 dimensions) run in process on CPU from FERRY_MODELS_DIR"
     }
 
-    fn parameter_schema(&self) -> Value {
+    fn own_parameter_schema(&self) -> Value {
         let mut properties = chunk::schema_properties();
         properties.insert(
             "model".into(),
@@ -111,7 +111,7 @@ impl Extractor for NeuralTextExtractor {
         })
     }
 
-    fn resolve_parameters(
+    fn resolve_own_parameters(
         &self,
         params: &Map<String, Value>,
     ) -> Result<Map<String, Value>, Vec<ParamError>> {

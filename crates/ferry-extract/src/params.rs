@@ -34,7 +34,12 @@ pub(crate) fn known_keys(
                 "extra_forbidden",
                 format!(
                     "Extra inputs are not permitted; accepted parameters: {}",
-                    accepted.join(", ")
+                    accepted
+                        .iter()
+                        .chain(&crate::vector_storage::PARAMETERS)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
         }

@@ -186,7 +186,7 @@ impl Extractor for RemoteEmbeddingExtractor {
         "Text embeddings from an OpenAI-compatible /embeddings endpoint of your choice"
     }
 
-    fn parameter_schema(&self) -> Value {
+    fn own_parameter_schema(&self) -> Value {
         json!({
             "type": "object",
             "additionalProperties": false,
@@ -201,7 +201,7 @@ impl Extractor for RemoteEmbeddingExtractor {
         })
     }
 
-    fn resolve_parameters(
+    fn resolve_own_parameters(
         &self,
         params: &Map<String, Value>,
     ) -> Result<Map<String, Value>, Vec<ParamError>> {

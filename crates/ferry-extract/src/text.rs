@@ -146,7 +146,7 @@ impl Extractor for TextExtractor {
         }
     }
 
-    fn parameter_schema(&self) -> Value {
+    fn own_parameter_schema(&self) -> Value {
         json!({
             "type": "object",
             "additionalProperties": false,
@@ -154,7 +154,7 @@ impl Extractor for TextExtractor {
         })
     }
 
-    fn resolve_parameters(
+    fn resolve_own_parameters(
         &self,
         params: &Map<String, Value>,
     ) -> Result<Map<String, Value>, Vec<ParamError>> {

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use ferry_extract::vector_storage::{self, VectorStorage};
 use ferry_extract::{Extractor, Registry};
 use ferry_pipeline::CollectionConfig;
 use ferry_store::{CollectionFields, NamespaceKey, Store, StoreResult};
@@ -21,6 +22,9 @@ pub struct NewExtractor {
     pub extractor: Arc<dyn Extractor>,
     /// Parameters with defaults filled in, as a collection stores them.
     pub resolved: Map<String, Value>,
+    /// Whether the entry chose the vector storage (`datatype`, `on_disk`); where it did
+    /// not, each rebuilt collection keeps its own.
+    pub chooses_storage: bool,
 }
 
 /// How one collection of the plan is rebuilt.
@@ -104,13 +108,17 @@ pub fn resolve_extractors(
             );
             continue;
         }
-        match extractor.resolve_parameters(&entry.parameters.clone().unwrap_or_default()) {
+        let given = entry.parameters.clone().unwrap_or_default();
+        match extractor.resolve_parameters(&given) {
             Ok(params) => {
                 resolved.insert(
                     name.clone(),
                     NewExtractor {
                         extractor,
                         resolved: params,
+                        chooses_storage: vector_storage::PARAMETERS
+                            .iter()
+                            .any(|key| given.contains_key(*key)),
                     },
                 );
             }
@@ -183,19 +191,23 @@ pub fn rebuilt_fields(
     new: &NewExtractor,
 ) -> Result<CollectionFields, String> {
     let extractor = new.extractor.as_ref();
+    let old_params = fields.feature_extractor["parameters"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let mut resolved = new.resolved.clone();
+    if !new.chooses_storage {
+        VectorStorage::of(&old_params).resolve_into(&mut resolved);
+    }
     let mut config = fields.feature_extractor.clone();
     config["version"] = Value::from(extractor.version());
-    config["parameters"] = Value::Object(new.resolved.clone());
+    config["parameters"] = Value::Object(resolved.clone());
     let mut schema = fields.output_schema.clone();
     if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
         // The old version's own fields and vectors (by its registry entry when it is still
         // known; by storage-name prefix either way).
         let old_prefix = format!("{}_{}_", fields.extractor_name, fields.extractor_version);
         if let Some(old) = registry.get(&fields.extractor_name, &fields.extractor_version) {
-            let old_params = fields.feature_extractor["parameters"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
             for (name, _) in
                 ferry_extract::collection::output_schema_fields(old.as_ref(), &old_params)
                     .map_err(|e| e.to_string())?
@@ -204,9 +216,8 @@ pub fn rebuilt_fields(
             }
         }
         properties.retain(|name, _| !name.starts_with(&old_prefix));
-        for (name, field) in
-            ferry_extract::collection::output_schema_fields(extractor, &new.resolved)
-                .map_err(|e| e.to_string())?
+        for (name, field) in ferry_extract::collection::output_schema_fields(extractor, &resolved)
+            .map_err(|e| e.to_string())?
         {
             properties.insert(
                 name,
@@ -214,7 +225,7 @@ pub fn rebuilt_fields(
             );
         }
     }
-    let vector_indexes = ferry_extract::collection::vector_indexes(extractor, &new.resolved);
+    let vector_indexes = ferry_extract::collection::vector_indexes(extractor, &resolved);
     Ok(CollectionFields {
         feature_extractor: config,
         extractor_version: extractor.version().to_owned(),

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
+use ferry_extract::vector_storage::VectorStorage;
 use ferry_extract::{ExtractError, Extractor, ExtractorInput, Metric, Registry};
 use ferry_store::{Collection, DocumentRecord, NamespaceKey, Store, StoreError};
 use ferry_wire::collection::{CollectionVectorIndex, VectorDistance};
@@ -171,7 +172,10 @@ fn dense_request<'a>(
             VectorDistance::Dot => Metric::Dot,
             _ => Metric::Euclidean,
         },
-        storage: crate::index::Storage::Float32,
+        storage: VectorStorage {
+            datatype: index.index.datatype.unwrap_or_default(),
+            on_disk: index.index.on_disk.unwrap_or(false),
+        },
         queries,
         k,
     }

@@ -11,6 +11,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, BinaryHeap};
 
+use ferry_extract::vector_storage::VectorStorage;
 use ferry_extract::Metric;
 use ferry_store::{DocumentRecord, NamespaceKey, Store, StoreError, StoreResult};
 
@@ -29,8 +30,8 @@ pub struct SearchRequest<'a> {
     /// The vector index's dimension (0 when unknown: searched exactly).
     pub dimensions: usize,
     pub metric: Metric,
-    /// How an approximate index stores the vectors.
-    pub storage: crate::index::Storage,
+    /// How an approximate index keeps its graph (`datatype`, `on_disk`).
+    pub storage: VectorStorage,
     pub queries: &'a [Vec<f32>],
     pub k: usize,
 }

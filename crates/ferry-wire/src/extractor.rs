@@ -26,6 +26,14 @@ pub struct VectorIndex {
     pub vector_type: String,
     /// `cosine`, `dot` or `euclidean`.
     pub distance: String,
+    /// Dense indexes: `float32` or `uint8`, as the `datatype` parameter chooses (default
+    /// shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datatype: Option<crate::collection::VectorDataType>,
+    /// Dense indexes: whether the search graph is memory-mapped from its file, as the
+    /// `on_disk` parameter chooses (default shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_disk: Option<bool>,
 }
 
 /// A vector index an extractor requires (`VectorIndexDefinition`).

@@ -274,6 +274,8 @@ fn collection_full() -> CollectionResponse {
                 vector_type: VectorType::Dense,
                 distance: VectorDistance::Cosine,
                 inference_name: Some("hashed_ngram_v2".into()),
+                datatype: Some(VectorDataType::Uint8),
+                on_disk: Some(true),
             },
         }]),
         enabled: false,

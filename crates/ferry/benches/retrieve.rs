@@ -9,7 +9,8 @@
 //! 1000000), `FERRY_BENCH_QUERIES=Q` (default 200), `FERRY_BENCH_EF=96,192,384` (the HNSW
 //! search expansions to sweep on the one built graph; default the configured one),
 //! `FERRY_BENCH_DATABASE_URL=postgres://…` for PostgreSQL, `FERRY_BENCH_PHASES=keywords` (or
-//! `vectors`) to run one phase after the load.
+//! `vectors`) to run one phase after the load, `FERRY_BENCH_DATATYPE=uint8` and
+//! `FERRY_BENCH_ON_DISK=true` for the collection's vector storage parameters.
 //!
 //! Vectors are clustered (1,000 centres, noise about as long as the centre): embeddings of
 //! real text cluster, and uniformly random vectors are a case no graph index serves well.
@@ -21,8 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{env_usize, peak_rss_mb};
+use ferry_extract::vector_storage::VectorStorage;
 use ferry_extract::Metric;
-use ferry_retrieve::index::{IndexState, Storage};
+use ferry_retrieve::index::IndexState;
 use ferry_retrieve::{
     ExactScan, IndexConfig, IndexedSearch, KeywordRequest, SearchRequest, VectorSearch,
 };
@@ -75,6 +77,7 @@ fn unit(v: Vec<f32>) -> Vec<f32> {
 fn search_request<'a>(
     ns: ferry_store::NamespaceKey,
     collection_id: &'a str,
+    storage: VectorStorage,
     queries: &'a [Vec<f32>],
 ) -> SearchRequest<'a> {
     SearchRequest {
@@ -83,7 +86,7 @@ fn search_request<'a>(
         vector_name: VECTOR_NAME,
         dimensions: DIMENSION,
         metric: Metric::Cosine,
-        storage: Storage::Float32,
+        storage,
         queries,
         k: 10,
     }
@@ -281,13 +284,18 @@ async fn main() -> anyhow::Result<()> {
     .send()
     .await?
     .error_for_status()?;
+    let parameters = json!({
+        "datatype": std::env::var("FERRY_BENCH_DATATYPE").unwrap_or_else(|_| "float32".into()),
+        "on_disk": std::env::var("FERRY_BENCH_ON_DISK").is_ok_and(|v| v == "true"),
+    });
+    let storage = VectorStorage::of(parameters.as_object().expect("parameters are an object"));
     let collection: Value = call(
         reqwest::Method::POST,
         "/v1/collections",
         json!({
         "collection_name": "vectors", "source": {"type": "bucket", "bucket_ids": ["docs"]},
         "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
-            "input_mappings": {"text": "content"}}}),
+            "input_mappings": {"text": "content"}, "parameters": parameters}}),
     )
     .send()
     .await?
@@ -346,7 +354,7 @@ async fn main() -> anyhow::Result<()> {
     let phases = std::env::var("FERRY_BENCH_PHASES").unwrap_or_else(|_| "vectors,keywords".into());
     if phases.contains("vectors") {
         let probes: Vec<Vec<f32>> = (0..queries).map(|_| vectors.next()).collect();
-        let request = |queries| search_request(ns, &collection_id, queries);
+        let request = |queries| search_request(ns, &collection_id, storage, queries);
 
         // Exact: the ground truth in one pass over the collection, then single-query latency.
         let exact = ExactScan::new(store.clone());

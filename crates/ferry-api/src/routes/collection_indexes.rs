@@ -52,28 +52,29 @@ pub(crate) async fn get_collection_indexes(
             } else {
                 state.search.keyword_state(&id)
             };
-            let (state, indexed_vectors, watermark, loaded_from_disk) = match held {
-                IndexState::Exact => (IndexStateName::Exact, None, None, None),
-                IndexState::Building => (IndexStateName::Building, None, None, None),
+            let (state, ready) = match held {
+                IndexState::Exact => (IndexStateName::Exact, None),
+                IndexState::Building => (IndexStateName::Building, None),
                 IndexState::Ready {
                     vectors,
                     watermark,
                     loaded,
+                    mapped,
                 } => (
                     IndexStateName::Ready,
-                    Some(vectors as i64),
-                    Some(watermark),
-                    Some(loaded),
+                    Some((vectors as i64, watermark, loaded, mapped)),
                 ),
             };
+            let watermark = ready.map(|r| r.1);
             CollectionIndexStatus {
                 name: index.name,
                 feature_uri: index.feature_uri,
                 vector_name: index.index.name,
                 state,
-                indexed_vectors,
+                indexed_vectors: ready.map(|r| r.0),
                 watermark,
-                loaded_from_disk,
+                loaded_from_disk: ready.map(|r| r.2),
+                memory_mapped: ready.map(|r| r.3),
                 changes_behind: watermark.map(|w| (change_seq - w).max(0)),
             }
         })

@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use ferry_extract::Metric;
+use ferry_wire::collection::VectorDataType;
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 /// Graph degree (usearch's `connectivity`, HNSW's M).
@@ -39,23 +40,12 @@ fn ann_error(e: impl std::fmt::Display) -> AnnError {
     AnnError(e.to_string())
 }
 
-/// How the graph stores vectors (the vector index's storage `datatype`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Storage {
-    Float32,
-    Float16,
-    Uint8,
-}
-
-impl Storage {
-    fn scalar(self) -> ScalarKind {
-        match self {
-            Storage::Float32 => ScalarKind::F32,
-            Storage::Float16 => ScalarKind::F16,
-            // usearch quantizes to signed bytes; "uint8" is the spec's name for 8-bit storage.
-            Storage::Uint8 => ScalarKind::I8,
-        }
+/// How the graph stores vectors (the vector index's `datatype`).
+fn scalar(datatype: VectorDataType) -> ScalarKind {
+    match datatype {
+        VectorDataType::Float32 => ScalarKind::F32,
+        // usearch quantizes to signed bytes; "uint8" is the spec's name for 8-bit storage.
+        VectorDataType::Uint8 => ScalarKind::I8,
     }
 }
 
@@ -73,11 +63,11 @@ pub struct Ann {
 }
 
 impl Ann {
-    fn options(dimensions: usize, metric: Metric, storage: Storage) -> IndexOptions {
+    fn options(dimensions: usize, metric: Metric, datatype: VectorDataType) -> IndexOptions {
         IndexOptions {
             dimensions,
             metric: metric_kind(metric),
-            quantization: storage.scalar(),
+            quantization: scalar(datatype),
             connectivity: CONNECTIVITY,
             expansion_add: EXPANSION_ADD,
             expansion_search: EXPANSION_SEARCH,
@@ -85,34 +75,46 @@ impl Ann {
         }
     }
 
-    pub fn new(dimensions: usize, metric: Metric, storage: Storage) -> Result<Self, AnnError> {
-        let index = Index::new(&Self::options(dimensions, metric, storage)).map_err(ann_error)?;
+    pub fn new(
+        dimensions: usize,
+        metric: Metric,
+        datatype: VectorDataType,
+    ) -> Result<Self, AnnError> {
+        let index = Index::new(&Self::options(dimensions, metric, datatype)).map_err(ann_error)?;
         index
             .reserve_capacity_and_threads(1024, CONCURRENT_CALLERS)
             .map_err(ann_error)?;
         Ok(Ann { index })
     }
 
-    /// Loads a graph saved by [`Ann::save`], refusing one built for other settings.
-    pub fn load(
+    /// Opens a graph saved by [`Ann::save`], refusing one built for other settings: read
+    /// into memory, or (`mapped`) mapped from the file, searchable but read-only (usearch's
+    /// view: the pages are the operating system's cache, not the process's memory).
+    pub fn open(
         path: &Path,
         dimensions: usize,
         metric: Metric,
-        storage: Storage,
+        datatype: VectorDataType,
+        mapped: bool,
     ) -> Result<Self, AnnError> {
-        let ann = Ann::new(dimensions, metric, storage)?;
+        // The scratch slots reserved here survive a view; a load keeps them too.
+        let ann = Ann::new(dimensions, metric, datatype)?;
         let path = path
             .to_str()
             .ok_or_else(|| ann_error("index path is not UTF-8"))?;
-        ann.index.load(path).map_err(ann_error)?;
-        // A loaded graph has exactly its size as capacity, and no scratch slots.
-        let capacity = ann.index.size().max(1024);
-        ann.index
-            .reserve_capacity_and_threads(capacity, CONCURRENT_CALLERS)
-            .map_err(ann_error)?;
+        if mapped {
+            ann.index.view(path).map_err(ann_error)?;
+        } else {
+            ann.index.load(path).map_err(ann_error)?;
+            // A loaded graph has exactly its size as capacity.
+            let capacity = ann.index.size().max(1024);
+            ann.index
+                .reserve_capacity_and_threads(capacity, CONCURRENT_CALLERS)
+                .map_err(ann_error)?;
+        }
         if ann.index.dimensions() != dimensions
             || ann.index.metric_kind() != metric_kind(metric)
-            || ann.index.scalar_kind() != storage.scalar()
+            || ann.index.scalar_kind() != scalar(datatype)
         {
             return Err(ann_error("saved index was built with other settings"));
         }
@@ -211,7 +213,7 @@ mod tests {
 
     #[test]
     fn removed_keys_leave_and_new_keys_enter() {
-        let ann = Ann::new(4, Metric::Cosine, Storage::Float32).unwrap();
+        let ann = Ann::new(4, Metric::Cosine, VectorDataType::Float32).unwrap();
         for key in 0..3u64 {
             ann.upsert(key, &[1.0, key as f32, 0.5, 0.25]).unwrap();
         }
@@ -224,5 +226,33 @@ mod tests {
         let found = ann.search(&[0.0, 0.0, 1.0, 0.0], 3, |_| true).unwrap();
         assert_eq!(found[0], 7);
         assert!(!found.contains(&1));
+    }
+
+    #[test]
+    fn a_mapped_graph_answers_like_the_saved_one_and_refuses_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("graph.usearch");
+        for datatype in [VectorDataType::Float32, VectorDataType::Uint8] {
+            let ann = Ann::new(4, Metric::Cosine, datatype).unwrap();
+            for key in 0..50u64 {
+                let k = key as f32;
+                ann.upsert(key, &[1.0, k, (k * 0.7).sin(), (k * 1.3).cos()])
+                    .unwrap();
+            }
+            ann.save(&path).unwrap();
+            let mapped = Ann::open(&path, 4, Metric::Cosine, datatype, true).unwrap();
+            assert_eq!(mapped.size(), 50);
+            let query = [1.0, 20.0, 0.5, -0.5];
+            assert_eq!(
+                mapped.search(&query, 5, |_| true).unwrap(),
+                ann.search(&query, 5, |_| true).unwrap()
+            );
+            assert!(
+                mapped.upsert(99, &query).is_err(),
+                "a mapped graph is read-only"
+            );
+            let wrong = Ann::open(&path, 4, Metric::Dot, datatype, true);
+            assert!(wrong.is_err(), "settings are checked");
+        }
     }
 }

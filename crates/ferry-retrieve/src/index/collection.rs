@@ -9,10 +9,11 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 
+use ferry_extract::vector_storage::VectorStorage;
 use ferry_extract::Metric;
 use ferry_store::{DocumentRecord, NamespaceKey};
 
-use super::ann::{Ann, AnnError, Storage};
+use super::ann::{Ann, AnnError};
 use super::keys::KeyMap;
 
 /// Graphs holding at most this many vectors are searched by brute force over their vectors
@@ -32,7 +33,8 @@ pub struct IndexId {
 pub struct IndexSettings {
     pub dimensions: usize,
     pub metric: Metric,
-    pub storage: Storage,
+    /// The vector index's `datatype` and `on_disk`.
+    pub storage: VectorStorage,
 }
 
 pub struct CollectionIndex {
@@ -46,23 +48,32 @@ pub struct CollectionIndex {
     watermark: AtomicI64,
     /// Whether the graph was loaded from a save (rather than built from the store).
     pub loaded: bool,
+    /// Whether the graph is mapped from its saved file (`on_disk`): searchable, never
+    /// changed; the maintainer merges changes into a new file instead ([`super::maintain`]).
+    pub mapped: bool,
     /// Changes applied since the index was last saved.
     unsaved: AtomicUsize,
 }
 
 impl CollectionIndex {
     pub fn new(id: IndexId, settings: IndexSettings) -> Result<Self, AnnError> {
-        let graph = Ann::new(settings.dimensions, settings.metric, settings.storage)?;
+        let graph = Ann::new(
+            settings.dimensions,
+            settings.metric,
+            settings.storage.datatype,
+        )?;
         let parts = (graph, KeyMap::default(), HashSet::new());
-        Ok(Self::from_parts(id, settings, parts, None))
+        Ok(Self::from_parts(id, settings, parts, None, false))
     }
 
-    /// An index of `parts`, loaded from a save at `saved_at` (`None`: built here).
+    /// An index of `parts`, loaded (or `mapped`) from a save at `saved_at` (`None`: built
+    /// here).
     pub(super) fn from_parts(
         id: IndexId,
         settings: IndexSettings,
         (graph, keys, unindexed): (Ann, KeyMap, HashSet<String>),
         saved_at: Option<i64>,
+        mapped: bool,
     ) -> Self {
         CollectionIndex {
             id,
@@ -72,6 +83,7 @@ impl CollectionIndex {
             unindexed: Mutex::new(unindexed),
             watermark: AtomicI64::new(saved_at.unwrap_or(0)),
             loaded: saved_at.is_some(),
+            mapped,
             unsaved: AtomicUsize::new(0),
         }
     }

@@ -1,5 +1,12 @@
 //! Opening (load or build), catching up and saving graphs: the lifecycle of an index in a
 //! process. See docs/ARCHITECTURE.md, "Search indexes".
+//!
+//! A graph held in memory takes each change as the maintainer reads it. A mapped graph
+//! (`on_disk`) is read-only: queries score the changes since its file was written as the
+//! tail, and once [`super::IndexConfig::merge_after`] have gathered (or the graph has been
+//! idle [`SAVE_IDLE`]) the maintainer merges them: it reads the file into memory, applies the
+//! changes, saves a new file and maps that instead. Memory holds the whole graph only
+//! during a build or a merge.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +16,8 @@ use ferry_store::{ChangePage, StoreError, StoreResult};
 use tokio::sync::watch;
 
 use super::collection::{CollectionIndex, IndexId, IndexSettings};
-use super::{persist, IndexedSearch, Storage, FEED_PAGE};
+use super::{persist, IndexedSearch, Slot, FEED_PAGE};
+use ferry_wire::collection::VectorDataType;
 
 /// A graph with unsaved changes is saved once it has been idle this long, even below
 /// [`super::IndexConfig::save_after`] changes.
@@ -46,19 +54,18 @@ impl IndexedSearch {
         id: IndexId,
         settings: IndexSettings,
     ) -> StoreResult<CollectionIndex> {
+        let mapped = settings.storage.on_disk;
         if let Some(root) = self.inner.config.dir.clone() {
-            let (loaded_id, root_for_load) = (id.clone(), root.clone());
-            let loaded = tokio::task::spawn_blocking(move || {
-                persist::load(&root_for_load, &loaded_id, settings)
-            })
-            .await
-            .map_err(index_error)?;
+            let loaded = self.load(&root, &id, settings, mapped).await?;
             match loaded {
                 Ok(Some(index)) => {
                     let index = Arc::new(index);
                     match self.spot_check(&index).await {
                         Ok(()) => {
-                            self.catch_up(&index).await?;
+                            // A mapped graph takes its changes at the next merge.
+                            if !index.mapped {
+                                self.catch_up(&index).await?;
+                            }
                             return Arc::try_unwrap(index)
                                 .map_err(|_| index_error("graph still shared after loading"));
                         }
@@ -72,16 +79,139 @@ impl IndexedSearch {
             }
             let _ = persist::remove(&root, &id);
         }
-        let index = Arc::new(self.build(id, settings).await?);
+        let index = Arc::new(self.build(id.clone(), settings).await?);
         self.catch_up(&index).await?;
         if let Some(root) = self.inner.config.dir.clone() {
-            let saved = index.clone();
-            tokio::task::spawn_blocking(move || persist::save(&root, &saved))
+            let (saved, save_root) = (index.clone(), root.clone());
+            tokio::task::spawn_blocking(move || persist::save(&save_root, &saved))
                 .await
                 .map_err(index_error)?
                 .map_err(index_error)?;
+            if mapped {
+                drop(index);
+                return self.mapped(&root, &id, settings).await;
+            }
         }
+        // Without an index directory there is no file to map: the graph stays in memory.
         Arc::try_unwrap(index).map_err(|_| index_error("graph still shared after building"))
+    }
+
+    /// The index saved for `id` under `root`, read on the blocking pool (mapped or read
+    /// into memory); the outer error is the task's, the inner one the load's.
+    async fn load(
+        &self,
+        root: &std::path::Path,
+        id: &IndexId,
+        settings: IndexSettings,
+        mapped: bool,
+    ) -> StoreResult<std::io::Result<Option<CollectionIndex>>> {
+        let (root, id) = (root.to_owned(), id.clone());
+        tokio::task::spawn_blocking(move || persist::load(&root, &id, settings, mapped))
+            .await
+            .map_err(index_error)
+    }
+
+    /// The graph just saved for `id`, mapped from its file.
+    async fn mapped(
+        &self,
+        root: &std::path::Path,
+        id: &IndexId,
+        settings: IndexSettings,
+    ) -> StoreResult<CollectionIndex> {
+        self.load(root, id, settings, true)
+            .await?
+            .map_err(index_error)?
+            .ok_or_else(|| index_error("the graph saved a moment ago is gone"))
+    }
+
+    /// Merges the changes since a mapped graph's file into a new file, and maps that in its
+    /// place. Queries go on with the old mapping until the new one replaces it.
+    async fn merge(&self, index: &Arc<CollectionIndex>) -> StoreResult<()> {
+        let Some(root) = self.inner.config.dir.clone() else {
+            return Ok(());
+        };
+        let (id, settings) = (&index.id, index.settings);
+        let in_memory = self
+            .load(&root, id, settings, false)
+            .await?
+            .map_err(index_error)?
+            .ok_or_else(|| index_error("the mapped graph's file is gone"))?;
+        let in_memory = Arc::new(in_memory);
+        self.catch_up(&in_memory).await?;
+        let saved = in_memory.clone();
+        let save_root = root.clone();
+        tokio::task::spawn_blocking(move || persist::save(&save_root, &saved))
+            .await
+            .map_err(index_error)?
+            .map_err(index_error)?;
+        drop(in_memory);
+        let merged = Arc::new(self.mapped(&root, id, settings).await?);
+        merged.set_expansion_search(
+            self.inner
+                .ef_search
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        let mut slots = self.slots();
+        if let Some(slot @ Slot::Ready(_)) = slots.get_mut(id) {
+            *slot = Slot::Ready(merged);
+        }
+        Ok(())
+    }
+
+    /// Whether a mapped graph's changes should be merged now: enough of them, or some and
+    /// no merge for [`SAVE_IDLE`].
+    async fn merge_due(&self, index: &CollectionIndex, last: Instant) -> StoreResult<bool> {
+        let id = &index.id;
+        let Some(through) = self
+            .inner
+            .store
+            .collection_change_seq(id.ns, &id.collection_id)
+            .await?
+        else {
+            return Err(StoreError::NotFound {
+                resource: "collection",
+                id: id.collection_id.clone(),
+            });
+        };
+        // Each change takes the collection's next number, so the gap counts changes.
+        let behind = usize::try_from(through - index.watermark()).unwrap_or(0);
+        Ok(behind >= self.inner.config.merge_after || (behind > 0 && last.elapsed() >= SAVE_IDLE))
+    }
+
+    /// One maintainer round for one graph: changes applied (in memory) or merged (mapped),
+    /// and the graph saved when due.
+    async fn keep(
+        &self,
+        index: &Arc<CollectionIndex>,
+        saved_at: &mut HashMap<IndexId, Instant>,
+    ) -> StoreResult<()> {
+        let last = *saved_at
+            .entry(index.id.clone())
+            .or_insert_with(Instant::now);
+        if index.mapped {
+            if self.merge_due(index, last).await? {
+                match self.merge(index).await {
+                    Ok(()) => {}
+                    Err(e @ StoreError::NotFound { .. }) => return Err(e),
+                    // The next query opens it again: mapped if its file passes the checks,
+                    // rebuilt from the store if not.
+                    Err(e) => {
+                        tracing::warn!(collection = %index.id.collection_id, error = %e,
+                            "mapped vector index could not be merged; reopening it");
+                        self.forget(&index.id);
+                    }
+                }
+                saved_at.insert(index.id.clone(), Instant::now());
+            }
+            return Ok(());
+        }
+        self.catch_up(index).await?;
+        let unsaved = index.unsaved();
+        if unsaved >= self.inner.config.save_after || (unsaved > 0 && last.elapsed() >= SAVE_IDLE) {
+            self.save(index).await;
+            saved_at.insert(index.id.clone(), Instant::now());
+        }
+        Ok(())
     }
 
     /// A graph of every document the collection holds, at the watermark read before the
@@ -153,7 +283,7 @@ impl IndexedSearch {
                 .map(|(_, v)| v.as_slice());
             let indexed = index.indexed_vector(&doc.document_id);
             let agree = match (expected, indexed.as_deref()) {
-                (Some(e), Some(i)) => close(e, i, index.settings.storage),
+                (Some(e), Some(i)) => close(e, i, index.settings.storage.datatype),
                 _ => false,
             };
             if !agree {
@@ -176,30 +306,16 @@ impl IndexedSearch {
                 _ = stopped.changed() => break,
             }
             for index in self.ready_indexes() {
-                match self.catch_up(&index).await {
-                    Ok(_) => {}
+                match self.keep(&index, &mut saved_at).await {
+                    Ok(()) => {}
                     Err(StoreError::NotFound { .. }) => {
                         self.forget(&index.id);
                         if let Some(root) = &self.inner.config.dir {
                             let _ = persist::remove(root, &index.id);
                         }
-                        continue;
                     }
-                    Err(e) => {
-                        tracing::warn!(collection = %index.id.collection_id, error = %e,
-                            "vector index catch-up failed; queries read the tail");
-                        continue;
-                    }
-                }
-                let last = *saved_at
-                    .entry(index.id.clone())
-                    .or_insert_with(Instant::now);
-                let unsaved = index.unsaved();
-                if unsaved >= self.inner.config.save_after
-                    || (unsaved > 0 && last.elapsed() >= SAVE_IDLE)
-                {
-                    self.save(&index).await;
-                    saved_at.insert(index.id.clone(), Instant::now());
+                    Err(e) => tracing::warn!(collection = %index.id.collection_id, error = %e,
+                        "vector index catch-up failed; queries read the tail"),
                 }
             }
             // Keyword indexes save themselves: each catch-up is a tantivy commit.
@@ -238,16 +354,16 @@ impl IndexedSearch {
 }
 
 /// Whether a stored vector and its indexed copy agree, allowing for quantization.
-fn close(stored: &[f32], indexed: &[f32], storage: Storage) -> bool {
+fn close(stored: &[f32], indexed: &[f32], datatype: VectorDataType) -> bool {
     if stored.len() != indexed.len() {
         return false;
     }
-    match storage {
-        Storage::Float32 => stored
+    match datatype {
+        VectorDataType::Float32 => stored
             .iter()
             .zip(indexed)
             .all(|(a, b)| (a - b).abs() <= 1e-6),
-        Storage::Float16 | Storage::Uint8 => {
+        VectorDataType::Uint8 => {
             let dot: f32 = stored.iter().zip(indexed).map(|(a, b)| a * b).sum();
             let norms = crate::search::dot(stored, stored).sqrt()
                 * crate::search::dot(indexed, indexed).sqrt();

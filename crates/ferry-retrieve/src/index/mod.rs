@@ -26,8 +26,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ferry_store::{ChangePage, DocumentRecord, NamespaceKey, Store, StoreError, StoreResult};
+use ferry_wire::collection::VectorDataType;
 
-pub use ann::Storage;
 pub use collection::{CollectionIndex, IndexId, IndexSettings};
 pub use keywords::KeywordIndex;
 
@@ -54,6 +54,9 @@ pub struct IndexConfig {
     pub refresh: Duration,
     /// Changes applied after which a graph is saved again.
     pub save_after: usize,
+    /// Changes after which a mapped (`on_disk`) graph is merged into a new file; well
+    /// below [`TAIL_LIMIT`], so queries keep using the graph meanwhile.
+    pub merge_after: usize,
     /// Candidates an HNSW search keeps (ef): higher finds more of the true neighbours, slower.
     pub ef_search: usize,
 }
@@ -65,6 +68,7 @@ impl Default for IndexConfig {
             exact_below: 5_000,
             refresh: Duration::from_millis(250),
             save_after: 50_000,
+            merge_after: 5_000,
             ef_search: ann::EXPANSION_SEARCH,
         }
     }
@@ -91,6 +95,8 @@ pub enum IndexState {
         watermark: i64,
         /// Loaded from this process's saved index (rather than built from the store).
         loaded: bool,
+        /// Searched from its file, mapped into memory (`on_disk`).
+        mapped: bool,
     },
 }
 
@@ -215,6 +221,7 @@ impl IndexedSearch {
                     vectors: usize::try_from(index.document_count()).unwrap_or(usize::MAX),
                     watermark: index.watermark(),
                     loaded: index.loaded,
+                    mapped: false,
                 },
                 None => IndexState::Building,
             },
@@ -229,6 +236,7 @@ impl IndexedSearch {
                 vectors: index.vector_count(),
                 watermark: index.watermark(),
                 loaded: index.loaded,
+                mapped: index.mapped,
             },
             Some(Slot::Building) => IndexState::Building,
             Some(Slot::Small(_)) | None => IndexState::Exact,
@@ -347,9 +355,9 @@ impl IndexedSearch {
         let mut excluded: HashSet<String> = deleted.into_iter().collect();
         excluded.extend(tail.iter().map(|d| d.document_id.clone()));
         // Quantized graphs rank approximately: ask for more, the exact rescoring sorts them.
-        let wanted = match index.settings.storage {
-            Storage::Float32 => request.k,
-            Storage::Float16 | Storage::Uint8 => request.k * 2,
+        let wanted = match index.settings.storage.datatype {
+            VectorDataType::Float32 => request.k,
+            VectorDataType::Uint8 => request.k * 2,
         };
         let queries = request.queries.to_vec();
         let graph = index.clone();

@@ -12,9 +12,10 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use ferry_extract::Metric;
+use ferry_wire::collection::VectorDataType;
 use serde::{Deserialize, Serialize};
 
-use super::ann::{Ann, Storage};
+use super::ann::Ann;
 use super::collection::{CollectionIndex, IndexId, IndexSettings};
 use super::keys::KeyMap;
 
@@ -28,7 +29,8 @@ struct Meta {
     vector_name: String,
     dimensions: usize,
     metric: String,
-    storage: Storage,
+    /// The graph's `datatype` (named `storage` since the first format).
+    storage: VectorDataType,
     watermark: i64,
     count: usize,
     /// Documents with a vector the graph cannot hold (searched exactly).
@@ -127,7 +129,7 @@ pub fn save(root: &Path, index: &CollectionIndex) -> io::Result<i64> {
         vector_name: index.id.vector_name.clone(),
         dimensions: index.settings.dimensions,
         metric: metric_name(index.settings.metric).to_owned(),
-        storage: index.settings.storage,
+        storage: index.settings.storage.datatype,
         watermark,
         count,
         unindexed,
@@ -150,12 +152,14 @@ pub fn save(root: &Path, index: &CollectionIndex) -> io::Result<i64> {
 }
 
 /// Loads the index saved for `id` if there is one and every check passes: format, settings,
-/// file lengths and CRC-32s, and graph size against the key table. `Ok(None)` when nothing
-/// was saved; an error names what failed (the caller rebuilds).
+/// file lengths and CRC-32s, and graph size against the key table. The graph is read into
+/// memory, or mapped from its file when `mapped`. `Ok(None)` when nothing was saved; an
+/// error names what failed (the caller rebuilds).
 pub fn load(
     root: &Path,
     id: &IndexId,
     settings: IndexSettings,
+    mapped: bool,
 ) -> io::Result<Option<CollectionIndex>> {
     let dir = index_dir(root, id);
     let meta = match read_meta(&dir) {
@@ -168,7 +172,7 @@ pub fn load(
         || meta.vector_name != id.vector_name
         || meta.dimensions != settings.dimensions
         || meta.metric != metric_name(settings.metric)
-        || meta.storage != settings.storage
+        || meta.storage != settings.storage.datatype
     {
         return Err(invalid("saved index has other settings"));
     }
@@ -180,11 +184,12 @@ pub fn load(
     if check(&keys_path)? != meta.keys {
         return Err(invalid("key table fails its checksum"));
     }
-    let graph = Ann::load(
+    let graph = Ann::open(
         &graph_path,
         settings.dimensions,
         settings.metric,
-        settings.storage,
+        settings.storage.datatype,
+        mapped,
     )
     .map_err(|e| invalid(e.to_string()))?;
     let keys = KeyMap::read_from(&mut BufReader::new(File::open(&keys_path)?))?;
@@ -201,6 +206,7 @@ pub fn load(
         settings,
         (graph, keys, meta.unindexed.into_iter().collect()),
         Some(meta.watermark),
+        mapped,
     )))
 }
 

@@ -37,6 +37,10 @@ pub struct CollectionIndexStatus {
     /// store's documents) (when ready).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loaded_from_disk: Option<bool>,
+    /// Whether the index is searched from its file mapped into memory (the vector index's
+    /// `on_disk`), rather than held in the process's memory (when ready).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_mapped: Option<bool>,
     /// Write transactions on the collection the index has not applied yet (when ready);
     /// queries read those changes from the store and score them exactly.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -39,7 +39,8 @@ pub use requests::{
 pub use responses::{
     CollectionDisabledReason, CollectionListStats, CollectionResponse, CollectionVectorIndex,
     DeleteCollectionResponse, DisabledReasonCode, ListCollectionsResponse, SingleLineageEntry,
-    TriggerCollectionResponse, VectorDistance, VectorIndexKind, VectorIndexStorage, VectorType,
+    TriggerCollectionResponse, VectorDataType, VectorDistance, VectorIndexKind, VectorIndexStorage,
+    VectorType,
 };
 pub use source::{FieldPassthrough, SourceConfig, SourceFilters, SourceType};
 

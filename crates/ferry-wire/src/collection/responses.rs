@@ -42,6 +42,19 @@ pub enum VectorType {
     Sparse,
 }
 
+/// How a dense index's graph holds its vectors (the spec's `VectorDataType`). Searches
+/// rank candidates again against the stored float32 vectors, so the datatype changes which
+/// candidates are found, never the scores reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum VectorDataType {
+    /// 4 bytes a dimension.
+    #[default]
+    Float32,
+    /// 1 byte a dimension (quantized): a graph about a quarter the size.
+    Uint8,
+}
+
 /// The storage side of a vector index (`CollectionVectorIndex.index`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VectorIndexStorage {
@@ -58,6 +71,15 @@ pub struct VectorIndexStorage {
     /// The embedding model behind the index.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inference_name: Option<String>,
+    /// Dense indexes: how the search graph stores vectors (the extractor parameter
+    /// `datatype`; absent on collections made before it existed: float32).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datatype: Option<VectorDataType>,
+    /// Dense indexes: whether the search graph is read from its file, mapped into memory,
+    /// rather than held in the process's memory (the extractor parameter `on_disk`; absent:
+    /// false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_disk: Option<bool>,
 }
 
 /// One vector index of a collection.

@@ -8,6 +8,7 @@ pub mod client;
 pub mod corpus;
 pub mod migration;
 pub mod process;
+pub mod vectors;
 
 use std::net::SocketAddr;
 use std::time::Duration;
