@@ -99,7 +99,8 @@ async fn seed_full(server: &TestServer) {
             "source": {"type": "collection", "collection_ids": ["texts"]},
             "feature_extractor": {"feature_extractor_name": "text_extractor", "version": "v1",
                 "input_mappings": {"text": "text"},
-                "field_passthrough": [{"source_path": "topic"}]}
+                "field_passthrough": [{"source_path": "topic"}],
+                "parameters": {"datatype": "uint8", "on_disk": true}}
         }),
     )
     .await;
@@ -249,6 +250,13 @@ async fn re_extract_rebuilds_what_the_new_version_changes(backend: Backend) {
     let texts = get(&server, "data_v2", "/v1/collections/texts").await;
     assert_eq!(texts["feature_extractor"]["version"], "v2", "{texts}");
     assert_eq!(texts["vector_indexes"][0]["index"]["dimensions"], 768);
+    // Each rebuilt collection keeps its own vector storage choices.
+    assert_eq!(texts["vector_indexes"][0]["index"]["datatype"], "float32");
+    let again = get(&server, "data_v2", "/v1/collections/texts_again").await;
+    assert_eq!(again["feature_extractor"]["version"], "v2", "{again}");
+    assert_eq!(again["vector_indexes"][0]["index"]["datatype"], "uint8");
+    assert_eq!(again["vector_indexes"][0]["index"]["on_disk"], true);
+    assert_eq!(again["feature_extractor"]["parameters"]["on_disk"], true);
     assert_eq!(
         texts["vector_indexes"][0]["feature_uri"],
         "mixpeek://text_extractor@v2/text_embedding"

@@ -11,11 +11,12 @@ use ferry_extract::Metric;
 use ferry_wire::collection::VectorDataType;
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
-/// Graph degree (usearch's `connectivity`, HNSW's M).
-const CONNECTIVITY: usize = 16;
-/// Candidates kept while inserting (HNSW's efConstruction): 64 builds about twice as fast
-/// as 128 for the same search recall once searches keep 96 or more.
-const EXPANSION_ADD: usize = 64;
+/// Graph degree (usearch's `connectivity`, HNSW's M). At 1M 384-d vectors of the retrieve
+/// bench, M 16 (with 64 below) flattened at recall@10 0.91 whatever the search expansion
+/// (README, "Search indexes"): too sparse a graph to reach every neighbourhood.
+const CONNECTIVITY: usize = 32;
+/// Candidates kept while inserting (HNSW's efConstruction).
+const EXPANSION_ADD: usize = 128;
 /// Candidates kept while searching (HNSW's ef) unless configured otherwise; raised to the
 /// request's `k` when larger. Measured at 1M 384-d vectors (README, "Search indexes"):
 /// recall@10 0.75 at 96, 0.89 at 384 and 0.91 at 768, with p50 between 2.5 and 3.3 ms at

@@ -19,7 +19,8 @@ use super::ann::Ann;
 use super::collection::{CollectionIndex, IndexId, IndexSettings};
 use super::keys::KeyMap;
 
-const FORMAT: u32 = 1;
+/// 2: graphs of M 32 (format 1 held M 16 ones, which a load rebuilds).
+const FORMAT: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Meta {
