@@ -34,6 +34,36 @@ def test_registry_lists_real_extractors(scoped_client):
     assert {"text_extractor_v1", "text_extractor_v2", "image_extractor_v1"} <= ids
     v2 = api.get_feature_extractor_by("text_extractor_v2")
     assert v2.required_vector_indexes[0].feature_uri == "mixpeek://text_extractor@v2/text_embedding"
+    # The spec's VectorIndex storage fields, as the SDK's own enum and type read them.
+    dense = v2.required_vector_indexes[0].index.actual_instance
+    assert dense.datatype.value == "float32"
+    assert dense.on_disk is False
+
+
+def test_a_collection_chooses_its_vector_storage(scoped_client):
+    BucketsApi(scoped_client).create_bucket(
+        BucketCreateRequest.from_dict({"bucket_name": "stored", "bucket_schema": {"properties": {"body": {"type": "text"}}}})
+    )
+    collections = CollectionsApi(scoped_client)
+    collection = collections.create_collection(
+        CreateCollectionRequest.from_dict(
+            {
+                "collection_name": "stored-vectors",
+                "source": {"type": "bucket", "bucket_ids": ["stored"]},
+                "feature_extractor": {
+                    "feature_extractor_name": "text_extractor",
+                    "version": "v1",
+                    "input_mappings": {"text": "body"},
+                    # The SDK's untyped `params`: "parameters that affect vector index
+                    # configuration"; its typed `parameters` is a union of other extractors'.
+                    "params": {"datatype": "uint8", "on_disk": True},
+                },
+            }
+        )
+    )
+    index = collections.get_collection(collection.collection_id).vector_indexes[0].index
+    assert index["datatype"] == "uint8"
+    assert index["on_disk"] is True
 
 
 def test_trigger_turns_objects_into_documents(scoped_client):
