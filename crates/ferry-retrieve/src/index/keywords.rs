@@ -249,15 +249,7 @@ impl IndexedSearch {
     pub(super) async fn catch_up_keywords(&self, index: &Arc<KeywordIndex>) -> StoreResult<()> {
         let id = &index.id;
         let store = &self.inner.store;
-        let Some(through) = store
-            .collection_change_seq(id.ns, &id.collection_id)
-            .await?
-        else {
-            return Err(StoreError::NotFound {
-                resource: "collection",
-                id: id.collection_id.clone(),
-            });
-        };
+        let through = self.latest_change(id).await?;
         if index.watermark() >= through {
             return Ok(());
         }

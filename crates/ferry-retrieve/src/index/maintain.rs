@@ -161,18 +161,7 @@ impl IndexedSearch {
     /// Whether a mapped graph's changes should be merged now: enough of them, or some and
     /// no merge for [`SAVE_IDLE`].
     async fn merge_due(&self, index: &CollectionIndex, last: Instant) -> StoreResult<bool> {
-        let id = &index.id;
-        let Some(through) = self
-            .inner
-            .store
-            .collection_change_seq(id.ns, &id.collection_id)
-            .await?
-        else {
-            return Err(StoreError::NotFound {
-                resource: "collection",
-                id: id.collection_id.clone(),
-            });
-        };
+        let through = self.latest_change(&index.id).await?;
         // Each change takes the collection's next number, so the gap counts changes.
         let behind = usize::try_from(through - index.watermark()).unwrap_or(0);
         Ok(behind >= self.inner.config.merge_after || (behind > 0 && last.elapsed() >= SAVE_IDLE))
@@ -237,15 +226,7 @@ impl IndexedSearch {
     pub(super) async fn catch_up(&self, index: &Arc<CollectionIndex>) -> StoreResult<usize> {
         let store = &self.inner.store;
         let id = &index.id;
-        let Some(through) = store
-            .collection_change_seq(id.ns, &id.collection_id)
-            .await?
-        else {
-            return Err(StoreError::NotFound {
-                resource: "collection",
-                id: id.collection_id.clone(),
-            });
-        };
+        let through = self.latest_change(id).await?;
         let range = (index.watermark(), through);
         if range.0 >= range.1 {
             return Ok(0);

@@ -323,6 +323,18 @@ impl IndexedSearch {
             .collect()
     }
 
+    /// The collection's latest change; `NotFound` once the collection is gone.
+    async fn latest_change(&self, id: &IndexId) -> StoreResult<i64> {
+        self.inner
+            .store
+            .collection_change_seq(id.ns, &id.collection_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                resource: "collection",
+                id: id.collection_id.clone(),
+            })
+    }
+
     fn forget(&self, id: &IndexId) {
         self.slots().remove(id);
     }
