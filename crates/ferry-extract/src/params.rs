@@ -46,6 +46,26 @@ pub(crate) fn known_keys(
     }
 }
 
+/// A boolean parameter, `false` when absent or null.
+pub(crate) fn boolean(
+    params: &Map<String, Value>,
+    key: &str,
+    errors: &mut Vec<ParamError>,
+) -> bool {
+    match params.get(key) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            errors.push(ParamError::new(
+                key,
+                "bool_type",
+                "Input should be a valid boolean",
+            ));
+            false
+        }
+    }
+}
+
 /// An integer parameter ≥ `min`, or its default.
 pub(crate) fn int_at_least(
     params: &Map<String, Value>,

@@ -11,7 +11,7 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::params::{int_at_least, known_keys, string, ParamError};
+use crate::params::{boolean, int_at_least, known_keys, string, ParamError};
 use crate::{
     ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, Metric, VectorOutput,
 };
@@ -222,18 +222,7 @@ impl Extractor for RemoteEmbeddingExtractor {
         let model = string(params, "model", &mut errors).or_else(|| self.config.model.clone());
         let api_key = string(params, "api_key", &mut errors);
         let dimensions = int_at_least(params, "dimensions", 1, None, &mut errors);
-        let send_dimensions = match params.get("send_dimensions") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                errors.push(ParamError::new(
-                    "send_dimensions",
-                    "bool_type",
-                    "Input should be a valid boolean",
-                ));
-                false
-            }
-        };
+        let send_dimensions = boolean(params, "send_dimensions", &mut errors);
         match &base_url {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {}
             Some(_) => errors.push(ParamError::new(

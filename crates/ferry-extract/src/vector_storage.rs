@@ -7,7 +7,7 @@
 use ferry_wire::collection::VectorDataType;
 use serde_json::{json, Map, Value};
 
-use crate::params::{one_of, ParamError};
+use crate::params::{boolean, one_of, ParamError};
 
 /// The parameter names, as the spec names the `VectorIndex` fields.
 pub const PARAMETERS: [&str; 2] = ["datatype", "on_disk"];
@@ -44,18 +44,7 @@ impl VectorStorage {
             "uint8" => VectorDataType::Uint8,
             _ => VectorDataType::Float32,
         };
-        let on_disk = match params.get("on_disk") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                errors.push(ParamError::new(
-                    "on_disk",
-                    "bool_type",
-                    "Input should be a valid boolean",
-                ));
-                false
-            }
-        };
+        let on_disk = boolean(params, "on_disk", errors);
         VectorStorage { datatype, on_disk }
     }
 
