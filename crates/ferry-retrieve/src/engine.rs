@@ -155,7 +155,7 @@ fn dimensions(index: &CollectionVectorIndex) -> usize {
 }
 
 /// A search of `queries` in one collection's dense vector index.
-fn dense_request<'a>(
+pub fn dense_request<'a>(
     ns: NamespaceKey,
     collection_id: &'a str,
     index: &'a CollectionVectorIndex,

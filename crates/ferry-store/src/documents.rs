@@ -151,6 +151,26 @@ const INSERT: &str = "INSERT INTO documents (ns_key, collection_id, document_id,
      vectors, created_at, updated_at, change_seq) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)";
 
+/// A statement being bound, as `sqlx::query` makes it.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a document's id, its lineage and its chunk index: the columns every document
+/// insert writes in this order, after the namespace and the collection.
+pub(crate) fn bind_document<'q>(
+    query: AnyQuery<'q>,
+    document_id: &'q str,
+    lineage: &'q Lineage,
+    chunk_index: i64,
+) -> AnyQuery<'q> {
+    query
+        .bind(document_id)
+        .bind(&lineage.source_object_id)
+        .bind(&lineage.root_object_id)
+        .bind(&lineage.source_document_id)
+        .bind(&lineage.root_bucket_id)
+        .bind(chunk_index)
+}
+
 /// Rows per multi-row `INSERT`: one statement per 64 documents instead of one per document
 /// cuts the per-statement cost that dominates batch writes (8 parameters a row plus 4 shared
 /// stay far below either backend's parameter limit).
@@ -178,13 +198,7 @@ pub(crate) async fn insert_documents(
             .bind(now)
             .bind(change);
         for doc in chunk {
-            insert = insert
-                .bind(&doc.document_id)
-                .bind(&doc.lineage.source_object_id)
-                .bind(&doc.lineage.root_object_id)
-                .bind(&doc.lineage.source_document_id)
-                .bind(&doc.lineage.root_bucket_id)
-                .bind(doc.chunk_index)
+            insert = bind_document(insert, &doc.document_id, &doc.lineage, doc.chunk_index)
                 .bind(Value::Object(doc.fields.clone()).to_string())
                 .bind(vectors::encode(&doc.vectors));
         }
@@ -200,15 +214,8 @@ async fn insert_document(
     doc: &NewDocument,
     (now, change): (i64, i64),
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(INSERT)
-        .bind(ns.0)
-        .bind(collection_id)
-        .bind(&doc.document_id)
-        .bind(&doc.lineage.source_object_id)
-        .bind(&doc.lineage.root_object_id)
-        .bind(&doc.lineage.source_document_id)
-        .bind(&doc.lineage.root_bucket_id)
-        .bind(doc.chunk_index)
+    let insert = sqlx::query(INSERT).bind(ns.0).bind(collection_id);
+    bind_document(insert, &doc.document_id, &doc.lineage, doc.chunk_index)
         .bind(Value::Object(doc.fields.clone()).to_string())
         .bind(vectors::encode(&doc.vectors))
         .bind(now)

@@ -292,25 +292,54 @@ impl Store {
         outputs: Option<&Value>,
         error: Option<&str>,
     ) -> StoreResult<()> {
-        let now = now_micros();
-        let updated = sqlx::query(
-            "UPDATE tasks SET status = $1, outputs = $2, error = $3, lease_owner = NULL, \
-             lease_expires_at = NULL, updated_at = $4, completed_at = $4 \
-             WHERE task_id = $5 AND lease_owner = $6",
-        )
-        .bind(status.as_str())
-        .bind(outputs.map(Value::to_string))
-        .bind(error)
-        .bind(now)
-        .bind(task_id)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::LeaseLost(format!(
-                "task {task_id} is no longer leased to this worker"
-            )));
-        }
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        let ending = TaskEnding {
+            task_id,
+            owner,
+            status,
+            outputs,
+            error,
+        };
+        end_task(&mut conn, &ending).await
     }
+}
+
+/// How a leased task ends: [`Store::finish_task`], or inside another transaction (a
+/// migration completes together with its task).
+pub struct TaskEnding<'a> {
+    pub task_id: &'a str,
+    /// The worker that must still hold the lease.
+    pub owner: &'a str,
+    pub status: TaskStatusEnum,
+    pub outputs: Option<&'a Value>,
+    pub error: Option<&'a str>,
+}
+
+/// Ends the task as `ending` says, releasing its lease; [`StoreError::LeaseLost`] when
+/// `ending.owner` no longer holds it.
+pub(crate) async fn end_task(
+    conn: &mut sqlx::AnyConnection,
+    ending: &TaskEnding<'_>,
+) -> StoreResult<()> {
+    let now = now_micros();
+    let updated = sqlx::query(
+        "UPDATE tasks SET status = $1, outputs = $2, error = $3, lease_owner = NULL, \
+         lease_expires_at = NULL, updated_at = $4, completed_at = $4 \
+         WHERE task_id = $5 AND lease_owner = $6",
+    )
+    .bind(ending.status.as_str())
+    .bind(ending.outputs.map(Value::to_string))
+    .bind(ending.error)
+    .bind(now)
+    .bind(ending.task_id)
+    .bind(ending.owner)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::LeaseLost(format!(
+            "task {} is no longer leased to this worker",
+            ending.task_id
+        )));
+    }
+    Ok(())
 }

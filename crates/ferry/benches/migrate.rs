@@ -6,7 +6,9 @@
 //!
 //! `cargo bench --bench migrate` (SQLite in a temp dir); `FERRY_BENCH_DOCUMENTS=N` (default
 //! 100000), `FERRY_BENCH_MIGRATIONS=M` (default 100000), `FERRY_BENCH_BATCH_SIZE=B` (default
-//! 1000), `FERRY_BENCH_DATABASE_URL=postgres://…` for PostgreSQL.
+//! 1000), `FERRY_BENCH_DATABASE_URL=postgres://…` for PostgreSQL. `FERRY_BENCH_BALLAST=M`
+//! then loads M more documents into another namespace and runs the same copy again: the
+//! copy rate into a full database against the first.
 
 mod common;
 
@@ -57,29 +59,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
 
     let started = Instant::now();
-    for start in (0..n).step_by(1000) {
-        let docs: Vec<NewDocument> = (start..n.min(start + 1000))
-            .map(|i| {
-                let mut fields = Map::new();
-                fields.insert("text".into(), Value::from(format!("document number {i}")));
-                NewDocument {
-                    document_id: format!("doc_{i:012}"),
-                    lineage: Lineage {
-                        source_object_id: Some(format!("obj_{i:012}")),
-                        root_object_id: Some(format!("obj_{i:012}")),
-                        source_document_id: None,
-                        root_bucket_id: None,
-                    },
-                    chunk_index: 0,
-                    fields,
-                    vectors: vec![("text_extractor_v1_text_embedding".into(), vector(i))],
-                }
-            })
-            .collect();
-        store
-            .load_object_documents(source.key, &collection.collection_id, &docs)
-            .await?;
-    }
+    load_documents(&store, source.key, &collection.collection_id, 0..n).await?;
     println!(
         "setup: {n} documents ({DIMENSION}-d) inserted in {:.1}s",
         started.elapsed().as_secs_f64()
@@ -132,22 +112,24 @@ async fn main() -> anyhow::Result<()> {
 
     // The engine: a copy migration, from start to completed.
     let blobs = BlobStore::local(&dir.path().join("objects"))?;
-    let mut config = MigrationConfig::new(MigrationType::Copy, source.namespace_id.clone());
-    config.target_namespace_name = Some(format!("copy-{tag}"));
-    let mut batch = config.batch_options_or_default();
-    batch.batch_size = env_usize("FERRY_BENCH_BATCH_SIZE", 1000) as i64;
-    batch.max_workers = 4;
-    config.batch_options = Some(batch);
-    let (_, engine_seconds) =
-        run_migration(&store, &registry, blobs, &org.internal_id, config, false).await?;
-    let target = store
-        .get_namespace(&org.internal_id, &format!("copy-{tag}"))
-        .await?;
-    let written = store
-        .get_collection(target.key, "docs")
-        .await?
-        .document_count;
-    anyhow::ensure!(written == n as i64, "{written} documents copied of {n}");
+    let copy = |target: String| {
+        let (store, registry, blobs) = (store.clone(), registry.clone(), blobs.clone());
+        let (org, source) = (org.internal_id.clone(), source.namespace_id.clone());
+        async move {
+            let mut config = MigrationConfig::new(MigrationType::Copy, source);
+            config.target_namespace_name = Some(target.clone());
+            let mut batch = config.batch_options_or_default();
+            batch.batch_size = env_usize("FERRY_BENCH_BATCH_SIZE", 1000) as i64;
+            batch.max_workers = 4;
+            config.batch_options = Some(batch);
+            let (_, seconds) = run_migration(&store, &registry, blobs, &org, config, false).await?;
+            let target = store.get_namespace(&org, &target).await?;
+            let written = store.get_collection(target.key, "docs").await?.document_count;
+            anyhow::ensure!(written == n as i64, "{written} documents copied of {n}");
+            anyhow::Ok(seconds)
+        }
+    };
+    let engine_seconds = copy(format!("copy-{tag}")).await?;
 
     let raw = n as f64 / raw_seconds;
     let engine = n as f64 / engine_seconds;
@@ -156,6 +138,34 @@ async fn main() -> anyhow::Result<()> {
     println!("copy migration:      {engine:>10.0} documents/s ({engine_seconds:.2}s, end to end)");
     println!("ratio migration / raw copy: {:.2}", engine / raw);
     println!("peak RSS after the copy: {:.0} MB", common::peak_rss_mb());
+
+    // The same copy again once the database holds `ballast` more documents (in a namespace
+    // of their own): a store whose write path depended on the table's size would slow down.
+    let ballast = env_usize("FERRY_BENCH_BALLAST", 0);
+    if ballast > 0 {
+        let filler = namespace(&store, &org.internal_id, &format!("ballast-{tag}")).await?;
+        let filler_collection = store
+            .create_collection(filler.key, None, text_collection("docs", &[], v1.as_ref())?)
+            .await?;
+        let started = Instant::now();
+        for start in (0..ballast).step_by(100_000) {
+            let end = ballast.min(start + 100_000);
+            load_documents(&store, filler.key, &filler_collection.collection_id, start..end)
+                .await?;
+            println!(
+                "ballast: {end} documents in {:.0}s ({:.0} documents/s)",
+                started.elapsed().as_secs_f64(),
+                end as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+        let full_seconds = copy(format!("copy-full-{tag}")).await?;
+        let full = n as f64 / full_seconds;
+        println!(
+            "copy migration with {ballast} more documents in the store: {full:>10.0} documents/s \
+             ({full_seconds:.2}s); ratio to the first copy: {:.2}",
+            full / engine
+        );
+    }
 
     // List latency with M migrations in the organization.
     let progress = serde_json::to_value(MigrationProgress::new(MigrationStatus::Draft))?;
@@ -222,5 +232,36 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("peak RSS: {:.0} MB", common::peak_rss_mb());
     store.close().await;
+    Ok(())
+}
+
+/// Loads documents `range` (ids `doc_…`, 384-d vectors) into a collection, 1,000 a write.
+async fn load_documents(
+    store: &Store,
+    ns: ferry_store::NamespaceKey,
+    collection_id: &str,
+    range: std::ops::Range<usize>,
+) -> anyhow::Result<()> {
+    for start in range.clone().step_by(1000) {
+        let docs: Vec<NewDocument> = (start..range.end.min(start + 1000))
+            .map(|i| {
+                let mut fields = Map::new();
+                fields.insert("text".into(), Value::from(format!("document number {i}")));
+                NewDocument {
+                    document_id: format!("doc_{i:012}"),
+                    lineage: Lineage {
+                        source_object_id: Some(format!("obj_{i:012}")),
+                        root_object_id: Some(format!("obj_{i:012}")),
+                        source_document_id: None,
+                        root_bucket_id: None,
+                    },
+                    chunk_index: 0,
+                    fields,
+                    vectors: vec![("text_extractor_v1_text_embedding".into(), vector(i))],
+                }
+            })
+            .collect();
+        store.load_object_documents(ns, collection_id, &docs).await?;
+    }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! ends. Status transitions go through [`Action`], the lifecycle's one table.
 
 use chrono::Utc;
+use ferry_store::tasks::TaskEnding;
 use ferry_store::{LeaseRenewal, MigrationRecord, StatusChange, StoreError, Task};
 use ferry_wire::migration::{MigrationProgress, MigrationStage, MigrationStatus, MigrationType};
 use ferry_wire::task::TaskStatusEnum;
@@ -15,6 +16,10 @@ use crate::error::MigrateError;
 use crate::lifecycle::Action;
 use crate::reextract::{Rebuild, Repoint};
 use crate::webhooks::{Notifier, Stream};
+
+/// Whether a run's end already ended its task: completing a migration ends its task in the
+/// same transaction, so the driver must not settle it a second time.
+struct TaskEnded(bool);
 
 impl Engine {
     /// Claims and runs migration tasks until `shutdown` turns true. A task whose worker died
@@ -110,6 +115,8 @@ impl Engine {
         let key = migration.key.clone();
         let mut notifier = self.notifier(&migration).await?;
         let outcome = self.drive(&task, migration, &mut notifier).await;
+        let task_ended = matches!(outcome, Ok(TaskEnded(true)));
+        let outcome = outcome.map(|_| ());
         let status = match self.store.migration_status(&key).await {
             Err(StoreError::NotFound { .. }) => {
                 return self.settle_deleted(&task, &migration_id).await
@@ -117,10 +124,17 @@ impl Engine {
             other => other?,
         };
         let event = |status: MigrationStatus, error: Option<String>| json!({"migration_id": migration_id, "status": status, "error_message": error});
-        // The task mirrors the migration, whatever this run saw: a run that finds its
-        // migration already completed (its worker died after completing it, before settling
-        // the task) settles the task as completed.
+        // The task mirrors the migration, whatever this run saw. A run that completed the
+        // migration ended the task with it. One that finds it completed but the task open (a
+        // migration completed by a version that settled the two apart) settles the task.
         let (task_status, error, outcome) = match (status, outcome) {
+            // Another worker claimed the task after this one's lease ran out: it drives the
+            // migration now and settles both. Marking anything here would fail its run.
+            (_, Err(e)) if e.is_lease_lost() => {
+                tracing::info!(migration_id, error = %e, "the task passed to another worker");
+                return Ok(());
+            }
+            (MigrationStatus::Completed, _) if task_ended => return Ok(()),
             (MigrationStatus::Completed, _) => (TaskStatusEnum::Completed, None, Ok(())),
             (MigrationStatus::Cancelled, outcome) => {
                 notifier.send("migration.cancelled", event(status, None));
@@ -129,16 +143,17 @@ impl Engine {
             }
             (_, Err(e)) => {
                 let message = e.to_string();
-                if matches!(
+                let marked = matches!(
                     status,
                     MigrationStatus::Pending | MigrationStatus::InProgress
-                ) {
-                    self.mark_failed(&task, &migration_id, &message).await;
-                }
+                ) && self.mark_failed(&task, &migration_id, &message).await;
                 notifier.send(
                     "migration.failed",
                     event(MigrationStatus::Failed, Some(message.clone())),
                 );
+                if marked {
+                    return Err(e);
+                }
                 (TaskStatusEnum::Failed, Some(message), Err(e))
             }
             (other, Ok(())) => (
@@ -176,10 +191,11 @@ impl Engine {
         Ok(())
     }
 
-    /// Marks a running migration failed with `message`; the stage that was running reports
-    /// the failure too. Best effort: the task records the failure either way. (The one read
-    /// of the record after a run: its progress as the failed run last saved it.)
-    async fn mark_failed(&self, task: &Task, migration_id: &str, message: &str) {
+    /// Marks a running migration failed with `message`, and its task `FAILED` in the same
+    /// transaction; the stage that was running reports the failure too. Best effort: `false`
+    /// when it did not apply, and the caller ends the task alone. (The one read of the
+    /// record after a run: its progress as the failed run last saved it.)
+    async fn mark_failed(&self, task: &Task, migration_id: &str, message: &str) -> bool {
         let marked = async {
             let migration = self
                 .store
@@ -200,8 +216,9 @@ impl Engine {
                     p
                 })
                 .and_then(|p| serde_json::to_value(p).ok());
+            let outputs = json!({"migration_id": migration_id, "status": MigrationStatus::Failed});
             self.store
-                .set_migration_status(
+                .settle_migration(
                     &migration.key,
                     Action::Fail.allowed_from(),
                     MigrationStatus::Failed,
@@ -211,12 +228,23 @@ impl Engine {
                         progress,
                         ..Default::default()
                     },
+                    &TaskEnding {
+                        task_id: &task.task_id,
+                        owner: &self.worker_id,
+                        status: TaskStatusEnum::Failed,
+                        outputs: Some(&outputs),
+                        error: Some(message),
+                    },
                 )
                 .await
         };
-        if let Err(e) = marked.await {
-            tracing::warn!(migration = migration_id, error = %e,
-                           "marking the migration failed did not apply");
+        match marked.await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(migration = migration_id, error = %e,
+                               "marking the migration failed did not apply");
+                false
+            }
         }
     }
 
@@ -277,6 +305,7 @@ impl Engine {
             repoint: Repoint::default(),
             base: None,
             force: task.inputs["force"].as_bool().unwrap_or(false),
+            task_ended: false,
         };
         self.prepare(&mut run).await?;
         Ok(run)
@@ -287,7 +316,7 @@ impl Engine {
         task: &Task,
         migration: MigrationRecord,
         notifier: &mut Notifier,
-    ) -> Result<(), MigrateError> {
+    ) -> Result<TaskEnded, MigrateError> {
         let mut run = self.load_run(task, migration, notifier).await?;
         let migration_id = run.migration.migration_id().to_owned();
         if run.config.dry_run {
@@ -296,7 +325,7 @@ impl Engine {
                 "migration.completed",
                 json!({"migration_id": migration_id, "status": "completed", "dry_run": true}),
             );
-            return Ok(());
+            return Ok(TaskEnded(run.task_ended));
         }
         for stage in MigrationStage::ALL {
             if run.progress.stages[stage.index()].status == MigrationStatus::Completed {
@@ -316,14 +345,17 @@ impl Engine {
             for stage in run.completed_stages.drain(..) {
                 notifier.send("migration.stage_completed", stage);
             }
-            self.renew(task).await?;
+            // Finalization ended the task with the migration: no lease is left to renew.
+            if !run.task_ended {
+                self.renew(task).await?;
+            }
         }
         notifier.send(
             "migration.completed",
             json!({"migration_id": migration_id, "status": "completed",
                    "additional_data": run.additional_data}),
         );
-        Ok(())
+        Ok(TaskEnded(run.task_ended))
     }
 
     /// What the run's type needs beyond the stored plan: a re_extract's rebuilds (resolved

@@ -5,10 +5,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use ferry_store::tasks::TaskEnding;
 use ferry_store::{BatchSummary, StatusChange};
 use ferry_wire::migration::{
     MigrationProgress, MigrationStage, MigrationStatus, ResourceProgress, StageProgress,
 };
+use ferry_wire::task::TaskStatusEnum;
 use serde_json::{json, Value};
 
 use super::run::Run;
@@ -190,14 +192,17 @@ impl Engine {
 
     /// Completes the migration (`Action::Complete`) with its final progress and `additional`
     /// data, which the run keeps for its `migration.completed` event.
+    /// Completes the migration and ends its task as `COMPLETED` in the same transaction, so
+    /// a client that sees the migration completed finds its task completed too.
     pub(super) async fn complete(
         &self,
         run: &mut Run,
         additional: Value,
     ) -> Result<(), MigrateError> {
         let progress = progress_value(run)?;
+        let outputs = json!({"migration_id": run.key().id(), "status": MigrationStatus::Completed});
         self.store
-            .set_migration_status(
+            .settle_migration(
                 run.key(),
                 Action::Complete.allowed_from(),
                 MigrationStatus::Completed,
@@ -207,9 +212,17 @@ impl Engine {
                     progress: Some(progress),
                     ..Default::default()
                 },
+                &TaskEnding {
+                    task_id: &run.task.task_id,
+                    owner: &self.worker_id,
+                    status: TaskStatusEnum::Completed,
+                    outputs: Some(&outputs),
+                    error: None,
+                },
             )
             .await?;
         run.additional_data = Some(additional);
+        run.task_ended = true;
         Ok(())
     }
 

@@ -33,6 +33,8 @@ pub(super) struct Run {
     pub base: Option<ExtendBase>,
     /// Started with `force`: an extend applies source deletions.
     pub force: bool,
+    /// The run completed the migration, which ended its task in the same transaction.
+    pub task_ended: bool,
 }
 
 impl Run {

@@ -202,6 +202,24 @@ impl Fixture {
             .unwrap()
     }
 
+    /// `owner`'s lease on `task` runs out and a new engine claims the task.
+    async fn take_over(&self, owner: &Engine, task: &Task) -> (Engine, Task) {
+        self.store
+            .renew_task_lease(&ferry_store::LeaseRenewal {
+                task_id: &task.task_id,
+                owner: &owner.worker_id,
+                lease_until: 0,
+                processed: 0,
+                resume_cursor: None,
+            })
+            .await
+            .unwrap();
+        let other = self.engine(EngineConfig::default());
+        let taken = self.claim(&other).await;
+        assert_eq!(taken.task_id, task.task_id);
+        (other, taken)
+    }
+
     async fn target(&self) -> Namespace {
         self.store.get_namespace(&self.org, "copy").await.unwrap()
     }
@@ -388,9 +406,13 @@ async fn finalization_verifies_the_counts_and_completes_the_migration() {
     let f = fixture().await;
     let engine = f.engine(EngineConfig::default());
     let (id, task) = f.started_copy(&engine, 8).await;
+    let task_id = task.task_id.clone();
     engine.run_task(task).await.unwrap();
     let done = f.store.get_migration(&f.org, &id).await.unwrap();
     assert_eq!(done.status, MigrationStatus::Completed);
+    let ended = f.store.get_task(&f.org, &task_id).await.unwrap();
+    assert_eq!(ended.status, TaskStatusEnum::Completed);
+    assert_eq!(ended.outputs.unwrap()["status"], "completed");
     let additional = done.additional_data.unwrap();
     let verification = additional["verification"].as_object().unwrap();
     assert_eq!(verification.len(), 2, "{additional}");
@@ -406,4 +428,49 @@ async fn finalization_verifies_the_counts_and_completes_the_migration() {
         .stages
         .iter()
         .all(|s| s.status == MigrationStatus::Completed));
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_its_lease_completes_neither_the_migration_nor_the_task() {
+    let f = fixture().await;
+    let engine = f.engine(EngineConfig::default());
+    let (id, task) = f.started_copy(&engine, 8).await;
+    let mut run = f.run(&engine, &id, &task).await;
+    // Another worker took the task over; this one still believes it runs the migration.
+    let (other, taken) = f.take_over(&engine, &task).await;
+
+    let lost = engine.complete(&mut run, json!({})).await.unwrap_err();
+    assert!(lost.is_lease_lost(), "{lost:?}");
+    assert!(!run.task_ended);
+    let migration = f.store.get_migration(&f.org, &id).await.unwrap();
+    assert_eq!(migration.status, MigrationStatus::InProgress);
+    let still = f.store.get_task(&f.org, &task.task_id).await.unwrap();
+    assert_eq!(still.status, TaskStatusEnum::InProgress);
+    // The worker that holds the lease now still runs it to its end.
+    other.run_task(taken).await.unwrap();
+    let done = f.store.get_migration(&f.org, &id).await.unwrap();
+    assert_eq!(done.status, MigrationStatus::Completed);
+    let ended = f.store.get_task(&f.org, &task.task_id).await.unwrap();
+    assert_eq!(ended.status, TaskStatusEnum::Completed);
+}
+
+#[tokio::test]
+async fn a_run_whose_task_passed_to_another_worker_leaves_the_migration_to_it() {
+    let f = fixture().await;
+    let stale = f.engine(EngineConfig::default());
+    let (id, task) = f.started_copy(&stale, 8).await;
+    let (other, taken) = f.take_over(&stale, &task).await;
+
+    // The stale run stops at its first lease renewal, and marks nothing failed.
+    stale.run_task(task.clone()).await.unwrap();
+    let migration = f.store.get_migration(&f.org, &id).await.unwrap();
+    assert_eq!(migration.status, MigrationStatus::InProgress);
+    assert_eq!(migration.error_message, None);
+    let still = f.store.get_task(&f.org, &task.task_id).await.unwrap();
+    assert_eq!(still.status, TaskStatusEnum::InProgress);
+
+    other.run_task(taken).await.unwrap();
+    let done = f.store.get_migration(&f.org, &id).await.unwrap();
+    assert_eq!(done.status, MigrationStatus::Completed);
+    assert_eq!(f.counts(&f.target().await).await, (20, 20));
 }

@@ -361,6 +361,25 @@ impl Store {
         Ok(migration)
     }
 
+    /// Moves the migration to `to` (from one of `from`) and ends its task as `task` says, in
+    /// one transaction, so nobody reads a settled migration whose task still runs. When the
+    /// task is no longer leased to `task.owner` ([`StoreError::LeaseLost`]), neither changes:
+    /// another worker drives the migration now.
+    pub async fn settle_migration(
+        &self,
+        key: &MigrationKey,
+        from: &[MigrationStatus],
+        to: MigrationStatus,
+        change: StatusChange,
+        task: &crate::tasks::TaskEnding<'_>,
+    ) -> StoreResult<MigrationRecord> {
+        let mut tx = self.pool.begin().await?;
+        let migration = set_status(&mut tx, key, from, to, &change).await?;
+        crate::tasks::end_task(&mut tx, task).await?;
+        tx.commit().await?;
+        Ok(migration)
+    }
+
     /// The most recent completed migration of the organization from `source` into `target`
     /// (the one an `extend` continues from).
     pub async fn last_completed_migration(

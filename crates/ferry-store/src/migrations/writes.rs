@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::batches::{mark_batch_done, BatchDone};
 use super::ItemIds;
 use crate::changes::{next_change, record_deletions, record_object_deletions};
-use crate::documents::{DocumentRecord, NewDocument, SourceKind};
+use crate::documents::{bind_document, DocumentRecord, NewDocument, SourceKind};
 use crate::freeze::lock_bucket;
 use crate::listing::value_rows;
 use crate::namespaces::NamespaceKey;
@@ -466,13 +466,7 @@ async fn insert_copied_documents(
             .bind(collection_id)
             .bind(change);
         for doc in chunk {
-            insert = insert
-                .bind(&doc.document_id)
-                .bind(&doc.lineage.source_object_id)
-                .bind(&doc.lineage.root_object_id)
-                .bind(&doc.lineage.source_document_id)
-                .bind(&doc.lineage.root_bucket_id)
-                .bind(doc.chunk_index)
+            insert = bind_document(insert, &doc.document_id, &doc.lineage, doc.chunk_index)
                 .bind(Value::Object(doc.fields.clone()).to_string())
                 .bind(vectors::encode(&doc.vectors))
                 .bind(doc.created_at)
