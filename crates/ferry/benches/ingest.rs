@@ -206,7 +206,13 @@ async fn live_index(
         .ok_or_else(|| anyhow::anyhow!("no dense index"))?;
     let query = vec![vec![1.0; dense.index.dimensions.unwrap_or(0) as usize]];
     search
-        .search(dense_request(ns.key, &collection.collection_id, dense, &query, 10))
+        .search(dense_request(
+            ns.key,
+            &collection.collection_id,
+            dense,
+            &query,
+            10,
+        ))
         .await?;
     let id = IndexId {
         ns: ns.key,

@@ -124,7 +124,10 @@ async fn main() -> anyhow::Result<()> {
             config.batch_options = Some(batch);
             let (_, seconds) = run_migration(&store, &registry, blobs, &org, config, false).await?;
             let target = store.get_namespace(&org, &target).await?;
-            let written = store.get_collection(target.key, "docs").await?.document_count;
+            let written = store
+                .get_collection(target.key, "docs")
+                .await?
+                .document_count;
             anyhow::ensure!(written == n as i64, "{written} documents copied of {n}");
             anyhow::Ok(seconds)
         }
@@ -150,8 +153,13 @@ async fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         for start in (0..ballast).step_by(100_000) {
             let end = ballast.min(start + 100_000);
-            load_documents(&store, filler.key, &filler_collection.collection_id, start..end)
-                .await?;
+            load_documents(
+                &store,
+                filler.key,
+                &filler_collection.collection_id,
+                start..end,
+            )
+            .await?;
             println!(
                 "ballast: {end} documents in {:.0}s ({:.0} documents/s)",
                 started.elapsed().as_secs_f64(),
@@ -261,7 +269,9 @@ async fn load_documents(
                 }
             })
             .collect();
-        store.load_object_documents(ns, collection_id, &docs).await?;
+        store
+            .load_object_documents(ns, collection_id, &docs)
+            .await?;
     }
     Ok(())
 }
