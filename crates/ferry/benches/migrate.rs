@@ -12,23 +12,15 @@
 
 mod common;
 
-use common::{env_usize, namespace, run_migration, text_collection};
+use common::{env_usize, load_documents, namespace, run_migration, text_collection, DIMENSION};
 
 use std::time::Instant;
 
 use ferry_store::blobs::BlobStore;
-use ferry_store::{Lineage, MigrationListQuery, NewDocument, NewMigration, Store, StoreLocation};
+use ferry_store::{MigrationListQuery, NewMigration, Store, StoreLocation};
 use ferry_wire::migration::{MigrationConfig, MigrationProgress, MigrationStatus, MigrationType};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use sqlx::any::AnyPoolOptions;
-
-const DIMENSION: usize = 384;
-
-fn vector(i: usize) -> Vec<f32> {
-    (0..DIMENSION)
-        .map(|k| (((i * 31 + k * 17) % 1000) as f32 / 1000.0) - 0.5)
-        .collect()
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -92,13 +84,12 @@ async fn main() -> anyhow::Result<()> {
     let raw_key = key_of(raw_target.namespace_id.clone()).await?;
     let source_key = key_of(source.namespace_id.clone()).await?;
     let started = Instant::now();
-    let copied = sqlx::query(
-        "INSERT INTO documents (ns_key, collection_id, document_id, source_object_id, \
-         root_object_id, source_document_id, root_bucket_id, chunk_index, fields, vectors, \
-         created_at, updated_at) SELECT $1, $2, document_id, source_object_id, root_object_id, \
-         source_document_id, root_bucket_id, chunk_index, fields, vectors, created_at, \
-         updated_at FROM documents WHERE ns_key = $3 AND collection_id = $4",
-    )
+    let copied = sqlx::query(&format!(
+        "INSERT INTO documents ({columns}) SELECT $1, $2, {rest} FROM documents \
+         WHERE ns_key = $3 AND collection_id = $4",
+        columns = common::DOCUMENT_COLUMNS,
+        rest = common::copied_columns(),
+    ))
     .bind(raw_key)
     .bind(&raw_collection.collection_id)
     .bind(source_key)
@@ -240,38 +231,5 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("peak RSS: {:.0} MB", common::peak_rss_mb());
     store.close().await;
-    Ok(())
-}
-
-/// Loads documents `range` (ids `doc_…`, 384-d vectors) into a collection, 1,000 a write.
-async fn load_documents(
-    store: &Store,
-    ns: ferry_store::NamespaceKey,
-    collection_id: &str,
-    range: std::ops::Range<usize>,
-) -> anyhow::Result<()> {
-    for start in range.clone().step_by(1000) {
-        let docs: Vec<NewDocument> = (start..range.end.min(start + 1000))
-            .map(|i| {
-                let mut fields = Map::new();
-                fields.insert("text".into(), Value::from(format!("document number {i}")));
-                NewDocument {
-                    document_id: format!("doc_{i:012}"),
-                    lineage: Lineage {
-                        source_object_id: Some(format!("obj_{i:012}")),
-                        root_object_id: Some(format!("obj_{i:012}")),
-                        source_document_id: None,
-                        root_bucket_id: None,
-                    },
-                    chunk_index: 0,
-                    fields,
-                    vectors: vec![("text_extractor_v1_text_embedding".into(), vector(i))],
-                }
-            })
-            .collect();
-        store
-            .load_object_documents(ns, collection_id, &docs)
-            .await?;
-    }
     Ok(())
 }

@@ -16,18 +16,16 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use common::server::{listening_on, seconds_between, with_database, Api, Process, KEY};
 use common::{env_usize, text};
 use ferry_store::{Store, StoreLocation};
 use reqwest::Method;
 use serde_json::{json, Value};
 use sqlx::Connection;
-
-const KEY: &str = "sk_bench_workers_key_0000000000000000001";
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -73,16 +71,6 @@ struct Bench {
 struct Leg {
     seconds: f64,
     batches_by: BTreeMap<String, i64>,
-}
-
-/// A `ferry` child process, killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 impl Bench {
@@ -132,12 +120,9 @@ impl Bench {
         };
         let mut serve = ferry(0, &["serve", "--bind", "127.0.0.1:0"], Stdio::piped())?;
         let base = listening_on(&mut serve.0)?;
-        let api = Api {
-            base,
-            http: reqwest::Client::new(),
-        };
+        let api = Api::new(base);
         let started = Instant::now();
-        api.seed(self.n).await?;
+        seed(&api, self.n).await?;
         println!(
             "[{processes} process(es)] seeded {} objects and their v1 documents in {:.1}s",
             self.n,
@@ -198,127 +183,60 @@ impl Bench {
     }
 }
 
-/// Seconds between two RFC 3339 timestamps of the wire.
-fn seconds_between(from: &Value, to: &Value) -> anyhow::Result<f64> {
-    let parse = |v: &Value| -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
-        Ok(v.as_str().context("a timestamp")?.parse()?)
-    };
-    Ok((parse(to)? - parse(from)?).num_milliseconds() as f64 / 1000.0)
-}
-
-/// `url` pointing at database `name` instead.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-    match query {
-        "" => format!("{server}/{name}"),
-        query => format!("{server}/{name}?{query}"),
-    }
-}
-
-/// Waits for `ferry serve`'s `listening` line: its base URL. What it prints later is read
-/// and dropped, so a full pipe never blocks it.
-fn listening_on(child: &mut Child) -> anyhow::Result<String> {
-    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-    for line in lines.by_ref() {
-        if let Some(rest) = line?.strip_prefix("ferry listening on ") {
-            let base = rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            std::thread::spawn(move || lines.for_each(drop));
-            return Ok(base);
-        }
-    }
-    anyhow::bail!("ferry serve exited before listening")
-}
-
-struct Api {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        ns: Option<&str>,
-        body: Value,
-    ) -> anyhow::Result<Value> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(KEY);
-        if !body.is_null() {
-            request = request.json(&body);
-        }
-        if let Some(ns) = ns {
-            request = request.header("X-Namespace", ns);
-        }
-        let response = request.send().await?;
-        let status = response.status();
-        let body: Value = response.json().await?;
-        anyhow::ensure!(status.is_success(), "{path}: {status} {body}");
-        Ok(body)
-    }
-
-    /// Namespace `bench`: bucket `texts` of `n` objects whose `body` is [`text`], and
-    /// collection `texts` (text_extractor v1) triggered over them, to the end.
-    async fn seed(&self, n: usize) -> anyhow::Result<()> {
-        self.call(
+/// Namespace `bench`: bucket `texts` of `n` objects whose `body` is [`text`], and
+/// collection `texts` (text_extractor v1) triggered over them, to the end.
+async fn seed(api: &Api, n: usize) -> anyhow::Result<()> {
+    api.call(
+        Method::POST,
+        "/v1/namespaces",
+        None,
+        json!({"namespace_name": "bench"}),
+    )
+    .await?;
+    let ns = Some("bench");
+    api.call(
+        Method::POST,
+        "/v1/buckets",
+        ns,
+        json!({"bucket_name": "texts",
+               "bucket_schema": {"properties": {"body": {"type": "text"}}}}),
+    )
+    .await?;
+    // The batch endpoint takes at most 100 objects a call.
+    for start in (0..n).step_by(100) {
+        let objects: Vec<Value> = (start..n.min(start + 100))
+            .map(|i| json!({"body": text(i)}))
+            .collect();
+        api.call(
             Method::POST,
-            "/v1/namespaces",
-            None,
-            json!({"namespace_name": "bench"}),
-        )
-        .await?;
-        let ns = Some("bench");
-        self.call(
-            Method::POST,
-            "/v1/buckets",
+            "/v1/buckets/texts/objects/batch",
             ns,
-            json!({"bucket_name": "texts",
-                   "bucket_schema": {"properties": {"body": {"type": "text"}}}}),
+            json!({"objects": objects}),
         )
         .await?;
-        // The batch endpoint takes at most 100 objects a call.
-        for start in (0..n).step_by(100) {
-            let objects: Vec<Value> = (start..n.min(start + 100))
-                .map(|i| json!({"body": text(i)}))
-                .collect();
-            self.call(
-                Method::POST,
-                "/v1/buckets/texts/objects/batch",
-                ns,
-                json!({"objects": objects}),
-            )
-            .await?;
-        }
-        self.call(
-            Method::POST,
-            "/v1/collections",
-            ns,
-            json!({"collection_name": "texts",
-                   "source": {"type": "bucket", "bucket_ids": ["texts"]},
-                   "feature_extractor": {"feature_extractor_name": "text_extractor",
-                                         "version": "v1", "input_mappings": {"text": "body"}}}),
-        )
+    }
+    api.call(
+        Method::POST,
+        "/v1/collections",
+        ns,
+        json!({"collection_name": "texts",
+               "source": {"type": "bucket", "bucket_ids": ["texts"]},
+               "feature_extractor": {"feature_extractor_name": "text_extractor",
+                                     "version": "v1", "input_mappings": {"text": "body"}}}),
+    )
+    .await?;
+    let trigger = api
+        .call(Method::POST, "/v1/collections/texts/trigger", ns, json!({}))
         .await?;
-        let trigger = self
-            .call(Method::POST, "/v1/collections/texts/trigger", ns, json!({}))
+    let task = trigger["task_id"].as_str().context("a task id")?;
+    loop {
+        let t = api
+            .call(Method::GET, &format!("/v1/tasks/{task}"), None, Value::Null)
             .await?;
-        let task = trigger["task_id"].as_str().context("a task id")?;
-        loop {
-            let t = self
-                .call(Method::GET, &format!("/v1/tasks/{task}"), None, Value::Null)
-                .await?;
-            match t["status"].as_str() {
-                Some("COMPLETED") => return Ok(()),
-                Some("FAILED" | "CANCELED") => anyhow::bail!("the trigger ended: {t}"),
-                _ => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
+        match t["status"].as_str() {
+            Some("COMPLETED") => return Ok(()),
+            Some("FAILED" | "CANCELED") => anyhow::bail!("the trigger ended: {t}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
 }

@@ -293,8 +293,17 @@ impl CollectionIndex {
 /// Threads one [`CollectionIndex::apply`] inserts with (and graph callers it counts as).
 pub const INSERT_THREADS: usize = 2;
 
-/// Inserts `(key, vector)`s, split over [`INSERT_THREADS`] threads when there are enough to
-/// share (usearch inserts concurrently); a key listed twice keeps its last vector.
+/// The nice value insert threads run at. An insert into the graph costs several times the
+/// CPU of the write it follows (HNSW at M 32 searches the graph for each vector's
+/// neighbours), so upkeep at normal priority took a third of a busy writer's throughput
+/// (README, "Search indexes"). At 10 it takes the CPU the writers and queries leave: the
+/// graph falls behind under load and catches up when it eases, and queries meanwhile score
+/// the not-yet-indexed tail exactly, so answers stay right.
+const INSERT_NICE: i32 = 10;
+
+/// Inserts `(key, vector)`s at background priority, split over [`INSERT_THREADS`] threads
+/// when there are enough to share (usearch inserts concurrently); a key listed twice keeps
+/// its last vector.
 fn insert_in_parallel(graph: &Ann, inserts: &[(u64, &[f32])]) -> Result<(), AnnError> {
     let mut seen = HashSet::with_capacity(inserts.len());
     let mut distinct: Vec<(u64, &[f32])> = inserts
@@ -304,21 +313,41 @@ fn insert_in_parallel(graph: &Ann, inserts: &[(u64, &[f32])]) -> Result<(), AnnE
         .copied()
         .collect();
     distinct.reverse();
-    if distinct.len() < 64 {
-        return distinct
-            .iter()
-            .try_for_each(|(key, v)| graph.upsert(*key, v));
+    if distinct.is_empty() {
+        return Ok(());
     }
-    let share = distinct.len().div_ceil(INSERT_THREADS);
+    let threads = if distinct.len() < 64 {
+        1
+    } else {
+        INSERT_THREADS
+    };
+    let share = distinct.len().div_ceil(threads);
+    // Threads of their own, never the async runtime's blocking pool: a nice value set on a
+    // pooled thread would stay with whatever task it runs next.
     std::thread::scope(|scope| {
         let workers: Vec<_> = distinct
             .chunks(share)
             .map(|part| {
-                scope.spawn(move || part.iter().try_for_each(|(key, v)| graph.upsert(*key, v)))
+                scope.spawn(move || {
+                    run_in_background();
+                    part.iter().try_for_each(|(key, v)| graph.upsert(*key, v))
+                })
             })
             .collect();
         workers
             .into_iter()
             .try_for_each(|w| w.join().unwrap_or_else(|_| Err(AnnError::panicked())))
     })
+}
+
+/// Lowers the calling thread to [`INSERT_NICE`]. On Linux a nice value belongs to a thread
+/// (`setpriority(PRIO_PROCESS, 0, …)` sets the caller's); elsewhere inserts keep the
+/// process's priority. A refusal (raising priority back is what needs privilege, never
+/// lowering it) only costs the writers their share, so it is ignored.
+fn run_in_background() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, INSERT_NICE);
+    }
 }

@@ -1,6 +1,8 @@
 //! What the benchmarks share.
 #![allow(dead_code)] // each bench uses its own part
 
+pub mod server;
+
 use std::time::{Duration, Instant};
 
 use ferry_extract::{Extractor, Registry};
@@ -8,7 +10,8 @@ use ferry_migrate::engine::{Engine, EngineConfig};
 use ferry_migrate::service;
 use ferry_store::blobs::BlobStore;
 use ferry_store::{
-    Bucket, BucketFields, CollectionFields, MigrationRecord, Namespace, NewObject, Store,
+    Bucket, BucketFields, CollectionFields, Lineage, MigrationRecord, Namespace, NewDocument,
+    NewObject, Store,
 };
 use ferry_wire::migration::{MigrationConfig, MigrationStatus};
 use serde_json::{json, Map, Value};
@@ -43,7 +46,12 @@ pub async fn namespace(store: &Store, org: &str, name: &str) -> anyhow::Result<N
 
 /// Peak resident set size of this process, from the kernel (`VmHWM`), in MB.
 pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    vm_hwm_mb("/proc/self/status")
+}
+
+/// The `VmHWM` (peak resident memory) of a `/proc/…/status` file, in MB.
+fn vm_hwm_mb(status: &str) -> f64 {
+    std::fs::read_to_string(status)
         .ok()
         .and_then(|s| {
             s.lines()
@@ -54,28 +62,28 @@ pub fn peak_rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-/// Object `i`'s text: 20 words of a 16-word vocabulary, different per `i`.
+/// Object `i`'s text: 20 words drawn from a 64-word vocabulary by a hash of `i`, so texts
+/// differ as documents do. (An earlier text repeated 16 sentences over the whole bucket: 16
+/// distinct vectors, each held thousands of times, which halves usearch's insert rate
+/// against distinct vectors and is nothing like a real collection.)
 pub fn text(i: usize) -> String {
-    const WORDS: [&str; 16] = [
-        "namespace",
-        "migration",
-        "vector",
-        "document",
-        "extractor",
-        "bucket",
-        "object",
-        "query",
-        "retriever",
-        "cluster",
-        "taxonomy",
-        "ferry",
-        "copy",
-        "index",
-        "search",
-        "batch",
-    ];
+    const WORDS: &str = "namespace migration vector document extractor bucket object query \
+        retriever cluster taxonomy ferry copy index search batch schema tenant lease worker \
+        stage progress webhook alias cutover rollback feature embedding keyword graph recall \
+        latency store table column row change feed watermark merge segment token model weight \
+        layer pooling cosine distance filter sort limit page cursor status task retry failure \
+        crash resume commit snapshot replica partition throughput";
+    let words: Vec<&str> = WORDS.split_whitespace().collect();
+    // splitmix64: a cheap, well-mixed hash, so neighbouring objects share no pattern.
+    let mut state = i as u64;
     (0..20)
-        .map(|k| WORDS[(i * 7 + k * 13 + k * k) % 16])
+        .map(|_| {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            words[((z ^ (z >> 31)) % words.len() as u64) as usize]
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -224,4 +232,60 @@ pub async fn run_task(
         task.error
     );
     Ok(seconds)
+}
+
+/// The columns a raw SQL copy of documents writes, the target's `ns_key` and `collection_id`
+/// first.
+pub const DOCUMENT_COLUMNS: &str = "ns_key, collection_id, document_id, source_object_id, \
+    root_object_id, source_document_id, root_bucket_id, chunk_index, fields, vectors, \
+    created_at, updated_at";
+
+/// The [`DOCUMENT_COLUMNS`] a raw copy reads from the source row (all but the first two).
+pub fn copied_columns() -> &'static str {
+    DOCUMENT_COLUMNS
+        .split_once(", collection_id, ")
+        .map_or("", |(_, rest)| rest)
+}
+
+/// The dimension of the benches' document vectors.
+pub const DIMENSION: usize = 384;
+
+/// Document `i`'s vector.
+pub fn vector(i: usize) -> Vec<f32> {
+    (0..DIMENSION)
+        .map(|k| (((i * 31 + k * 17) % 1000) as f32 / 1000.0) - 0.5)
+        .collect()
+}
+
+/// Loads documents `range` (ids `doc_…`, 384-d vectors) into a collection, 1,000 a write.
+pub async fn load_documents(
+    store: &Store,
+    ns: ferry_store::NamespaceKey,
+    collection_id: &str,
+    range: std::ops::Range<usize>,
+) -> anyhow::Result<()> {
+    for start in range.clone().step_by(1000) {
+        let docs: Vec<NewDocument> = (start..range.end.min(start + 1000))
+            .map(|i| {
+                let mut fields = Map::new();
+                fields.insert("text".into(), Value::from(format!("document number {i}")));
+                NewDocument {
+                    document_id: format!("doc_{i:012}"),
+                    lineage: Lineage {
+                        source_object_id: Some(format!("obj_{i:012}")),
+                        root_object_id: Some(format!("obj_{i:012}")),
+                        source_document_id: None,
+                        root_bucket_id: None,
+                    },
+                    chunk_index: 0,
+                    fields,
+                    vectors: vec![("text_extractor_v1_text_embedding".into(), vector(i))],
+                }
+            })
+            .collect();
+        store
+            .load_object_documents(ns, collection_id, &docs)
+            .await?;
+    }
+    Ok(())
 }
