@@ -98,7 +98,7 @@ async fn run(n: usize, kill_at: f64, url: &str, data: &std::path::Path) -> anyho
     for start in (0..n).step_by(100_000) {
         let end = n.min(start + 100_000);
         load_documents(&store, source.key, &collection.collection_id, start..end).await?;
-        if end % 1_000_000 == 0 || end == n {
+        if end.is_multiple_of(1_000_000) || end == n {
             let step = (end - 1) % 1_000_000 + 1;
             println!(
                 "load: {end} documents in {:.0}s; the last {step} at {:.0} documents/s; \
