@@ -71,18 +71,8 @@ async fn main() -> anyhow::Result<()> {
         .max_connections(1)
         .connect(&url)
         .await?;
-    // The store keeps namespace keys to itself; the baseline reads them as any SQL client would.
-    let key_of = |id: String| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT ns_key FROM namespaces WHERE namespace_id = $1")
-                .bind(id)
-                .fetch_one(&pool)
-                .await
-        }
-    };
-    let raw_key = key_of(raw_target.namespace_id.clone()).await?;
-    let source_key = key_of(source.namespace_id.clone()).await?;
+    let raw_key = common::ns_key(&pool, &raw_target.namespace_id).await?;
+    let source_key = common::ns_key(&pool, &source.namespace_id).await?;
     let started = Instant::now();
     let copied = sqlx::query(&format!(
         "INSERT INTO documents ({columns}) SELECT $1, $2, {rest} FROM documents \

@@ -130,21 +130,12 @@ async fn run(n: usize, kill_at: f64, url: &str, data: &std::path::Path) -> anyho
     let raw_collection = store
         .create_collection(raw.key, None, text_collection("docs", &[], v1.as_ref())?)
         .await?;
-    let key_of = |id: String| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT ns_key FROM namespaces WHERE namespace_id = $1")
-                .bind(id)
-                .fetch_one(&pool)
-                .await
-        }
-    };
     let from = (
-        key_of(source.namespace_id.clone()).await?,
+        common::ns_key(&pool, &source.namespace_id).await?,
         collection.collection_id.as_str(),
     );
     let to = (
-        key_of(raw.namespace_id.clone()).await?,
+        common::ns_key(&pool, &raw.namespace_id).await?,
         raw_collection.collection_id.as_str(),
     );
     let started = Instant::now();

@@ -289,3 +289,13 @@ pub async fn load_documents(
     }
     Ok(())
 }
+
+/// A namespace's internal key, read as any SQL client would: the store keeps keys to itself.
+pub async fn ns_key(pool: &sqlx::AnyPool, namespace_id: &str) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT ns_key FROM namespaces WHERE namespace_id = $1")
+            .bind(namespace_id)
+            .fetch_one(pool)
+            .await?,
+    )
+}
