@@ -277,25 +277,16 @@ impl Copy<'_> {
     async fn run(&self, kill_at: f64, raw_rate: f64) -> anyhow::Result<()> {
         let n = self.n;
         let (first, api) = self.serve()?;
-        let created = api
-            .call(
-                Method::POST,
-                "/v1/namespaces/migrations/",
-                None,
-                json!({"config": {
-                    "migration_type": "copy", "source_namespace_id": "scale_src",
-                    "target_namespace_name": "scale_copy",
-                    "batch_options": {"batch_size": BATCH_SIZE, "max_workers": 4}}}),
+        let started = Instant::now();
+        let id = api
+            .start_migration(
+                json!({"migration_type": "copy", "source_namespace_id": "scale_src",
+                       "target_namespace_name": "scale_copy",
+                       "batch_options": {"batch_size": BATCH_SIZE, "max_workers": 4}}),
+                false,
             )
             .await?;
-        let id = created["migration_id"]
-            .as_str()
-            .context("a migration id")?
-            .to_owned();
         let path = format!("/v1/namespaces/migrations/{id}");
-        let started = Instant::now();
-        api.call(Method::POST, &format!("{path}/start"), None, json!({}))
-            .await?;
         let kill_after = (kill_at * n as f64) as i64;
         while self.copied().await? < kill_after {
             tokio::time::sleep(Duration::from_millis(200)).await;

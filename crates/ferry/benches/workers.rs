@@ -132,32 +132,18 @@ impl Bench {
             1 => None,
             _ => Some(ferry(1, &["worker"], Stdio::null())?),
         };
-        let created = api
-            .call(
-                Method::POST,
-                "/v1/namespaces/migrations/",
-                None,
-                json!({"config": {
-                    "migration_type": "re_extract", "source_namespace_id": "bench",
-                    "target_namespace_name": "bench_v3",
-                    "feature_extractors": [{"feature_extractor_name": "text_extractor",
-                                            "version": "v3"}],
-                    "batch_options": {"batch_size": self.batch_size, "max_workers": 4}}}),
+        // A re_extract warns of its cost: started with force, as a user who read it would.
+        let id = api
+            .start_migration(
+                json!({"migration_type": "re_extract", "source_namespace_id": "bench",
+                       "target_namespace_name": "bench_v3",
+                       "feature_extractors": [{"feature_extractor_name": "text_extractor",
+                                               "version": "v3"}],
+                       "batch_options": {"batch_size": self.batch_size, "max_workers": 4}}),
+                true,
             )
             .await?;
-        let id = created["migration_id"]
-            .as_str()
-            .context("a migration id")?
-            .to_owned();
         let path = format!("/v1/namespaces/migrations/{id}");
-        // A re_extract warns of its cost: started with force, as a user who read it would.
-        api.call(
-            Method::POST,
-            &format!("{path}/start"),
-            None,
-            json!({"force": true}),
-        )
-        .await?;
         let done = loop {
             let migration = api.call(Method::GET, &path, None, Value::Null).await?;
             match migration["status"].as_str() {

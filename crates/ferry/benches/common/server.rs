@@ -102,4 +102,29 @@ impl Api {
         anyhow::ensure!(status.is_success(), "{path}: {status} {body}");
         Ok(body)
     }
+
+    /// Creates a migration of `config` and starts it (`force` as the start request's): its
+    /// id.
+    pub async fn start_migration(&self, config: Value, force: bool) -> anyhow::Result<String> {
+        let created = self
+            .call(
+                Method::POST,
+                "/v1/namespaces/migrations/",
+                None,
+                serde_json::json!({ "config": config }),
+            )
+            .await?;
+        let id = created["migration_id"]
+            .as_str()
+            .context("a migration id")?
+            .to_owned();
+        self.call(
+            Method::POST,
+            &format!("/v1/namespaces/migrations/{id}/start"),
+            None,
+            serde_json::json!({ "force": force }),
+        )
+        .await?;
+        Ok(id)
+    }
 }
