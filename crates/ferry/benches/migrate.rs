@@ -8,7 +8,8 @@
 //! 100000), `FERRY_BENCH_MIGRATIONS=M` (default 100000), `FERRY_BENCH_BATCH_SIZE=B` (default
 //! 1000), `FERRY_BENCH_DATABASE_URL=postgres://…` for PostgreSQL. `FERRY_BENCH_BALLAST=M`
 //! then loads M more documents into another namespace and runs the same copy again: the
-//! copy rate into a full database against the first.
+//! copy rate into a full database against the first. Each timed phase starts after a checkpoint
+//! ([`common::checkpoint`]), so none pays for the write-back of what the phase before loaded.
 
 mod common;
 
@@ -73,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let raw_key = common::ns_key(&pool, &raw_target.namespace_id).await?;
     let source_key = common::ns_key(&pool, &source.namespace_id).await?;
+    common::checkpoint(&url).await?;
     let started = Instant::now();
     let copied = sqlx::query(&format!(
         "INSERT INTO documents ({columns}) SELECT $1, $2, {rest} FROM documents \
@@ -113,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::Ok(seconds)
         }
     };
+    common::checkpoint(&url).await?;
     let engine_seconds = copy(format!("copy-{tag}")).await?;
 
     let raw = n as f64 / raw_seconds;
@@ -147,6 +150,10 @@ async fn main() -> anyhow::Result<()> {
                 end as f64 / started.elapsed().as_secs_f64()
             );
         }
+        println!(
+            "checkpoint after the ballast: {:.0}s",
+            common::checkpoint(&url).await?
+        );
         let full_seconds = copy(format!("copy-full-{tag}")).await?;
         let full = n as f64 / full_seconds;
         println!(
