@@ -253,6 +253,8 @@ paged_bodies!(
     ferry_wire::collection::ListCollectionsRequest,
     ferry_wire::cluster::ListClustersRequest,
     ferry_wire::taxonomy::ListTaxonomiesRequest,
+    ferry_wire::alias::ListAliasesRequest,
+    ferry_wire::evaluation::ListEvaluationsRequest,
 );
 
 /// Bodies without paging: the query pages them.

@@ -136,3 +136,22 @@ pub fn sort_key<K: Copy>(
         chosen.direction() == ferry_wire::namespace::SortDirection::Desc,
     )))
 }
+
+/// Whether a list ordered by creation alone runs newest first: it does unless `sort` asks for
+/// `created_at` ascending. Any other field is a 422 at `body.{loc}`.
+pub fn newest_first(
+    sort: Option<&ferry_wire::filter::SortOption>,
+    loc: &[&str],
+) -> Result<bool, ApiError> {
+    match sort {
+        None => Ok(true),
+        Some(s) if s.field == "created_at" => {
+            Ok(s.direction() == ferry_wire::namespace::SortDirection::Desc)
+        }
+        Some(_) => Err(ApiError::Validation(vec![FieldError {
+            loc: crate::error::body_loc(loc),
+            msg: "Input should be 'created_at'".into(),
+            kind: "enum",
+        }])),
+    }
+}

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::params::{known_keys, ParamError};
 use crate::{
-    l2_normalize, ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, Metric,
+    l2_normalize, About, ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind,
     VectorOutput,
 };
 
@@ -62,21 +62,14 @@ pub fn embed(bytes: &[u8]) -> Result<(Vec<f32>, Map<String, Value>), ExtractErro
 
 #[async_trait::async_trait]
 impl Extractor for ImageExtractor {
-    fn name(&self) -> &str {
-        "image_extractor"
-    }
-
-    fn version(&self) -> &str {
-        "v1"
-    }
-
-    fn input_kind(&self) -> InputKind {
-        InputKind::Image
-    }
-
-    fn description(&self) -> &str {
-        "Image embeddings from an RGB colour histogram and a perceptual (difference) hash \
-         (128 dimensions); deterministic, no model download"
+    fn about(&self) -> About {
+        About {
+            name: "image_extractor",
+            version: "v1",
+            input_kind: InputKind::Image,
+            description: "Image embeddings from an RGB colour histogram and a perceptual \
+                (difference) hash (128 dimensions); deterministic, no model download",
+        }
     }
 
     fn own_parameter_schema(&self) -> Value {
@@ -97,11 +90,7 @@ impl Extractor for ImageExtractor {
     }
 
     fn vector_outputs(&self, _resolved: &Map<String, Value>) -> Vec<VectorOutput> {
-        vec![VectorOutput {
-            name: "image_embedding".into(),
-            dimension: DIMENSION,
-            metric: Metric::Cosine,
-        }]
+        vec![VectorOutput::cosine("image_embedding", DIMENSION)]
     }
 
     fn output_fields(&self) -> Map<String, Value> {

@@ -61,6 +61,17 @@ pub struct VectorOutput {
     pub metric: Metric,
 }
 
+impl VectorOutput {
+    /// An output compared by cosine similarity, as every built-in's is.
+    pub fn cosine(name: &str, dimension: usize) -> Self {
+        VectorOutput {
+            name: name.to_owned(),
+            dimension,
+            metric: Metric::Cosine,
+        }
+    }
+}
+
 /// The output name of every text extractor's keyword index: a BM25 index over the
 /// documents' `text`, queried with text (`mixpeek://{name}@{version}/keywords`).
 pub const KEYWORD_OUTPUT: &str = "keywords";
@@ -111,13 +122,38 @@ pub enum ExtractError {
     Model(String),
 }
 
+/// What an extractor is, as the extractor list and collections see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct About {
+    /// With `version`, the extractor's identity: `{name}_{version}`.
+    pub name: &'static str,
+    pub version: &'static str,
+    pub input_kind: InputKind,
+    /// One line for users.
+    pub description: &'static str,
+}
+
 /// A named, versioned feature extractor.
 #[async_trait::async_trait]
 pub trait Extractor: Send + Sync {
-    fn name(&self) -> &str;
-    fn version(&self) -> &str;
-    fn input_kind(&self) -> InputKind;
-    fn description(&self) -> &str;
+    /// What the extractor is: name, version, input and description.
+    fn about(&self) -> About;
+
+    fn name(&self) -> &str {
+        self.about().name
+    }
+
+    fn version(&self) -> &str {
+        self.about().version
+    }
+
+    fn input_kind(&self) -> InputKind {
+        self.about().input_kind
+    }
+
+    fn description(&self) -> &str {
+        self.about().description
+    }
 
     /// JSON Schema of this extractor's own parameters, with defaults and bounds.
     fn own_parameter_schema(&self) -> Value;

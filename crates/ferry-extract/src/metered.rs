@@ -10,7 +10,8 @@ use ferry_wire::extractor::FeatureExtractorResponseModel;
 use serde_json::{Map, Value};
 
 use crate::{
-    ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, ParamError, VectorOutput,
+    About, ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, ParamError,
+    VectorOutput,
 };
 
 /// An extractor that reports its calls; everything else is the inner extractor's.
@@ -18,20 +19,8 @@ pub(crate) struct Metered(pub(crate) Arc<dyn Extractor>);
 
 #[async_trait::async_trait]
 impl Extractor for Metered {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-
-    fn version(&self) -> &str {
-        self.0.version()
-    }
-
-    fn input_kind(&self) -> InputKind {
-        self.0.input_kind()
-    }
-
-    fn description(&self) -> &str {
-        self.0.description()
+    fn about(&self) -> About {
+        self.0.about()
     }
 
     fn own_parameter_schema(&self) -> Value {

@@ -27,7 +27,7 @@ use crate::encoder::Encoder;
 use crate::models::{self, ModelError, ModelSpec, DEFAULT_MODEL};
 use crate::params::{known_keys, string, ParamError};
 use crate::{
-    ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, Metric, VectorOutput,
+    About, ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, VectorOutput,
 };
 use ferry_wire::extractor::FeatureExtractorResponseModel;
 
@@ -80,21 +80,15 @@ fn chunks_of(
 
 #[async_trait::async_trait]
 impl Extractor for NeuralTextExtractor {
-    fn name(&self) -> &str {
-        "text_extractor"
-    }
-
-    fn version(&self) -> &str {
-        "v3"
-    }
-
-    fn input_kind(&self) -> InputKind {
-        InputKind::Text
-    }
-
-    fn description(&self) -> &str {
-        "Neural text embeddings from a BERT-family sentence-transformer (default \
-         all-MiniLM-L6-v2, 384 dimensions) run in process on CPU from FERRY_MODELS_DIR"
+    fn about(&self) -> About {
+        About {
+            name: "text_extractor",
+            version: "v3",
+            input_kind: InputKind::Text,
+            description: "Neural text embeddings from a BERT-family sentence-transformer \
+                (default all-MiniLM-L6-v2, 384 dimensions) run in process on CPU from \
+                FERRY_MODELS_DIR",
+        }
     }
 
     fn own_parameter_schema(&self) -> Value {
@@ -134,11 +128,7 @@ impl Extractor for NeuralTextExtractor {
     fn vector_outputs(&self, resolved: &Map<String, Value>) -> Vec<VectorOutput> {
         // An uninstalled model has no known dimension; 0 is how the registry says so.
         let dimension = self.spec(resolved).map_or(0, |s| s.dimension);
-        vec![VectorOutput {
-            name: OUTPUT.into(),
-            dimension,
-            metric: Metric::Cosine,
-        }]
+        vec![VectorOutput::cosine(OUTPUT, dimension)]
     }
 
     async fn extract(

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::params::{boolean, int_at_least, known_keys, string, ParamError};
 use crate::{
-    ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, Metric, VectorOutput,
+    About, ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, VectorOutput,
 };
 
 /// Longest wait one `Retry-After` may impose.
@@ -170,20 +170,14 @@ impl RemoteEmbeddingExtractor {
 
 #[async_trait::async_trait]
 impl Extractor for RemoteEmbeddingExtractor {
-    fn name(&self) -> &str {
-        "openai_embedding_extractor"
-    }
-
-    fn version(&self) -> &str {
-        "v1"
-    }
-
-    fn input_kind(&self) -> InputKind {
-        InputKind::Text
-    }
-
-    fn description(&self) -> &str {
-        "Text embeddings from an OpenAI-compatible /embeddings endpoint of your choice"
+    fn about(&self) -> About {
+        About {
+            name: "openai_embedding_extractor",
+            version: "v1",
+            input_kind: InputKind::Text,
+            description: "Text embeddings from an OpenAI-compatible /embeddings endpoint of \
+                your choice",
+        }
     }
 
     fn own_parameter_schema(&self) -> Value {
@@ -258,14 +252,11 @@ impl Extractor for RemoteEmbeddingExtractor {
     }
 
     fn vector_outputs(&self, resolved: &Map<String, Value>) -> Vec<VectorOutput> {
-        vec![VectorOutput {
-            name: "text_embedding".into(),
-            dimension: resolved
-                .get("dimensions")
-                .and_then(Value::as_u64)
-                .unwrap_or(0) as usize,
-            metric: Metric::Cosine,
-        }]
+        let dimension = resolved.get("dimensions").and_then(Value::as_u64);
+        vec![VectorOutput::cosine(
+            "text_embedding",
+            dimension.unwrap_or(0) as usize,
+        )]
     }
 
     async fn extract(

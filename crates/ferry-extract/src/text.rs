@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use crate::chunk::{self, Chunking};
 use crate::params::{known_keys, ParamError};
 use crate::{
-    l2_normalize, ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, Metric,
+    l2_normalize, About, ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind,
     VectorOutput,
 };
 
@@ -121,20 +121,8 @@ impl TextExtractor {
 
 #[async_trait::async_trait]
 impl Extractor for TextExtractor {
-    fn name(&self) -> &str {
-        "text_extractor"
-    }
-
-    fn version(&self) -> &str {
-        self.version
-    }
-
-    fn input_kind(&self) -> InputKind {
-        InputKind::Text
-    }
-
-    fn description(&self) -> &str {
-        match self.scheme {
+    fn about(&self) -> About {
+        let description = match self.scheme {
             Scheme::Words => {
                 "Text embeddings from hashed word unigrams and bigrams (384 dimensions); \
                  deterministic, no model download"
@@ -143,6 +131,12 @@ impl Extractor for TextExtractor {
                 "Text embeddings from hashed character 3-5-grams and word bigrams (768 \
                  dimensions); robust to spelling variants, deterministic"
             }
+        };
+        About {
+            name: "text_extractor",
+            version: self.version,
+            input_kind: InputKind::Text,
+            description,
         }
     }
 
@@ -170,11 +164,7 @@ impl Extractor for TextExtractor {
     }
 
     fn vector_outputs(&self, _resolved: &Map<String, Value>) -> Vec<VectorOutput> {
-        vec![VectorOutput {
-            name: "text_embedding".into(),
-            dimension: self.dimension,
-            metric: Metric::Cosine,
-        }]
+        vec![VectorOutput::cosine("text_embedding", self.dimension)]
     }
 
     async fn extract(

@@ -370,7 +370,11 @@ impl Engine {
     }
 
     /// Runs one search for every input set: the best `top_k` over all targets that carry
-    /// the feature.
+    /// the feature. With `candidates` (what an earlier stage kept, such as a filter's
+    /// matches), each input set is ranked over its own candidates instead, every one scored
+    /// exactly, so a filter followed by a search gives the true top `top_k` of the documents
+    /// that passed the filter.
+    #[allow(clippy::too_many_arguments)]
     async fn run_search(
         &self,
         ns: NamespaceKey,
@@ -378,10 +382,11 @@ impl Engine {
         search: &Search,
         search_index: usize,
         inputs: &[Map<String, Value>],
+        candidates: Option<&[Vec<Scored>]>,
         processed: &mut i64,
     ) -> Result<Vec<Vec<Scored>>, RetrieveError> {
         let values = rendered_queries(search, inputs)?;
-        let mut merged: Vec<Vec<Scored>> = vec![Vec::new(); inputs.len()];
+        let mut lists: Vec<Vec<Scored>> = vec![Vec::new(); inputs.len()];
         let mut searched = false;
         for target in targets {
             let Some(index) = target.index(&search.feature_uri) else {
@@ -391,6 +396,10 @@ impl Engine {
             let collection_id = target.collection.collection_id.as_str();
             if !index.is_dense() {
                 let texts = query_texts(search, search_index, &values)?;
+                if let Some(candidates) = candidates {
+                    rank_by_keywords(&texts, candidates, collection_id, &mut lists, processed);
+                    continue;
+                }
                 let result = self
                     .search
                     .keywords(KeywordRequest {
@@ -402,91 +411,26 @@ impl Engine {
                     })
                     .await?;
                 *processed += result.scanned;
-                extend_scored(&mut merged, result.hits);
+                extend_scored(&mut lists, result.hits);
                 continue;
             }
             let queries = self
                 .query_vectors(search, search_index, target, index, &values)
                 .await?;
             let request = dense_request(ns, collection_id, index, &queries, search.top_k);
+            if let Some(candidates) = candidates {
+                rank_by_vector(&request, candidates, &mut lists, processed);
+                continue;
+            }
             let result = self.search.search(request).await?;
             *processed += result.scanned;
-            extend_scored(&mut merged, result.hits);
+            extend_scored(&mut lists, result.hits);
         }
         if !searched {
             return Err(no_feature(&search.feature_uri));
         }
-        finish(&mut merged, search);
-        Ok(merged)
-    }
-
-    /// Runs one search over the candidates an earlier stage kept (a filter's matches), each
-    /// input set over its own: every candidate is scored exactly, so a filter followed by a
-    /// search gives the true top `top_k` of the documents that passed the filter.
-    #[allow(clippy::too_many_arguments)]
-    async fn rank_candidates(
-        &self,
-        ns: NamespaceKey,
-        targets: &[Target],
-        search: &Search,
-        search_index: usize,
-        inputs: &[Map<String, Value>],
-        candidates: &[Vec<Scored>],
-        processed: &mut i64,
-    ) -> Result<Vec<Vec<Scored>>, RetrieveError> {
-        let values = rendered_queries(search, inputs)?;
-        let mut ranked: Vec<Vec<Scored>> = vec![Vec::new(); inputs.len()];
-        let mut searched = false;
-        for target in targets {
-            let Some(index) = target.index(&search.feature_uri) else {
-                continue;
-            };
-            searched = true;
-            let collection_id = target.collection.collection_id.as_str();
-            if !index.is_dense() {
-                let texts = query_texts(search, search_index, &values)?;
-                for ((text, kept), list) in texts.iter().zip(candidates).zip(&mut ranked) {
-                    let kept: Vec<&DocumentRecord> = kept
-                        .iter()
-                        .map(|c| &c.document)
-                        .filter(|d| d.collection_id == collection_id)
-                        .collect();
-                    *processed += kept.len() as i64;
-                    let scores = bm25::score_among(text, &kept);
-                    list.extend(kept.into_iter().zip(scores).filter(|(_, s)| *s > 0.0).map(
-                        |(document, score)| Scored {
-                            score,
-                            document: document.clone(),
-                        },
-                    ));
-                }
-                continue;
-            }
-            let queries = self
-                .query_vectors(search, search_index, target, index, &values)
-                .await?;
-            for ((query, kept), list) in queries.iter().zip(candidates).zip(&mut ranked) {
-                let queries = std::slice::from_ref(query);
-                let request = dense_request(ns, collection_id, index, queries, search.top_k);
-                let mut top = TopK::new(&request);
-                for candidate in kept
-                    .iter()
-                    .filter(|c| c.document.collection_id == collection_id)
-                {
-                    *processed += 1;
-                    top.offer(&candidate.document, &index.index.name, None);
-                }
-                list.extend(top.into_hits().into_iter().flatten().map(|h| Scored {
-                    score: h.score,
-                    document: h.document,
-                }));
-            }
-        }
-        if !searched {
-            return Err(no_feature(&search.feature_uri));
-        }
-        finish(&mut ranked, search);
-        Ok(ranked)
+        finish(&mut lists, search);
+        Ok(lists)
     }
 
     /// Every document of the targets that `matcher` accepts, capped at [`MAX_CANDIDATES`].
@@ -553,18 +497,11 @@ impl Engine {
                     let mut per_search = Vec::with_capacity(searches.len());
                     for (i, search) in searches.iter().enumerate() {
                         let processed = &mut run.processed;
-                        per_search.push(match lists.as_deref() {
-                            Some(kept) => {
-                                self.rank_candidates(
-                                    ns, &targets, search, i, inputs, kept, processed,
-                                )
-                                .await?
-                            }
-                            None => {
-                                self.run_search(ns, &targets, search, i, inputs, processed)
-                                    .await?
-                            }
-                        });
+                        let kept = lists.as_deref();
+                        per_search.push(
+                            self.run_search(ns, &targets, search, i, inputs, kept, processed)
+                                .await?,
+                        );
                     }
                     let mut fused = fuse(per_search, *fusion, inputs.len());
                     for (i, list) in fused.iter_mut().enumerate() {
@@ -675,6 +612,57 @@ fn rendered_queries(
 }
 
 /// Appends each input set's hits to its list.
+/// Scores each input set's candidates of `collection_id` by BM25 against its query text, into
+/// that set's list; a candidate that shares no term with the query is left out.
+fn rank_by_keywords(
+    texts: &[String],
+    candidates: &[Vec<Scored>],
+    collection_id: &str,
+    lists: &mut [Vec<Scored>],
+    processed: &mut i64,
+) {
+    for ((text, kept), list) in texts.iter().zip(candidates).zip(lists) {
+        let kept: Vec<&DocumentRecord> = kept
+            .iter()
+            .map(|c| &c.document)
+            .filter(|d| d.collection_id == collection_id)
+            .collect();
+        *processed += kept.len() as i64;
+        let scores = bm25::score_among(text, &kept);
+        list.extend(kept.into_iter().zip(scores).filter(|(_, s)| *s > 0.0).map(
+            |(document, score)| Scored {
+                score,
+                document: document.clone(),
+            },
+        ));
+    }
+}
+
+/// Scores each input set's candidates of the request's collection exactly against that set's
+/// query vector, into that set's list: its best `k`.
+fn rank_by_vector(
+    request: &SearchRequest<'_>,
+    candidates: &[Vec<Scored>],
+    lists: &mut [Vec<Scored>],
+    processed: &mut i64,
+) {
+    for ((query, kept), list) in request.queries.iter().zip(candidates).zip(lists) {
+        let one = SearchRequest {
+            queries: std::slice::from_ref(query),
+            ..*request
+        };
+        let mut top = TopK::new(&one);
+        for candidate in kept
+            .iter()
+            .filter(|c| c.document.collection_id == request.collection_id)
+        {
+            *processed += 1;
+            top.offer(&candidate.document, request.vector_name, None);
+        }
+        extend_scored(std::slice::from_mut(list), top.into_hits());
+    }
+}
+
 fn extend_scored(lists: &mut [Vec<Scored>], hits: Vec<Vec<crate::search::Hit>>) {
     for (list, hits) in lists.iter_mut().zip(hits) {
         list.extend(hits.into_iter().map(|h| Scored {

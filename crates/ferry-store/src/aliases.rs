@@ -18,7 +18,7 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::error::{is_foreign_key_violation, is_unique_violation};
 use crate::freeze::{set_freeze, UNTIL_LIFTED};
-use crate::listing::{order_by, Listing};
+use crate::listing::{order_by, Listing, Rows};
 use crate::named::UPDATE_ATTEMPTS;
 use crate::namespaces::NamespaceKey;
 use crate::row::parse_text;
@@ -91,6 +91,12 @@ fn alias_from_row(row: &AnyRow) -> StoreResult<AliasRow> {
         },
     })
 }
+
+const ALIASES: Rows<AliasRow> = Rows {
+    table: FROM,
+    columns: COLUMNS,
+    from_row: alias_from_row,
+};
 
 fn not_found(name: &str) -> StoreError {
     StoreError::NotFound {
@@ -282,11 +288,9 @@ impl Store {
         let (rows, total) = listing
             .window(
                 &self.pool,
-                FROM,
-                COLUMNS,
+                &ALIASES,
                 &order_by("a.alias_name", "a.alias_key", false),
                 (query.limit, query.offset),
-                alias_from_row,
             )
             .await?;
         Ok((self.with_history(org, rows).await?, total))

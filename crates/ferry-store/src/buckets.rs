@@ -8,6 +8,7 @@ use sqlx::Row;
 use crate::listing::{order_by, Listing};
 use crate::named::{named, Action, Named};
 use crate::namespaces::NamespaceKey;
+use crate::row::AnyQuery;
 use crate::row::{optional_json, parse_json};
 use crate::time::now_micros;
 use crate::{ids, Store, StoreResult};
@@ -38,6 +39,19 @@ pub struct BucketFields {
     pub unique_key: Option<Value>,
     pub metadata: Option<Value>,
     pub storage_class: Option<String>,
+}
+
+impl BucketFields {
+    /// Binds the fields in declaration order, as the bucket statements list their columns.
+    fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(&self.bucket_name)
+            .bind(&self.description)
+            .bind(self.bucket_schema.to_string())
+            .bind(self.unique_key.as_ref().map(Value::to_string))
+            .bind(self.metadata.as_ref().map(Value::to_string))
+            .bind(&self.storage_class)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,22 +134,15 @@ impl Store {
             .bind(ns.0)
             .execute(&mut *tx)
             .await?;
-        let inserted = sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO buckets (ns_key, bucket_id, bucket_name, description, bucket_schema, \
              unique_key, metadata, storage_class, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
-        ))
-        .bind(ns.0)
-        .bind(bucket_id.unwrap_or_else(|| ids::new_id("bkt")))
-        .bind(&new.bucket_name)
-        .bind(&new.description)
-        .bind(new.bucket_schema.to_string())
-        .bind(new.unique_key.as_ref().map(Value::to_string))
-        .bind(new.metadata.as_ref().map(Value::to_string))
-        .bind(&new.storage_class)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await;
+        );
+        let query = sqlx::query(&sql)
+            .bind(ns.0)
+            .bind(bucket_id.unwrap_or_else(|| ids::new_id("bkt")));
+        let inserted = new.bind(query).bind(now).fetch_one(&mut *tx).await;
         let bucket = BUCKETS.inserted(inserted, &new.bucket_name)?;
         tx.commit().await?;
         Ok(bucket)
@@ -167,23 +174,19 @@ impl Store {
             };
             change(&mut edited);
             let now = now_micros().max(current.updated_at + 1);
-            let result = sqlx::query(&format!(
+            let sql = format!(
                 "UPDATE buckets SET bucket_name = $1, description = $2, bucket_schema = $3, \
                  unique_key = $4, metadata = $5, storage_class = $6, updated_at = $7 \
                  WHERE ns_key = $8 AND bucket_id = $9 AND updated_at = $10 RETURNING {COLUMNS}"
-            ))
-            .bind(&edited.bucket_name)
-            .bind(&edited.description)
-            .bind(edited.bucket_schema.to_string())
-            .bind(edited.unique_key.as_ref().map(Value::to_string))
-            .bind(edited.metadata.as_ref().map(Value::to_string))
-            .bind(&edited.storage_class)
-            .bind(now)
-            .bind(ns.0)
-            .bind(&current.bucket_id)
-            .bind(current.updated_at)
-            .fetch_optional(&self.pool)
-            .await;
+            );
+            let result = edited
+                .bind(sqlx::query(&sql))
+                .bind(now)
+                .bind(ns.0)
+                .bind(&current.bucket_id)
+                .bind(current.updated_at)
+                .fetch_optional(&self.pool)
+                .await;
             if let Some(bucket) = BUCKETS.written(result, &edited.bucket_name)? {
                 return Ok(bucket);
             }
@@ -229,11 +232,9 @@ impl Store {
         listing
             .window(
                 &self.pool,
-                "buckets",
-                COLUMNS,
+                &BUCKETS.rows(),
                 &order,
                 (query.limit, query.offset),
-                bucket_from_row,
             )
             .await
     }

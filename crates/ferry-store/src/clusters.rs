@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::listing::{order_by, Listing};
+use crate::listing::{order_by, Listing, Rows};
 use crate::named::{named, Action, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::{optional_json, parse_json};
@@ -181,6 +181,12 @@ fn execution_from_row(row: &AnyRow) -> StoreResult<ClusterExecution> {
     })
 }
 
+const EXECUTIONS: Rows<ClusterExecution> = Rows {
+    table: "cluster_executions",
+    columns: RUN_COLUMNS,
+    from_row: execution_from_row,
+};
+
 const CLUSTERS: Named<Cluster> = named!(
     "cluster",
     "clusters",
@@ -298,11 +304,9 @@ impl Store {
         listing
             .window(
                 &self.pool,
-                "clusters",
-                COLUMNS,
+                &CLUSTERS.rows(),
                 &order,
                 (query.limit, query.offset),
-                cluster_from_row,
             )
             .await
     }
@@ -399,14 +403,7 @@ impl Store {
             .search(self.backend, &["run_id"], query.search.as_deref(), false);
         let order = order_by("created_at", "run_id", query.descending);
         listing
-            .window(
-                &self.pool,
-                "cluster_executions",
-                RUN_COLUMNS,
-                &order,
-                (query.limit, query.offset),
-                execution_from_row,
-            )
+            .window(&self.pool, &EXECUTIONS, &order, (query.limit, query.offset))
             .await
     }
 

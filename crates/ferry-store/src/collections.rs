@@ -252,11 +252,9 @@ impl Store {
         listing
             .window(
                 &self.pool,
-                "collections",
-                COLUMNS,
+                &COLLECTIONS.rows(),
                 &order,
                 (query.limit, query.offset),
-                collection_from_row,
             )
             .await
     }

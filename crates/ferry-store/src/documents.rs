@@ -12,9 +12,9 @@ use sqlx::Row;
 
 use crate::changes::{next_change, record_deletions};
 use crate::keyset::Keyset;
-use crate::listing::{order_by, value_rows, Listing};
+use crate::listing::{order_by, value_rows, Listing, Rows};
 use crate::namespaces::NamespaceKey;
-use crate::row::parse_json;
+use crate::row::{parse_json, AnyQuery};
 use crate::time::now_micros;
 use crate::vectors::{self, NamedVectors};
 use crate::{Backend, Store, StoreError, StoreResult};
@@ -104,6 +104,12 @@ pub(crate) fn document_from_row(row: &AnyRow) -> StoreResult<DocumentRecord> {
     document_from_row_offset(row, 0)
 }
 
+const DOCUMENTS: Rows<DocumentRecord> = Rows {
+    table: "documents",
+    columns: COLUMNS,
+    from_row: document_from_row,
+};
+
 /// [`document_from_row`] for a row whose [`COLUMNS`] start at column `at`.
 pub(crate) fn document_from_row_offset(row: &AnyRow, at: usize) -> StoreResult<DocumentRecord> {
     let fields = match parse_json("fields", &row.try_get::<String, _>(at + 7)?)? {
@@ -150,9 +156,6 @@ const INSERT: &str = "INSERT INTO documents (ns_key, collection_id, document_id,
      source_object_id, root_object_id, source_document_id, root_bucket_id, chunk_index, fields, \
      vectors, created_at, updated_at, change_seq) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)";
-
-/// A statement being bound, as `sqlx::query` makes it.
-pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Binds a document's id, its lineage and its chunk index: the columns every document
 /// insert writes in this order, after the namespace and the collection.
@@ -510,14 +513,7 @@ impl Store {
         let (key, descending) = query.sort.unwrap_or((DocumentSortKey::CreatedAt, true));
         let order = order_by(key.column(), "document_id", descending);
         listing
-            .window(
-                &self.pool,
-                "documents",
-                COLUMNS,
-                &order,
-                (query.limit, query.offset),
-                document_from_row,
-            )
+            .window(&self.pool, &DOCUMENTS, &order, (query.limit, query.offset))
             .await
     }
 

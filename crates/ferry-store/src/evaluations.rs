@@ -19,6 +19,7 @@ use crate::listing::{order_by, Listing};
 use crate::named::{Action, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::parse_json;
+use crate::row::AnyQuery;
 use crate::{Store, StoreError, StoreResult};
 
 /// One evaluation set.
@@ -83,6 +84,23 @@ const EVALUATIONS: Named<EvaluationRecord> = Named {
     name_taken: ErrorCode::EvaluationNameTaken,
 };
 
+/// The values of one set's row after `ns_key, {COLUMNS}`, as [`bind_set`] binds them.
+const VALUES: &str = "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+fn bind_set<'q>(query: AnyQuery<'q>, ns: NamespaceKey, set: &'q EvaluationRecord) -> AnyQuery<'q> {
+    query
+        .bind(ns.0)
+        .bind(&set.evaluation_id)
+        .bind(&set.retriever_id)
+        .bind(&set.evaluation_name)
+        .bind(&set.description)
+        .bind(set.queries.to_string())
+        .bind(set.query_count)
+        .bind(set.judgment_count)
+        .bind(set.created_at)
+        .bind(set.updated_at)
+}
+
 /// `$first, $first+1, …` for `n` values.
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)
@@ -101,22 +119,10 @@ impl Store {
         ns: NamespaceKey,
         set: &EvaluationRecord,
     ) -> StoreResult<EvaluationRecord> {
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO {TABLE} (ns_key, {COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
-        ))
-        .bind(ns.0)
-        .bind(&set.evaluation_id)
-        .bind(&set.retriever_id)
-        .bind(&set.evaluation_name)
-        .bind(&set.description)
-        .bind(set.queries.to_string())
-        .bind(set.query_count)
-        .bind(set.judgment_count)
-        .bind(set.created_at)
-        .bind(set.updated_at)
-        .fetch_one(&self.pool)
-        .await;
+        let sql = format!("INSERT INTO {TABLE} (ns_key, {COLUMNS}) {VALUES} RETURNING {COLUMNS}");
+        let inserted = bind_set(sqlx::query(&sql), ns, set)
+            .fetch_one(&self.pool)
+            .await;
         match inserted {
             Ok(row) => from_row(&row),
             Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
@@ -138,26 +144,16 @@ impl Store {
         ns: NamespaceKey,
         set: &EvaluationRecord,
     ) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO {TABLE} (ns_key, {COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+        let sql = format!(
+            "INSERT INTO {TABLE} (ns_key, {COLUMNS}) {VALUES} \
              ON CONFLICT (ns_key, retriever_id, evaluation_name) DO UPDATE SET \
              description = excluded.description, queries = excluded.queries, \
              query_count = excluded.query_count, judgment_count = excluded.judgment_count, \
              updated_at = excluded.updated_at"
-        ))
-        .bind(ns.0)
-        .bind(&set.evaluation_id)
-        .bind(&set.retriever_id)
-        .bind(&set.evaluation_name)
-        .bind(&set.description)
-        .bind(set.queries.to_string())
-        .bind(set.query_count)
-        .bind(set.judgment_count)
-        .bind(set.created_at)
-        .bind(set.updated_at)
-        .execute(&self.pool)
-        .await?;
+        );
+        bind_set(sqlx::query(&sql), ns, set)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -209,11 +205,9 @@ impl Store {
         listing
             .window(
                 &self.pool,
-                TABLE,
-                COLUMNS,
+                &EVALUATIONS.rows(),
                 &order_by("created_at", "evaluation_id", true),
                 (query.limit, query.offset),
-                from_row,
             )
             .await
     }

@@ -7,6 +7,15 @@ use sqlx::AnyPool;
 
 use crate::{Backend, StoreResult};
 
+/// A listed table: where its rows are, the columns a page reads, and how one such row
+/// becomes a `T`.
+pub(crate) struct Rows<T> {
+    /// A table, or a store-chosen join.
+    pub table: &'static str,
+    pub columns: &'static str,
+    pub from_row: fn(&AnyRow) -> StoreResult<T>,
+}
+
 #[derive(Debug, Clone)]
 enum Param {
     Text(String),
@@ -149,22 +158,23 @@ impl Listing {
             .await?)
     }
 
-    /// One window of matches in `order_by` (a store-chosen fragment), each read by
-    /// `from_row`, with the number of all matches.
+    /// One window of matches in `order_by` (a store-chosen fragment), each read as a `T`,
+    /// with the number of all matches.
     pub async fn window<T>(
         &self,
         pool: &AnyPool,
-        table: &str,
-        columns: &str,
+        rows: &Rows<T>,
         order_by: &str,
         (limit, offset): (i64, i64),
-        from_row: impl Fn(&AnyRow) -> StoreResult<T>,
     ) -> StoreResult<(Vec<T>, i64)> {
-        let total = self.count(pool, table).await?;
-        let rows = self
-            .page(pool, table, columns, order_by, limit, offset)
+        let total = self.count(pool, rows.table).await?;
+        let page = self
+            .page(pool, rows.table, rows.columns, order_by, limit, offset)
             .await?;
-        let items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+        let items = page
+            .iter()
+            .map(rows.from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok((items, total))
     }
 

@@ -69,6 +69,15 @@ macro_rules! named {
 pub(crate) use named;
 
 impl<T> Named<T> {
+    /// The table as a list reads it.
+    pub fn rows(&self) -> crate::listing::Rows<T> {
+        crate::listing::Rows {
+            table: self.table,
+            columns: self.columns,
+            from_row: self.from_row,
+        }
+    }
+
     pub fn not_found(&self, identifier: &str) -> StoreError {
         StoreError::NotFound {
             resource: self.resource,

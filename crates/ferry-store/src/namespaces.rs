@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::error::{is_foreign_key_violation, is_unique_violation};
-use crate::listing::{order_by, Listing};
+use crate::listing::{order_by, Listing, Rows};
 use crate::named::UPDATE_ATTEMPTS;
 use crate::row::parse_json;
 use crate::time::now_micros;
@@ -146,6 +146,12 @@ fn namespace_from_row(row: &AnyRow) -> StoreResult<Namespace> {
         updated_at: row.try_get(14)?,
     })
 }
+
+const NAMESPACES: Rows<Namespace> = Rows {
+    table: "namespaces",
+    columns: COLUMNS,
+    from_row: namespace_from_row,
+};
 
 /// The condition that a namespace row of organization `$1` is the one `$2` names: its id, its
 /// name, or an alias of the organization pointing to it. (An uncorrelated scalar subquery, so
@@ -350,14 +356,7 @@ impl Store {
         let (key, descending) = query.sort.unwrap_or((NamespaceSortKey::CreatedAt, true));
         let order = order_by(key.column(), "namespace_id", descending);
         let (items, total) = listing
-            .window(
-                &self.pool,
-                "namespaces",
-                COLUMNS,
-                &order,
-                (query.limit, query.offset),
-                namespace_from_row,
-            )
+            .window(&self.pool, &NAMESPACES, &order, (query.limit, query.offset))
             .await?;
         Ok(NamespaceListPage { items, total })
     }

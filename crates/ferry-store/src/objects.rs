@@ -9,7 +9,7 @@ use sqlx::Row;
 use crate::changes::record_object_deletions;
 use crate::freeze::lock_bucket;
 use crate::keyset::Keyset;
-use crate::listing::{order_by, Listing};
+use crate::listing::{order_by, Listing, Rows};
 use crate::namespaces::NamespaceKey;
 use crate::row::parse_json;
 use crate::time::now_micros;
@@ -87,6 +87,12 @@ pub(crate) const COLUMNS: &str =
 fn object_from_row(row: &AnyRow) -> StoreResult<ObjectRecord> {
     object_from_row_offset(row, 0)
 }
+
+const OBJECTS: Rows<ObjectRecord> = Rows {
+    table: "objects",
+    columns: COLUMNS,
+    from_row: object_from_row,
+};
 
 /// An object from the [`COLUMNS`] starting at column `at` of `row`.
 pub(crate) fn object_from_row_offset(row: &AnyRow, at: usize) -> StoreResult<ObjectRecord> {
@@ -340,14 +346,7 @@ impl Store {
         let (key, descending) = query.sort.unwrap_or((ObjectSortKey::CreatedAt, true));
         let order = order_by(key.column(), "object_id", descending);
         listing
-            .window(
-                &self.pool,
-                "objects",
-                COLUMNS,
-                &order,
-                (query.limit, query.offset),
-                object_from_row,
-            )
+            .window(&self.pool, &OBJECTS, &order, (query.limit, query.offset))
             .await
     }
 

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::keyset::Keyset;
-use crate::listing::{order_by, Listing};
+use crate::listing::{order_by, Listing, Rows};
 use crate::named::{named, Action, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::{optional_json, parse_json};
@@ -178,6 +178,12 @@ fn execution_from_row(row: &AnyRow) -> StoreResult<RetrieverExecution> {
     })
 }
 
+const EXECUTIONS: Rows<RetrieverExecution> = Rows {
+    table: "retriever_executions",
+    columns: EXECUTION_COLUMNS,
+    from_row: execution_from_row,
+};
+
 fn interaction_from_row(row: &AnyRow) -> StoreResult<Interaction> {
     Ok(Interaction {
         interaction_id: row.try_get(0)?,
@@ -191,6 +197,12 @@ fn interaction_from_row(row: &AnyRow) -> StoreResult<Interaction> {
         created_at: row.try_get(8)?,
     })
 }
+
+const INTERACTIONS: Rows<Interaction> = Rows {
+    table: "retriever_interactions",
+    columns: INTERACTION_COLUMNS,
+    from_row: interaction_from_row,
+};
 
 fn not_found(resource: &'static str, identifier: &str) -> StoreError {
     StoreError::NotFound {
@@ -350,11 +362,9 @@ impl Store {
         listing
             .window(
                 &self.pool,
-                "retrievers",
-                COLUMNS,
+                &RETRIEVERS.rows(),
                 &order,
                 (query.limit, query.offset),
-                retriever_from_row,
             )
             .await
     }
@@ -441,14 +451,7 @@ impl Store {
             .eq_text("status", query.status.as_deref());
         let order = order_by("created_at", "execution_id", query.descending);
         listing
-            .window(
-                &self.pool,
-                "retriever_executions",
-                EXECUTION_COLUMNS,
-                &order,
-                (query.limit, query.offset),
-                execution_from_row,
-            )
+            .window(&self.pool, &EXECUTIONS, &order, (query.limit, query.offset))
             .await
     }
 
@@ -539,11 +542,9 @@ impl Store {
         listing
             .window(
                 &self.pool,
-                "retriever_interactions",
-                INTERACTION_COLUMNS,
+                &INTERACTIONS,
                 &order,
                 (query.limit, query.offset),
-                interaction_from_row,
             )
             .await
     }

@@ -1,6 +1,6 @@
 //! Reading typed values out of a row's text columns: JSON documents, and enumerations stored
 //! by their wire names. A text that does not parse is [`StoreError::Corrupt`], naming the
-//! column.
+//! column. Also the type of a statement values are bound to, [`AnyQuery`].
 //!
 //! Where this sits among the layers: `docs/ARCHITECTURE.md` ("Where each rule lives").
 
@@ -9,6 +9,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::{StoreError, StoreResult};
+
+/// A statement being bound, as `sqlx::query` makes it.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// A JSON document stored as text.
 pub(crate) fn parse_json(column: &str, text: &str) -> StoreResult<Value> {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::listing::Listing;
+use crate::listing::{Listing, Rows};
 use crate::namespaces::NamespaceKey;
 use crate::row::{parse_json, parse_text};
 use crate::time::now_micros;
@@ -85,6 +85,12 @@ fn task_from_row(row: &AnyRow) -> StoreResult<Task> {
         completed_at: row.try_get(16)?,
     })
 }
+
+const TASKS: Rows<Task> = Rows {
+    table: "tasks",
+    columns: COLUMNS,
+    from_row: task_from_row,
+};
 
 /// Inserts a `PENDING` task on `conn`, so callers can make it part of a larger transaction.
 pub(crate) async fn insert_task(
@@ -189,11 +195,9 @@ impl Store {
         listing
             .window(
                 &self.pool,
-                "tasks",
-                COLUMNS,
+                &TASKS,
                 "created_at DESC, task_id DESC",
                 (query.limit, query.offset),
-                task_from_row,
             )
             .await
     }

@@ -288,11 +288,9 @@ impl Store {
         listing
             .window(
                 &self.pool,
-                "taxonomies",
-                COLUMNS,
+                &TAXONOMIES.rows(),
                 &order,
                 (query.limit, query.offset),
-                taxonomy_from_row,
             )
             .await
     }

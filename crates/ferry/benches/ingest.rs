@@ -20,7 +20,7 @@ use ferry_retrieve::engine::dense_request;
 use ferry_retrieve::index::{IndexId, IndexState};
 use ferry_retrieve::{IndexConfig, IndexedSearch, VectorSearch};
 use ferry_store::blobs::BlobStore;
-use ferry_store::{Namespace, Store, StoreLocation};
+use ferry_store::{Namespace, Store};
 use ferry_wire::collection::CollectionVectorIndex;
 use serde_json::{json, Map};
 
@@ -31,11 +31,7 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir()?;
-    let location = match std::env::var("FERRY_BENCH_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => StoreLocation::Postgres(url),
-        _ => StoreLocation::SqliteFile(dir.path().join("ferry.db")),
-    };
-    let store = Store::connect(&location).await?;
+    let (store, _) = common::bench_store(dir.path()).await?;
     let org = store
         .ensure_organization(&format!("bench-{}", std::process::id()))
         .await?;

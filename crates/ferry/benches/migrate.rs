@@ -18,7 +18,7 @@ use common::{env_usize, load_documents, namespace, run_migration, text_collectio
 use std::time::Instant;
 
 use ferry_store::blobs::BlobStore;
-use ferry_store::{MigrationListQuery, NewMigration, Store, StoreLocation};
+use ferry_store::{MigrationListQuery, NewMigration};
 use ferry_wire::migration::{MigrationConfig, MigrationProgress, MigrationStatus, MigrationType};
 use serde_json::json;
 use sqlx::any::AnyPoolOptions;
@@ -28,15 +28,7 @@ async fn main() -> anyhow::Result<()> {
     let n = env_usize("FERRY_BENCH_DOCUMENTS", 100_000);
     let migrations = env_usize("FERRY_BENCH_MIGRATIONS", 100_000);
     let dir = tempfile::tempdir()?;
-    let (location, url) = match std::env::var("FERRY_BENCH_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => (StoreLocation::Postgres(url.clone()), url),
-        _ => {
-            let path = dir.path().join("ferry.db");
-            let url = format!("sqlite://{}", path.display());
-            (StoreLocation::SqliteFile(path), url)
-        }
-    };
-    let store = Store::connect(&location).await?;
+    let (store, url) = common::bench_store(dir.path()).await?;
     let tag = std::process::id();
     let org = store.ensure_organization(&format!("bench-{tag}")).await?;
     let source = namespace(&store, &org.internal_id, &format!("src-{tag}")).await?;

@@ -22,7 +22,6 @@ use ferry_extract::encoder::Encoder;
 use ferry_extract::{Extractor, ExtractorInput, Registry, RemoteEmbeddingConfig};
 use ferry_pipeline::{Pipeline, PipelineConfig, TRIGGER_TASK};
 use ferry_store::blobs::BlobStore;
-use ferry_store::{Store, StoreLocation};
 use ferry_wire::migration::{FeatureExtractorConfig, MigrationConfig, MigrationType};
 use serde_json::{json, Map, Value};
 
@@ -117,11 +116,7 @@ async fn main() -> anyhow::Result<()> {
     // Setup: N objects of the short texts, and a v1 collection over them (the re_extract's
     // source; it holds no documents, since a re_extract extracts from the objects).
     let dir = tempfile::tempdir()?;
-    let location = match std::env::var("FERRY_BENCH_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => StoreLocation::Postgres(url),
-        _ => StoreLocation::SqliteFile(dir.path().join("ferry.db")),
-    };
-    let store = Store::connect(&location).await?;
+    let (store, _) = common::bench_store(dir.path()).await?;
     let tag = std::process::id();
     let org = store.ensure_organization(&format!("bench-{tag}")).await?;
     let source = namespace(&store, &org.internal_id, &format!("src-{tag}")).await?;

@@ -23,7 +23,7 @@ use std::time::Instant;
 use common::{env_usize, namespace, peak_rss_mb, text_collection};
 use ferry_extract::{Extractor, ExtractorInput, Registry, RemoteEmbeddingConfig};
 use ferry_retrieve::{Engine, IndexConfig, IndexedSearch, Pipeline};
-use ferry_store::{Lineage, NamespaceKey, NewDocument, SourceKind, Store, StoreLocation};
+use ferry_store::{Lineage, NamespaceKey, NewDocument, SourceKind, Store};
 use ferry_wire::retriever::StageConfig;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -253,11 +253,7 @@ async fn main() -> anyhow::Result<()> {
     let models: PathBuf = std::env::var("FERRY_MODELS_DIR").unwrap_or_default().into();
     let registry = Arc::new(Registry::builtin(RemoteEmbeddingConfig::default(), models));
     let temp = tempfile::tempdir()?;
-    let location = match std::env::var("FERRY_BENCH_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => StoreLocation::Postgres(url),
-        _ => StoreLocation::SqliteFile(temp.path().join("ferry.db")),
-    };
-    let store = Store::connect(&location).await?;
+    let (store, _) = common::bench_store(temp.path()).await?;
     let tag = std::process::id();
     let org = store.ensure_organization(&format!("quality-{tag}")).await?;
     let ns = namespace(&store, &org.internal_id, &format!("eval-{tag}"))

@@ -20,7 +20,7 @@ use std::time::Instant;
 use common::{bucket_with_texts, env_usize, namespace, run_migration, text, text_collection};
 use ferry_extract::{ExtractorInput, Registry, RemoteEmbeddingConfig};
 use ferry_store::blobs::BlobStore;
-use ferry_store::{Lineage, NewDocument, SourceKind, Store, StoreLocation};
+use ferry_store::{Lineage, NewDocument, SourceKind};
 use ferry_wire::migration::{FeatureExtractorConfig, MigrationConfig, MigrationType};
 use serde_json::{json, Map};
 
@@ -30,11 +30,7 @@ async fn main() -> anyhow::Result<()> {
     let batch_size = env_usize("FERRY_BENCH_BATCH_SIZE", 500);
     let workers = env_usize("FERRY_BENCH_WORKERS", 2);
     let dir = tempfile::tempdir()?;
-    let location = match std::env::var("FERRY_BENCH_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => StoreLocation::Postgres(url),
-        _ => StoreLocation::SqliteFile(dir.path().join("ferry.db")),
-    };
-    let store = Store::connect(&location).await?;
+    let (store, _) = common::bench_store(dir.path()).await?;
     let tag = std::process::id();
     let org = store.ensure_organization(&format!("bench-{tag}")).await?;
     let source = namespace(&store, &org.internal_id, &format!("src-{tag}")).await?;

@@ -28,7 +28,7 @@ use ferry_retrieve::index::IndexState;
 use ferry_retrieve::{
     ExactScan, IndexConfig, IndexedSearch, KeywordRequest, SearchRequest, VectorSearch,
 };
-use ferry_store::{Lineage, NewDocument, Store, StoreLocation};
+use ferry_store::{Lineage, NewDocument, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -233,11 +233,7 @@ async fn main() -> anyhow::Result<()> {
     let n = env_usize("FERRY_BENCH_DOCUMENTS", 1_000_000);
     let queries = env_usize("FERRY_BENCH_QUERIES", 200);
     let dir = tempfile::tempdir()?;
-    let location = match std::env::var("FERRY_BENCH_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => StoreLocation::Postgres(url),
-        _ => StoreLocation::SqliteFile(dir.path().join("ferry.db")),
-    };
-    let store = Store::connect(&location).await?;
+    let (store, _) = common::bench_store(dir.path()).await?;
     ferry::bootstrap(&store, Some(KEY)).await?;
     let index_dir = dir.path().join("indexes");
     let search = IndexedSearch::new(

@@ -26,8 +26,7 @@ use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Authenticated, InOrganization, JsonBody};
-use crate::listing::{self, ListBody, ListRequest, ListRoute, NoQuery, QueryBody};
-use crate::paging::BodyPaging;
+use crate::listing::{self, ListRequest, ListRoute, NoQuery, QueryBody};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -41,17 +40,6 @@ pub fn router() -> Router<AppState> {
             "/v1/namespaces/aliases/{alias_name}",
             get(get_alias).patch(update_alias).delete(delete_alias),
         )
-}
-
-impl ListBody for ListAliasesRequest {
-    fn paging(&self) -> BodyPaging {
-        BodyPaging {
-            limit: self.limit,
-            page_size: self.page_size,
-            offset: self.offset,
-            page: self.page,
-        }
-    }
 }
 
 pub(crate) fn alias_model(alias: Alias) -> NamespaceAlias {

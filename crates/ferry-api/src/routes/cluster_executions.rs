@@ -14,7 +14,6 @@ use ferry_wire::cluster::{
     ListClusterExecutionsResponse,
 };
 use ferry_wire::filter::LogicalOperator;
-use ferry_wire::namespace::SortDirection;
 use ferry_wire::paging::PageQuery;
 use ferry_wire::task::TaskResponse;
 use ferry_wire::{ErrorCode, ErrorResponse, FieldError, HttpValidationError, Validate};
@@ -26,6 +25,7 @@ use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::extract::{InNamespace, JsonBody, NamespaceScope, Path, QueryParams};
 use crate::json::{from_json, to_json};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
+use crate::paging::newest_first;
 use crate::routes::cluster_inputs::resolve_inputs;
 use crate::routes::clusters::{definition, refuse_filters};
 use crate::routes::tasks::task_response;
@@ -282,17 +282,7 @@ impl ListRoute for ExecutionList {
         let cluster_id = cluster_id_of(&state, ns, &identifier).await?;
         let page = request.page()?;
         let body = request.body;
-        let descending = match &body.sort {
-            None => true,
-            Some(s) if s.field == "created_at" => s.direction() == SortDirection::Desc,
-            Some(_) => {
-                return Err(ApiError::Validation(vec![FieldError {
-                    loc: body_loc(&["sort", "field"]),
-                    msg: "Input should be 'created_at'".into(),
-                    kind: "enum",
-                }]))
-            }
-        };
+        let descending = newest_first(body.sort.as_ref(), &["sort", "field"])?;
         let (runs, total) = state
             .store
             .list_cluster_executions(

@@ -26,8 +26,7 @@ use serde_json::json;
 use crate::error::{bad_request, ApiError, ApiResult};
 use crate::extract::{InNamespace, JsonBody, NamespaceScope, Path};
 use crate::json::from_json;
-use crate::listing::{self, ListBody, ListRequest, ListRoute, NoQuery};
-use crate::paging::BodyPaging;
+use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::routes::retriever_executions::retrieve_error;
 use crate::routes::retrievers::stored_input_schema;
 use crate::AppState;
@@ -43,17 +42,6 @@ pub fn router() -> Router<AppState> {
             list_evaluations(),
         )
         .route(ONE, get(get_evaluation).delete(delete_evaluation))
-}
-
-impl ListBody for ListEvaluationsRequest {
-    fn paging(&self) -> BodyPaging {
-        BodyPaging {
-            limit: self.limit,
-            page_size: self.page_size,
-            offset: self.offset,
-            page: self.page,
-        }
-    }
 }
 
 fn evaluation_set(r: EvaluationRecord) -> ApiResult<EvaluationSet> {

@@ -8,7 +8,6 @@ use axum::{Json, Router};
 use ferry_extract::ExtractError;
 use ferry_retrieve::{prepare_inputs, Pipeline, RetrieveError};
 use ferry_store::{RetrieverExecution, RetrieverExecutionListQuery};
-use ferry_wire::namespace::SortDirection;
 use ferry_wire::paging::PageQuery;
 use ferry_wire::retriever::{
     ExecuteRetrieverRequest, ExecuteRetrieverResponse, ExecutionPagination, ListExecutionsRequest,
@@ -25,6 +24,7 @@ use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::extract::{InNamespace, JsonBody, NamespaceScope, Path, QueryParams};
 use crate::json::to_json;
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
+use crate::paging::newest_first;
 use crate::routes::documents::{document_response, VectorsShown};
 use crate::routes::retrievers::{stored_input_schema, stored_stages};
 use crate::AppState;
@@ -375,17 +375,8 @@ impl ListRoute for ExecutionList {
                 }
             }
         }
-        let descending = match body.sorts.as_ref().and_then(|s| s.first()) {
-            None => true,
-            Some(s) if s.field == "created_at" => s.direction() == SortDirection::Desc,
-            Some(_) => {
-                return Err(ApiError::Validation(vec![FieldError {
-                    loc: body_loc(&["sorts", "0", "field"]),
-                    msg: "Input should be 'created_at'".into(),
-                    kind: "enum",
-                }]))
-            }
-        };
+        let sort = body.sorts.as_ref().and_then(|s| s.first());
+        let descending = newest_first(sort, &["sorts", "0", "field"])?;
         let page = request.page()?;
         let (executions, total) = state
             .store

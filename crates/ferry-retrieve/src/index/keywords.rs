@@ -22,7 +22,7 @@ use tantivy::schema::{IndexRecordOption, Value as _};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::collection::IndexId;
-use super::{persist, read_tail, IndexedSearch, FEED_PAGE};
+use super::{documents_by_id, persist, read_tail, IndexedSearch, FEED_PAGE};
 use crate::bm25::{self, Analyzed, KeywordSchema, QueryWeights};
 use crate::search::{KeywordRequest, SearchResult, TopK, VectorSearch};
 
@@ -315,16 +315,8 @@ impl IndexedSearch {
             .map_err(keyword_error)?
         };
         let ((found, tail_scores), tail) = ranked;
-        let mut distinct: Vec<&str> = found.iter().flatten().map(|(id, _)| id.as_str()).collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        let fetched = store
-            .documents_by_ids(request.ns, request.collection_id, &distinct)
-            .await?;
-        let by_id: HashMap<&str, &DocumentRecord> = fetched
-            .iter()
-            .map(|(_, d)| (d.document_id.as_str(), d))
-            .collect();
+        let ids = found.iter().flatten().map(|(id, _)| id.as_str());
+        let by_id = documents_by_id(store, request.ns, request.collection_id, ids).await?;
         let mut top = TopK::scored(request.queries.len(), k);
         for (i, hits) in found.iter().enumerate() {
             for (id, score) in hits {
@@ -338,7 +330,7 @@ impl IndexedSearch {
         }
         Ok(SearchResult {
             hits: top.into_hits(),
-            scanned: (fetched.len() + tail.len()) as i64,
+            scanned: (by_id.len() + tail.len()) as i64,
         })
     }
 }

@@ -397,16 +397,8 @@ impl IndexedSearch {
                 return Ok(None);
             }
         };
-        let mut distinct: Vec<&str> = candidates.iter().flatten().map(String::as_str).collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        let fetched = store
-            .documents_by_ids(request.ns, request.collection_id, &distinct)
-            .await?;
-        let by_id: HashMap<&str, &DocumentRecord> = fetched
-            .iter()
-            .map(|(_, d)| (d.document_id.as_str(), d))
-            .collect();
+        let ids = candidates.iter().flatten().map(String::as_str);
+        let by_id = documents_by_id(store, request.ns, request.collection_id, ids).await?;
         let mut top = TopK::new(request);
         for (i, ids) in candidates.iter().enumerate() {
             for doc in ids.iter().filter_map(|id| by_id.get(id.as_str())) {
@@ -418,7 +410,7 @@ impl IndexedSearch {
         }
         Ok(Some(SearchResult {
             hits: top.into_hits(),
-            scanned: (fetched.len() + tail.len()) as i64,
+            scanned: (by_id.len() + tail.len()) as i64,
         }))
     }
 }
@@ -464,4 +456,22 @@ impl VectorSearch for IndexedSearch {
         }
         self.keyword_search(request).await
     }
+}
+
+/// The documents an index named, by id: each read from the store once, however many queries
+/// named it.
+async fn documents_by_id<'a>(
+    store: &Store,
+    ns: NamespaceKey,
+    collection_id: &str,
+    ids: impl Iterator<Item = &'a str>,
+) -> StoreResult<HashMap<String, DocumentRecord>> {
+    let mut distinct: Vec<&str> = ids.collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let fetched = store.documents_by_ids(ns, collection_id, &distinct).await?;
+    Ok(fetched
+        .into_iter()
+        .map(|(_, d)| (d.document_id.clone(), d))
+        .collect())
 }

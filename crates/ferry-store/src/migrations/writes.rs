@@ -12,6 +12,7 @@ use crate::freeze::lock_bucket;
 use crate::listing::value_rows;
 use crate::namespaces::NamespaceKey;
 use crate::objects::{adjust_object_counts, ObjectRecord};
+use crate::row::AnyQuery;
 use crate::time::now_micros;
 use crate::{vectors, Store, StoreError, StoreResult};
 
@@ -143,9 +144,18 @@ impl Store {
         let (after_created, after_id) = after.unwrap_or((i64::MIN, ""));
         let mut tx = self.pool.begin().await?;
         let change = next_change(&mut tx, target.0, target.1).await?;
-        // $1..$8: target, source, range; $9: the change number; $10: the id tag (when ids
-        // are derived); then the patterns, then the bucket pairs. PostgreSQL refuses unused
-        // parameters, so each is numbered only when the statement uses it.
+        let params = RangeParams {
+            target,
+            source,
+            after: (after_created, after_id),
+            last,
+            change,
+            ids,
+            patterns: rewrite_when,
+        };
+        // Parameters are numbered as `RangeParams` binds them, then the bucket pairs.
+        // PostgreSQL refuses unused parameters, so each is numbered only when the statement
+        // uses it.
         let id = |column: &str| ids.sql(self.backend, column, "$10");
         let mut next = if ids.tag.is_some() { 11 } else { 10 };
         let patterns: Vec<String> = rewrite_when
@@ -180,16 +190,7 @@ impl Store {
                 ids.sql(self.backend, "s.document_id", "$10"),
                 excluded("s."),
             );
-            let after = (after_created, after_id);
-            let update = bind_range(
-                &sql,
-                target,
-                source,
-                (after, last),
-                change,
-                ids,
-                rewrite_when,
-            );
+            let update = params.bind(&sql);
             refreshed += update.execute(&mut *tx).await?.rows_affected() as i64;
         }
         let bucket_cases: Vec<String> = root_buckets
@@ -221,16 +222,7 @@ impl Store {
             id("source_document_id"),
             excluded(""),
         );
-        let after = (after_created, after_id);
-        let mut copy = bind_range(
-            &sql,
-            target,
-            source,
-            (after, last),
-            change,
-            ids,
-            rewrite_when,
-        );
+        let mut copy = params.bind(&sql);
         for (from, to) in root_buckets {
             copy = copy.bind(from).bind(to);
         }
@@ -477,34 +469,40 @@ async fn insert_copied_documents(
     Ok((created, refreshed))
 }
 
-/// The statement `sql` of a document copy with the parameters its statements share bound:
-/// $1..$8 (target, source, the range), $9 the change number the copied rows are stamped
-/// with, the id tag when ids are derived, then the patterns.
-fn bind_range<'q>(
-    sql: &'q str,
+/// What the statements of a range copy bind, in the order they number it: $1..$8 the target,
+/// the source and the range, $9 the change number, $10 the id tag (when ids are derived), then
+/// the patterns.
+struct RangeParams<'q> {
     target: (NamespaceKey, &'q str),
     source: (NamespaceKey, &'q str),
-    range: ((i64, &'q str), (i64, &'q str)),
+    after: (i64, &'q str),
+    last: (i64, &'q str),
     change: i64,
-    ids: &ItemIds,
-    patterns: &[&'q str],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    let (after, last) = range;
-    let mut query = sqlx::query(sql)
-        .bind(target.0 .0)
-        .bind(target.1)
-        .bind(source.0 .0)
-        .bind(source.1)
-        .bind(after.0)
-        .bind(after.1)
-        .bind(last.0)
-        .bind(last.1)
-        .bind(change);
-    if let Some(tag) = &ids.tag {
-        query = query.bind(tag.clone());
+    ids: &'q ItemIds,
+    patterns: &'q [&'q str],
+}
+
+impl<'q> RangeParams<'q> {
+    fn bind<'s>(&self, sql: &'s str) -> AnyQuery<'s>
+    where
+        'q: 's,
+    {
+        let mut query = sqlx::query(sql)
+            .bind(self.target.0 .0)
+            .bind(self.target.1)
+            .bind(self.source.0 .0)
+            .bind(self.source.1)
+            .bind(self.after.0)
+            .bind(self.after.1)
+            .bind(self.last.0)
+            .bind(self.last.1)
+            .bind(self.change);
+        if let Some(tag) = &self.ids.tag {
+            query = query.bind(tag.clone());
+        }
+        for pattern in self.patterns {
+            query = query.bind(*pattern);
+        }
+        query
     }
-    for pattern in patterns {
-        query = query.bind(*pattern);
-    }
-    query
 }

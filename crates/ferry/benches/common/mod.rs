@@ -11,7 +11,7 @@ use ferry_migrate::service;
 use ferry_store::blobs::BlobStore;
 use ferry_store::{
     Bucket, BucketFields, CollectionFields, Lineage, MigrationRecord, Namespace, NewDocument,
-    NewObject, Store,
+    NewObject, Store, StoreLocation,
 };
 use ferry_wire::migration::{MigrationConfig, MigrationStatus};
 use serde_json::{json, Map, Value};
