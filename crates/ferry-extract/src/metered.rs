@@ -10,8 +10,7 @@ use ferry_wire::extractor::FeatureExtractorResponseModel;
 use serde_json::{Map, Value};
 
 use crate::{
-    About, ExtractError, ExtractedChunk, Extractor, ExtractorInput, InputKind, ParamError,
-    VectorOutput,
+    About, ExtractError, ExtractedChunk, Extractor, ExtractorInput, ParamError, VectorOutput,
 };
 
 /// An extractor that reports its calls; everything else is the inner extractor's.

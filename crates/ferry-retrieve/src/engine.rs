@@ -611,7 +611,6 @@ fn rendered_queries(
         .map_err(|m| invalid(ErrorCode::MissingInput, m))
 }
 
-/// Appends each input set's hits to its list.
 /// Scores each input set's candidates of `collection_id` by BM25 against its query text, into
 /// that set's list; a candidate that shares no term with the query is left out.
 fn rank_by_keywords(
@@ -663,6 +662,7 @@ fn rank_by_vector(
     }
 }
 
+/// Appends each input set's hits to its list.
 fn extend_scored(lists: &mut [Vec<Scored>], hits: Vec<Vec<crate::search::Hit>>) {
     for (list, hits) in lists.iter_mut().zip(hits) {
         list.extend(hits.into_iter().map(|h| Scored {

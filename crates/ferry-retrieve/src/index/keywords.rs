@@ -9,7 +9,7 @@
 //! since are kept out of its answer and scored exactly ([`crate::bm25`]) with the index's
 //! statistics.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

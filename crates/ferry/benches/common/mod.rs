@@ -300,6 +300,20 @@ pub async fn ns_key(pool: &sqlx::AnyPool, namespace_id: &str) -> anyhow::Result<
     )
 }
 
+/// The store a bench runs on: PostgreSQL at `FERRY_BENCH_DATABASE_URL` when it is set, else
+/// a SQLite file in `dir`; with the URL a raw SQL client would connect to.
+pub async fn bench_store(dir: &std::path::Path) -> anyhow::Result<(Store, String)> {
+    let (location, url) = match std::env::var("FERRY_BENCH_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => (StoreLocation::Postgres(url.clone()), url),
+        _ => {
+            let path = dir.join("ferry.db");
+            let url = format!("sqlite://{}", path.display());
+            (StoreLocation::SqliteFile(path), url)
+        }
+    };
+    Ok((Store::connect(&location).await?, url))
+}
+
 /// Writes the store's dirty pages out (PostgreSQL's `CHECKPOINT`, SQLite's WAL checkpoint), so
 /// that a timed phase starts from a settled database instead of competing with the write-back of
 /// whatever the phase before it loaded. Returns the seconds it took.
