@@ -20,12 +20,7 @@ pub struct Passthrough {
 impl Passthrough {
     /// The output field: `target_path`, else the last component of `source_path`.
     pub fn target(&self) -> &str {
-        self.target_path.as_deref().unwrap_or_else(|| {
-            self.source_path
-                .rsplit('.')
-                .next()
-                .unwrap_or(&self.source_path)
-        })
+        ferry_wire::collection::passthrough_target(&self.source_path, self.target_path.as_deref())
     }
 }
 

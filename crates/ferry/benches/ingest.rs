@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{bucket_with_texts, namespace, run_task, text, text_collection};
+use common::{bucket_with_texts, create_text_collection, namespace, run_task, text};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -136,14 +136,14 @@ impl Trigger<'_> {
             .registry
             .get("text_extractor", "v1")
             .expect("text_extractor v1");
-        let collection = self
-            .store
-            .create_collection(
-                self.ns.key,
-                None,
-                text_collection(name, &[self.bucket_id], extractor.as_ref())?,
-            )
-            .await?;
+        let collection = create_text_collection(
+            &self.store,
+            self.ns.key,
+            name,
+            &[self.bucket_id],
+            extractor.as_ref(),
+        )
+        .await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let index = match search {
             Some(search) => Some(live_index(search, self.ns, &collection, stopped).await?),

@@ -13,7 +13,9 @@
 
 mod common;
 
-use common::{env_usize, load_documents, namespace, run_migration, text_collection, DIMENSION};
+use common::{
+    create_text_collection, env_usize, load_documents, namespace, run_migration, DIMENSION,
+};
 
 use std::time::Instant;
 
@@ -39,9 +41,7 @@ async fn main() -> anyhow::Result<()> {
     let v1 = registry
         .get("text_extractor", "v1")
         .expect("text_extractor v1");
-    let collection = store
-        .create_collection(source.key, None, text_collection("docs", &[], v1.as_ref())?)
-        .await?;
+    let collection = create_text_collection(&store, source.key, "docs", &[], v1.as_ref()).await?;
 
     let started = Instant::now();
     load_documents(&store, source.key, &collection.collection_id, 0..n).await?;
@@ -52,13 +52,8 @@ async fn main() -> anyhow::Result<()> {
 
     // Baseline: the same rows copied by one INSERT … SELECT in the same store.
     let raw_target = namespace(&store, &org.internal_id, &format!("raw-{tag}")).await?;
-    let raw_collection = store
-        .create_collection(
-            raw_target.key,
-            None,
-            text_collection("docs", &[], v1.as_ref())?,
-        )
-        .await?;
+    let raw_collection =
+        create_text_collection(&store, raw_target.key, "docs", &[], v1.as_ref()).await?;
     sqlx::any::install_default_drivers();
     let pool = AnyPoolOptions::new()
         .max_connections(1)
@@ -123,9 +118,8 @@ async fn main() -> anyhow::Result<()> {
     let ballast = env_usize("FERRY_BENCH_BALLAST", 0);
     if ballast > 0 {
         let filler = namespace(&store, &org.internal_id, &format!("ballast-{tag}")).await?;
-        let filler_collection = store
-            .create_collection(filler.key, None, text_collection("docs", &[], v1.as_ref())?)
-            .await?;
+        let filler_collection =
+            create_text_collection(&store, filler.key, "docs", &[], v1.as_ref()).await?;
         let started = Instant::now();
         for start in (0..ballast).step_by(100_000) {
             let end = ballast.min(start + 100_000);

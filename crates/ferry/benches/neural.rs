@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::{bucket_with, env_usize, namespace, run_migration, run_task, text_collection};
+use common::{bucket_with, create_text_collection, env_usize, namespace, run_migration, run_task};
 use ferry_extract::encoder::Encoder;
 use ferry_extract::{Extractor, ExtractorInput, Registry, RemoteEmbeddingConfig};
 use ferry_pipeline::{Pipeline, PipelineConfig, TRIGGER_TASK};
@@ -122,23 +122,25 @@ async fn main() -> anyhow::Result<()> {
     let source = namespace(&store, &org.internal_id, &format!("src-{tag}")).await?;
     let bucket = bucket_with(&store, &source, n, short).await?;
     let v1 = registry.get("text_extractor", "v1").expect("v1");
-    store
-        .create_collection(
-            source.key,
-            None,
-            text_collection("texts", &[&bucket.bucket_id], v1.as_ref())?,
-        )
-        .await?;
+    create_text_collection(
+        &store,
+        source.key,
+        "texts",
+        &[&bucket.bucket_id],
+        v1.as_ref(),
+    )
+    .await?;
     let blobs = BlobStore::local(&dir.path().join("objects"))?;
 
     // A trigger of a v3 collection over the bucket.
-    let collection = store
-        .create_collection(
-            source.key,
-            None,
-            text_collection("neural", &[&bucket.bucket_id], v3.as_ref())?,
-        )
-        .await?;
+    let collection = create_text_collection(
+        &store,
+        source.key,
+        "neural",
+        &[&bucket.bucket_id],
+        v3.as_ref(),
+    )
+    .await?;
     let task = store
         .create_task(
             &org.internal_id,

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::{env_usize, namespace, peak_rss_mb, text_collection};
+use common::{create_text_collection, env_usize, namespace, peak_rss_mb};
 use ferry_extract::{Extractor, ExtractorInput, Registry, RemoteEmbeddingConfig};
 use ferry_retrieve::{Engine, IndexConfig, IndexedSearch, Pipeline};
 use ferry_store::{Lineage, NamespaceKey, NewDocument, SourceKind, Store};
@@ -109,13 +109,8 @@ async fn load(
     extractor: &dyn Extractor,
     documents: &[EvalDocument],
 ) -> anyhow::Result<String> {
-    let collection = store
-        .create_collection(
-            ns,
-            None,
-            text_collection(&extractor.id(), &["eval"], extractor)?,
-        )
-        .await?;
+    let collection =
+        create_text_collection(&store, ns, &extractor.id(), &["eval"], extractor).await?;
     let params = extractor
         .resolve_parameters(&Map::new())
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -17,7 +17,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::{bucket_with_texts, env_usize, namespace, run_migration, text, text_collection};
+use common::{
+    bucket_with_texts, create_text_collection, env_usize, namespace, run_migration, text,
+};
 use ferry_extract::{ExtractorInput, Registry, RemoteEmbeddingConfig};
 use ferry_store::blobs::BlobStore;
 use ferry_store::{Lineage, NewDocument, SourceKind};
@@ -41,13 +43,14 @@ async fn main() -> anyhow::Result<()> {
         std::path::PathBuf::new(),
     ));
     let v1 = registry.get("text_extractor", "v1").expect("v1");
-    store
-        .create_collection(
-            source.key,
-            None,
-            text_collection("texts", &[&bucket.bucket_id], v1.as_ref())?,
-        )
-        .await?;
+    create_text_collection(
+        &store,
+        source.key,
+        "texts",
+        &[&bucket.bucket_id],
+        v1.as_ref(),
+    )
+    .await?;
     println!(
         "setup: {n} objects inserted in {:.1}s",
         started.elapsed().as_secs_f64()
@@ -75,13 +78,8 @@ async fn main() -> anyhow::Result<()> {
     // Second baseline: v2 and the document writes without the engine: each batch extracted
     // and written straight into a collection, one after the other, as a trigger writes them.
     let scratch = namespace(&store, &org.internal_id, &format!("scratch-{tag}")).await?;
-    let scratch_collection = store
-        .create_collection(
-            scratch.key,
-            None,
-            text_collection("texts", &[], v2.as_ref())?,
-        )
-        .await?;
+    let scratch_collection =
+        create_text_collection(&store, scratch.key, "texts", &[], v2.as_ref()).await?;
     let started = Instant::now();
     for (batch_no, start) in (0..n).step_by(batch_size).enumerate() {
         // As triggers do: PostgreSQL plans each batch's delete from fresh statistics.

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use common::server::{listening_on, with_database, Api, Process, KEY};
-use common::{env_usize, load_documents, namespace, text_collection, DIMENSION};
+use common::{create_text_collection, env_usize, load_documents, namespace, DIMENSION};
 use ferry_store::{Store, StoreLocation, DEFAULT_ORGANIZATION};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -87,9 +87,7 @@ async fn run(n: usize, kill_at: f64, url: &str, data: &std::path::Path) -> anyho
         .get("text_extractor", "v1")
         .expect("text_extractor v1");
     let source = namespace(&store, &org.internal_id, "scale_src").await?;
-    let collection = store
-        .create_collection(source.key, None, text_collection("docs", &[], v1.as_ref())?)
-        .await?;
+    let collection = create_text_collection(&store, source.key, "docs", &[], v1.as_ref()).await?;
 
     // Load, reporting each million's rate: a write path that slowed with the table's size
     // would show as falling rates.
@@ -127,9 +125,7 @@ async fn run(n: usize, kill_at: f64, url: &str, data: &std::path::Path) -> anyho
     );
 
     let raw = namespace(&store, &org.internal_id, "scale_raw").await?;
-    let raw_collection = store
-        .create_collection(raw.key, None, text_collection("docs", &[], v1.as_ref())?)
-        .await?;
+    let raw_collection = create_text_collection(&store, raw.key, "docs", &[], v1.as_ref()).await?;
     let from = (
         common::ns_key(&pool, &source.namespace_id).await?,
         collection.collection_id.as_str(),

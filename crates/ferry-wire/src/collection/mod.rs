@@ -42,7 +42,7 @@ pub use responses::{
     TriggerCollectionResponse, VectorDataType, VectorDistance, VectorIndexKind, VectorIndexStorage,
     VectorType,
 };
-pub use source::{FieldPassthrough, SourceConfig, SourceFilters, SourceType};
+pub use source::{passthrough_target, FieldPassthrough, SourceConfig, SourceFilters, SourceType};
 
 use crate::validate::Errors;
 

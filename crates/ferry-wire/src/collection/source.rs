@@ -65,13 +65,14 @@ pub struct FieldPassthrough {
 impl FieldPassthrough {
     /// The output field name.
     pub fn target(&self) -> &str {
-        self.target_path.as_deref().unwrap_or_else(|| {
-            self.source_path
-                .rsplit('.')
-                .next()
-                .unwrap_or(&self.source_path)
-        })
+        passthrough_target(&self.source_path, self.target_path.as_deref())
     }
+}
+
+/// A passed-through field's output name: `target_path`, else the last segment of
+/// `source_path`. Shared with the stored form of a passthrough (`ferry-pipeline`).
+pub fn passthrough_target<'a>(source_path: &'a str, target_path: Option<&'a str>) -> &'a str {
+    target_path.unwrap_or_else(|| source_path.rsplit('.').next().unwrap_or(source_path))
 }
 
 /// Configuration of a collection's source (the SDK's `SourceConfigInput` and

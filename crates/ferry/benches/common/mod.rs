@@ -10,8 +10,8 @@ use ferry_migrate::engine::{Engine, EngineConfig};
 use ferry_migrate::service;
 use ferry_store::blobs::BlobStore;
 use ferry_store::{
-    Bucket, BucketFields, CollectionFields, Lineage, MigrationRecord, Namespace, NewDocument,
-    NewObject, Store, StoreLocation,
+    Bucket, BucketFields, Collection, CollectionFields, Lineage, MigrationRecord, Namespace,
+    NewDocument, NewObject, Store, StoreLocation,
 };
 use ferry_wire::migration::{MigrationConfig, MigrationStatus};
 use serde_json::{json, Map, Value};
@@ -88,18 +88,20 @@ pub fn text(i: usize) -> String {
         .join(" ")
 }
 
-/// A collection `name` reading the `body` of the objects of `bucket_ids` with `extractor` at
-/// its default parameters.
-pub fn text_collection(
+/// Creates collection `name` of namespace `ns`, reading the `body` of the objects of
+/// `bucket_ids` with `extractor` at its default parameters.
+pub async fn create_text_collection(
+    store: &Store,
+    ns: ferry_store::NamespaceKey,
     name: &str,
     bucket_ids: &[&str],
     extractor: &dyn Extractor,
-) -> anyhow::Result<CollectionFields> {
+) -> anyhow::Result<Collection> {
     let params = extractor
         .resolve_parameters(&Map::new())
         .map_err(|e| anyhow::anyhow!("default parameters: {e:?}"))?;
     let indexes = ferry_extract::collection::vector_indexes(extractor, &params);
-    Ok(CollectionFields {
+    let fields = CollectionFields {
         collection_name: name.into(),
         description: None,
         source: json!({"type": "bucket", "bucket_ids": bucket_ids}),
@@ -115,7 +117,8 @@ pub fn text_collection(
         cluster_applications: None,
         metadata: None,
         enabled: true,
-    })
+    };
+    Ok(store.create_collection(ns, None, fields).await?)
 }
 
 /// Bucket `bench` of namespace `ns` holding `n` objects whose `body` field is [`text`].
