@@ -137,7 +137,7 @@ impl Trigger<'_> {
             .get("text_extractor", "v1")
             .expect("text_extractor v1");
         let collection = create_text_collection(
-            &self.store,
+            self.store,
             self.ns.key,
             name,
             &[self.bucket_id],

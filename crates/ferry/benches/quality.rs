@@ -110,7 +110,7 @@ async fn load(
     documents: &[EvalDocument],
 ) -> anyhow::Result<String> {
     let collection =
-        create_text_collection(&store, ns, &extractor.id(), &["eval"], extractor).await?;
+        create_text_collection(store, ns, &extractor.id(), &["eval"], extractor).await?;
     let params = extractor
         .resolve_parameters(&Map::new())
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
