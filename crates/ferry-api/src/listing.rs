@@ -39,6 +39,8 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::routing::MethodRouter;
 use axum::Json;
+use ferry_store::{NamedListQuery, SortColumn};
+use ferry_wire::filter::SortOption;
 use ferry_wire::paging::PageQuery;
 use ferry_wire::{Errors, Validate};
 use serde::de::DeserializeOwned;
@@ -47,7 +49,7 @@ use utoipa::IntoParams;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, QueryParams};
-use crate::paging::{BodyPaging, Page};
+use crate::paging::{sort_column, BodyPaging, Page};
 use crate::AppState;
 
 /// The body of a list request.
@@ -97,6 +99,63 @@ impl<L: ListRoute + ?Sized> ListRequest<L> {
         Page::resolve(&self.paging, self.body.paging())
     }
 }
+
+impl<L: ListRoute + ?Sized> ListRequest<L>
+where
+    L::Body: NamedListBody,
+{
+    /// The window, and the store query, of a named resource's list ordered by one of
+    /// `columns` (see [`sort_column`]).
+    pub fn named(&self, columns: &[SortColumn]) -> ApiResult<(Page, NamedListQuery)> {
+        let page = self.page()?;
+        let body = &self.body;
+        let (sorts, sort) = body.sorts();
+        let query = NamedListQuery {
+            search: body.search().map(str::to_owned),
+            case_sensitive: body.case_sensitive(),
+            sort: sort_column(sorts, sort, columns)?,
+            limit: page.limit,
+            offset: page.offset,
+        };
+        Ok((page, query))
+    }
+}
+
+/// The list body of a named resource (collections, retrievers, taxonomies, clusters): a
+/// search over id, name and description, and a sort by column.
+pub trait NamedListBody {
+    fn search(&self) -> Option<&str>;
+    fn case_sensitive(&self) -> bool;
+    /// The body's `sorts` and `sort` (see [`crate::paging::chosen_sort`]).
+    fn sorts(&self) -> (Option<&Vec<SortOption>>, Option<&SortOption>);
+}
+
+/// Implements [`NamedListBody`] for bodies with `search`, `sorts` and `sort`, and
+/// `case_sensitive` unless marked `case_insensitive` (their search always is).
+macro_rules! named_list_bodies {
+    ($($body:ty $(: $case_insensitive:ident)?),* $(,)?) => {$(
+        impl NamedListBody for $body {
+            fn search(&self) -> Option<&str> {
+                self.search.as_deref()
+            }
+            fn case_sensitive(&self) -> bool {
+                named_list_bodies!(@case self $(, $case_insensitive)?)
+            }
+            fn sorts(&self) -> (Option<&Vec<SortOption>>, Option<&SortOption>) {
+                (self.sorts.as_ref(), self.sort.as_ref())
+            }
+        }
+    )*};
+    (@case $self:ident) => { $self.case_sensitive };
+    (@case $self:ident, case_insensitive) => { false };
+}
+
+named_list_bodies!(
+    ferry_wire::collection::ListCollectionsRequest,
+    ferry_wire::retriever::ListRetrieversRequest,
+    ferry_wire::taxonomy::ListTaxonomiesRequest,
+    ferry_wire::cluster::ListClustersRequest: case_insensitive,
+);
 
 /// The list body a `GET` list's query parameters stand for.
 pub trait QueryBody<B> {

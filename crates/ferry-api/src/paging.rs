@@ -1,6 +1,7 @@
 //! Turning the SDK's many paging knobs into one window, and the window back into
 //! `PaginationResponse`.
 
+use ferry_store::SortColumn;
 use ferry_wire::paging::{PageQuery, PaginationResponse};
 use ferry_wire::{FieldError, Loc};
 
@@ -109,19 +110,19 @@ pub fn chosen_sort<'a, S>(sorts: Option<&'a Vec<S>>, sort: Option<&'a S>) -> Opt
     sorts.and_then(|s| s.first()).or(sort)
 }
 
-/// The column order a list body asks for: its first `sorts` entry, else `sort`, mapped through
-/// `keys` (`(field name, key)`), with whether it is descending. An unknown field is a 422 at
-/// `body.sort.field` naming the accepted ones.
-pub fn sort_key<K: Copy>(
+/// The column order a list body asks for: its first `sorts` entry, else `sort`, one of
+/// `columns`, with whether it is descending. An unknown field is a 422 at `body.sort.field`
+/// naming the accepted ones.
+pub fn sort_column(
     sorts: Option<&Vec<ferry_wire::filter::SortOption>>,
     sort: Option<&ferry_wire::filter::SortOption>,
-    keys: &[(&str, K)],
-) -> Result<Option<(K, bool)>, ApiError> {
+    columns: &[SortColumn],
+) -> Result<Option<(SortColumn, bool)>, ApiError> {
     let Some(chosen) = chosen_sort(sorts, sort) else {
         return Ok(None);
     };
-    let Some((_, key)) = keys.iter().find(|(name, _)| *name == chosen.field) else {
-        let names: Vec<String> = keys.iter().map(|(n, _)| format!("'{n}'")).collect();
+    let Some(column) = SortColumn::named(columns, &chosen.field) else {
+        let names: Vec<String> = columns.iter().map(|c| format!("'{}'", c.name())).collect();
         return Err(ApiError::Validation(vec![FieldError {
             loc: ["body", "sort", "field"]
                 .iter()
@@ -131,10 +132,7 @@ pub fn sort_key<K: Copy>(
             kind: "enum",
         }]));
     };
-    Ok(Some((
-        *key,
-        chosen.direction() == ferry_wire::namespace::SortDirection::Desc,
-    )))
+    Ok(Some((column, chosen.descending())))
 }
 
 /// Whether a list ordered by creation alone runs newest first: it does unless `sort` asks for
@@ -145,9 +143,7 @@ pub fn newest_first(
 ) -> Result<bool, ApiError> {
     match sort {
         None => Ok(true),
-        Some(s) if s.field == "created_at" => {
-            Ok(s.direction() == ferry_wire::namespace::SortDirection::Desc)
-        }
+        Some(s) if s.field == "created_at" => Ok(s.descending()),
         Some(_) => Err(ApiError::Validation(vec![FieldError {
             loc: crate::error::body_loc(loc),
             msg: "Input should be 'created_at'".into(),

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use crate::chunk::{self, Chunking, SplitBy};
+use crate::chunk::{self, Chunking};
 use crate::encoder::Encoder;
 use crate::models::{self, ModelError, ModelSpec, DEFAULT_MODEL};
 use crate::params::{known_keys, string, ParamError};
@@ -51,12 +51,13 @@ impl NeuralTextExtractor {
     }
 }
 
-/// The input texts' chunks, flattened, with the input each came from.
+/// The input texts' chunks at the collection's chunking settings, flattened, with the input
+/// each came from.
 fn chunks_of(
     inputs: &[ExtractorInput],
-    split_by: SplitBy,
-    size: usize,
+    resolved: &Map<String, Value>,
 ) -> Result<Vec<(usize, String)>, ExtractError> {
+    let (split_by, size) = chunk::settings(resolved);
     let mut all = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let ExtractorInput::Text(text) = input else {
@@ -136,8 +137,7 @@ impl Extractor for NeuralTextExtractor {
         inputs: &[ExtractorInput],
         resolved: &Map<String, Value>,
     ) -> Result<Vec<Vec<ExtractedChunk>>, ExtractError> {
-        let (split_by, size) = chunk::settings(resolved);
-        let chunks = chunks_of(inputs, split_by, size)?;
+        let chunks = chunks_of(inputs, resolved)?;
         let spec = self
             .spec(resolved)
             .map_err(|e| ExtractError::Model(e.to_string()))?;

@@ -172,7 +172,7 @@ pub async fn source_nodes(
     let (retrievers, _) = store
         .list_retrievers(
             ns,
-            &ferry_store::RetrieverListQuery {
+            &ferry_store::NamedListQuery {
                 limit: MAX_RESOURCES,
                 ..Default::default()
             },
@@ -189,7 +189,7 @@ pub async fn source_nodes(
     let (taxonomies, _) = store
         .list_taxonomies(
             ns,
-            &ferry_store::TaxonomyListQuery {
+            &ferry_store::NamedListQuery {
                 limit: MAX_RESOURCES,
                 ..Default::default()
             },
@@ -209,7 +209,7 @@ pub async fn source_nodes(
     let (clusters, _) = store
         .list_clusters(
             ns,
-            &ferry_store::ClusterListQuery {
+            &ferry_store::NamedListQuery {
                 limit: MAX_RESOURCES,
                 ..Default::default()
             },
@@ -283,7 +283,7 @@ async fn resource_name(
     id: &str,
 ) -> StoreResult<String> {
     Ok(match kind {
-        ResourceKind::Bucket => store.get_bucket(ns, id).await?.bucket_name,
+        ResourceKind::Bucket => store.get_bucket(ns, id).await?.fields.bucket_name,
         ResourceKind::Collection => store.get_collection(ns, id).await?.fields.collection_name,
         ResourceKind::Retriever => store.get_retriever(ns, id).await?.fields.retriever_name,
         ResourceKind::Taxonomy => store.get_taxonomy(ns, id).await?.fields.taxonomy_name,

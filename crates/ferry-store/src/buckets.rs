@@ -1,27 +1,22 @@
 //! Buckets: named containers of objects inside a namespace, each with the schema its objects
 //! follow. Object counts and sizes are kept on the row by the writes that change them.
 
+use ferry_wire::bucket::BucketSortField;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::listing::{order_by, Listing};
-use crate::named::{named, Action, Named};
+use crate::named::{editable, named, Action, Fields, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::AnyQuery;
 use crate::row::{optional_json, parse_json};
-use crate::time::now_micros;
 use crate::{ids, Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bucket {
     pub bucket_id: String,
-    pub bucket_name: String,
-    pub description: Option<String>,
-    pub bucket_schema: Value,
-    pub unique_key: Option<Value>,
-    pub metadata: Option<Value>,
-    pub storage_class: Option<String>,
+    pub fields: BucketFields,
     pub object_count: i64,
     pub failed_object_count: i64,
     pub total_size_bytes: i64,
@@ -41,8 +36,16 @@ pub struct BucketFields {
     pub storage_class: Option<String>,
 }
 
-impl BucketFields {
-    /// Binds the fields in declaration order, as the bucket statements list their columns.
+impl Fields for BucketFields {
+    const COLUMNS: &'static [&'static str] = &[
+        "bucket_name",
+        "description",
+        "bucket_schema",
+        "unique_key",
+        "metadata",
+        "storage_class",
+    ];
+
     fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         query
             .bind(&self.bucket_name)
@@ -52,28 +55,23 @@ impl BucketFields {
             .bind(self.metadata.as_ref().map(Value::to_string))
             .bind(&self.storage_class)
     }
+
+    fn name(&self) -> &str {
+        &self.bucket_name
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BucketSortKey {
-    CreatedAt,
-    UpdatedAt,
-    BucketName,
-    BucketId,
-    ObjectCount,
-    TotalSizeBytes,
-}
+editable!(Bucket, BucketFields, bucket_id);
 
-impl BucketSortKey {
-    fn column(self) -> &'static str {
-        match self {
-            BucketSortKey::CreatedAt => "created_at",
-            BucketSortKey::UpdatedAt => "updated_at",
-            BucketSortKey::BucketName => "bucket_name",
-            BucketSortKey::BucketId => "bucket_id",
-            BucketSortKey::ObjectCount => "object_count",
-            BucketSortKey::TotalSizeBytes => "total_size_bytes",
-        }
+/// The column a bucket list is ordered by: the wire's closed set of sort fields.
+fn sort_column(field: BucketSortField) -> &'static str {
+    match field {
+        BucketSortField::CreatedAt => "created_at",
+        BucketSortField::UpdatedAt => "updated_at",
+        BucketSortField::BucketName => "bucket_name",
+        BucketSortField::BucketId => "bucket_id",
+        BucketSortField::ObjectCount => "object_count",
+        BucketSortField::TotalSizeBytes => "total_size_bytes",
     }
 }
 
@@ -84,7 +82,7 @@ pub struct BucketListQuery {
     pub search: Option<String>,
     pub case_sensitive: bool,
     /// `(key, descending)`; newest first when absent.
-    pub sort: Option<(BucketSortKey, bool)>,
+    pub sort: Option<(BucketSortField, bool)>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -96,12 +94,14 @@ const COLUMNS: &str = "bucket_id, bucket_name, description, bucket_schema, uniqu
 fn bucket_from_row(row: &AnyRow) -> StoreResult<Bucket> {
     Ok(Bucket {
         bucket_id: row.try_get(0)?,
-        bucket_name: row.try_get(1)?,
-        description: row.try_get(2)?,
-        bucket_schema: parse_json("bucket_schema", &row.try_get::<String, _>(3)?)?,
-        unique_key: optional_json(row, 4, "unique_key")?,
-        metadata: optional_json(row, 5, "metadata")?,
-        storage_class: row.try_get(6)?,
+        fields: BucketFields {
+            bucket_name: row.try_get(1)?,
+            description: row.try_get(2)?,
+            bucket_schema: parse_json("bucket_schema", &row.try_get::<String, _>(3)?)?,
+            unique_key: optional_json(row, 4, "unique_key")?,
+            metadata: optional_json(row, 5, "metadata")?,
+            storage_class: row.try_get(6)?,
+        },
         object_count: row.try_get(7)?,
         failed_object_count: row.try_get(8)?,
         total_size_bytes: row.try_get(9)?,
@@ -127,23 +127,14 @@ impl Store {
         bucket_id: Option<String>,
         new: BucketFields,
     ) -> StoreResult<Bucket> {
-        let now = now_micros();
         let mut tx = self.pool.begin().await?;
         // The counter update comes first so SQLite takes its write lock before any read.
         sqlx::query("UPDATE namespaces SET bucket_count = bucket_count + 1 WHERE ns_key = $1")
             .bind(ns.0)
             .execute(&mut *tx)
             .await?;
-        let sql = format!(
-            "INSERT INTO buckets (ns_key, bucket_id, bucket_name, description, bucket_schema, \
-             unique_key, metadata, storage_class, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
-        );
-        let query = sqlx::query(&sql)
-            .bind(ns.0)
-            .bind(bucket_id.unwrap_or_else(|| ids::new_id("bkt")));
-        let inserted = new.bind(query).bind(now).fetch_one(&mut *tx).await;
-        let bucket = BUCKETS.inserted(inserted, &new.bucket_name)?;
+        let bucket_id = bucket_id.unwrap_or_else(|| ids::new_id("bkt"));
+        let bucket = BUCKETS.insert(&mut *tx, ns, &bucket_id, &new).await?;
         tx.commit().await?;
         Ok(bucket)
     }
@@ -160,38 +151,9 @@ impl Store {
         &self,
         ns: NamespaceKey,
         identifier: &str,
-        mut change: impl FnMut(&mut BucketFields),
+        change: impl FnMut(&mut BucketFields),
     ) -> StoreResult<Bucket> {
-        for _ in 0..crate::named::UPDATE_ATTEMPTS {
-            let current = self.get_bucket(ns, identifier).await?;
-            let mut edited = BucketFields {
-                bucket_name: current.bucket_name.clone(),
-                description: current.description.clone(),
-                bucket_schema: current.bucket_schema.clone(),
-                unique_key: current.unique_key.clone(),
-                metadata: current.metadata.clone(),
-                storage_class: current.storage_class.clone(),
-            };
-            change(&mut edited);
-            let now = now_micros().max(current.updated_at + 1);
-            let sql = format!(
-                "UPDATE buckets SET bucket_name = $1, description = $2, bucket_schema = $3, \
-                 unique_key = $4, metadata = $5, storage_class = $6, updated_at = $7 \
-                 WHERE ns_key = $8 AND bucket_id = $9 AND updated_at = $10 RETURNING {COLUMNS}"
-            );
-            let result = edited
-                .bind(sqlx::query(&sql))
-                .bind(now)
-                .bind(ns.0)
-                .bind(&current.bucket_id)
-                .bind(current.updated_at)
-                .fetch_optional(&self.pool)
-                .await;
-            if let Some(bucket) = BUCKETS.written(result, &edited.bucket_name)? {
-                return Ok(bucket);
-            }
-        }
-        Err(BUCKETS.kept_changing())
+        BUCKETS.update(&self.pool, ns, identifier, change).await
     }
 
     /// Deletes the bucket and its objects; returns what the bucket was.
@@ -227,8 +189,8 @@ impl Store {
                 query.search.as_deref(),
                 query.case_sensitive,
             );
-        let (key, descending) = query.sort.unwrap_or((BucketSortKey::CreatedAt, true));
-        let order = order_by(key.column(), "bucket_id", descending);
+        let (field, descending) = query.sort.unwrap_or((BucketSortField::CreatedAt, true));
+        let order = order_by(sort_column(field), "bucket_id", descending);
         listing
             .window(
                 &self.pool,

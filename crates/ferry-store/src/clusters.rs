@@ -9,10 +9,10 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::listing::{order_by, Listing, Rows};
-use crate::named::{named, Action, Named};
+use crate::listing::{order_by, Listing, NamedListQuery, Rows};
+use crate::named::{editable, named, Action, Fields, Named};
 use crate::namespaces::NamespaceKey;
-use crate::row::{optional_json, parse_json};
+use crate::row::{json_list, optional_json, parse_json, AnyQuery};
 use crate::tasks::{insert_task, Task};
 use crate::time::now_micros;
 use crate::{ids, Store, StoreError, StoreResult};
@@ -88,32 +88,6 @@ pub struct ExecutionOutcome {
     pub metrics: Option<Value>,
     pub artifact_key: Option<String>,
     pub error_message: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ClusterListQuery {
-    pub search: Option<String>,
-    /// `(column, descending)`.
-    pub sort: Option<(ClusterSortKey, bool)>,
-    pub limit: i64,
-    pub offset: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClusterSortKey {
-    CreatedAt,
-    UpdatedAt,
-    ClusterName,
-}
-
-impl ClusterSortKey {
-    fn column(self) -> &'static str {
-        match self {
-            ClusterSortKey::CreatedAt => "created_at",
-            ClusterSortKey::UpdatedAt => "updated_at",
-            ClusterSortKey::ClusterName => "cluster_name",
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -195,9 +169,30 @@ const CLUSTERS: Named<Cluster> = named!(
     ClusterNameTaken
 );
 
-fn json_list(ids: &[String]) -> String {
-    Value::from(ids.to_vec()).to_string()
+impl Fields for ClusterFields {
+    const COLUMNS: &'static [&'static str] = &[
+        "cluster_name",
+        "description",
+        "input_collections",
+        "definition",
+        "metadata",
+    ];
+
+    fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(&self.cluster_name)
+            .bind(&self.description)
+            .bind(json_list(&self.input_collections))
+            .bind(self.definition.to_string())
+            .bind(self.metadata.as_ref().map(Value::to_string))
+    }
+
+    fn name(&self) -> &str {
+        &self.cluster_name
+    }
 }
+
+editable!(Cluster, ClusterFields, cluster_id);
 
 impl Store {
     /// Creates a cluster; `cluster_id` is generated when `None`.
@@ -210,22 +205,7 @@ impl Store {
         // `clust_`, not a shorter `clu_`: the SDK's `ClusterExecutionResult` refuses any
         // cluster id not matching `^clust_[a-zA-Z0-9]+$`.
         let cluster_id = cluster_id.unwrap_or_else(|| ids::new_id("clust"));
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO clusters (ns_key, cluster_id, cluster_name, description, \
-             input_collections, definition, metadata, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
-        ))
-        .bind(ns.0)
-        .bind(&cluster_id)
-        .bind(&fields.cluster_name)
-        .bind(&fields.description)
-        .bind(json_list(&fields.input_collections))
-        .bind(fields.definition.to_string())
-        .bind(fields.metadata.as_ref().map(Value::to_string))
-        .bind(now_micros())
-        .fetch_one(&self.pool)
-        .await;
-        CLUSTERS.inserted(inserted, &fields.cluster_name)
+        CLUSTERS.insert(&self.pool, ns, &cluster_id, &fields).await
     }
 
     /// The cluster whose id or name is `identifier`.
@@ -241,34 +221,9 @@ impl Store {
         &self,
         ns: NamespaceKey,
         identifier: &str,
-        mut change: impl FnMut(&mut ClusterFields),
+        change: impl FnMut(&mut ClusterFields),
     ) -> StoreResult<Cluster> {
-        for _ in 0..crate::named::UPDATE_ATTEMPTS {
-            let current = self.get_cluster(ns, identifier).await?;
-            let mut edited = current.fields.clone();
-            change(&mut edited);
-            let now = now_micros().max(current.updated_at + 1);
-            let result = sqlx::query(&format!(
-                "UPDATE clusters SET cluster_name = $1, description = $2, input_collections = $3, \
-                 definition = $4, metadata = $5, updated_at = $6 \
-                 WHERE ns_key = $7 AND cluster_id = $8 AND updated_at = $9 RETURNING {COLUMNS}"
-            ))
-            .bind(&edited.cluster_name)
-            .bind(&edited.description)
-            .bind(json_list(&edited.input_collections))
-            .bind(edited.definition.to_string())
-            .bind(edited.metadata.as_ref().map(Value::to_string))
-            .bind(now)
-            .bind(ns.0)
-            .bind(&current.cluster_id)
-            .bind(current.updated_at)
-            .fetch_optional(&self.pool)
-            .await;
-            if let Some(cluster) = CLUSTERS.written(result, &edited.cluster_name)? {
-                return Ok(cluster);
-            }
-        }
-        Err(CLUSTERS.kept_changing())
+        CLUSTERS.update(&self.pool, ns, identifier, change).await
     }
 
     /// Deletes the cluster and its execution history.
@@ -291,24 +246,9 @@ impl Store {
     pub async fn list_clusters(
         &self,
         ns: NamespaceKey,
-        query: &ClusterListQuery,
+        query: &NamedListQuery,
     ) -> StoreResult<(Vec<Cluster>, i64)> {
-        let listing = Listing::default().eq_int("ns_key", ns.0).search(
-            self.backend,
-            &["cluster_id", "cluster_name", "description"],
-            query.search.as_deref(),
-            false,
-        );
-        let (key, descending) = query.sort.unwrap_or((ClusterSortKey::CreatedAt, true));
-        let order = order_by(key.column(), "cluster_id", descending);
-        listing
-            .window(
-                &self.pool,
-                &CLUSTERS.rows(),
-                &order,
-                (query.limit, query.offset),
-            )
-            .await
+        CLUSTERS.list(&self.pool, self.backend, ns, query).await
     }
 
     /// Queues an execution of the cluster: a `pending` run and the `PENDING` task of

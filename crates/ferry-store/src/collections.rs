@@ -6,11 +6,10 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::listing::{order_by, Listing};
-use crate::named::{named, Action, Named};
+use crate::listing::NamedListQuery;
+use crate::named::{editable, named, Action, Fields, Named};
 use crate::namespaces::NamespaceKey;
-use crate::row::{optional_json, parse_json};
-use crate::time::now_micros;
+use crate::row::{optional_json, parse_json, AnyQuery};
 use crate::{ids, Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,37 +39,6 @@ pub struct CollectionFields {
     pub cluster_applications: Option<Value>,
     pub metadata: Option<Value>,
     pub enabled: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct CollectionListQuery {
-    pub collection_id: Option<String>,
-    pub collection_name: Option<String>,
-    pub search: Option<String>,
-    pub case_sensitive: bool,
-    /// `(column, descending)`: `created_at`, `updated_at`, `collection_name`, `document_count`.
-    pub sort: Option<(CollectionSortKey, bool)>,
-    pub limit: i64,
-    pub offset: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CollectionSortKey {
-    CreatedAt,
-    UpdatedAt,
-    CollectionName,
-    DocumentCount,
-}
-
-impl CollectionSortKey {
-    fn column(self) -> &'static str {
-        match self {
-            CollectionSortKey::CreatedAt => "created_at",
-            CollectionSortKey::UpdatedAt => "updated_at",
-            CollectionSortKey::CollectionName => "collection_name",
-            CollectionSortKey::DocumentCount => "document_count",
-        }
-    }
 }
 
 const COLUMNS: &str = "collection_id, collection_name, description, source, feature_extractor, \
@@ -110,25 +78,46 @@ const COLLECTIONS: Named<Collection> = named!(
     CollectionNameTaken
 );
 
-fn bind_fields<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    f: &CollectionFields,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    query
-        .bind(f.collection_name.clone())
-        .bind(f.description.clone())
-        .bind(f.source.to_string())
-        .bind(f.feature_extractor.to_string())
-        .bind(f.extractor_name.clone())
-        .bind(f.extractor_version.clone())
-        .bind(f.output_schema.to_string())
-        .bind(f.vector_indexes.to_string())
-        .bind(f.taxonomy_applications.as_ref().map(Value::to_string))
-        .bind(f.cluster_applications.as_ref().map(Value::to_string))
-        .bind(f.metadata.as_ref().map(Value::to_string))
-        .bind(f.input_schema.as_ref().map(Value::to_string))
-        .bind(i64::from(f.enabled))
+impl Fields for CollectionFields {
+    const COLUMNS: &'static [&'static str] = &[
+        "collection_name",
+        "description",
+        "source",
+        "feature_extractor",
+        "extractor_name",
+        "extractor_version",
+        "output_schema",
+        "vector_indexes",
+        "taxonomy_applications",
+        "cluster_applications",
+        "metadata",
+        "input_schema",
+        "enabled",
+    ];
+
+    fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(&self.collection_name)
+            .bind(&self.description)
+            .bind(self.source.to_string())
+            .bind(self.feature_extractor.to_string())
+            .bind(&self.extractor_name)
+            .bind(&self.extractor_version)
+            .bind(self.output_schema.to_string())
+            .bind(self.vector_indexes.to_string())
+            .bind(self.taxonomy_applications.as_ref().map(Value::to_string))
+            .bind(self.cluster_applications.as_ref().map(Value::to_string))
+            .bind(self.metadata.as_ref().map(Value::to_string))
+            .bind(self.input_schema.as_ref().map(Value::to_string))
+            .bind(i64::from(self.enabled))
+    }
+
+    fn name(&self) -> &str {
+        &self.collection_name
+    }
 }
+
+editable!(Collection, CollectionFields, collection_id);
 
 impl Store {
     /// Creates a collection; `collection_id` is generated when `None`.
@@ -138,7 +127,6 @@ impl Store {
         collection_id: Option<String>,
         fields: CollectionFields,
     ) -> StoreResult<Collection> {
-        let now = now_micros();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE namespaces SET collection_count = collection_count + 1 WHERE ns_key = $1",
@@ -146,21 +134,10 @@ impl Store {
         .bind(ns.0)
         .execute(&mut *tx)
         .await?;
-        let sql = format!(
-            "INSERT INTO collections (collection_name, description, source, feature_extractor, \
-             extractor_name, extractor_version, output_schema, vector_indexes, \
-             taxonomy_applications, cluster_applications, metadata, input_schema, enabled, \
-             ns_key, collection_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
-             RETURNING {COLUMNS}"
-        );
-        let inserted = bind_fields(sqlx::query(&sql), &fields)
-            .bind(ns.0)
-            .bind(collection_id.unwrap_or_else(|| ids::new_id("col")))
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await;
-        let collection = COLLECTIONS.inserted(inserted, &fields.collection_name)?;
+        let collection_id = collection_id.unwrap_or_else(|| ids::new_id("col"));
+        let collection = COLLECTIONS
+            .insert(&mut *tx, ns, &collection_id, &fields)
+            .await?;
         tx.commit().await?;
         Ok(collection)
     }
@@ -181,33 +158,9 @@ impl Store {
         &self,
         ns: NamespaceKey,
         identifier: &str,
-        mut change: impl FnMut(&mut CollectionFields),
+        change: impl FnMut(&mut CollectionFields),
     ) -> StoreResult<Collection> {
-        for _ in 0..crate::named::UPDATE_ATTEMPTS {
-            let current = self.get_collection(ns, identifier).await?;
-            let mut edited = current.fields.clone();
-            change(&mut edited);
-            let now = now_micros().max(current.updated_at + 1);
-            let sql = format!(
-                "UPDATE collections SET collection_name = $1, description = $2, source = $3, \
-                 feature_extractor = $4, extractor_name = $5, extractor_version = $6, \
-                 output_schema = $7, vector_indexes = $8, taxonomy_applications = $9, \
-                 cluster_applications = $10, metadata = $11, input_schema = $12, enabled = $13, \
-                 updated_at = $14 WHERE ns_key = $15 AND collection_id = $16 AND updated_at = $17 \
-                 RETURNING {COLUMNS}"
-            );
-            let result = bind_fields(sqlx::query(&sql), &edited)
-                .bind(now)
-                .bind(ns.0)
-                .bind(&current.collection_id)
-                .bind(current.updated_at)
-                .fetch_optional(&self.pool)
-                .await;
-            if let Some(collection) = COLLECTIONS.written(result, &edited.collection_name)? {
-                return Ok(collection);
-            }
-        }
-        Err(COLLECTIONS.kept_changing())
+        COLLECTIONS.update(&self.pool, ns, identifier, change).await
     }
 
     /// Deletes the collection and its documents.
@@ -235,28 +188,9 @@ impl Store {
     pub async fn list_collections(
         &self,
         ns: NamespaceKey,
-        query: &CollectionListQuery,
+        query: &NamedListQuery,
     ) -> StoreResult<(Vec<Collection>, i64)> {
-        let listing = Listing::default()
-            .eq_int("ns_key", ns.0)
-            .eq_text("collection_id", query.collection_id.as_deref())
-            .eq_text("collection_name", query.collection_name.as_deref())
-            .search(
-                self.backend,
-                &["collection_id", "collection_name", "description"],
-                query.search.as_deref(),
-                query.case_sensitive,
-            );
-        let (key, descending) = query.sort.unwrap_or((CollectionSortKey::CreatedAt, true));
-        let order = order_by(key.column(), "collection_id", descending);
-        listing
-            .window(
-                &self.pool,
-                &COLLECTIONS.rows(),
-                &order,
-                (query.limit, query.offset),
-            )
-            .await
+        COLLECTIONS.list(&self.pool, self.backend, ns, query).await
     }
 
     /// Every collection of the namespace, oldest first (namespaces hold tens, not millions).

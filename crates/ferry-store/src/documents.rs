@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use crate::changes::{next_change, record_deletions};
 use crate::keyset::Keyset;
-use crate::listing::{order_by, value_rows, Listing, Rows};
+use crate::listing::{ordered, value_rows, Listing, Rows, SortColumn};
 use crate::namespaces::NamespaceKey;
 use crate::row::{parse_json, AnyQuery};
 use crate::time::now_micros;
@@ -74,27 +74,10 @@ pub struct BatchProgress<'a> {
 #[derive(Debug, Clone)]
 pub struct DocumentListQuery {
     /// `(column, descending)`: `created_at`, `updated_at` or `document_id`.
-    pub sort: Option<(DocumentSortKey, bool)>,
+    pub sort: Option<(SortColumn, bool)>,
     pub source_object_id: Option<String>,
     pub limit: i64,
     pub offset: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocumentSortKey {
-    CreatedAt,
-    UpdatedAt,
-    DocumentId,
-}
-
-impl DocumentSortKey {
-    fn column(self) -> &'static str {
-        match self {
-            DocumentSortKey::CreatedAt => "created_at",
-            DocumentSortKey::UpdatedAt => "updated_at",
-            DocumentSortKey::DocumentId => "document_id",
-        }
-    }
 }
 
 pub(crate) const COLUMNS: &str = "document_id, collection_id, source_object_id, root_object_id, \
@@ -510,8 +493,7 @@ impl Store {
             .eq_int("ns_key", ns.0)
             .eq_text("collection_id", Some(collection_id))
             .eq_text("source_object_id", query.source_object_id.as_deref());
-        let (key, descending) = query.sort.unwrap_or((DocumentSortKey::CreatedAt, true));
-        let order = order_by(key.column(), "document_id", descending);
+        let order = ordered(query.sort, "document_id");
         listing
             .window(&self.pool, &DOCUMENTS, &order, (query.limit, query.offset))
             .await

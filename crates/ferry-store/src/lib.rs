@@ -42,35 +42,35 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use aliases::{Alias, AliasHistoryEntry, AliasListQuery};
-pub use buckets::{Bucket, BucketFields, BucketListQuery, BucketSortKey};
+pub use buckets::{Bucket, BucketFields, BucketListQuery};
 pub use changes::{ChangePage, ChangePages, Documents, Feed, FeedPage, ObjectChangePage, Objects};
 pub use clusters::{
-    Cluster, ClusterExecution, ClusterFields, ClusterListQuery, ClusterSortKey, ClusterSummary,
-    ExecutionListQuery, ExecutionOutcome,
+    Cluster, ClusterExecution, ClusterFields, ClusterSummary, ExecutionListQuery, ExecutionOutcome,
 };
-pub use collections::{Collection, CollectionFields, CollectionListQuery, CollectionSortKey};
+pub use collections::{Collection, CollectionFields};
 pub use documents::{
-    BatchProgress, DocumentListQuery, DocumentPages, DocumentRecord, DocumentSortKey, Lineage,
-    NewDocument, SourceKind,
+    BatchProgress, DocumentListQuery, DocumentPages, DocumentRecord, Lineage, NewDocument,
+    SourceKind,
 };
 pub use error::{StoreError, StoreResult};
 pub use evaluations::{DocumentLineage, EvaluationListQuery, EvaluationRecord};
+pub use listing::{sorts, NamedListQuery, SortColumn};
 pub use migrations::{
     BatchDone, BatchKind, BatchStatus, BatchSummary, ItemIds, MigrationBatch, MigrationKey,
     MigrationListQuery, MigrationRecord, NewBatch, NewMigration, StatusChange,
 };
 pub use namespaces::{
     Namespace, NamespaceChanges, NamespaceKey, NamespaceListPage, NamespaceListQuery,
-    NamespaceSortKey, NamespaceStats, NewNamespace,
+    NamespaceStats, NewNamespace,
 };
-pub use objects::{Inserted, NewObject, ObjectListQuery, ObjectRecord, ObjectSortKey};
+pub use objects::{Inserted, NewObject, ObjectListQuery, ObjectRecord};
 pub use organizations::{Organization, DEFAULT_ORGANIZATION};
 pub use retrievers::{
     Interaction, InteractionListQuery, Retriever, RetrieverExecution, RetrieverExecutionListQuery,
-    RetrieverFields, RetrieverListQuery, RetrieverSortKey,
+    RetrieverFields,
 };
 pub use tasks::{LeaseRenewal, Task, TaskListQuery};
-pub use taxonomies::{Taxonomy, TaxonomyFields, TaxonomyListQuery, TaxonomySortKey};
+pub use taxonomies::{Taxonomy, TaxonomyFields};
 pub use webhooks::WebhookDelivery;
 
 /// Which database a [`Store`] runs on.

@@ -210,6 +210,66 @@ pub(crate) fn order_by(column: &str, id_column: &str, descending: bool) -> Strin
     format!("{column} {direction}, {id_column} {direction}")
 }
 
+/// The order a list asked for as `(column, descending)`, newest first when it asked for none.
+pub(crate) fn ordered(sort: Option<(SortColumn, bool)>, id_column: &str) -> String {
+    let (column, descending) = sort.unwrap_or((SortColumn("created_at"), true));
+    order_by(column.0, id_column, descending)
+}
+
+/// One window of a named resource's list (collections, retrievers, taxonomies, clusters):
+/// those whose id, name or description holds `search`, in the order `sort` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct NamedListQuery {
+    pub search: Option<String>,
+    pub case_sensitive: bool,
+    /// `(column, descending)`, one of the resource's [`sorts`]; newest first when absent.
+    pub sort: Option<(SortColumn, bool)>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A column a list may be ordered by. Only this crate makes them, one list of them per
+/// resource in [`sorts`], so a requested order is always one of the table's indexed columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortColumn(&'static str);
+
+impl SortColumn {
+    /// The column's name, as a list request names it.
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// The column of `columns` that a request names `name`.
+    pub fn named(columns: &[SortColumn], name: &str) -> Option<SortColumn> {
+        columns.iter().copied().find(|c| c.0 == name)
+    }
+}
+
+/// The columns each list may be ordered by, in the order its errors name them.
+pub mod sorts {
+    use super::SortColumn;
+
+    const CREATED_AT: SortColumn = SortColumn("created_at");
+    const UPDATED_AT: SortColumn = SortColumn("updated_at");
+
+    pub const COLLECTIONS: &[SortColumn] = &[
+        CREATED_AT,
+        UPDATED_AT,
+        SortColumn("collection_name"),
+        SortColumn("document_count"),
+    ];
+    pub const RETRIEVERS: &[SortColumn] = &[CREATED_AT, UPDATED_AT, SortColumn("retriever_name")];
+    pub const TAXONOMIES: &[SortColumn] = &[CREATED_AT, UPDATED_AT, SortColumn("taxonomy_name")];
+    pub const CLUSTERS: &[SortColumn] = &[CREATED_AT, UPDATED_AT, SortColumn("cluster_name")];
+    pub const OBJECTS: &[SortColumn] = &[
+        CREATED_AT,
+        UPDATED_AT,
+        SortColumn("object_id"),
+        SortColumn("key_prefix"),
+    ];
+    pub const DOCUMENTS: &[SortColumn] = &[CREATED_AT, UPDATED_AT, SortColumn("document_id")];
+}
+
 /// The `VALUES` rows of a multi-row `INSERT`: `count` rows of `width` consecutive
 /// placeholders from `$first`, each row's list passed through `row` (which adds the
 /// parameters every row shares), joined with commas.

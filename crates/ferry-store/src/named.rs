@@ -3,17 +3,21 @@
 //! edited optimistically. One [`Named`] per table describes it; the statements are written
 //! here once.
 //!
-//! An optimistic edit reads the row, changes a copy, and writes it back only where
-//! `updated_at` has not moved since the read; a lost race reads again, up to
-//! [`UPDATE_ATTEMPTS`] times. [`Named::written`] turns one attempt's outcome into the answer.
+//! A resource's user-editable columns are its [`Fields`]: its create writes them
+//! ([`Named::insert`]) and its edits replace them ([`Named::edit`]). An edit is optimistic: it
+//! reads the row, changes a copy of the fields, and writes them back only where `updated_at`
+//! has not moved since the read; a lost race reads again, up to [`UPDATE_ATTEMPTS`] times.
 
 use ferry_wire::ErrorCode;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Executor};
+use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use crate::error::is_unique_violation;
+use crate::listing::{ordered, Listing, NamedListQuery};
 use crate::namespaces::NamespaceKey;
-use crate::{StoreError, StoreResult};
+use crate::row::AnyQuery;
+use crate::time::now_micros;
+use crate::{Backend, StoreError, StoreResult};
 
 /// How many times an optimistic edit reads again after losing a race before giving up with
 /// `concurrent_update`.
@@ -26,6 +30,55 @@ pub(crate) fn kept_changing(resource: &str) -> StoreError {
         message: format!("the {resource} kept changing while it was being updated; try again"),
     }
 }
+
+/// The user-editable columns of a named resource, in one order for its create and its edits.
+pub(crate) trait Fields: Clone {
+    /// The columns, in the order [`Fields::bind`] binds their values.
+    const COLUMNS: &'static [&'static str];
+    fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q>;
+    /// The resource's name, which a unique violation is about.
+    fn name(&self) -> &str;
+}
+
+/// A named row whose [`Fields`] are edited in place; [`editable!`] implements it.
+pub(crate) trait Editable {
+    type Fields: Fields;
+    /// Whether the table keeps a `version`, 1 at creation, that an edit may bump.
+    const VERSIONED: bool = false;
+    fn id(&self) -> &str;
+    fn fields(&self) -> &Self::Fields;
+    fn updated_at(&self) -> i64;
+    /// The row's `version`, for a table that keeps one.
+    fn version(&self) -> i64 {
+        0
+    }
+}
+
+/// `editable!(Bucket, BucketFields, bucket_id)`, or with a last `version` for a record whose
+/// table keeps one: [`Editable`] for a record with `fields` and `updated_at`.
+macro_rules! editable {
+    ($record:ty, $fields:ty, $id:ident $(, $version:ident)?) => {
+        impl $crate::named::Editable for $record {
+            type Fields = $fields;
+            $(
+                const VERSIONED: bool = true;
+                fn version(&self) -> i64 {
+                    self.$version
+                }
+            )?
+            fn id(&self) -> &str {
+                &self.$id
+            }
+            fn fields(&self) -> &$fields {
+                &self.fields
+            }
+            fn updated_at(&self) -> i64 {
+                self.updated_at
+            }
+        }
+    };
+}
+pub(crate) use editable;
 
 /// What [`Named::one`] does with the row it names.
 pub(crate) enum Action {
@@ -138,8 +191,30 @@ impl<T> Named<T> {
         }
     }
 
+    /// One window of the namespace's rows that `query` asks for, with the number of all
+    /// matches.
+    pub async fn list(
+        &self,
+        pool: &AnyPool,
+        backend: Backend,
+        ns: NamespaceKey,
+        query: &NamedListQuery,
+    ) -> StoreResult<(Vec<T>, i64)> {
+        let searched = [self.id_column, self.name_column, "description"];
+        let listing = Listing::default().eq_int("ns_key", ns.0).search(
+            backend,
+            &searched,
+            query.search.as_deref(),
+            query.case_sensitive,
+        );
+        let order = ordered(query.sort, self.id_column);
+        listing
+            .window(pool, &self.rows(), &order, (query.limit, query.offset))
+            .await
+    }
+
     /// An insert's outcome, a unique violation being `name` taken.
-    pub fn inserted(&self, result: Result<AnyRow, sqlx::Error>, name: &str) -> StoreResult<T> {
+    fn inserted(&self, result: Result<AnyRow, sqlx::Error>, name: &str) -> StoreResult<T> {
         match result {
             Ok(row) => (self.from_row)(&row),
             Err(e) if is_unique_violation(&e) => Err(self.name_taken(name)),
@@ -149,7 +224,7 @@ impl<T> Named<T> {
 
     /// One optimistic write's outcome: the row written, `None` where another writer moved
     /// `updated_at` first (read again), or the error, a unique violation being `name` taken.
-    pub fn written(
+    fn written(
         &self,
         result: Result<Option<AnyRow>, sqlx::Error>,
         name: &str,
@@ -158,5 +233,115 @@ impl<T> Named<T> {
             .transpose()
             .map(|result| self.inserted(result, name))
             .transpose()
+    }
+}
+
+impl<T: Editable> Named<T> {
+    /// Inserts a row of `fields` with id `id` (at version 1 where the table keeps versions);
+    /// a unique violation is the name taken.
+    pub async fn insert<'c>(
+        &self,
+        db: impl Executor<'c, Database = Any>,
+        ns: NamespaceKey,
+        id: &str,
+        fields: &T::Fields,
+    ) -> StoreResult<T> {
+        let names = T::Fields::COLUMNS;
+        let n = names.len();
+        let values: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+        let (version, first) = if T::VERSIONED {
+            (", version", ", 1")
+        } else {
+            ("", "")
+        };
+        let sql = format!(
+            "INSERT INTO {table} ({columns}{version}, ns_key, {id_column}, created_at, updated_at) \
+             VALUES ({values}{first}, ${a}, ${b}, ${c}, ${c}) RETURNING {returning}",
+            table = self.table,
+            columns = names.join(", "),
+            id_column = self.id_column,
+            values = values.join(", "),
+            a = n + 1,
+            b = n + 2,
+            c = n + 3,
+            returning = self.columns,
+        );
+        let result = fields
+            .bind(sqlx::query(&sql))
+            .bind(ns.0)
+            .bind(id)
+            .bind(now_micros())
+            .fetch_one(db)
+            .await;
+        self.inserted(result, fields.name())
+    }
+
+    /// Applies `change` to the fields of the row `identifier` names, optimistically (see the
+    /// module doc). Where the table keeps versions, the version goes up by one when
+    /// `bump(current, edited)` says so. The write is made in a transaction handed back open,
+    /// so that the caller can add to it before it commits.
+    pub async fn edit(
+        &self,
+        pool: &AnyPool,
+        ns: NamespaceKey,
+        identifier: &str,
+        mut change: impl FnMut(&mut T::Fields),
+        bump: impl Fn(&T, &T::Fields) -> bool,
+    ) -> StoreResult<(T, Transaction<'static, Any>)> {
+        let names = T::Fields::COLUMNS;
+        let mut set: Vec<String> = (1..=names.len())
+            .map(|i| format!("{} = ${i}", names[i - 1]))
+            .collect();
+        if T::VERSIONED {
+            set.push(format!("version = ${}", set.len() + 1));
+        }
+        let at = set.len() + 1;
+        let sql = format!(
+            "UPDATE {table} SET {set}, updated_at = ${at} WHERE ns_key = ${ns_at} \
+             AND {id_column} = ${id_at} AND updated_at = ${read_at} RETURNING {returning}",
+            table = self.table,
+            set = set.join(", "),
+            ns_at = at + 1,
+            id_column = self.id_column,
+            id_at = at + 2,
+            read_at = at + 3,
+            returning = self.columns,
+        );
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = self.one(Action::Get, pool, ns, None, identifier).await?;
+            let mut edited = current.fields().clone();
+            change(&mut edited);
+            let mut query = edited.bind(sqlx::query(&sql));
+            if T::VERSIONED {
+                query = query.bind(current.version() + i64::from(bump(&current, &edited)));
+            }
+            let mut tx = pool.begin().await?;
+            let result = query
+                .bind(now_micros().max(current.updated_at() + 1))
+                .bind(ns.0)
+                .bind(current.id())
+                .bind(current.updated_at())
+                .fetch_optional(&mut *tx)
+                .await;
+            if let Some(row) = self.written(result, edited.name())? {
+                return Ok((row, tx));
+            }
+        }
+        Err(self.kept_changing())
+    }
+
+    /// [`Named::edit`] of a row whose version, if any, stays, committed.
+    pub async fn update(
+        &self,
+        pool: &AnyPool,
+        ns: NamespaceKey,
+        identifier: &str,
+        change: impl FnMut(&mut T::Fields),
+    ) -> StoreResult<T> {
+        let (row, tx) = self
+            .edit(pool, ns, identifier, change, |_, _| false)
+            .await?;
+        tx.commit().await?;
+        Ok(row)
     }
 }

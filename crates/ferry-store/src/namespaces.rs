@@ -1,5 +1,6 @@
 //! Namespaces: the tenant-scoped containers every other resource lives in.
 
+use ferry_wire::namespace::NamespaceSortField;
 use ferry_wire::ErrorCode;
 use serde_json::Value;
 use sqlx::any::AnyRow;
@@ -81,22 +82,13 @@ pub struct NamespaceChanges {
     pub adaptive_indexing: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NamespaceSortKey {
-    CreatedAt,
-    UpdatedAt,
-    NamespaceName,
-    NamespaceId,
-}
-
-impl NamespaceSortKey {
-    fn column(self) -> &'static str {
-        match self {
-            NamespaceSortKey::CreatedAt => "created_at",
-            NamespaceSortKey::UpdatedAt => "updated_at",
-            NamespaceSortKey::NamespaceName => "namespace_name",
-            NamespaceSortKey::NamespaceId => "namespace_id",
-        }
+/// The column a namespace list is ordered by: the wire's closed set of sort fields.
+fn sort_column(field: NamespaceSortField) -> &'static str {
+    match field {
+        NamespaceSortField::CreatedAt => "created_at",
+        NamespaceSortField::UpdatedAt => "updated_at",
+        NamespaceSortField::NamespaceName => "namespace_name",
+        NamespaceSortField::NamespaceId => "namespace_id",
     }
 }
 
@@ -108,7 +100,7 @@ pub struct NamespaceListQuery {
     pub search: Option<String>,
     pub case_sensitive: bool,
     /// `(key, descending)`; ties are always broken by `namespace_id`.
-    pub sort: Option<(NamespaceSortKey, bool)>,
+    pub sort: Option<(NamespaceSortField, bool)>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -353,8 +345,8 @@ impl Store {
                 query.search.as_deref(),
                 query.case_sensitive,
             );
-        let (key, descending) = query.sort.unwrap_or((NamespaceSortKey::CreatedAt, true));
-        let order = order_by(key.column(), "namespace_id", descending);
+        let (field, descending) = query.sort.unwrap_or((NamespaceSortField::CreatedAt, true));
+        let order = order_by(sort_column(field), "namespace_id", descending);
         let (items, total) = listing
             .window(&self.pool, &NAMESPACES, &order, (query.limit, query.offset))
             .await?;

@@ -9,7 +9,7 @@ use sqlx::Row;
 use crate::changes::record_object_deletions;
 use crate::freeze::lock_bucket;
 use crate::keyset::Keyset;
-use crate::listing::{order_by, Listing, Rows};
+use crate::listing::{ordered, Listing, Rows, SortColumn};
 use crate::namespaces::NamespaceKey;
 use crate::row::parse_json;
 use crate::time::now_micros;
@@ -56,28 +56,9 @@ pub struct ObjectListQuery {
     /// Substring of object id or key prefix.
     pub search: Option<String>,
     /// `(column, descending)`: `created_at`, `updated_at`, `object_id` or `key_prefix`.
-    pub sort: Option<(ObjectSortKey, bool)>,
+    pub sort: Option<(SortColumn, bool)>,
     pub limit: i64,
     pub offset: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectSortKey {
-    CreatedAt,
-    UpdatedAt,
-    ObjectId,
-    KeyPrefix,
-}
-
-impl ObjectSortKey {
-    fn column(self) -> &'static str {
-        match self {
-            ObjectSortKey::CreatedAt => "created_at",
-            ObjectSortKey::UpdatedAt => "updated_at",
-            ObjectSortKey::ObjectId => "object_id",
-            ObjectSortKey::KeyPrefix => "key_prefix",
-        }
-    }
 }
 
 pub(crate) const COLUMNS: &str =
@@ -343,8 +324,7 @@ impl Store {
                 query.search.as_deref(),
                 false,
             );
-        let (key, descending) = query.sort.unwrap_or((ObjectSortKey::CreatedAt, true));
-        let order = order_by(key.column(), "object_id", descending);
+        let order = ordered(query.sort, "object_id");
         listing
             .window(&self.pool, &OBJECTS, &order, (query.limit, query.offset))
             .await

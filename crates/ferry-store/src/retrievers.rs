@@ -10,11 +10,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::keyset::Keyset;
-use crate::listing::{order_by, Listing, Rows};
-use crate::named::{named, Action, Named};
+use crate::listing::{order_by, Listing, NamedListQuery, Rows};
+use crate::named::{editable, named, Action, Fields, Named};
 use crate::namespaces::NamespaceKey;
-use crate::row::{optional_json, parse_json};
-use crate::time::now_micros;
+use crate::row::{json_list, optional_json, parse_json, AnyQuery};
 use crate::{ids, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,33 +47,6 @@ impl RetrieverFields {
             || self.stages != other.stages
             || self.input_schema != other.input_schema
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RetrieverSortKey {
-    CreatedAt,
-    UpdatedAt,
-    RetrieverName,
-}
-
-impl RetrieverSortKey {
-    fn column(self) -> &'static str {
-        match self {
-            RetrieverSortKey::CreatedAt => "created_at",
-            RetrieverSortKey::UpdatedAt => "updated_at",
-            RetrieverSortKey::RetrieverName => "retriever_name",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct RetrieverListQuery {
-    pub search: Option<String>,
-    pub case_sensitive: bool,
-    /// `(key, descending)`; newest first when absent.
-    pub sort: Option<(RetrieverSortKey, bool)>,
-    pub limit: i64,
-    pub offset: i64,
 }
 
 /// One recorded execution.
@@ -219,9 +191,34 @@ const RETRIEVERS: Named<Retriever> = named!(
     RetrieverNameTaken
 );
 
-fn json_list(ids: &[String]) -> String {
-    Value::from(ids.to_vec()).to_string()
+impl Fields for RetrieverFields {
+    const COLUMNS: &'static [&'static str] = &[
+        "retriever_name",
+        "description",
+        "collection_ids",
+        "stages",
+        "input_schema",
+        "settings",
+        "metadata",
+    ];
+
+    fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(&self.retriever_name)
+            .bind(&self.description)
+            .bind(json_list(&self.collection_ids))
+            .bind(self.stages.to_string())
+            .bind(self.input_schema.as_ref().map(Value::to_string))
+            .bind(self.settings.to_string())
+            .bind(self.metadata.as_ref().map(Value::to_string))
+    }
+
+    fn name(&self) -> &str {
+        &self.retriever_name
+    }
 }
+
+editable!(Retriever, RetrieverFields, retriever_id, version);
 
 impl Store {
     /// Creates a retriever at version 1; `retriever_id` is generated when `None`.
@@ -232,25 +229,9 @@ impl Store {
         fields: RetrieverFields,
     ) -> StoreResult<Retriever> {
         let retriever_id = retriever_id.unwrap_or_else(|| ids::new_id("ret"));
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO retrievers (ns_key, retriever_id, retriever_name, description, \
-             collection_ids, stages, input_schema, settings, metadata, version, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10) \
-             RETURNING {COLUMNS}"
-        ))
-        .bind(ns.0)
-        .bind(&retriever_id)
-        .bind(&fields.retriever_name)
-        .bind(&fields.description)
-        .bind(json_list(&fields.collection_ids))
-        .bind(fields.stages.to_string())
-        .bind(fields.input_schema.as_ref().map(Value::to_string))
-        .bind(fields.settings.to_string())
-        .bind(fields.metadata.as_ref().map(Value::to_string))
-        .bind(now_micros())
-        .fetch_one(&self.pool)
-        .await;
-        RETRIEVERS.inserted(inserted, &fields.retriever_name)
+        RETRIEVERS
+            .insert(&self.pool, ns, &retriever_id, &fields)
+            .await
     }
 
     /// The retriever whose id or name is `identifier`.
@@ -270,40 +251,15 @@ impl Store {
         &self,
         ns: NamespaceKey,
         identifier: &str,
-        mut change: impl FnMut(&mut RetrieverFields),
+        change: impl FnMut(&mut RetrieverFields),
     ) -> StoreResult<Retriever> {
-        for _ in 0..crate::named::UPDATE_ATTEMPTS {
-            let current = self.get_retriever(ns, identifier).await?;
-            let mut edited = current.fields.clone();
-            change(&mut edited);
-            let version = current.version + i64::from(edited.pipeline_differs(&current.fields));
-            let now = now_micros().max(current.updated_at + 1);
-            let result = sqlx::query(&format!(
-                "UPDATE retrievers SET retriever_name = $1, description = $2, \
-                 collection_ids = $3, stages = $4, input_schema = $5, settings = $6, \
-                 metadata = $7, version = $8, updated_at = $9 \
-                 WHERE ns_key = $10 AND retriever_id = $11 AND updated_at = $12 \
-                 RETURNING {COLUMNS}"
-            ))
-            .bind(&edited.retriever_name)
-            .bind(&edited.description)
-            .bind(json_list(&edited.collection_ids))
-            .bind(edited.stages.to_string())
-            .bind(edited.input_schema.as_ref().map(Value::to_string))
-            .bind(edited.settings.to_string())
-            .bind(edited.metadata.as_ref().map(Value::to_string))
-            .bind(version)
-            .bind(now)
-            .bind(ns.0)
-            .bind(&current.retriever_id)
-            .bind(current.updated_at)
-            .fetch_optional(&self.pool)
-            .await;
-            if let Some(retriever) = RETRIEVERS.written(result, &edited.retriever_name)? {
-                return Ok(retriever);
-            }
-        }
-        Err(RETRIEVERS.kept_changing())
+        let (retriever, tx) = RETRIEVERS
+            .edit(&self.pool, ns, identifier, change, |current, edited| {
+                edited.pipeline_differs(&current.fields)
+            })
+            .await?;
+        tx.commit().await?;
+        Ok(retriever)
     }
 
     /// Deletes the retriever with its executions and interactions. A retriever a taxonomy
@@ -349,24 +305,9 @@ impl Store {
     pub async fn list_retrievers(
         &self,
         ns: NamespaceKey,
-        query: &RetrieverListQuery,
+        query: &NamedListQuery,
     ) -> StoreResult<(Vec<Retriever>, i64)> {
-        let listing = Listing::default().eq_int("ns_key", ns.0).search(
-            self.backend,
-            &["retriever_id", "retriever_name", "description"],
-            query.search.as_deref(),
-            query.case_sensitive,
-        );
-        let (key, descending) = query.sort.unwrap_or((RetrieverSortKey::CreatedAt, true));
-        let order = order_by(key.column(), "retriever_id", descending);
-        listing
-            .window(
-                &self.pool,
-                &RETRIEVERS.rows(),
-                &order,
-                (query.limit, query.offset),
-            )
-            .await
+        RETRIEVERS.list(&self.pool, self.backend, ns, query).await
     }
 
     /// The next `limit` retrievers after `after` (`(created_at, retriever_id)`), oldest first:

@@ -18,6 +18,11 @@ pub(crate) fn parse_json(column: &str, text: &str) -> StoreResult<Value> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
+/// A list of strings (ids), as the JSON array text a column holds.
+pub(crate) fn json_list(items: &[String]) -> String {
+    Value::from(items.to_vec()).to_string()
+}
+
 /// A nullable text column holding a JSON document.
 pub(crate) fn optional_json(
     row: &AnyRow,

@@ -6,11 +6,10 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::listing::{order_by, Listing};
-use crate::named::{named, Action, Named};
+use crate::listing::NamedListQuery;
+use crate::named::{editable, named, Action, Fields, Named};
 use crate::namespaces::NamespaceKey;
-use crate::row::parse_json;
-use crate::time::now_micros;
+use crate::row::{parse_json, AnyQuery};
 use crate::{ids, Store, StoreResult};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,32 +31,6 @@ pub struct TaxonomyFields {
     /// Taken out of `config` so a retriever's deletion can find the taxonomies using it.
     pub retriever_id: String,
     pub source_collection_id: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaxonomySortKey {
-    CreatedAt,
-    UpdatedAt,
-    TaxonomyName,
-}
-
-impl TaxonomySortKey {
-    fn column(self) -> &'static str {
-        match self {
-            TaxonomySortKey::CreatedAt => "created_at",
-            TaxonomySortKey::UpdatedAt => "updated_at",
-            TaxonomySortKey::TaxonomyName => "taxonomy_name",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct TaxonomyListQuery {
-    pub search: Option<String>,
-    pub case_sensitive: bool,
-    pub sort: Option<(TaxonomySortKey, bool)>,
-    pub limit: i64,
-    pub offset: i64,
 }
 
 const COLUMNS: &str = "taxonomy_id, taxonomy_name, description, config, metadata, retriever_id, \
@@ -123,6 +96,33 @@ async fn write_version(
     Ok(())
 }
 
+impl Fields for TaxonomyFields {
+    const COLUMNS: &'static [&'static str] = &[
+        "taxonomy_name",
+        "description",
+        "config",
+        "metadata",
+        "retriever_id",
+        "source_collection_id",
+    ];
+
+    fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query
+            .bind(&self.taxonomy_name)
+            .bind(&self.description)
+            .bind(self.config.to_string())
+            .bind(self.metadata.as_ref().map(Value::to_string))
+            .bind(&self.retriever_id)
+            .bind(&self.source_collection_id)
+    }
+
+    fn name(&self) -> &str {
+        &self.taxonomy_name
+    }
+}
+
+editable!(Taxonomy, TaxonomyFields, taxonomy_id, version);
+
 impl Store {
     /// Creates a taxonomy at version 1; `taxonomy_id` is generated when `None`.
     pub async fn create_taxonomy(
@@ -133,23 +133,9 @@ impl Store {
     ) -> StoreResult<Taxonomy> {
         let taxonomy_id = taxonomy_id.unwrap_or_else(|| ids::new_id("tax"));
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO taxonomies (ns_key, taxonomy_id, taxonomy_name, description, config, \
-             metadata, retriever_id, source_collection_id, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9) RETURNING {COLUMNS}"
-        ))
-        .bind(ns.0)
-        .bind(&taxonomy_id)
-        .bind(&fields.taxonomy_name)
-        .bind(&fields.description)
-        .bind(fields.config.to_string())
-        .bind(fields.metadata.as_ref().map(Value::to_string))
-        .bind(&fields.retriever_id)
-        .bind(&fields.source_collection_id)
-        .bind(now_micros())
-        .fetch_one(&mut *tx)
-        .await;
-        let taxonomy = TAXONOMIES.inserted(inserted, &fields.taxonomy_name)?;
+        let taxonomy = TAXONOMIES
+            .insert(&mut *tx, ns, &taxonomy_id, &fields)
+            .await?;
         write_version(&mut tx, ns, &taxonomy).await?;
         tx.commit().await?;
         Ok(taxonomy)
@@ -169,42 +155,14 @@ impl Store {
         ns: NamespaceKey,
         identifier: &str,
         new_version: bool,
-        mut change: impl FnMut(&mut TaxonomyFields),
+        change: impl FnMut(&mut TaxonomyFields),
     ) -> StoreResult<Taxonomy> {
-        for _ in 0..crate::named::UPDATE_ATTEMPTS {
-            let current = self.get_taxonomy(ns, identifier).await?;
-            let mut edited = current.fields.clone();
-            change(&mut edited);
-            let version = current.version + i64::from(new_version);
-            let now = now_micros().max(current.updated_at + 1);
-            let mut tx = self.pool.begin().await?;
-            let result = sqlx::query(&format!(
-                "UPDATE taxonomies SET taxonomy_name = $1, description = $2, config = $3, \
-                 metadata = $4, retriever_id = $5, source_collection_id = $6, version = $7, \
-                 updated_at = $8 WHERE ns_key = $9 AND taxonomy_id = $10 AND updated_at = $11 \
-                 RETURNING {COLUMNS}"
-            ))
-            .bind(&edited.taxonomy_name)
-            .bind(&edited.description)
-            .bind(edited.config.to_string())
-            .bind(edited.metadata.as_ref().map(Value::to_string))
-            .bind(&edited.retriever_id)
-            .bind(&edited.source_collection_id)
-            .bind(version)
-            .bind(now)
-            .bind(ns.0)
-            .bind(&current.taxonomy_id)
-            .bind(current.updated_at)
-            .fetch_optional(&mut *tx)
-            .await;
-            let Some(taxonomy) = TAXONOMIES.written(result, &edited.taxonomy_name)? else {
-                continue;
-            };
-            write_version(&mut tx, ns, &taxonomy).await?;
-            tx.commit().await?;
-            return Ok(taxonomy);
-        }
-        Err(TAXONOMIES.kept_changing())
+        let (taxonomy, mut tx) = TAXONOMIES
+            .edit(&self.pool, ns, identifier, change, |_, _| new_version)
+            .await?;
+        write_version(&mut tx, ns, &taxonomy).await?;
+        tx.commit().await?;
+        Ok(taxonomy)
     }
 
     /// Every version of the taxonomy, newest first. The rows carry the taxonomy's current id,
@@ -275,23 +233,8 @@ impl Store {
     pub async fn list_taxonomies(
         &self,
         ns: NamespaceKey,
-        query: &TaxonomyListQuery,
+        query: &NamedListQuery,
     ) -> StoreResult<(Vec<Taxonomy>, i64)> {
-        let listing = Listing::default().eq_int("ns_key", ns.0).search(
-            self.backend,
-            &["taxonomy_id", "taxonomy_name", "description"],
-            query.search.as_deref(),
-            query.case_sensitive,
-        );
-        let (key, descending) = query.sort.unwrap_or((TaxonomySortKey::CreatedAt, true));
-        let order = order_by(key.column(), "taxonomy_id", descending);
-        listing
-            .window(
-                &self.pool,
-                &TAXONOMIES.rows(),
-                &order,
-                (query.limit, query.offset),
-            )
-            .await
+        TAXONOMIES.list(&self.pool, self.backend, ns, query).await
     }
 }

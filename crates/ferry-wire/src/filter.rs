@@ -279,6 +279,10 @@ impl SortOption {
         self.direction.unwrap_or(SortDirection::Asc)
     }
 
+    pub fn descending(&self) -> bool {
+        self.direction() == SortDirection::Desc
+    }
+
     /// Reads a `sort` query parameter: JSON (`{"field":"created_at","direction":"desc"}`) or
     /// the compact `field:direction` form (`created_at:desc`, or a bare `created_at`).
     pub fn from_query(text: &str) -> Result<SortOption, String> {

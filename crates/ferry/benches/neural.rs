@@ -122,25 +122,13 @@ async fn main() -> anyhow::Result<()> {
     let source = namespace(&store, &org.internal_id, &format!("src-{tag}")).await?;
     let bucket = bucket_with(&store, &source, n, short).await?;
     let v1 = registry.get("text_extractor", "v1").expect("v1");
-    create_text_collection(
-        &store,
-        source.key,
-        "texts",
-        &[&bucket.bucket_id],
-        v1.as_ref(),
-    )
-    .await?;
+    let bucket_ids = [bucket.bucket_id.as_str()];
+    create_text_collection(&store, source.key, "texts", &bucket_ids, v1.as_ref()).await?;
     let blobs = BlobStore::local(&dir.path().join("objects"))?;
 
     // A trigger of a v3 collection over the bucket.
-    let collection = create_text_collection(
-        &store,
-        source.key,
-        "neural",
-        &[&bucket.bucket_id],
-        v3.as_ref(),
-    )
-    .await?;
+    let collection =
+        create_text_collection(&store, source.key, "neural", &bucket_ids, v3.as_ref()).await?;
     let task = store
         .create_task(
             &org.internal_id,

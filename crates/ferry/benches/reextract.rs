@@ -43,14 +43,8 @@ async fn main() -> anyhow::Result<()> {
         std::path::PathBuf::new(),
     ));
     let v1 = registry.get("text_extractor", "v1").expect("v1");
-    create_text_collection(
-        &store,
-        source.key,
-        "texts",
-        &[&bucket.bucket_id],
-        v1.as_ref(),
-    )
-    .await?;
+    let bucket_ids = [bucket.bucket_id.as_str()];
+    create_text_collection(&store, source.key, "texts", &bucket_ids, v1.as_ref()).await?;
     println!(
         "setup: {n} objects inserted in {:.1}s",
         started.elapsed().as_secs_f64()

@@ -3,10 +3,10 @@
 use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
-use ferry_store::{Bucket, BucketFields, BucketListQuery, BucketSortKey};
+use ferry_store::{Bucket, BucketFields, BucketListQuery};
 use ferry_wire::bucket::{
-    BucketCreateRequest, BucketListStats, BucketPatchRequest, BucketResponse, BucketSortField,
-    BucketUpdateRequest, DeleteBucketResponse, ListBucketsRequest, ListBucketsResponse,
+    BucketCreateRequest, BucketListStats, BucketPatchRequest, BucketResponse, BucketUpdateRequest,
+    DeleteBucketResponse, ListBucketsRequest, ListBucketsResponse,
 };
 use ferry_wire::namespace::SortDirection;
 use ferry_wire::paging::PageQuery;
@@ -34,26 +34,27 @@ pub fn router() -> Router<AppState> {
 }
 
 pub(crate) fn bucket_response(bucket: Bucket) -> ApiResult<BucketResponse> {
+    let fields = bucket.fields;
     Ok(BucketResponse {
-        bucket_schema: from_json("bucket_schema", &bucket.bucket_schema)?,
-        unique_key: bucket
+        bucket_schema: from_json("bucket_schema", &fields.bucket_schema)?,
+        unique_key: fields
             .unique_key
             .as_ref()
             .map(|v| from_json("unique_key", v))
             .transpose()?,
-        metadata: bucket
+        metadata: fields
             .metadata
             .as_ref()
             .map(|v| from_json("metadata", v))
             .transpose()?,
-        storage_class: bucket
+        storage_class: fields
             .storage_class
             .as_deref()
             .map(|v| crate::json::wire_enum("storage_class", v))
             .transpose()?,
         bucket_id: bucket.bucket_id,
-        bucket_name: bucket.bucket_name,
-        description: bucket.description,
+        bucket_name: fields.bucket_name,
+        description: fields.description,
         object_count: bucket.object_count,
         failed_object_count: bucket.failed_object_count,
         total_size_bytes: bucket.total_size_bytes,
@@ -143,6 +144,7 @@ async fn update_bucket(
         .await?;
     if let Some(key) = &req.unique_key {
         let stored: Option<ferry_wire::bucket::UniqueKeyConfig> = current
+            .fields
             .unique_key
             .as_ref()
             .map(|v| from_json("unique_key", v))
@@ -198,7 +200,7 @@ async fn delete_bucket(
         .await?;
     Ok(Json(DeleteBucketResponse {
         success: true,
-        message: format!("Bucket '{}' deleted", bucket.bucket_name),
+        message: format!("Bucket '{}' deleted", bucket.fields.bucket_name),
         bucket_id: bucket.bucket_id,
         deleted_object_count: bucket.object_count,
     }))
@@ -235,17 +237,8 @@ impl ListRoute for BucketList {
     ) -> ApiResult<ListBucketsResponse> {
         let page = request.page()?;
         let body = request.body;
-        let sort = chosen_sort(body.sorts.as_ref(), body.sort.as_ref()).map(|s| {
-            let key = match s.field {
-                BucketSortField::CreatedAt => BucketSortKey::CreatedAt,
-                BucketSortField::UpdatedAt => BucketSortKey::UpdatedAt,
-                BucketSortField::BucketName => BucketSortKey::BucketName,
-                BucketSortField::BucketId => BucketSortKey::BucketId,
-                BucketSortField::ObjectCount => BucketSortKey::ObjectCount,
-                BucketSortField::TotalSizeBytes => BucketSortKey::TotalSizeBytes,
-            };
-            (key, s.direction == SortDirection::Desc)
-        });
+        let sort = chosen_sort(body.sorts.as_ref(), body.sort.as_ref())
+            .map(|s| (s.field, s.direction == SortDirection::Desc));
         let filters = body.filters.clone().unwrap_or_default();
         let (buckets, total) = state
             .store

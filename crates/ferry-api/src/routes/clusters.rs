@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_pipeline::ClusterDefinition as Definition;
-use ferry_store::{Cluster, ClusterFields, ClusterListQuery, ClusterSortKey, StoreError};
+use ferry_store::{sorts, Cluster, ClusterFields, StoreError};
 use ferry_wire::cluster::{
     ClusterListStats, ClusterMetadata, ClusterModel, ClusterType, ClusteringAlgorithm,
     CreateClusterRequest, DeleteClusterResponse, ListClustersRequest, ListClustersResponse,
@@ -23,7 +23,6 @@ use crate::extract::{InNamespace, JsonBody, NamespaceScope};
 use crate::filtered::refuse_list_filters;
 use crate::json::{from_json, to_json, wire_enum};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery, SearchQuery};
-use crate::paging::sort_key;
 use crate::routes::cluster_inputs::{kmeans_params, only_feature_uri, resolve_inputs};
 use crate::AppState;
 
@@ -370,27 +369,10 @@ impl ListRoute for ClusterList {
     ) -> ApiResult<ListClustersResponse> {
         let body = &request.body;
         refuse_list_filters(body.filters.as_ref(), "clusters")?;
-        let page = request.page()?;
-        let sort = sort_key(
-            body.sorts.as_ref(),
-            body.sort.as_ref(),
-            &[
-                ("created_at", ClusterSortKey::CreatedAt),
-                ("updated_at", ClusterSortKey::UpdatedAt),
-                ("cluster_name", ClusterSortKey::ClusterName),
-            ],
-        )?;
+        let (page, query) = request.named(sorts::CLUSTERS)?;
         let (clusters, total) = state
             .store
-            .list_clusters(
-                scope.namespace.key,
-                &ClusterListQuery {
-                    search: body.search.clone(),
-                    sort,
-                    limit: page.limit,
-                    offset: page.offset,
-                },
-            )
+            .list_clusters(scope.namespace.key, &query)
             .await?;
         let mut stats = ClusterListStats::default();
         let mut by_status: Map<String, Value> = Map::new();

@@ -12,9 +12,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_extract::{Extractor, InputKind};
 use ferry_pipeline::TRIGGER_TASK;
-use ferry_store::{
-    Collection, CollectionFields, CollectionListQuery, CollectionSortKey, NamespaceKey, StoreError,
-};
+use ferry_store::{sorts, Collection, CollectionFields, NamespaceKey, StoreError};
 use ferry_wire::bucket::{BucketSchema, BucketSchemaField, BucketSchemaFieldType};
 use ferry_wire::collection::{
     CollectionListStats, CollectionResponse, CollectionVectorIndex, CreateCollectionRequest,
@@ -30,7 +28,6 @@ use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::extract::{InNamespace, JsonBody, NamespaceScope};
 use crate::json::{from_json, to_json};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
-use crate::paging::sort_key;
 use crate::routes::taxonomies::check_taxonomy_applications;
 use crate::AppState;
 use ferry_wire::ErrorCode;
@@ -150,7 +147,7 @@ async fn resolve_source(
                             other => other.into(),
                         })?;
                 let bucket_schema: BucketSchema =
-                    from_json("bucket_schema", &bucket.bucket_schema)?;
+                    from_json("bucket_schema", &bucket.fields.bucket_schema)?;
                 match &mut schema {
                     None => schema = Some(bucket_schema),
                     Some(s) => s.properties.extend(bucket_schema.properties),
@@ -537,31 +534,10 @@ impl ListRoute for CollectionList {
                 kind: "value_error",
             }]));
         }
-        let page = request.page()?;
-        let sort = sort_key(
-            body.sorts.as_ref(),
-            body.sort.as_ref(),
-            &[
-                ("created_at", CollectionSortKey::CreatedAt),
-                ("updated_at", CollectionSortKey::UpdatedAt),
-                ("collection_name", CollectionSortKey::CollectionName),
-                ("document_count", CollectionSortKey::DocumentCount),
-            ],
-        )?;
+        let (page, query) = request.named(sorts::COLLECTIONS)?;
         let (collections, total) = state
             .store
-            .list_collections(
-                scope.namespace.key,
-                &CollectionListQuery {
-                    collection_id: None,
-                    collection_name: None,
-                    search: body.search.clone(),
-                    case_sensitive: body.case_sensitive,
-                    sort,
-                    limit: page.limit,
-                    offset: page.offset,
-                },
-            )
+            .list_collections(scope.namespace.key, &query)
             .await?;
         let mut stats = CollectionListStats::default();
         let mut results = Vec::with_capacity(collections.len());

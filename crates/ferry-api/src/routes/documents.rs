@@ -6,15 +6,14 @@ use crate::extract::Path;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_store::{
-    Collection, DocumentListQuery, DocumentRecord, DocumentSortKey, Lineage, NamespaceKey,
-    NewDocument,
+    sorts, Collection, DocumentListQuery, DocumentRecord, Lineage, NamespaceKey, NewDocument,
+    SortColumn,
 };
 use ferry_wire::document::{
     DocumentCreateRequest, DocumentListStats, DocumentResponse, GenericDeleteResponse,
     GetDocumentQuery, InternalLineage, InternalPayload, LineageSourceType, ListDocumentsQuery,
     ListDocumentsRequest, ListDocumentsResponse, PatchDocumentRequest, ReturnVectorNames,
 };
-use ferry_wire::namespace::SortDirection;
 use ferry_wire::paging::PageQuery;
 use ferry_wire::{ErrorResponse, FieldError, HttpValidationError, Loc};
 use serde_json::Value;
@@ -348,18 +347,18 @@ impl ListRoute for DocumentList {
         let shown = VectorsShown::asked(body.return_vector_names.as_ref(), return_vectors);
         let namespace_id = scope.namespace.namespace_id.as_str();
         let sort = body.sort.clone().or_else(|| query.sort());
-        let column_sort = match &sort {
-            None => Some((DocumentSortKey::CreatedAt, true)),
-            Some(s) => {
-                let key = match s.field.as_str() {
-                    "created_at" | "_internal.created_at" => Some(DocumentSortKey::CreatedAt),
-                    "updated_at" | "_internal.updated_at" => Some(DocumentSortKey::UpdatedAt),
-                    "document_id" => Some(DocumentSortKey::DocumentId),
-                    _ => None,
+        // `None`: a sort on a field that is not a column, done in memory below. The times
+        // are also named by their place in the document's `_internal`.
+        let column_sort = sort
+            .as_ref()
+            .map_or(Some((sorts::DOCUMENTS[0], true)), |s| {
+                let name = match s.field.as_str() {
+                    "_internal.created_at" => "created_at",
+                    "_internal.updated_at" => "updated_at",
+                    field => field,
                 };
-                key.map(|k| (k, s.direction() == SortDirection::Desc))
-            }
-        };
+                SortColumn::named(sorts::DOCUMENTS, name).map(|c| (c, s.descending()))
+            });
         let (results, total) = match (column_sort, matcher) {
             // Column sorts without filters page in SQL, from indexes.
             (Some(sort), None) => {
@@ -389,7 +388,7 @@ impl ListRoute for DocumentList {
                             "created_at" | "updated_at" => format!("_internal.{}", s.field),
                             other => other.to_owned(),
                         },
-                        descending: s.direction() == SortDirection::Desc,
+                        descending: s.descending(),
                     },
                     None => FieldOrder {
                         field: "_internal.created_at".into(),

@@ -3,12 +3,12 @@
 use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
-use ferry_store::{Namespace, NamespaceListQuery, NamespaceSortKey, NewNamespace};
+use ferry_store::{Namespace, NamespaceListQuery, NewNamespace};
 use ferry_wire::namespace::{
     CreateNamespaceRequest, DeleteNamespaceResponse, FeatureExtractorOut, FeatureExtractorRef,
     ListNamespacesRequest, ListNamespacesResponse, ListView, NamespaceListStats, NamespaceListView,
-    NamespaceMode, NamespaceModel, NamespaceScope, NamespaceSortField, PatchNamespaceRequest,
-    PayloadIndexConfig, SortDirection, UpdateNamespaceRequest,
+    NamespaceMode, NamespaceModel, NamespaceScope, PatchNamespaceRequest, PayloadIndexConfig,
+    SortDirection, UpdateNamespaceRequest,
 };
 use ferry_wire::paging::PageQuery;
 use ferry_wire::{Errors, Validate};
@@ -275,15 +275,8 @@ impl ListRoute for NamespaceList {
         let page = request.page()?;
         let view = request.query.view.unwrap_or_default();
         let body = request.body;
-        let sort = chosen_sort(body.sorts.as_ref(), body.sort.as_ref()).map(|s| {
-            let key = match s.field {
-                NamespaceSortField::CreatedAt => NamespaceSortKey::CreatedAt,
-                NamespaceSortField::UpdatedAt => NamespaceSortKey::UpdatedAt,
-                NamespaceSortField::NamespaceName => NamespaceSortKey::NamespaceName,
-                NamespaceSortField::NamespaceId => NamespaceSortKey::NamespaceId,
-            };
-            (key, s.direction == SortDirection::Desc)
-        });
+        let sort = chosen_sort(body.sorts.as_ref(), body.sort.as_ref())
+            .map(|s| (s.field, s.direction == SortDirection::Desc));
         let filters = body.filters.clone().unwrap_or_default();
         let found = state
             .store

@@ -6,10 +6,9 @@ use crate::extract::Path;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_store::{
-    Bucket, Inserted, NamespaceKey, NewObject, ObjectListQuery, ObjectRecord, ObjectSortKey,
+    sorts, Bucket, Inserted, NamespaceKey, NewObject, ObjectListQuery, ObjectRecord, SortColumn,
 };
 use ferry_wire::bucket::BucketSchema;
-use ferry_wire::namespace::SortDirection;
 use ferry_wire::object::{
     check_object_against_schema, BatchObjectResult, BlobDetails, BlobModel, CreateObjectRequest,
     CreateObjectsBatchRequest, CreateObjectsBatchResponse, FailedObjectError, ListObjectsRequest,
@@ -84,7 +83,7 @@ pub(crate) fn object_response(object: ObjectRecord) -> ApiResult<ObjectResponse>
 }
 
 fn bucket_schema(bucket: &Bucket) -> ApiResult<BucketSchema> {
-    from_json("bucket_schema", &bucket.bucket_schema)
+    from_json("bucket_schema", &bucket.fields.bucket_schema)
 }
 
 /// Validates `req` against the bucket schema and stores its blobs; the result is ready to
@@ -461,18 +460,10 @@ impl ListRoute for ObjectList {
         let body = &request.body;
         let ns = scope.namespace.key;
         let bucket = state.store.get_bucket(ns, &bucket_identifier).await?;
+        // `None`: a sort on a field that is not a column, done in memory below.
         let column_sort = match &body.sort {
-            None => Some((ObjectSortKey::CreatedAt, true)),
-            Some(s) => {
-                let key = match s.field.as_str() {
-                    "created_at" => Some(ObjectSortKey::CreatedAt),
-                    "updated_at" => Some(ObjectSortKey::UpdatedAt),
-                    "object_id" => Some(ObjectSortKey::ObjectId),
-                    "key_prefix" => Some(ObjectSortKey::KeyPrefix),
-                    _ => None,
-                };
-                key.map(|k| (k, s.direction() == SortDirection::Desc))
-            }
+            None => Some((sorts::OBJECTS[0], true)),
+            Some(s) => SortColumn::named(sorts::OBJECTS, &s.field).map(|c| (c, s.descending())),
         };
         let matcher = compile_filters(body.filters.as_ref())?;
         let (results, total) = match (column_sort, matcher) {
@@ -501,7 +492,7 @@ impl ListRoute for ObjectList {
                 let order = match &body.sort {
                     Some(s) => FieldOrder {
                         field: s.field.clone(),
-                        descending: s.direction() == SortDirection::Desc,
+                        descending: s.descending(),
                     },
                     None => FieldOrder {
                         field: "created_at".into(),

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_retrieve::Pipeline;
-use ferry_store::{NamespaceKey, Retriever, RetrieverFields, RetrieverListQuery, RetrieverSortKey};
+use ferry_store::{sorts, NamespaceKey, Retriever, RetrieverFields};
 use ferry_wire::paging::PageQuery;
 use ferry_wire::retriever::{
     CreateRetrieverRequest, FeatureAddress, ListRetrieversRequest, ListRetrieversResponse,
@@ -27,7 +27,6 @@ use crate::extract::{InNamespace, JsonBody, NamespaceScope};
 use crate::filtered::refuse_list_filters;
 use crate::json::{from_json, to_json};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery, SearchQuery};
-use crate::paging::sort_key;
 use crate::routes::collections::input_collection;
 use crate::AppState;
 
@@ -408,28 +407,10 @@ impl ListRoute for RetrieverList {
     ) -> ApiResult<ListRetrieversResponse> {
         let body = &request.body;
         refuse_list_filters(body.filters.as_ref(), "retrievers")?;
-        let page = request.page()?;
-        let sort = sort_key(
-            body.sorts.as_ref(),
-            body.sort.as_ref(),
-            &[
-                ("created_at", RetrieverSortKey::CreatedAt),
-                ("updated_at", RetrieverSortKey::UpdatedAt),
-                ("retriever_name", RetrieverSortKey::RetrieverName),
-            ],
-        )?;
+        let (page, query) = request.named(sorts::RETRIEVERS)?;
         let (retrievers, total) = state
             .store
-            .list_retrievers(
-                scope.namespace.key,
-                &RetrieverListQuery {
-                    search: body.search.clone(),
-                    case_sensitive: body.case_sensitive,
-                    sort,
-                    limit: page.limit,
-                    offset: page.offset,
-                },
-            )
+            .list_retrievers(scope.namespace.key, &query)
             .await?;
         let results = retrievers
             .into_iter()

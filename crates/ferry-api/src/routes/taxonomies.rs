@@ -13,7 +13,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_pipeline::{TaxonomyApplication, TAXONOMY_TASK};
 use ferry_retrieve::Pipeline;
-use ferry_store::{NamespaceKey, Taxonomy, TaxonomyFields, TaxonomyListQuery, TaxonomySortKey};
+use ferry_store::{sorts, NamespaceKey, Taxonomy, TaxonomyFields};
 use ferry_wire::collection::{CollectionVectorIndex, TaxonomyApplicationConfig};
 use ferry_wire::paging::PageQuery;
 use ferry_wire::taxonomy::{
@@ -29,7 +29,6 @@ use crate::extract::{InNamespace, JsonBody, NamespaceScope};
 use crate::filtered::{compile_filters, refuse_list_filters};
 use crate::json::{from_json, to_json};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
-use crate::paging::sort_key;
 use crate::routes::retrievers::{stored_input_schema, stored_stages};
 use crate::AppState;
 use ferry_wire::ErrorCode;
@@ -342,28 +341,10 @@ impl ListRoute for TaxonomyList {
     ) -> ApiResult<ListTaxonomiesResponse> {
         let body = &request.body;
         refuse_list_filters(body.filters.as_ref(), "taxonomies")?;
-        let page = request.page()?;
-        let sort = sort_key(
-            body.sorts.as_ref(),
-            body.sort.as_ref(),
-            &[
-                ("created_at", TaxonomySortKey::CreatedAt),
-                ("updated_at", TaxonomySortKey::UpdatedAt),
-                ("taxonomy_name", TaxonomySortKey::TaxonomyName),
-            ],
-        )?;
+        let (page, query) = request.named(sorts::TAXONOMIES)?;
         let (taxonomies, total) = state
             .store
-            .list_taxonomies(
-                scope.namespace.key,
-                &TaxonomyListQuery {
-                    search: body.search.clone(),
-                    case_sensitive: body.case_sensitive,
-                    sort,
-                    limit: page.limit,
-                    offset: page.offset,
-                },
-            )
+            .list_taxonomies(scope.namespace.key, &query)
             .await?;
         let results = taxonomies
             .into_iter()

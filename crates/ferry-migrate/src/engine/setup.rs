@@ -2,8 +2,8 @@
 //! execution order, each recorded in the id map so a restarted setup finds what it made.
 
 use ferry_store::{
-    BucketFields, ClusterFields, CollectionFields, ItemIds, Namespace, NewNamespace,
-    RetrieverFields, StoreError, TaxonomyFields,
+    ClusterFields, CollectionFields, ItemIds, Namespace, NewNamespace, RetrieverFields, StoreError,
+    TaxonomyFields,
 };
 use ferry_wire::migration::{DependencyNode, MigrationStage, MigrationType, ResourceType};
 use serde_json::Value;
@@ -187,18 +187,7 @@ impl Engine {
             ResourceType::Bucket => {
                 let b = self.store.get_bucket(src, source_id).await?;
                 self.store
-                    .create_bucket(
-                        ns,
-                        Some(target_id.clone()),
-                        BucketFields {
-                            bucket_name: b.bucket_name,
-                            description: b.description,
-                            bucket_schema: b.bucket_schema,
-                            unique_key: b.unique_key,
-                            metadata: b.metadata,
-                            storage_class: b.storage_class,
-                        },
-                    )
+                    .create_bucket(ns, Some(target_id.clone()), b.fields)
                     .await
                     .map(|_| ())
             }
