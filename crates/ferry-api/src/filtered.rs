@@ -11,7 +11,7 @@
 use std::future::Future;
 
 use ferry_store::StoreResult;
-use ferry_wire::filter::LogicalOperator;
+use ferry_wire::filter::{FilterNode, FilterOperator, LogicalOperator};
 use ferry_wire::filter_match::{lookup_field, sort_order, Matcher};
 use ferry_wire::Errors;
 use serde::Serialize;
@@ -133,4 +133,43 @@ pub fn refuse_list_filters(filters: Option<&LogicalOperator>, what: &str) -> Api
         }]));
     }
     Ok(())
+}
+
+/// The `status` an execution history's `filters` ask for: the `{"status": "…"}` shorthand,
+/// or one `eq` condition on `status` under `AND`. Anything else is a 422 at `body.filters`:
+/// a history is filtered by status only.
+pub fn status_filter(filters: Option<&LogicalOperator>) -> ApiResult<Option<String>> {
+    let Some(filters) = filters.filter(|f| !f.is_empty()) else {
+        return Ok(None);
+    };
+    let only = |and: bool, equals: usize| {
+        filters.and.is_some() == and
+            && filters.or.is_none()
+            && filters.not.is_none()
+            && filters.equals.len() == equals
+    };
+    let status = if only(false, 1) {
+        filters.equals.get("status").and_then(Value::as_str)
+    } else if only(true, 0) {
+        match filters.and.as_deref() {
+            Some([FilterNode::Condition(c)])
+                if c.field == "status" && c.operator == FilterOperator::Eq =>
+            {
+                c.value.as_str()
+            }
+            _ => None,
+        }
+    } else {
+        None
+    };
+    match status {
+        Some(status) => Ok(Some(status.to_owned())),
+        None => Err(ApiError::Validation(vec![ferry_wire::FieldError {
+            loc: crate::error::body_loc(&["filters"]),
+            msg: "Value error, an execution history is filtered on 'status' (eq) only: \
+                  {\"status\": …}"
+                .into(),
+            kind: "value_error",
+        }])),
+    }
 }

@@ -147,19 +147,13 @@ pub struct NamespaceAlias {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListAliasesRequest {
-    #[serde(default)]
     pub limit: Option<i64>,
-    #[serde(default)]
     pub page_size: Option<i64>,
-    #[serde(default)]
     pub offset: Option<i64>,
-    #[serde(default)]
     pub page: Option<i64>,
     /// Case-insensitive substring of the alias name.
-    #[serde(default)]
     pub search: Option<String>,
     /// Only the aliases pointing to this namespace now (its id or name).
-    #[serde(default)]
     pub namespace: Option<String>,
 }
 

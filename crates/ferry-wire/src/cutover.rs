@@ -69,7 +69,6 @@ pub struct CutoverThresholds {
     /// Smallest overlap@k allowed between source and target results (recorded executions and
     /// evaluation sets, matched by lineage; 0–1). Unset: not checked, as a re-extraction is
     /// expected to change results.
-    #[serde(default)]
     pub min_overlap: Option<f64>,
 }
 

@@ -112,6 +112,35 @@ async fn search_ranks_the_matching_document_first(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["pagination"]["total"], 3, "{listed}");
+    // The history is filtered by status only, as shorthand or as one `eq` under `AND`.
+    let executions = format!("/v1/retrievers/{retriever_id}/executions/list");
+    for (filters, expected) in [
+        (json!({"status": "completed"}), 3),
+        (
+            json!({"AND": [{"field": "status", "operator": "eq", "value": "failed"}]}),
+            0,
+        ),
+    ] {
+        let (status, filtered) =
+            send(scoped(&server, Method::POST, &executions).json(&json!({"filters": filters})))
+                .await;
+        assert_eq!(status, 200, "{filtered}");
+        assert_eq!(
+            filtered["pagination"]["total"], expected,
+            "{filters}: {filtered}"
+        );
+    }
+    let (status, refused) = send(
+        scoped(&server, Method::POST, &executions)
+            .json(&json!({"filters": {"retriever_name": "semantic"}})),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(
+        refused["detail"][0]["loc"],
+        json!(["body", "filters"]),
+        "{refused}"
+    );
     let oldest = &listed["results"][2];
     assert_eq!(oldest["execution_id"], execution_id.as_str());
     assert_eq!(oldest["total_returned"], 10);

@@ -13,16 +13,16 @@ use ferry_wire::cluster::{
     ClusterExecutionResult, ExecuteClusterByIdRequest, ListClusterExecutionsRequest,
     ListClusterExecutionsResponse,
 };
-use ferry_wire::filter::LogicalOperator;
 use ferry_wire::paging::PageQuery;
 use ferry_wire::task::TaskResponse;
-use ferry_wire::{ErrorCode, ErrorResponse, FieldError, HttpValidationError, Validate};
+use ferry_wire::{ErrorCode, ErrorResponse, HttpValidationError, Validate};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use utoipa::IntoParams;
 
-use crate::error::{bad_request, body_loc, ApiError, ApiResult};
+use crate::error::{bad_request, ApiError, ApiResult};
 use crate::extract::{InNamespace, JsonBody, NamespaceScope, Path, QueryParams};
+use crate::filtered::status_filter;
 use crate::json::{from_json, to_json};
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::paging::newest_first;
@@ -222,37 +222,6 @@ async fn get_execution(
         run,
         query.include_vectors.unwrap_or(false),
     )?))
-}
-
-/// The `status` an execution-history filter asks for: `{"status": "…"}` shorthand or one
-/// `eq` condition on `status`; anything else is refused.
-fn status_filter(filters: Option<&LogicalOperator>) -> ApiResult<Option<String>> {
-    let Some(filters) = filters.filter(|f| !f.is_empty()) else {
-        return Ok(None);
-    };
-    let refused = || {
-        ApiError::Validation(vec![FieldError {
-            loc: body_loc(&["filters"]),
-            msg: "Value error, execution history filters on 'status' (eq) only".into(),
-            kind: "value_error",
-        }])
-    };
-    let as_json = to_json(filters)?;
-    if let Some(status) = as_json
-        .as_object()
-        .filter(|m| m.len() == 1)
-        .and_then(|m| m.get("status"))
-        .and_then(Value::as_str)
-    {
-        return Ok(Some(status.to_owned()));
-    }
-    match as_json["AND"].as_array().map(Vec::as_slice) {
-        Some([only]) if only["field"] == "status" && only["operator"] == "eq" => only["value"]
-            .as_str()
-            .map(|s| Some(s.to_owned()))
-            .ok_or_else(refused),
-        _ => Err(refused()),
-    }
 }
 
 /// List Cluster Executions, newest first unless sorted otherwise.

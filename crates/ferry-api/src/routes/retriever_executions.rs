@@ -22,6 +22,7 @@ use utoipa::IntoParams;
 
 use crate::error::{bad_request, body_loc, ApiError, ApiResult};
 use crate::extract::{InNamespace, JsonBody, NamespaceScope, Path, QueryParams};
+use crate::filtered::status_filter;
 use crate::json::to_json;
 use crate::listing::{self, ListRequest, ListRoute, NoQuery};
 use crate::paging::newest_first;
@@ -357,24 +358,10 @@ impl ListRoute for ExecutionList {
         let ns = scope.namespace.key;
         let retriever = state.store.get_retriever(ns, &identifier).await?;
         let body = &request.body;
-        let mut status = body.status.clone();
-        if let Some(filters) = body.filters.as_ref().filter(|f| !f.is_empty()) {
-            let only_status = filters.and.is_none()
-                && filters.or.is_none()
-                && filters.not.is_none()
-                && filters.equals.len() == 1;
-            match filters.equals.get("status").and_then(Value::as_str) {
-                Some(s) if only_status => status = Some(s.to_owned()),
-                _ => {
-                    return Err(ApiError::Validation(vec![FieldError {
-                        loc: body_loc(&["filters"]),
-                        msg: "Value error, executions are filtered by status only: {\"status\": …}"
-                            .into(),
-                        kind: "value_error",
-                    }]))
-                }
-            }
-        }
+        let status = match status_filter(body.filters.as_ref())? {
+            Some(status) => Some(status),
+            None => body.status.clone(),
+        };
         let sort = body.sorts.as_ref().and_then(|s| s.first());
         let descending = newest_first(sort, &["sorts", "0", "field"])?;
         let page = request.page()?;

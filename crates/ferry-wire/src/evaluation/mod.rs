@@ -66,7 +66,6 @@ impl Validate for RelevantItem {
 #[serde(deny_unknown_fields)]
 pub struct EvaluationQuery {
     /// A label unique within the set; `q<n>` (1-based position) when omitted.
-    #[serde(default)]
     pub query_id: Option<String>,
     /// The retriever's inputs, as `POST /v1/retrievers/{id}/execute` takes them.
     #[schema(value_type = Object)]
@@ -101,7 +100,6 @@ impl Validate for EvaluationQuery {
 pub struct CreateEvaluationRequest {
     /// Unique among the retriever's evaluation sets.
     pub evaluation_name: String,
-    #[serde(default)]
     pub description: Option<String>,
     /// The judged queries (1 to 1000).
     pub queries: Vec<EvaluationQuery>,
@@ -167,16 +165,11 @@ pub struct EvaluationSet {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListEvaluationsRequest {
-    #[serde(default)]
     pub limit: Option<i64>,
-    #[serde(default)]
     pub page_size: Option<i64>,
-    #[serde(default)]
     pub offset: Option<i64>,
-    #[serde(default)]
     pub page: Option<i64>,
     /// Case-insensitive substring of the name, id or description.
-    #[serde(default)]
     pub search: Option<String>,
 }
 
