@@ -248,7 +248,7 @@ impl<T: Editable> Named<T> {
     ) -> StoreResult<T> {
         let names = T::Fields::COLUMNS;
         let n = names.len();
-        let values: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+        let values: Vec<String> = (1..=n).map(|p| format!("${p}")).collect();
         let (version, first) = if T::VERSIONED {
             (", version", ", 1")
         } else {
@@ -288,9 +288,10 @@ impl<T: Editable> Named<T> {
         mut change: impl FnMut(&mut T::Fields),
         bump: impl Fn(&T, &T::Fields) -> bool,
     ) -> StoreResult<(T, Transaction<'static, Any>)> {
-        let names = T::Fields::COLUMNS;
-        let mut set: Vec<String> = (1..=names.len())
-            .map(|i| format!("{} = ${i}", names[i - 1]))
+        let mut set: Vec<String> = T::Fields::COLUMNS
+            .iter()
+            .zip(1..)
+            .map(|(column, p)| format!("{column} = ${p}"))
             .collect();
         if T::VERSIONED {
             set.push(format!("version = ${}", set.len() + 1));
@@ -345,3 +346,6 @@ impl<T: Editable> Named<T> {
         Ok(row)
     }
 }
+
+#[cfg(test)]
+mod tests;
