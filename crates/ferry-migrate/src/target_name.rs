@@ -72,6 +72,6 @@ fn generated(source: &Namespace, config: &MigrationConfig, existing: i64) -> Str
     // Names are ASCII (`validate_namespace_name`), so cutting at a byte count is safe; the
     // source part shrinks so the whole stays within the longest name allowed.
     let room = ferry_wire::namespace::NAMESPACE_NAME_MAX.saturating_sub(suffix.len());
-    let stem: String = source.namespace_name.chars().take(room).collect();
+    let stem: String = source.fields.namespace_name.chars().take(room).collect();
     format!("{stem}{suffix}")
 }

@@ -60,7 +60,7 @@ pub use migrations::{
     MigrationListQuery, MigrationRecord, NewBatch, NewMigration, StatusChange,
 };
 pub use namespaces::{
-    Namespace, NamespaceChanges, NamespaceKey, NamespaceListPage, NamespaceListQuery,
+    Namespace, NamespaceFields, NamespaceKey, NamespaceListPage, NamespaceListQuery,
     NamespaceStats, NewNamespace,
 };
 pub use objects::{Inserted, NewObject, ObjectListQuery, ObjectRecord};

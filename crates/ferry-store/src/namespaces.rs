@@ -42,16 +42,9 @@ impl NamespaceKey {
 pub struct Namespace {
     pub key: NamespaceKey,
     pub namespace_id: String,
-    pub namespace_name: String,
-    pub description: Option<String>,
     pub namespace_type: String,
     pub mode: String,
-    /// JSON array of `{feature_extractor_name, version, params}`.
-    pub feature_extractors: Value,
-    /// JSON array of payload index configurations.
-    pub payload_indexes: Value,
-    pub auto_create_indexes: bool,
-    pub adaptive_indexing: bool,
+    pub fields: NamespaceFields,
     pub stats: NamespaceStats,
     pub created_at: i64,
     pub updated_at: i64,
@@ -61,22 +54,19 @@ pub struct Namespace {
 #[derive(Debug, Clone)]
 pub struct NewNamespace {
     pub namespace_id: Option<String>,
-    pub namespace_name: String,
-    pub description: Option<String>,
     pub namespace_type: String,
     pub mode: String,
-    pub feature_extractors: Value,
-    pub payload_indexes: Value,
-    pub auto_create_indexes: bool,
-    pub adaptive_indexing: bool,
+    pub fields: NamespaceFields,
 }
 
 /// The user-editable part of a namespace, handed to [`Store::update_namespace`]'s closure.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NamespaceChanges {
+pub struct NamespaceFields {
     pub namespace_name: String,
     pub description: Option<String>,
+    /// JSON array of `{feature_extractor_name, version, params}`.
     pub feature_extractors: Value,
+    /// JSON array of payload index configurations.
     pub payload_indexes: Value,
     pub auto_create_indexes: bool,
     pub adaptive_indexing: bool,
@@ -120,14 +110,16 @@ fn namespace_from_row(row: &AnyRow) -> StoreResult<Namespace> {
     Ok(Namespace {
         key: NamespaceKey(row.try_get(15)?),
         namespace_id: row.try_get(0)?,
-        namespace_name: row.try_get(1)?,
-        description: row.try_get(2)?,
         namespace_type: row.try_get(3)?,
         mode: row.try_get(4)?,
-        feature_extractors: parse_json("feature_extractors", &row.try_get::<String, _>(5)?)?,
-        payload_indexes: parse_json("payload_indexes", &row.try_get::<String, _>(6)?)?,
-        auto_create_indexes: row.try_get::<i64, _>(7)? != 0,
-        adaptive_indexing: row.try_get::<i64, _>(8)? != 0,
+        fields: NamespaceFields {
+            namespace_name: row.try_get(1)?,
+            description: row.try_get(2)?,
+            feature_extractors: parse_json("feature_extractors", &row.try_get::<String, _>(5)?)?,
+            payload_indexes: parse_json("payload_indexes", &row.try_get::<String, _>(6)?)?,
+            auto_create_indexes: row.try_get::<i64, _>(7)? != 0,
+            adaptive_indexing: row.try_get::<i64, _>(8)? != 0,
+        },
         stats: NamespaceStats {
             bucket_count: row.try_get(9)?,
             collection_count: row.try_get(10)?,
@@ -177,14 +169,14 @@ impl Store {
         ))
         .bind(org)
         .bind(&namespace_id)
-        .bind(&new.namespace_name)
-        .bind(&new.description)
+        .bind(&new.fields.namespace_name)
+        .bind(&new.fields.description)
         .bind(&new.namespace_type)
         .bind(&new.mode)
-        .bind(new.feature_extractors.to_string())
-        .bind(new.payload_indexes.to_string())
-        .bind(i64::from(new.auto_create_indexes))
-        .bind(i64::from(new.adaptive_indexing))
+        .bind(new.fields.feature_extractors.to_string())
+        .bind(new.fields.payload_indexes.to_string())
+        .bind(i64::from(new.fields.auto_create_indexes))
+        .bind(i64::from(new.fields.adaptive_indexing))
         .bind(now)
         .fetch_one(&self.pool)
         .await;
@@ -193,7 +185,7 @@ impl Store {
             Err(e) if is_unique_violation(&e) => {
                 // The name (a namespace's or an alias's) or an explicitly requested id is
                 // taken; say which.
-                match aliases::name_taken(self, org, &new.namespace_name).await? {
+                match aliases::name_taken(self, org, &new.fields.namespace_name).await? {
                     Some(taken) => Err(taken),
                     None => Err(StoreError::Conflict {
                         code: ErrorCode::NamespaceIdTaken,
@@ -241,18 +233,11 @@ impl Store {
         &self,
         org: &str,
         identifier: &str,
-        mut change: impl FnMut(&mut NamespaceChanges),
+        mut change: impl FnMut(&mut NamespaceFields),
     ) -> StoreResult<Namespace> {
         for _ in 0..UPDATE_ATTEMPTS {
             let current = self.get_namespace(org, identifier).await?;
-            let mut edited = NamespaceChanges {
-                namespace_name: current.namespace_name.clone(),
-                description: current.description.clone(),
-                feature_extractors: current.feature_extractors.clone(),
-                payload_indexes: current.payload_indexes.clone(),
-                auto_create_indexes: current.auto_create_indexes,
-                adaptive_indexing: current.adaptive_indexing,
-            };
+            let mut edited = current.fields.clone();
             change(&mut edited);
             // Strictly later than the last write, even within one clock tick, so the
             // optimistic check below always sees a change.
@@ -316,7 +301,7 @@ impl Store {
                     message: format!(
                         "namespace '{}' is the target of alias(es) {}: repoint or delete them \
                          first",
-                        namespace.namespace_name,
+                        namespace.fields.namespace_name,
                         names
                             .iter()
                             .map(|n| format!("'{n}'"))

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
-use ferry_store::{Namespace, NamespaceListQuery, NewNamespace};
+use ferry_store::{Namespace, NamespaceFields, NamespaceListQuery, NewNamespace};
 use ferry_wire::namespace::{
     CreateNamespaceRequest, DeleteNamespaceResponse, FeatureExtractorOut, FeatureExtractorRef,
     ListNamespacesRequest, ListNamespacesResponse, ListView, NamespaceListStats, NamespaceListView,
@@ -40,17 +40,18 @@ pub fn router() -> Router<AppState> {
 }
 
 fn namespace_model(ns: Namespace, view: ListView) -> ApiResult<NamespaceModel> {
+    let fields = ns.fields;
     let extractors: Vec<FeatureExtractorRef> =
-        from_json("feature_extractors", &ns.feature_extractors)?;
-    let indexes: Vec<PayloadIndexConfig> = from_json("payload_indexes", &ns.payload_indexes)?;
+        from_json("feature_extractors", &fields.feature_extractors)?;
+    let indexes: Vec<PayloadIndexConfig> = from_json("payload_indexes", &fields.payload_indexes)?;
     let full = view == ListView::Full;
     Ok(NamespaceModel {
         object: "namespace".into(),
         namespace_id: ns.namespace_id,
-        namespace_name: ns.namespace_name,
+        namespace_name: fields.namespace_name,
         namespace_type: wire_enum("namespace_type", &ns.namespace_type)?,
         scope: NamespaceScope::Org,
-        description: ns.description,
+        description: fields.description,
         payload_index_count: indexes.len() as i64,
         feature_extractors: full.then(|| {
             extractors
@@ -64,8 +65,8 @@ fn namespace_model(ns: Namespace, view: ListView) -> ApiResult<NamespaceModel> {
         bucket_count: ns.stats.bucket_count,
         collection_count: ns.stats.collection_count,
         object_count: ns.stats.object_count,
-        auto_create_indexes: ns.auto_create_indexes,
-        adaptive_indexing: ns.adaptive_indexing,
+        auto_create_indexes: fields.auto_create_indexes,
+        adaptive_indexing: fields.adaptive_indexing,
         mode: wire_enum("mode", &ns.mode)?,
         namespace_ready: true,
         created_at: ferry_store::time::from_micros(ns.created_at),
@@ -105,17 +106,19 @@ async fn create_namespace(
             &org.internal_id,
             NewNamespace {
                 namespace_id: req.namespace_id,
-                namespace_name: req.namespace_name,
-                description: req.description,
                 namespace_type: wire_name(&req.namespace_type.unwrap_or_default())?,
                 mode: wire_name(&req.mode.unwrap_or(NamespaceMode::Managed))?,
-                feature_extractors: with_extractors(
-                    &Value::Array(vec![]),
-                    req.feature_extractors.as_deref().unwrap_or_default(),
-                )?,
-                payload_indexes: to_json(&req.payload_indexes.unwrap_or_default())?,
-                auto_create_indexes: req.auto_create_indexes.unwrap_or(false),
-                adaptive_indexing: req.adaptive_indexing.unwrap_or(false),
+                fields: NamespaceFields {
+                    namespace_name: req.namespace_name,
+                    description: req.description,
+                    feature_extractors: with_extractors(
+                        &Value::Array(vec![]),
+                        req.feature_extractors.as_deref().unwrap_or_default(),
+                    )?,
+                    payload_indexes: to_json(&req.payload_indexes.unwrap_or_default())?,
+                    auto_create_indexes: req.auto_create_indexes.unwrap_or(false),
+                    adaptive_indexing: req.adaptive_indexing.unwrap_or(false),
+                },
             },
         )
         .await?;
@@ -235,9 +238,9 @@ async fn delete_namespace(
         .await?;
     Ok(Json(DeleteNamespaceResponse {
         success: true,
-        message: format!("Namespace '{}' deleted", deleted.namespace_name),
+        message: format!("Namespace '{}' deleted", deleted.fields.namespace_name),
         namespace_id: deleted.namespace_id,
-        namespace_name: deleted.namespace_name,
+        namespace_name: deleted.fields.namespace_name,
     }))
 }
 
@@ -301,8 +304,9 @@ impl ListRoute for NamespaceList {
         let mut results = Vec::with_capacity(found.items.len());
         for ns in found.items {
             stats.total_feature_extractors +=
-                ns.feature_extractors.as_array().map_or(0, Vec::len) as i64;
-            stats.total_payload_indexes += ns.payload_indexes.as_array().map_or(0, Vec::len) as i64;
+                ns.fields.feature_extractors.as_array().map_or(0, Vec::len) as i64;
+            stats.total_payload_indexes +=
+                ns.fields.payload_indexes.as_array().map_or(0, Vec::len) as i64;
             stats.total_documents += ns.stats.document_count;
             stats.total_buckets += ns.stats.bucket_count;
             stats.total_collections += ns.stats.collection_count;

@@ -246,7 +246,7 @@ impl Cutover {
                 alias.alias_name,
                 alias.namespace_name,
                 alias.namespace_id,
-                s.namespace_name,
+                s.fields.namespace_name,
                 s.namespace_id
             )),
             Some(_) => {}

@@ -19,7 +19,7 @@ impl Engine {
     pub(super) async fn dry_run(&self, run: &mut Run) -> Result<(), MigrateError> {
         let batches = self.plan_batches(run).await?;
         let target_name = match run.config.migration_type {
-            MigrationType::Extend => self.extend_target(run).await?.namespace_name,
+            MigrationType::Extend => self.extend_target(run).await?.fields.namespace_name,
             _ => {
                 resolve_target_name(
                     &self.store,

@@ -227,7 +227,7 @@ impl Engine {
         let totals = self.batch_totals(run).await?;
         let mut additional = json!({
             "target_namespace_id": target.namespace_id,
-            "target_namespace_name": target.namespace_name,
+            "target_namespace_name": target.fields.namespace_name,
             "id_map": map.resources,
             "verification": verification,
             "items": {"selected": totals.items, "written": totals.items_written,

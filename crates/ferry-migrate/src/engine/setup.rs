@@ -2,8 +2,8 @@
 //! execution order, each recorded in the id map so a restarted setup finds what it made.
 
 use ferry_store::{
-    ClusterFields, CollectionFields, ItemIds, Namespace, NewNamespace, RetrieverFields, StoreError,
-    TaxonomyFields,
+    ClusterFields, CollectionFields, ItemIds, Namespace, NamespaceFields, NewNamespace,
+    RetrieverFields, StoreError, TaxonomyFields,
 };
 use ferry_wire::migration::{DependencyNode, MigrationStage, MigrationType, ResourceType};
 use serde_json::Value;
@@ -38,14 +38,12 @@ impl Engine {
                             &org,
                             NewNamespace {
                                 namespace_id: Some(target_id.clone()),
-                                namespace_name: name,
-                                description: run.source.description.clone(),
                                 namespace_type: run.source.namespace_type.clone(),
                                 mode: run.source.mode.clone(),
-                                feature_extractors: run.source.feature_extractors.clone(),
-                                payload_indexes: run.source.payload_indexes.clone(),
-                                auto_create_indexes: run.source.auto_create_indexes,
-                                adaptive_indexing: run.source.adaptive_indexing,
+                                fields: NamespaceFields {
+                                    namespace_name: name,
+                                    ..run.source.fields.clone()
+                                },
                             },
                         )
                         .await?

@@ -10,8 +10,8 @@ use ferry_extract::Registry;
 use ferry_pipeline::FaultPoint;
 use ferry_store::blobs::BlobStore;
 use ferry_store::{
-    BatchKind, BucketFields, CollectionFields, Lineage, Namespace, NewDocument, NewNamespace,
-    NewObject, Store, StoreLocation, Task,
+    BatchKind, BucketFields, CollectionFields, Lineage, Namespace, NamespaceFields, NewDocument,
+    NewNamespace, NewObject, Store, StoreLocation, Task,
 };
 use ferry_wire::migration::{MigrationConfig, MigrationStage, MigrationStatus, MigrationType};
 use ferry_wire::task::TaskStatusEnum;
@@ -53,14 +53,16 @@ async fn fixture() -> Fixture {
             &org,
             NewNamespace {
                 namespace_id: None,
-                namespace_name: "data".into(),
-                description: None,
                 namespace_type: "standard".into(),
                 mode: "managed".into(),
-                feature_extractors: json!([]),
-                payload_indexes: json!([]),
-                auto_create_indexes: false,
-                adaptive_indexing: false,
+                fields: NamespaceFields {
+                    namespace_name: "data".into(),
+                    description: None,
+                    feature_extractors: json!([]),
+                    payload_indexes: json!([]),
+                    auto_create_indexes: false,
+                    adaptive_indexing: false,
+                },
             },
         )
         .await

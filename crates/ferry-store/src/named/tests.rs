@@ -3,7 +3,8 @@
 use serde_json::{json, Value};
 
 use crate::{
-    BucketFields, NamespaceKey, NewNamespace, RetrieverFields, Store, StoreError, StoreLocation,
+    BucketFields, NamespaceFields, NamespaceKey, NewNamespace, RetrieverFields, Store, StoreError,
+    StoreLocation,
 };
 
 async fn namespace(dir: &tempfile::TempDir) -> (Store, NamespaceKey) {
@@ -16,14 +17,16 @@ async fn namespace(dir: &tempfile::TempDir) -> (Store, NamespaceKey) {
             &org.internal_id,
             NewNamespace {
                 namespace_id: None,
-                namespace_name: "ns".into(),
-                description: None,
                 namespace_type: "serverless".into(),
                 mode: "standard".into(),
-                feature_extractors: json!([]),
-                payload_indexes: json!([]),
-                auto_create_indexes: false,
-                adaptive_indexing: false,
+                fields: NamespaceFields {
+                    namespace_name: "ns".into(),
+                    description: None,
+                    feature_extractors: json!([]),
+                    payload_indexes: json!([]),
+                    auto_create_indexes: false,
+                    adaptive_indexing: false,
+                },
             },
         )
         .await

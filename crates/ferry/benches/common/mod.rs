@@ -31,14 +31,16 @@ pub async fn namespace(store: &Store, org: &str, name: &str) -> anyhow::Result<N
             org,
             ferry_store::NewNamespace {
                 namespace_id: None,
-                namespace_name: name.into(),
-                description: None,
                 namespace_type: "standard".into(),
                 mode: "managed".into(),
-                feature_extractors: json!([]),
-                payload_indexes: json!([]),
-                auto_create_indexes: false,
-                adaptive_indexing: false,
+                fields: ferry_store::NamespaceFields {
+                    namespace_name: name.into(),
+                    description: None,
+                    feature_extractors: json!([]),
+                    payload_indexes: json!([]),
+                    auto_create_indexes: false,
+                    adaptive_indexing: false,
+                },
             },
         )
         .await?)
