@@ -212,7 +212,7 @@ pub(crate) fn order_by(column: &str, id_column: &str, descending: bool) -> Strin
 
 /// The order a list asked for as `(column, descending)`, newest first when it asked for none.
 pub(crate) fn ordered(sort: Option<(SortColumn, bool)>, id_column: &str) -> String {
-    let (column, descending) = sort.unwrap_or((SortColumn("created_at"), true));
+    let (column, descending) = sort.unwrap_or((sorts::CREATED_AT, true));
     order_by(column.0, id_column, descending)
 }
 
@@ -249,7 +249,8 @@ impl SortColumn {
 pub mod sorts {
     use super::SortColumn;
 
-    const CREATED_AT: SortColumn = SortColumn("created_at");
+    /// Every list's default order, newest first.
+    pub const CREATED_AT: SortColumn = SortColumn("created_at");
     const UPDATED_AT: SortColumn = SortColumn("updated_at");
 
     pub const COLLECTIONS: &[SortColumn] = &[

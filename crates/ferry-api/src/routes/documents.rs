@@ -351,7 +351,7 @@ impl ListRoute for DocumentList {
         // are also named by their place in the document's `_internal`.
         let column_sort = sort
             .as_ref()
-            .map_or(Some((sorts::DOCUMENTS[0], true)), |s| {
+            .map_or(Some((sorts::CREATED_AT, true)), |s| {
                 let name = match s.field.as_str() {
                     "_internal.created_at" => "created_at",
                     "_internal.updated_at" => "updated_at",

@@ -462,7 +462,7 @@ impl ListRoute for ObjectList {
         let bucket = state.store.get_bucket(ns, &bucket_identifier).await?;
         // `None`: a sort on a field that is not a column, done in memory below.
         let column_sort = match &body.sort {
-            None => Some((sorts::OBJECTS[0], true)),
+            None => Some((sorts::CREATED_AT, true)),
             Some(s) => SortColumn::named(sorts::OBJECTS, &s.field).map(|c| (c, s.descending())),
         };
         let matcher = compile_filters(body.filters.as_ref())?;
