@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::listing::{order_by, Listing, NamedListQuery, Rows};
+use crate::listing::{order_by, HistoryQuery, Listing, NamedListQuery, Rows};
 use crate::named::{editable, named, Action, Fields, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::{json_list, optional_json, parse_json, AnyQuery};
@@ -88,17 +88,6 @@ pub struct ExecutionOutcome {
     pub metrics: Option<Value>,
     pub artifact_key: Option<String>,
     pub error_message: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ExecutionListQuery {
-    pub status: Option<String>,
-    /// Substring of the run id.
-    pub search: Option<String>,
-    /// Newest first unless false.
-    pub descending: bool,
-    pub limit: i64,
-    pub offset: i64,
 }
 
 const COLUMNS: &str = "cluster_id, cluster_name, description, input_collections, definition, \
@@ -334,7 +323,7 @@ impl Store {
         &self,
         ns: NamespaceKey,
         cluster_id: &str,
-        query: &ExecutionListQuery,
+        query: &HistoryQuery,
     ) -> StoreResult<(Vec<ClusterExecution>, i64)> {
         let listing = Listing::default()
             .eq_int("ns_key", ns.0)

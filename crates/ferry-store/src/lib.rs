@@ -44,9 +44,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 pub use aliases::{Alias, AliasHistoryEntry, AliasListQuery};
 pub use buckets::{Bucket, BucketFields, BucketListQuery};
 pub use changes::{ChangePage, ChangePages, Documents, Feed, FeedPage, ObjectChangePage, Objects};
-pub use clusters::{
-    Cluster, ClusterExecution, ClusterFields, ClusterSummary, ExecutionListQuery, ExecutionOutcome,
-};
+pub use clusters::{Cluster, ClusterExecution, ClusterFields, ClusterSummary, ExecutionOutcome};
 pub use collections::{Collection, CollectionFields};
 pub use documents::{
     BatchProgress, DocumentListQuery, DocumentPages, DocumentRecord, Lineage, NewDocument,
@@ -54,7 +52,7 @@ pub use documents::{
 };
 pub use error::{StoreError, StoreResult};
 pub use evaluations::{DocumentLineage, EvaluationListQuery, EvaluationRecord};
-pub use listing::{sorts, NamedListQuery, SortColumn};
+pub use listing::{sorts, HistoryQuery, NamedListQuery, SortColumn};
 pub use migrations::{
     BatchDone, BatchKind, BatchStatus, BatchSummary, ItemIds, MigrationBatch, MigrationKey,
     MigrationListQuery, MigrationRecord, NewBatch, NewMigration, StatusChange,
@@ -66,8 +64,7 @@ pub use namespaces::{
 pub use objects::{Inserted, NewObject, ObjectListQuery, ObjectRecord};
 pub use organizations::{Organization, DEFAULT_ORGANIZATION};
 pub use retrievers::{
-    Interaction, InteractionListQuery, Retriever, RetrieverExecution, RetrieverExecutionListQuery,
-    RetrieverFields,
+    Interaction, InteractionListQuery, Retriever, RetrieverExecution, RetrieverFields,
 };
 pub use tasks::{LeaseRenewal, Task, TaskListQuery};
 pub use taxonomies::{Taxonomy, TaxonomyFields};

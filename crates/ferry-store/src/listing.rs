@@ -228,6 +228,19 @@ pub struct NamedListQuery {
     pub offset: i64,
 }
 
+/// One window of an execution history (a cluster's runs, a retriever's executions), in
+/// creation order.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryQuery {
+    pub status: Option<String>,
+    /// A substring of the execution's id.
+    pub search: Option<String>,
+    /// Newest first.
+    pub descending: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
 /// A column a list may be ordered by. Only this crate makes them, one list of them per
 /// resource in [`sorts`], so a requested order is always one of the table's indexed columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

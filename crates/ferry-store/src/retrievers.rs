@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::keyset::Keyset;
-use crate::listing::{order_by, Listing, NamedListQuery, Rows};
+use crate::listing::{order_by, HistoryQuery, Listing, NamedListQuery, Rows};
 use crate::named::{editable, named, Action, Fields, Named};
 use crate::namespaces::NamespaceKey;
 use crate::row::{json_list, optional_json, parse_json, AnyQuery};
@@ -65,14 +65,6 @@ pub struct RetrieverExecution {
     pub duration_ms: f64,
     pub created_at: i64,
     pub completed_at: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct RetrieverExecutionListQuery {
-    pub status: Option<String>,
-    pub descending: bool,
-    pub limit: i64,
-    pub offset: i64,
 }
 
 /// One recorded interaction.
@@ -384,12 +376,18 @@ impl Store {
         &self,
         ns: NamespaceKey,
         retriever_id: &str,
-        query: &RetrieverExecutionListQuery,
+        query: &HistoryQuery,
     ) -> StoreResult<(Vec<RetrieverExecution>, i64)> {
         let listing = Listing::default()
             .eq_int("ns_key", ns.0)
             .eq_text("retriever_id", Some(retriever_id))
-            .eq_text("status", query.status.as_deref());
+            .eq_text("status", query.status.as_deref())
+            .search(
+                self.backend,
+                &["execution_id"],
+                query.search.as_deref(),
+                false,
+            );
         let order = order_by("created_at", "execution_id", query.descending);
         listing
             .window(&self.pool, &EXECUTIONS, &order, (query.limit, query.offset))

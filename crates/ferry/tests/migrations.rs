@@ -421,12 +421,11 @@ async fn a_full_namespace_copies_with_retrievers_taxonomies_and_clusters(backend
             .list_cluster_executions(
                 namespace.key,
                 &cluster_id,
-                &ferry_store::clusters::ExecutionListQuery {
-                    status: None,
-                    search: None,
+                &ferry_store::HistoryQuery {
                     descending: true,
                     limit: 10,
                     offset: 0,
+                    ..Default::default()
                 },
             )
             .await

@@ -7,7 +7,7 @@
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_pipeline::CLUSTER_TASK;
-use ferry_store::{ClusterExecution, ExecutionListQuery, NamespaceKey};
+use ferry_store::{ClusterExecution, HistoryQuery, NamespaceKey};
 use ferry_wire::cluster::{
     ClusterExecutionCentroid, ClusterExecutionListStats, ClusterExecutionMetrics,
     ClusterExecutionResult, ExecuteClusterByIdRequest, ListClusterExecutionsRequest,
@@ -185,12 +185,11 @@ async fn get_latest_execution(
         .list_cluster_executions(
             ns,
             &cluster_id,
-            &ExecutionListQuery {
-                status: None,
-                search: None,
+            &HistoryQuery {
                 descending: true,
                 limit: 1,
                 offset: 0,
+                ..Default::default()
             },
         )
         .await?;
@@ -257,7 +256,7 @@ impl ListRoute for ExecutionList {
             .list_cluster_executions(
                 ns,
                 &cluster_id,
-                &ExecutionListQuery {
+                &HistoryQuery {
                     status: status_filter(body.filters.as_ref())?,
                     search: body.search.clone(),
                     descending,

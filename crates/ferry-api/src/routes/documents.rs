@@ -349,16 +349,14 @@ impl ListRoute for DocumentList {
         let sort = body.sort.clone().or_else(|| query.sort());
         // `None`: a sort on a field that is not a column, done in memory below. The times
         // are also named by their place in the document's `_internal`.
-        let column_sort = sort
-            .as_ref()
-            .map_or(Some((sorts::CREATED_AT, true)), |s| {
-                let name = match s.field.as_str() {
-                    "_internal.created_at" => "created_at",
-                    "_internal.updated_at" => "updated_at",
-                    field => field,
-                };
-                SortColumn::named(sorts::DOCUMENTS, name).map(|c| (c, s.descending()))
-            });
+        let column_sort = sort.as_ref().map_or(Some((sorts::CREATED_AT, true)), |s| {
+            let name = match s.field.as_str() {
+                "_internal.created_at" => "created_at",
+                "_internal.updated_at" => "updated_at",
+                field => field,
+            };
+            SortColumn::named(sorts::DOCUMENTS, name).map(|c| (c, s.descending()))
+        });
         let (results, total) = match (column_sort, matcher) {
             // Column sorts without filters page in SQL, from indexes.
             (Some(sort), None) => {

@@ -7,7 +7,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use ferry_extract::ExtractError;
 use ferry_retrieve::{prepare_inputs, Pipeline, RetrieveError};
-use ferry_store::{RetrieverExecution, RetrieverExecutionListQuery};
+use ferry_store::{HistoryQuery, RetrieverExecution};
 use ferry_wire::paging::PageQuery;
 use ferry_wire::retriever::{
     ExecuteRetrieverRequest, ExecuteRetrieverResponse, ExecutionPagination, ListExecutionsRequest,
@@ -370,11 +370,12 @@ impl ListRoute for ExecutionList {
             .list_retriever_executions(
                 ns,
                 &retriever.retriever_id,
-                &RetrieverExecutionListQuery {
+                &HistoryQuery {
                     status,
                     descending,
                     limit: page.limit,
                     offset: page.offset,
+                    ..Default::default()
                 },
             )
             .await?;

@@ -19,7 +19,7 @@ mod sets;
 use std::collections::{BTreeMap, HashMap};
 
 use ferry_retrieve::{prepare_inputs, Engine as Retrieval, Pipeline};
-use ferry_store::{InteractionListQuery, NamespaceKey, RetrieverExecutionListQuery, Store};
+use ferry_store::{HistoryQuery, InteractionListQuery, NamespaceKey, Store};
 use ferry_wire::evaluation::benchmark::{InteractionBenchmark, RetrieverBenchmark};
 use ferry_wire::retriever::{RetrieverInputSchemaField, StageConfig};
 use serde_json::{Map, Value};
@@ -190,11 +190,11 @@ pub async fn evaluate(
         .list_retriever_executions(
             source.0,
             source.1,
-            &RetrieverExecutionListQuery {
-                status: None,
+            &HistoryQuery {
                 descending: true,
                 limit: MAX_QUERIES,
                 offset: 0,
+                ..Default::default()
             },
         )
         .await?;

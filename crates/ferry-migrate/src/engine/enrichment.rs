@@ -4,7 +4,7 @@
 use ferry_pipeline::{
     ClusterDefinition, PlanCollection, TaxonomyApplication, CLUSTER_TASK, TAXONOMY_TASK,
 };
-use ferry_store::clusters::ExecutionListQuery;
+use ferry_store::HistoryQuery;
 use ferry_store::{Namespace, Task};
 use ferry_wire::collection::CollectionVectorIndex;
 use ferry_wire::migration::{MigrationStage, ResourceType};
@@ -173,12 +173,11 @@ impl Engine {
                 .list_cluster_executions(
                     run.source.key,
                     source_id,
-                    &ExecutionListQuery {
-                        status: None,
-                        search: None,
+                    &HistoryQuery {
                         descending: true,
                         limit: 1000,
                         offset: 0,
+                        ..Default::default()
                     },
                 )
                 .await?;

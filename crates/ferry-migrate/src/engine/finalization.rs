@@ -1,7 +1,7 @@
 //! Stage 7, `finalization`: retriever history and evaluation sets, attachments, count verification, completion.
 
 use chrono::Utc;
-use ferry_store::{InteractionListQuery, Namespace, RetrieverExecutionListQuery};
+use ferry_store::{HistoryQuery, InteractionListQuery, Namespace};
 use ferry_wire::migration::{MigrationStage, MigrationStatus, ResourceType};
 use serde_json::{json, Map, Value};
 
@@ -44,11 +44,11 @@ impl Engine {
                         .list_retriever_executions(
                             run.source.key,
                             source_retriever,
-                            &RetrieverExecutionListQuery {
-                                status: None,
+                            &HistoryQuery {
                                 descending: false,
                                 limit: 500,
                                 offset,
+                                ..Default::default()
                             },
                         )
                         .await?;
