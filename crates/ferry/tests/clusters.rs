@@ -6,7 +6,9 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 
-use common::corpus::{documents, scoped, seed, wait_for_task, PER_TOPIC, TOPICS};
+use common::corpus::{
+    assert_history_filters, documents, scoped, seed, wait_for_task, PER_TOPIC, TOPICS,
+};
 use common::{assert_error, send, Backend, TestServer};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::RowAccessor;
@@ -210,30 +212,7 @@ async fn k_means_assigns_each_topic_to_its_own_cluster(backend: Backend) {
     assert_eq!(list["results"][0]["run_id"], second_run.as_str());
     assert_eq!(list["results"][1]["run_id"], run_id.as_str());
     let executions = format!("/v1/clusters/{cluster_id}/executions/list");
-    for (filters, expected) in [
-        (json!({"status": "completed"}), 2),
-        (
-            json!({"AND": [{"field": "status", "operator": "eq", "value": "failed"}]}),
-            0,
-        ),
-    ] {
-        let (status, filtered) =
-            send(scoped(&server, Method::POST, &executions).json(&json!({"filters": filters})))
-                .await;
-        assert_eq!(status, 200, "{filtered}");
-        assert_eq!(filtered["total_count"], expected, "{filters}: {filtered}");
-    }
-    let (status, refused) = send(
-        scoped(&server, Method::POST, &executions)
-            .json(&json!({"filters": {"status": "completed", "num_points": 18}})),
-    )
-    .await;
-    assert_eq!(status, 422, "{refused}");
-    assert_eq!(
-        refused["detail"][0]["loc"],
-        json!(["body", "filters"]),
-        "{refused}"
-    );
+    assert_history_filters(&server, &executions, "/total_count", 2).await;
     let (status, first) = send(scoped(
         &server,
         Method::GET,

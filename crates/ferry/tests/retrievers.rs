@@ -6,8 +6,8 @@
 mod common;
 
 use common::corpus::{
-    create_retriever, documents, scoped, search_stage, seed, seed_reference, taxonomy_body,
-    wait_for_task, PER_TOPIC, TOPICS,
+    assert_history_filters, create_retriever, documents, scoped, search_stage, seed,
+    seed_reference, taxonomy_body, wait_for_task, PER_TOPIC, TOPICS,
 };
 use common::{assert_error, assert_invalid, send, Backend, TestServer};
 use reqwest::Method;
@@ -114,33 +114,7 @@ async fn search_ranks_the_matching_document_first(backend: Backend) {
     assert_eq!(listed["pagination"]["total"], 3, "{listed}");
     // The history is filtered by status only, as shorthand or as one `eq` under `AND`.
     let executions = format!("/v1/retrievers/{retriever_id}/executions/list");
-    for (filters, expected) in [
-        (json!({"status": "completed"}), 3),
-        (
-            json!({"AND": [{"field": "status", "operator": "eq", "value": "failed"}]}),
-            0,
-        ),
-    ] {
-        let (status, filtered) =
-            send(scoped(&server, Method::POST, &executions).json(&json!({"filters": filters})))
-                .await;
-        assert_eq!(status, 200, "{filtered}");
-        assert_eq!(
-            filtered["pagination"]["total"], expected,
-            "{filters}: {filtered}"
-        );
-    }
-    let (status, refused) = send(
-        scoped(&server, Method::POST, &executions)
-            .json(&json!({"filters": {"retriever_name": "semantic"}})),
-    )
-    .await;
-    assert_eq!(status, 422, "{refused}");
-    assert_eq!(
-        refused["detail"][0]["loc"],
-        json!(["body", "filters"]),
-        "{refused}"
-    );
+    assert_history_filters(&server, &executions, "/pagination/total", 3).await;
     let oldest = &listed["results"][2];
     assert_eq!(oldest["execution_id"], execution_id.as_str());
     assert_eq!(oldest["total_returned"], 10);

@@ -249,3 +249,34 @@ pub async fn cluster_texts(server: &TestServer, execute: bool) -> String {
     }
     cluster_id
 }
+
+/// Checks the filters of the execution history at `path` (a list of namespace `data`), whose
+/// count is at the JSON pointer `total` and which holds `completed` executions, all of them
+/// `completed`: `{"status": "completed"}` finds them all, one `eq` on `failed` under `AND`
+/// finds none, and a filter on anything but the status alone is a 422 at `body.filters`.
+pub async fn assert_history_filters(server: &TestServer, path: &str, total: &str, completed: i64) {
+    let eq_failed = json!({"AND": [{"field": "status", "operator": "eq", "value": "failed"}]});
+    for (filters, expected) in [(json!({"status": "completed"}), completed), (eq_failed, 0)] {
+        let (status, listed) =
+            send(scoped(server, Method::POST, path).json(&json!({"filters": filters}))).await;
+        assert_eq!(status, 200, "{filters}: {listed}");
+        assert_eq!(
+            listed.pointer(total),
+            Some(&json!(expected)),
+            "{filters}: {listed}"
+        );
+    }
+    for filters in [
+        json!({"name": "semantic"}),
+        json!({"status": "completed", "num_points": 18}),
+    ] {
+        let (status, refused) =
+            send(scoped(server, Method::POST, path).json(&json!({"filters": filters}))).await;
+        assert_eq!(status, 422, "{filters}: {refused}");
+        assert_eq!(
+            refused["detail"][0]["loc"],
+            json!(["body", "filters"]),
+            "{refused}"
+        );
+    }
+}
