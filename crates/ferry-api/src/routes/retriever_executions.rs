@@ -358,10 +358,7 @@ impl ListRoute for ExecutionList {
         let ns = scope.namespace.key;
         let retriever = state.store.get_retriever(ns, &identifier).await?;
         let body = &request.body;
-        let status = match status_filter(body.filters.as_ref())? {
-            Some(status) => Some(status),
-            None => body.status.clone(),
-        };
+        let status = status_filter(body.filters.as_ref())?.or_else(|| body.status.clone());
         let sort = body.sorts.as_ref().and_then(|s| s.first());
         let descending = newest_first(sort, &["sorts", "0", "field"])?;
         let page = request.page()?;
